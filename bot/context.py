@@ -1,0 +1,85 @@
+"""Typed access to what handlers share: settings, database, the current actor and session."""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.db import Database
+from bot.services.registry import Actor
+
+if TYPE_CHECKING:
+    from bot.sender import OutboxSender
+
+# The session of the update being processed (one per update, see ClausebotApplication).
+current_session: contextvars.ContextVar[AsyncSession | None] = contextvars.ContextVar("current_session", default=None)
+current_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("current_actor", default=None)
+
+
+@dataclass
+class BotData:
+    settings: Settings
+    db: Database
+    sender: OutboxSender | None = None
+    bot_username: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class ClausebotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+    @property
+    def settings(self) -> Settings:
+        return self.bot_data.settings
+
+    @property
+    def db(self) -> Database:
+        return self.bot_data.db
+
+    @property
+    def session(self) -> AsyncSession:
+        session = current_session.get()
+        if session is None:
+            raise RuntimeError("no database session for this update")
+        return session
+
+    @property
+    def actor(self) -> Actor | None:
+        return current_actor.get()
+
+    @property
+    def me(self) -> Actor:
+        actor = current_actor.get()
+        if actor is None:
+            raise RuntimeError("handler reached without a registered actor")
+        return actor
+
+    async def commit(self) -> None:
+        """Make this update's changes durable before telling the user they are."""
+        await self.session.commit()
+
+    def wake_sender(self) -> None:
+        if self.bot_data.sender is not None:
+            self.bot_data.sender.wake()
+
+
+class ClausebotApplication(Application):
+    """Processes each update inside its own database session, committed at the end."""
+
+    async def process_update(self, update: object) -> None:
+        bot_data: BotData = self.bot_data
+        async with bot_data.db.sessionmaker() as session:
+            session_token = current_session.set(session)
+            actor_token = current_actor.set(None)
+            try:
+                await super().process_update(update)
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+            finally:
+                current_session.reset(session_token)
+                current_actor.reset(actor_token)

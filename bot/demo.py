@@ -1,0 +1,252 @@
+"""`clausebot demo`: a whole consultation offline.
+
+A local Bot API server runs on loopback; the real bot (the same application as `clausebot
+run`) talks to it over HTTP; simulated people play the Secretariat, chairs and delegates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bot.config import Settings
+
+DEMO_TOKEN = "123456789:CLAUSEBOT-DEMO-TOKEN"
+
+OPENINGS = [
+    "The Member State supports this clause but",
+    "We suggest that",
+    "For consistency with the ASEAN Declaration,",
+    "Our ministry notes that",
+    "To reflect national practice,",
+    "The sectoral body recommends that",
+    "Please clarify whether",
+]
+POINTS = [
+    "the reference to informal workers be made explicit",
+    "coverage targets be phased in line with national fiscal capacity",
+    "migrant workers and their families are covered by this provision",
+    "the role of the sectoral bodies in monitoring be spelled out",
+    "persons with disabilities be named among the vulnerable groups",
+    "the timeframe be aligned with the ASEAN Community Vision 2025",
+    "disaster-affected households be included in the scope",
+    "the term 'social protection floor' be defined in the glossary",
+    "data sharing respect national legislation on privacy",
+    "rural and remote communities receive specific attention",
+]
+PROPOSALS = [
+    "including workers in the informal economy and their dependants",
+    "progressively, in accordance with national circumstances and capacities",
+    "in consultation with the relevant ASEAN sectoral bodies",
+    None,
+    None,
+]
+
+
+class Printer:
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.started = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[{time.monotonic() - self.started:6.1f}s] {message}", flush=True)
+
+
+async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, database: str | None = None, quiet: bool = False) -> int:
+    from bot.app import build_application
+    from bot.db import Database, upgrade_async
+    from bot.runner import polling
+    from bot.services import registry
+    from documents.sample import sample_draft
+    from localapi import LocalBotApi
+
+    say = Printer(quiet)
+    rng = random.Random(2014)
+    delegates = max(1, delegates)
+    comments = max(0, comments)
+    with tempfile.TemporaryDirectory(prefix="clausebot-demo-") as tmp:
+        database = database or f"sqlite:///{tmp}/demo.db"
+        async with LocalBotApi() as server:
+            say(f"Local Bot API server on {server.url} (nothing leaves this machine)")
+            settings = Settings(
+                telegram_bot_token=DEMO_TOKEN,
+                telegram_api_url=server.url,
+                database_url=database,
+                timezone="Asia/Jakarta",
+                outbox_poll_seconds=0.5,
+                _env_file=None,
+            )
+            await upgrade_async(settings.database_url)
+            db = Database(settings.database_url)
+            async with db.session() as session:
+                await registry.seed_asean(session)
+                bodies = [b.code for b in await registry.list_bodies(session)]
+                states = [s.name for s in await registry.list_states(session)]
+            say(f"Registered {len(bodies)} sectoral bodies and {len(states)} Member States")
+
+            application = build_application(settings, db=db)
+            async with polling(application, poll_timeout=5):
+                username = application.bot.username
+                say(f"Bot @{username} is polling the local server")
+
+                async def invite(role: str, body: str | None, state: str | None, name: str) -> str:
+                    async with db.session() as session:
+                        issued = await registry.issue_invite(session, role=role, body=body, state=state, name=name)
+                    return issued.token
+
+                # The Secretariat joins with a link printed by `clausebot invite --role secretariat`.
+                officer = server.user(1000, "Mega", "Irena")
+                await officer.send(f"/start {await invite('secretariat', None, None, 'Mega Irena')}")
+                await officer.next_message()
+                say("Secretariat officer joined")
+
+                await officer.send_document(sample_draft(), "asean-sp-framework-zero-draft.docx")
+                outline = await officer.wait_for("Parsed outline")
+                say("Draft uploaded; the bot parsed: " + outline.text.split("\n")[2])
+                await officer.press(outline, "new consultation")
+                stored = await officer.wait_for("Draft stored")
+                name = stored.text.split("Consultation: ")[1].split("\n")[0].strip()
+                say(f"Outline confirmed; consultation '{name}' created")
+
+                pairs = list(itertools.product(bodies, states))
+                rng.shuffle(pairs)
+                people = []
+                for index in range(delegates):
+                    body, state = pairs[index % len(pairs)]
+                    user = server.user(2000 + index, f"Delegate{index + 1}", state.split()[0])
+                    people.append((user, body, state))
+                chairs = []
+                for index, body in enumerate(sorted({b for _, b, _ in people})[:2]):
+                    chairs.append((server.user(3000 + index, f"Chair of {body}"), body))
+
+                for user, body, state in people:
+                    await user.send(f"/start {await invite('delegate', body, state, user.first_name)}")
+                for user, body in chairs:
+                    await user.send(f"/start {await invite('chair', body, None, user.first_name)}")
+                for user, *_ in people:
+                    await user.wait_for("registered")
+                for user, _ in chairs:
+                    await user.wait_for("registered")
+                say(f"{len(people)} delegates and {len(chairs)} chairs joined with their invite links")
+
+                await officer.send("/open 60")
+                opened = await officer.wait_for("is open until")
+                say("Round opened: " + opened.text.split("\n")[0].replace("📣 ", ""))
+
+                sections_per_person = {}
+                for user, body, state in people:
+                    await user.wait_for("You are asked to comment", timeout=30)
+                    received = await _section_messages(user)
+                    sections_per_person[user.id] = received
+                total_messages = sum(len(v) for v in sections_per_person.values())
+                say(f"Circulated: {total_messages} section messages delivered to {len(people)} delegates")
+
+                ways = itertools.cycle(["button", "reply", "command"])
+                sent = 0
+                for number in range(comments):
+                    user, body, state = people[number % len(people)]
+                    messages = sections_per_person[user.id]
+                    message = rng.choice(messages)
+                    buttons = [label for row in message.buttons() for label, data in row if data and data.startswith("cm:")]
+                    if not buttons:
+                        continue
+                    ref = rng.choice(buttons).replace("💬 ", "")
+                    text = f"{rng.choice(OPENINGS)} {rng.choice(POINTS)}."
+                    proposal = rng.choice(PROPOSALS)
+                    kind = rng.choice(["General", "Technical", "Editorial"])
+                    way = next(ways)
+                    if way == "button":
+                        await user.press(message, f"💬 {ref}")
+                        prompt = await user.wait_for("What type of comment")
+                        await user.press(prompt, kind)
+                        await user.wait_for("Write your")
+                        await user.send(text)
+                    elif way == "reply":
+                        await user.send(f"{ref} {text}", reply_to=message)
+                        prompt = await user.wait_for(lambda m: "What type of comment" in m.text or "Which one" in m.text)
+                        if "Which one" in prompt.text:
+                            await user.press(prompt, ref)
+                            prompt = await user.wait_for("What type of comment")
+                        await user.press(prompt, kind)
+                    else:
+                        await user.send(f"/comment {ref} {text}")
+                        prompt = await user.wait_for("What type of comment")
+                        await user.press(prompt, kind)
+                    ask = await user.wait_for("propose new wording")
+                    if proposal:
+                        await user.send(proposal)
+                    else:
+                        await user.press(ask, "Skip")
+                    check = await user.wait_for("Please check your comment")
+                    await user.press(check, "Send")
+                    await user.wait_for(lambda m: "is recorded" in m.text)
+                    sent += 1
+                    say(f"{body} – {state} commented on {ref} ({kind.lower()}, by {way})")
+
+                # Some delegates have nothing to add on a section.
+                for user, body, state in people[: max(1, len(people) // 4)]:
+                    last = sections_per_person[user.id][-1]
+                    await user.press(last, "No comments on this section")
+                    await user.wait_for("no comments on section")
+                    say(f"{body} – {state}: no comments on one section")
+
+                # One delegate reviews their comments and withdraws one.
+                reviewer = next((p for p in people if p[0].id in _commenters(people, comments)), None)
+                if reviewer and comments:
+                    user = reviewer[0]
+                    await user.send("/mycomments")
+                    await user.wait_for("You have")
+                    listing = await user.wait_for(lambda m: any("Withdraw" in t for t in m.button_texts()))
+                    await user.press(listing, "Withdraw")
+                    confirm = await user.wait_for("Withdraw your comment")
+                    await user.press(confirm, "Yes, withdraw")
+                    await user.wait_for("is withdrawn")
+                    sent -= 1
+                    say(f"{reviewer[1]} – {reviewer[2]} withdrew one comment from /mycomments")
+
+                for chair, body in chairs:
+                    await chair.send("/status")
+                    report = await chair.wait_for("Member States responded")
+                    line = next(x for x in report.text.split("\n") if "Member States responded" in x)
+                    say(f"Chair's /status: {line}")
+
+                await officer.send("/status")
+                report = await officer.wait_for("comment(s) so far")
+                say("Secretariat's /status: " + next(x for x in report.text.split("\n") if "so far" in x))
+
+                await officer.send("/consolidate")
+                document = await officer.wait_for(lambda m: m.document is not None, timeout=120)
+                out = out.expanduser()
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(document.file_bytes)
+                say(f"Consolidated draft received in chat: {document.caption.splitlines()[0] if document.caption else ''}")
+            await db.dispose()
+    say(f"{sent} comments consolidated")
+    print(out.resolve())
+    sys.stdout.flush()
+    return 0
+
+
+def _commenters(people, comments: int) -> set[int]:
+    return {people[n % len(people)][0].id for n in range(comments)}
+
+
+async def _section_messages(user, timeout: float = 60.0) -> list:
+    """Wait until every section announced in the intro has arrived; return the section messages."""
+    import re
+
+    intro = next(m for m in user.messages() if "You are asked to comment" in m.text)
+    expected = int(re.search(r"comment on (\d+) section", intro.text).group(1))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        complete = [m for m in user.messages() if any(d and d.startswith("nc:") for row in m.buttons() for _, d in row)]
+        if len(complete) >= expected:
+            return [m for m in user.messages() if any(d and d.startswith("cm:") for row in m.buttons() for _, d in row)]
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"only part of the sections reached user {user.id}")

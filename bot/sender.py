@@ -1,0 +1,126 @@
+"""The one path for messages the bot sends on its own initiative.
+
+A background task claims due rows of the outbox, sends them and records the outcome.
+Pacing and 429 "retry after" answers are handled by PTB's rate limiter; transient network
+errors are retried with backoff; a 403 marks the contact unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.db import Database
+from bot.services import outbox
+
+log = logging.getLogger(__name__)
+
+
+def markup(rows) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def _seconds(value) -> float:
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
+
+
+class OutboxSender:
+    def __init__(self, bot, db: Database, *, poll_seconds: float = 2.0, concurrency: int = 8, batch: int = 50) -> None:
+        self.bot = bot
+        self.db = db
+        self.poll_seconds = poll_seconds
+        self.concurrency = concurrency
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self.sent = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        async with self.db.session() as session:
+            requeued = await outbox.requeue_interrupted(session)
+        if requeued:
+            log.warning("%d message(s) interrupted by a stop are queued again", requeued)
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=30)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                worked = await self.run_once()
+            except Exception:  # keep the loop alive; the rows stay queued
+                log.exception("outbox pass failed")
+                worked = 0
+            if worked:
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            except TimeoutError:
+                pass
+
+    async def run_once(self) -> int:
+        async with self.db.session() as session:
+            items = await outbox.claim(session, limit=self.batch)
+        if not items:
+            return 0
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(item: outbox.ClaimedMessage) -> None:
+            async with gate:
+                await self._deliver(item)
+
+        await asyncio.gather(*(one(item) for item in items))
+        return len(items)
+
+    async def _deliver(self, item: outbox.ClaimedMessage) -> None:
+        payload = item.payload
+        try:
+            message = await self.bot.send_message(
+                chat_id=item.chat_id,
+                text=payload["text"],
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup(payload.get("buttons")),
+            )
+        except Forbidden as exc:
+            async with self.db.session() as session:
+                await outbox.mark_blocked(session, item, str(exc))
+            log.info("contact %s unreachable: %s", item.contact_id, exc)
+            return
+        except RetryAfter as exc:
+            async with self.db.session() as session:
+                await outbox.retry_later(session, item, str(exc), delay=_seconds(exc.retry_after))
+            return
+        except BadRequest as exc:
+            async with self.db.session() as session:
+                await outbox.mark_failed(session, item, str(exc))
+            log.error("message %s refused by Telegram: %s", item.id, exc)
+            return
+        except (TimedOut, NetworkError) as exc:
+            async with self.db.session() as session:
+                await outbox.retry_later(session, item, str(exc))
+            return
+        async with self.db.session() as session:
+            await outbox.mark_sent(session, item, message.message_id)
+        self.sent += 1

@@ -1,0 +1,195 @@
+"""The recorded outgoing queue.
+
+Every message the bot sends on its own initiative is a row here first, keyed so that the
+same thing is never queued twice (one section part to one contact, say). A sender claims
+rows, sends them and records the outcome: sent (with Telegram's message id), failed with a
+reason, or blocked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Contact, MessageAnchor, Outbox, OutboxStatus, utcnow
+
+MAX_ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """What to send: HTML text, inline buttons as (label, callback data) rows, and an
+    optional anchor telling which clauses the message shows."""
+
+    text: str
+    buttons: list[list[tuple[str, str]]] | None = None
+    consultation_id: int | None = None
+    section_id: int | None = None
+    clause_ids: list[int] | None = None
+
+    def to_payload(self) -> dict:
+        return {
+            "text": self.text,
+            "buttons": [[list(b) for b in row] for row in self.buttons] if self.buttons else None,
+            "clause_ids": self.clause_ids,
+        }
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    id: int
+    chat_id: int
+    contact_id: int | None
+    kind: str
+    consultation_id: int | None
+    section_id: int | None
+    payload: dict
+    attempts: int
+
+
+def _insert(session: AsyncSession):
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    key: str,
+    kind: str,
+    chat_id: int,
+    message: OutgoingMessage,
+    contact_id: int | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Queue a message unless one with the same key was ever queued. True if queued now."""
+    now = now or utcnow()
+    stmt = (
+        _insert(session)(Outbox)
+        .values(
+            dedupe_key=key[:191],
+            kind=kind,
+            contact_id=contact_id,
+            chat_id=chat_id,
+            consultation_id=message.consultation_id,
+            section_id=message.section_id,
+            payload=message.to_payload(),
+            status=OutboxStatus.QUEUED,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    result = await session.execute(stmt)
+    return bool(result.rowcount)
+
+
+async def claim(session: AsyncSession, *, limit: int = 50, now: datetime | None = None) -> list[ClaimedMessage]:
+    """Take due messages for sending. Concurrent senders on PostgreSQL never take the same row."""
+    now = now or utcnow()
+    query = (
+        select(Outbox)
+        .where(Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now)
+        .order_by(Outbox.next_attempt_at, Outbox.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(await session.scalars(query))
+    claimed = []
+    for row in rows:
+        row.status = OutboxStatus.SENDING
+        row.attempts += 1
+        claimed.append(
+            ClaimedMessage(
+                id=row.id,
+                chat_id=row.chat_id,
+                contact_id=row.contact_id,
+                kind=row.kind,
+                consultation_id=row.consultation_id,
+                section_id=row.section_id,
+                payload=row.payload,
+                attempts=row.attempts,
+            )
+        )
+    await session.flush()
+    return claimed
+
+
+async def mark_sent(session: AsyncSession, item: ClaimedMessage, message_id: int, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.id == item.id)
+        .values(status=OutboxStatus.SENT, message_id=message_id, sent_at=now, error=None)
+    )
+    clause_ids = item.payload.get("clause_ids")
+    if item.consultation_id and clause_ids is not None:
+        session.add(
+            MessageAnchor(
+                chat_id=item.chat_id,
+                message_id=message_id,
+                consultation_id=item.consultation_id,
+                section_id=item.section_id,
+                clause_ids=clause_ids,
+            )
+        )
+    if item.contact_id:
+        await session.execute(update(Contact).where(Contact.id == item.contact_id).values(unreachable_at=None))
+    await session.flush()
+
+
+async def mark_blocked(session: AsyncSession, item: ClaimedMessage, reason: str, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    await session.execute(
+        update(Outbox).where(Outbox.id == item.id).values(status=OutboxStatus.BLOCKED, error=reason[:1000])
+    )
+    if item.contact_id:
+        await session.execute(update(Contact).where(Contact.id == item.contact_id).values(unreachable_at=now))
+
+
+async def mark_failed(session: AsyncSession, item: ClaimedMessage, reason: str) -> None:
+    await session.execute(
+        update(Outbox).where(Outbox.id == item.id).values(status=OutboxStatus.FAILED, error=reason[:1000])
+    )
+
+
+async def retry_later(
+    session: AsyncSession, item: ClaimedMessage, reason: str, *, delay: float | None = None, now: datetime | None = None
+) -> bool:
+    """Put a message back for another try after a backoff. False when attempts are used up."""
+    now = now or utcnow()
+    if item.attempts >= MAX_ATTEMPTS:
+        await mark_failed(session, item, f"gave up after {item.attempts} attempts: {reason}")
+        return False
+    wait = delay if delay is not None else min(300.0, 2.0 ** item.attempts)
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.id == item.id)
+        .values(status=OutboxStatus.QUEUED, next_attempt_at=now + timedelta(seconds=wait), error=reason[:1000])
+    )
+    return True
+
+
+async def requeue_interrupted(session: AsyncSession) -> int:
+    """Messages claimed by a process that died before recording the outcome go back in the queue."""
+    result = await session.execute(
+        update(Outbox).where(Outbox.status == OutboxStatus.SENDING).values(status=OutboxStatus.QUEUED)
+    )
+    return result.rowcount or 0
+
+
+async def pending_count(session: AsyncSession) -> int:
+    from sqlalchemy import func
+
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(Outbox).where(Outbox.status.in_([OutboxStatus.QUEUED, OutboxStatus.SENDING]))
+        )
+        or 0
+    )

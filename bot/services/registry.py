@@ -1,0 +1,336 @@
+"""Bodies, Member States, contacts and invites."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.models import Body, Contact, Invite, MemberState, Meta, Role, utcnow
+from bot.services.errors import CsvRowErrors, InvalidInput, NotFound, Refused
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is talking to the bot, as the handlers and services need it."""
+
+    contact_id: int
+    name: str
+    role: Role
+    body_id: int | None
+    body_code: str | None
+    state_id: int | None
+    state_name: str | None
+    timezone: str
+    chat_id: int | None
+
+    @property
+    def is_secretariat(self) -> bool:
+        return self.role == Role.SECRETARIAT
+
+    @property
+    def is_chair(self) -> bool:
+        return self.role == Role.CHAIR
+
+    @property
+    def label(self) -> str:
+        return texts.author_label(self.body_code, self.state_name)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
+
+
+def actor_from(contact: Contact, default_tz: str = "UTC") -> Actor:
+    return Actor(
+        contact_id=contact.id,
+        name=contact.name,
+        role=Role(contact.role),
+        body_id=contact.body_id,
+        body_code=contact.body.code if contact.body else None,
+        state_id=contact.state_id,
+        state_name=contact.state.name if contact.state else None,
+        timezone=contact.state.timezone if contact.state else default_tz,
+        chat_id=contact.chat_id,
+    )
+
+
+async def actor_for_user(session: AsyncSession, telegram_user_id: int, default_tz: str = "UTC") -> Actor | None:
+    contact = await session.scalar(select(Contact).where(Contact.telegram_user_id == telegram_user_id))
+    return actor_from(contact, default_tz) if contact else None
+
+
+# --- bodies and states -------------------------------------------------------------------
+
+
+async def add_body(session: AsyncSession, code: str, name: str = "") -> Body:
+    code = code.strip().upper()
+    if not re.fullmatch(r"[A-Z0-9][A-Z0-9_-]{0,31}", code):
+        raise InvalidInput(texts.bad_body_code(code))
+    body = await session.scalar(select(Body).where(Body.code == code))
+    if body is None:
+        body = Body(code=code, name=name.strip())
+        session.add(body)
+    elif name:
+        body.name = name.strip()
+    await session.flush()
+    return body
+
+
+async def add_state(session: AsyncSession, name: str, code: str, timezone: str = "UTC") -> MemberState:
+    name, code = name.strip(), code.strip().upper()
+    if not name or not re.fullmatch(r"[A-Z]{2,3}", code):
+        raise InvalidInput(texts.bad_state(name, code))
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(texts.bad_timezone(timezone)) from exc
+    state = await session.scalar(select(MemberState).where((MemberState.code == code) | (MemberState.name == name)))
+    if state is None:
+        state = MemberState(name=name, code=code, timezone=timezone)
+        session.add(state)
+    else:
+        state.name, state.code, state.timezone = name, code, timezone
+    await session.flush()
+    return state
+
+
+async def list_bodies(session: AsyncSession) -> list[Body]:
+    return list(await session.scalars(select(Body).order_by(Body.code)))
+
+
+async def list_states(session: AsyncSession) -> list[MemberState]:
+    return list(await session.scalars(select(MemberState).order_by(MemberState.name)))
+
+
+async def seed_asean(session: AsyncSession) -> tuple[int, int]:
+    """Register the founding case's eight sectoral bodies and ten Member States."""
+    from documents.sample import sample_bodies, sample_states
+
+    for code, name in sample_bodies():
+        await add_body(session, code, name)
+    for name, code, tz in sample_states():
+        await add_state(session, name, code, tz)
+    return len(sample_bodies()), len(sample_states())
+
+
+async def resolve_body(session: AsyncSession, code: str) -> Body:
+    body = await session.scalar(select(Body).where(func.upper(Body.code) == code.strip().upper()))
+    if body is None:
+        known = [b.code for b in await list_bodies(session)]
+        raise NotFound(texts.unknown_body(code, known))
+    return body
+
+
+async def resolve_state(session: AsyncSession, name: str) -> MemberState:
+    key = name.strip().lower()
+    states = await list_states(session)
+    for state in states:
+        if key in (state.name.lower(), state.code.lower()):
+            return state
+    raise NotFound(texts.unknown_state(name, [s.name for s in states]))
+
+
+# --- invites -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    token: str
+    contact_id: int
+    name: str
+    role: Role
+    body_code: str | None
+    state_name: str | None
+    expires_at: datetime
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value.strip().lower())
+    except ValueError as exc:
+        raise InvalidInput(texts.bad_role(value)) from exc
+
+
+async def issue_invite(
+    session: AsyncSession,
+    *,
+    role: str | Role,
+    body: str | None,
+    state: str | None,
+    name: str = "",
+    email: str = "",
+    ttl_days: int = 30,
+    now: datetime | None = None,
+) -> IssuedInvite:
+    now = now or utcnow()
+    role = parse_role(role) if isinstance(role, str) else role
+    body_row = await resolve_body(session, body) if body else None
+    state_row = await resolve_state(session, state) if state else None
+    if role in (Role.DELEGATE,) and (body_row is None or state_row is None):
+        raise InvalidInput(texts.invite_needs_body_and_state(role))
+    if role == Role.CHAIR and body_row is None:
+        raise InvalidInput(texts.invite_needs_body_and_state(role))
+    email = email.strip()
+    if email and not EMAIL_RE.match(email):
+        raise InvalidInput(texts.bad_email(email))
+    contact = Contact(
+        name=name.strip(),
+        email=email,
+        role=role,
+        body_id=body_row.id if body_row else None,
+        state_id=state_row.id if state_row else None,
+    )
+    session.add(contact)
+    await session.flush()
+    invite = Invite(
+        token=secrets.token_urlsafe(18),
+        contact_id=contact.id,
+        expires_at=now + timedelta(days=ttl_days),
+    )
+    session.add(invite)
+    await session.flush()
+    return IssuedInvite(
+        token=invite.token,
+        contact_id=contact.id,
+        name=contact.name,
+        role=role,
+        body_code=body_row.code if body_row else None,
+        state_name=state_row.name if state_row else None,
+        expires_at=invite.expires_at,
+    )
+
+
+def invite_link(bot_username: str, token: str) -> str:
+    return f"https://t.me/{bot_username.lstrip('@')}?start={token}"
+
+
+CSV_COLUMNS = ("name", "role", "body", "state", "email")
+
+
+async def enrol_csv(session: AsyncSession, data: str, *, ttl_days: int = 30, now: datetime | None = None):
+    """Enrol every row of a contacts spreadsheet, or none of them.
+
+    Returns (fieldnames, rows, invites) with one invite per row in order. Bad rows raise
+    `CsvRowErrors` naming each line; the caller rolls back.
+    """
+    reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
+    if reader.fieldnames is None:
+        raise CsvRowErrors([(1, texts.csv_empty())])
+    fields = [f.strip().lower() for f in reader.fieldnames]
+    missing = [c for c in CSV_COLUMNS if c not in fields and c != "email"]
+    if missing:
+        raise CsvRowErrors([(1, texts.csv_missing_columns(missing))])
+    reader.fieldnames = fields
+    rows = list(reader)
+    if not rows:
+        raise CsvRowErrors([(1, texts.csv_empty())])
+    errors: list[tuple[int, str]] = []
+    invites: list[IssuedInvite] = []
+    for index, row in enumerate(rows):
+        line = index + 2
+        try:
+            # issue_invite validates everything before it writes anything.
+            invites.append(
+                await issue_invite(
+                    session,
+                    role=(row.get("role") or "").strip() or "delegate",
+                    body=(row.get("body") or "").strip() or None,
+                    state=(row.get("state") or "").strip() or None,
+                    name=(row.get("name") or "").strip(),
+                    email=(row.get("email") or "").strip(),
+                    ttl_days=ttl_days,
+                    now=now,
+                )
+            )
+        except (InvalidInput, NotFound) as exc:
+            errors.append((line, str(exc)))
+    if errors:
+        raise CsvRowErrors(errors)
+    return fields, rows, invites
+
+
+def write_csv_with_links(fields: list[str], rows: list[dict], links: list[str]) -> str:
+    out = io.StringIO()
+    names = [f for f in fields if f != "invite_link"] + ["invite_link"]
+    writer = csv.DictWriter(out, fieldnames=names, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row, link in zip(rows, links, strict=True):
+        writer.writerow({**row, "invite_link": link})
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Joined:
+    actor: Actor
+    already: bool = False
+
+
+async def join(
+    session: AsyncSession,
+    token: str,
+    *,
+    telegram_user_id: int,
+    chat_id: int,
+    username: str | None,
+    full_name: str,
+    now: datetime | None = None,
+    default_tz: str = "UTC",
+) -> Joined:
+    """Bind a Telegram user to the contact an invite was issued for."""
+    now = now or utcnow()
+    existing = await session.scalar(select(Contact).where(Contact.telegram_user_id == telegram_user_id))
+    token = token.strip()
+    if not TOKEN_RE.match(token):
+        raise Refused(texts.invite_unknown())
+    invite = await session.scalar(select(Invite).where(Invite.token == token).with_for_update(of=Invite))
+    if invite is None:
+        raise Refused(texts.invite_unknown())
+    if existing is not None:
+        if invite.contact_id == existing.id:
+            return Joined(actor_from(existing, default_tz), already=True)
+        raise Refused(texts.already_registered(actor_from(existing, default_tz).label, existing.role))
+    if invite.used_at is not None:
+        raise Refused(texts.invite_used())
+    if invite.expires_at <= now:
+        raise Refused(texts.invite_expired(invite.expires_at))
+    contact = invite.contact
+    invite.used_at = now
+    invite.used_by = telegram_user_id
+    contact.telegram_user_id = telegram_user_id
+    contact.chat_id = chat_id
+    contact.username = username
+    contact.joined_at = now
+    contact.unreachable_at = None
+    if not contact.name:
+        contact.name = full_name
+    await session.flush()
+    return Joined(actor_from(contact, default_tz))
+
+
+async def get_meta(session: AsyncSession, key: str) -> str | None:
+    row = await session.get(Meta, key)
+    return row.value if row else None
+
+
+async def set_meta(session: AsyncSession, key: str, value: str) -> None:
+    row = await session.get(Meta, key)
+    if row is None:
+        session.add(Meta(key=key, value=value))
+    else:
+        row.value = value
+    await session.flush()

@@ -1,0 +1,446 @@
+"""Consultations, their drafts, routing, opening a round and circulating sections."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot import keyboards, texts
+from bot.models import (
+    Body,
+    Clause,
+    Consultation,
+    Contact,
+    PendingUpload,
+    Role,
+    RoundStatus,
+    Route,
+    Section,
+    utcnow,
+)
+from bot.services import outbox
+from bot.services.errors import InvalidInput, NotFound, Refused
+from bot.services.registry import Actor, resolve_body
+from documents.draft import ParsedDraft, parse_draft
+
+NAME_RE = re.compile(r"[^a-z0-9]+")
+
+
+def slug(text: str, fallback: str = "draft") -> str:
+    value = NAME_RE.sub("-", text.lower()).strip("-")[:40].strip("-")
+    return value or fallback
+
+
+# --- importing a draft ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outline:
+    consultation: str
+    title: str
+    sections: list[tuple[str, str, int]]
+
+    @property
+    def clause_count(self) -> int:
+        return sum(n for _, _, n in self.sections)
+
+
+def outline_of(parsed: ParsedDraft, name: str = "") -> Outline:
+    return Outline(consultation=name, title=parsed.title, sections=parsed.outline())
+
+
+async def _unique_name(session: AsyncSession, base: str) -> str:
+    base = slug(base)
+    existing = set(await session.scalars(select(Consultation.name).where(Consultation.name.like(f"{base}%"))))
+    if base not in existing:
+        return base
+    n = 2
+    while f"{base}-{n}" in existing:
+        n += 1
+    return f"{base}-{n}"
+
+
+async def import_draft(
+    session: AsyncSession,
+    data: bytes,
+    filename: str,
+    *,
+    name: str | None = None,
+    replace: Consultation | None = None,
+    max_bytes: int = 10 * 1024 * 1024,
+) -> Outline:
+    """Parse a draft and store it as a new consultation, or as the new text of one not yet open.
+
+    Raises `documents.draft.DraftError` (a clear message) on a bad file; nothing is stored then.
+    """
+    parsed = parse_draft(data, max_bytes=max_bytes)
+    if replace is not None:
+        if replace.status != RoundStatus.DRAFT:
+            raise Refused(texts.cannot_replace_open(replace.name))
+        consultation = replace
+        await session.execute(delete(Route).where(Route.consultation_id == consultation.id))
+        await session.execute(delete(Section).where(Section.consultation_id == consultation.id))
+        consultation.title = parsed.title[:500] or consultation.title
+    else:
+        if name:
+            wanted = slug(name)
+            if await session.scalar(select(Consultation.id).where(Consultation.name == wanted)):
+                raise Refused(texts.consultation_exists(wanted))
+        else:
+            wanted = await _unique_name(session, parsed.title or filename.rsplit(".", 1)[0])
+        consultation = Consultation(name=wanted, title=(parsed.title or filename)[:500], status=RoundStatus.DRAFT)
+        session.add(consultation)
+    consultation.draft_filename = filename[-255:]
+    consultation.draft_bytes = data
+    await session.flush()
+    clause_position = 0
+    for s_index, parsed_section in enumerate(parsed.sections):
+        section = Section(
+            consultation_id=consultation.id,
+            position=s_index,
+            ref=parsed_section.ref,
+            heading=parsed_section.heading,
+            level=parsed_section.level,
+            paragraph=parsed_section.paragraph,
+        )
+        session.add(section)
+        await session.flush()
+        for parsed_clause in parsed_section.clauses:
+            session.add(
+                Clause(
+                    consultation_id=consultation.id,
+                    section_id=section.id,
+                    position=clause_position,
+                    ref=parsed_clause.ref,
+                    label=parsed_clause.label,
+                    text=parsed_clause.text,
+                    level=parsed_clause.level,
+                    paragraphs=list(parsed_clause.paragraphs),
+                )
+            )
+            clause_position += 1
+    await session.flush()
+    return outline_of(parsed, consultation.name)
+
+
+async def stage_upload(session: AsyncSession, actor: Actor, data: bytes, filename: str, *, max_bytes: int):
+    """Parse a draft sent in chat and keep it until the Secretariat confirms the outline."""
+    parsed = parse_draft(data, max_bytes=max_bytes)
+    pending = PendingUpload(contact_id=actor.contact_id, filename=filename, data=data)
+    session.add(pending)
+    await session.flush()
+    replaceable = list(
+        await session.scalars(
+            select(Consultation).where(Consultation.status == RoundStatus.DRAFT).order_by(Consultation.id)
+        )
+    )
+    return pending.id, outline_of(parsed), [(c.id, c.name) for c in replaceable]
+
+
+async def confirm_upload(
+    session: AsyncSession, actor: Actor, pending_id: int, *, replace_id: int | None, max_bytes: int
+) -> Outline:
+    pending = await session.get(PendingUpload, pending_id)
+    if pending is None or pending.contact_id != actor.contact_id:
+        raise NotFound(texts.upload_gone())
+    replace = None
+    if replace_id is not None:
+        replace = await session.get(Consultation, replace_id)
+        if replace is None:
+            raise NotFound(texts.unknown_consultation(str(replace_id), []))
+    result = await import_draft(session, pending.data, pending.filename, replace=replace, max_bytes=max_bytes)
+    await session.delete(pending)
+    return result
+
+
+async def discard_upload(session: AsyncSession, actor: Actor, pending_id: int) -> None:
+    pending = await session.get(PendingUpload, pending_id)
+    if pending is not None and pending.contact_id == actor.contact_id:
+        await session.delete(pending)
+
+
+# --- finding consultations ----------------------------------------------------------------------
+
+
+async def all_consultations(session: AsyncSession) -> list[Consultation]:
+    return list(await session.scalars(select(Consultation).order_by(Consultation.id)))
+
+
+async def bodies_taking_part(session: AsyncSession, consultation: Consultation) -> list[Body]:
+    routed = select(Route.body_id).where(Route.consultation_id == consultation.id)
+    if await session.scalar(select(func.count()).select_from(routed.subquery())):
+        return list(await session.scalars(select(Body).where(Body.id.in_(routed)).order_by(Body.code)))
+    return list(await session.scalars(select(Body).order_by(Body.code)))
+
+
+async def visible_consultations(session: AsyncSession, actor: Actor) -> list[Consultation]:
+    """The consultations a contact sees: all for the Secretariat; for others the ones their
+    body takes part in, once opened."""
+    consultations = await all_consultations(session)
+    if actor.is_secretariat:
+        return consultations
+    visible = []
+    for consultation in consultations:
+        if consultation.status == RoundStatus.DRAFT:
+            continue
+        if actor.body_id is None:
+            continue
+        if actor.body_id in {b.id for b in await bodies_taking_part(session, consultation)}:
+            visible.append(consultation)
+    return visible
+
+
+async def resolve_consultation(
+    session: AsyncSession, name: str | None, actor: Actor | None = None
+) -> Consultation:
+    """Find a consultation by name; without a name, the only one there is (or the only one
+    the actor sees)."""
+    candidates = await (visible_consultations(session, actor) if actor else all_consultations(session))
+    if name:
+        key = name.strip().lower()
+        for c in candidates:
+            if c.name.lower() == key or str(c.id) == key:
+                return c
+        raise NotFound(texts.unknown_consultation(name, [c.name for c in candidates]))
+    if not candidates:
+        raise NotFound(texts.no_consultations(actor.is_secretariat if actor else True))
+    if len(candidates) == 1:
+        return candidates[0]
+    raise InvalidInput(texts.which_consultation([c.name for c in candidates]))
+
+
+async def sections_of(session: AsyncSession, consultation: Consultation) -> list[Section]:
+    return list(
+        await session.scalars(
+            select(Section)
+            .where(Section.consultation_id == consultation.id)
+            .options(selectinload(Section.clauses))
+            .order_by(Section.position)
+        )
+    )
+
+
+async def sections_for_body(session: AsyncSession, consultation: Consultation, body_id: int | None) -> list[Section]:
+    sections = await sections_of(session, consultation)
+    routes = list(await session.execute(select(Route.section_id, Route.body_id).where(Route.consultation_id == consultation.id)))
+    if not routes:
+        return sections
+    if body_id is None:
+        return []
+    routed = {section_id for section_id, b in routes if b == body_id}
+    return [s for s in sections if s.id in routed]
+
+
+async def sections_for_actor(session: AsyncSession, consultation: Consultation, actor: Actor) -> list[Section]:
+    if actor.is_secretariat:
+        return await sections_of(session, consultation)
+    return await sections_for_body(session, consultation, actor.body_id)
+
+
+# --- routing ------------------------------------------------------------------------------------
+
+
+async def set_routes(
+    session: AsyncSession, consultation: Consultation, section_refs: list[str], body_codes: list[str]
+) -> list[tuple[str, list[str]]]:
+    """Route the given sections (all when empty) to exactly the given bodies."""
+    sections = await sections_of(session, consultation)
+    if section_refs:
+        by_ref = {s.ref: s for s in sections}
+        missing = [r for r in section_refs if r not in by_ref]
+        if missing:
+            raise NotFound(texts.unknown_sections(missing, [s.ref for s in sections]))
+        chosen = [by_ref[r] for r in section_refs]
+    else:
+        chosen = sections
+    bodies = [await resolve_body(session, code) for code in body_codes]
+    if not bodies:
+        raise InvalidInput(texts.route_needs_bodies())
+    existing = list(await session.scalars(select(Route).where(Route.consultation_id == consultation.id)))
+    if not existing:
+        # Until now every section went to every body: make that explicit before narrowing.
+        for section in sections:
+            for body in await session.scalars(select(Body)):
+                session.add(Route(consultation_id=consultation.id, section_id=section.id, body_id=body.id))
+        await session.flush()
+    chosen_ids = [s.id for s in chosen]
+    await session.execute(
+        delete(Route).where(Route.consultation_id == consultation.id, Route.section_id.in_(chosen_ids))
+    )
+    for section in chosen:
+        for body in bodies:
+            session.add(Route(consultation_id=consultation.id, section_id=section.id, body_id=body.id))
+    await session.flush()
+    return await routing_table(session, consultation)
+
+
+async def routing_table(session: AsyncSession, consultation: Consultation) -> list[tuple[str, list[str]]]:
+    sections = await sections_of(session, consultation)
+    rows = list(
+        await session.execute(
+            select(Route.section_id, Body.code).join(Body, Body.id == Route.body_id).where(
+                Route.consultation_id == consultation.id
+            )
+        )
+    )
+    if not rows:
+        every = [b.code for b in await session.scalars(select(Body).order_by(Body.code))]
+        return [(s.ref, every) for s in sections]
+    by_section: dict[int, list[str]] = {}
+    for section_id, code in rows:
+        by_section.setdefault(section_id, []).append(code)
+    return [(s.ref, sorted(by_section.get(s.id, []))) for s in sections]
+
+
+# --- opening and circulating ---------------------------------------------------------------------
+
+
+def parse_deadline(value: str | None, *, days: int | None, tz: ZoneInfo, now: datetime) -> datetime:
+    """A deadline from an ISO date/datetime (in the Secretariat's zone when it has none) or a
+    number of days (end of that day, Secretariat's time)."""
+    if value:
+        text = value.strip()
+        try:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                parsed = datetime.combine(datetime.fromisoformat(text).date(), time(23, 59), tzinfo=tz)
+            else:
+                parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                if parsed.tzinfo is None:
+                    parsed = parsed.replace(tzinfo=tz)
+        except ValueError as exc:
+            raise InvalidInput(texts.bad_deadline(value)) from exc
+    else:
+        if days is None or days < 0 or days > 3650:
+            raise InvalidInput(texts.bad_days(days))
+        local = now.astimezone(tz) + timedelta(days=days)
+        parsed = datetime.combine(local.date(), time(23, 59), tzinfo=tz) if days else now + timedelta(hours=1)
+    if parsed <= now:
+        raise InvalidInput(texts.deadline_in_past(parsed))
+    return parsed
+
+
+@dataclass(frozen=True)
+class Opened:
+    consultation: str
+    title: str
+    deadline: datetime
+    contacts: int
+    messages_queued: int
+
+
+async def open_round(
+    session: AsyncSession, consultation: Consultation, deadline: datetime, *, now: datetime | None = None
+) -> Opened:
+    now = now or utcnow()
+    if consultation.status == RoundStatus.OPEN:
+        raise Refused(texts.already_open(consultation.name, consultation.deadline))
+    if consultation.status == RoundStatus.CLOSED:
+        raise Refused(texts.round_closed_already(consultation.name))
+    if not await sections_of(session, consultation):
+        raise Refused(texts.nothing_to_circulate())
+    consultation.status = RoundStatus.OPEN
+    consultation.deadline = deadline
+    consultation.opened_at = now
+    await session.flush()
+    contacts = await joined_contacts(session)
+    queued = 0
+    for contact in contacts:
+        queued += await circulate_to_contact(session, consultation, contact, now=now)
+    return Opened(consultation.name, consultation.title, deadline, len(contacts), queued)
+
+
+async def joined_contacts(session: AsyncSession) -> list[Contact]:
+    return list(
+        await session.scalars(select(Contact).where(Contact.chat_id.is_not(None)).order_by(Contact.id))
+    )
+
+
+async def circulate_to_contact(
+    session: AsyncSession, consultation: Consultation, contact: Contact, *, now: datetime | None = None
+) -> int:
+    """Queue the sections routed to the contact's body (all of them for the Secretariat and
+    for cross-sector chairs). Returns how many messages were newly queued."""
+    if consultation.status != RoundStatus.OPEN or contact.chat_id is None:
+        return 0
+    if contact.role == Role.SECRETARIAT:
+        return 0  # The Secretariat reads its own draft; it is not circulated to it.
+    sections = await sections_for_body(session, consultation, contact.body_id)
+    tz = ZoneInfo(contact.state.timezone) if contact.state else ZoneInfo("UTC")
+    queued = 0
+    intro_key = f"intro:{consultation.id}:{contact.id}"
+    if sections:
+        intro = outbox.OutgoingMessage(
+            text=texts.circulation_intro(consultation.title, consultation.deadline, tz, len(sections)),
+            consultation_id=consultation.id,
+        )
+        queued += await outbox.enqueue(
+            session, key=intro_key, kind="intro", chat_id=contact.chat_id, contact_id=contact.id, message=intro, now=now
+        )
+    for section in sections:
+        parts = texts.section_parts(consultation.title, section, section.clauses)
+        for index, (html, clause_ids) in enumerate(parts):
+            last = index == len(parts) - 1
+            message = outbox.OutgoingMessage(
+                text=html,
+                buttons=keyboards.section_buttons(
+                    [c for c in section.clauses if c.id in set(clause_ids)], section.id, with_no_comments=last
+                ),
+                consultation_id=consultation.id,
+                section_id=section.id,
+                clause_ids=clause_ids,
+            )
+            queued += await outbox.enqueue(
+                session,
+                key=f"sec:{consultation.id}:{section.id}:{contact.id}:{index}",
+                kind="section",
+                chat_id=contact.chat_id,
+                contact_id=contact.id,
+                message=message,
+                now=now,
+            )
+    return queued
+
+
+async def circulate_on_join(session: AsyncSession, contact_id: int, *, now: datetime | None = None) -> int:
+    contact = await session.get(Contact, contact_id)
+    if contact is None:
+        return 0
+    queued = 0
+    for consultation in await session.scalars(select(Consultation).where(Consultation.status == RoundStatus.OPEN)):
+        queued += await circulate_to_contact(session, consultation, contact, now=now)
+    return queued
+
+
+async def close_round(session: AsyncSession, consultation: Consultation, *, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    if consultation.status != RoundStatus.OPEN:
+        raise Refused(texts.not_open(consultation.name))
+    consultation.status = RoundStatus.CLOSED
+    consultation.closed_at = now
+    await session.flush()
+
+
+def is_accepting(consultation: Consultation, now: datetime) -> bool:
+    if consultation.status != RoundStatus.OPEN:
+        return False
+    if consultation.deadline and now > consultation.deadline and not consultation.allow_late:
+        return False
+    return True
+
+
+async def section_for_actor(session: AsyncSession, actor: Actor, section_id: int) -> tuple[Consultation, Section]:
+    """A section the actor may read, with its clauses loaded."""
+    section = await session.get(Section, section_id)
+    if section is None:
+        raise NotFound(texts.section_gone())
+    consultation = await session.get(Consultation, section.consultation_id)
+    for allowed in await sections_for_actor(session, consultation, actor):
+        if allowed.id == section.id:
+            return consultation, allowed
+    raise Refused(texts.clause_not_routed(section.ref))

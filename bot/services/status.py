@@ -1,0 +1,154 @@
+"""Who has answered: per body and Member State."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import (
+    Comment,
+    CommentStatus,
+    Consultation,
+    Contact,
+    MemberState,
+    Outbox,
+    OutboxStatus,
+    Role,
+    SectionResponse,
+)
+from bot.services.rounds import bodies_taking_part, sections_for_body
+
+
+@dataclass
+class StateStatus:
+    state: str
+    contacts: int = 0
+    joined: int = 0
+    unreachable: list[str] = field(default_factory=list)
+    sections_routed: int = 0
+    sections_delivered: int = 0  # sections whose every part reached at least one contact
+    comments: int = 0
+    late_comments: int = 0
+    no_comment_sections: int = 0
+    sections_answered: int = 0
+
+    @property
+    def responded(self) -> bool:
+        return self.comments > 0 or self.no_comment_sections > 0
+
+
+@dataclass
+class BodyStatus:
+    code: str
+    name: str
+    states: list[StateStatus]
+
+    @property
+    def responded(self) -> list[StateStatus]:
+        return [s for s in self.states if s.responded]
+
+    @property
+    def not_responded(self) -> list[StateStatus]:
+        return [s for s in self.states if not s.responded]
+
+
+@dataclass
+class StatusReport:
+    consultation: str
+    title: str
+    status: str
+    deadline: datetime | None
+    bodies: list[BodyStatus]
+
+    @property
+    def total_comments(self) -> int:
+        return sum(s.comments for b in self.bodies for s in b.states)
+
+
+async def status_report(
+    session: AsyncSession, consultation: Consultation, *, body_id: int | None = None
+) -> StatusReport:
+    bodies = await bodies_taking_part(session, consultation)
+    if body_id is not None:
+        bodies = [b for b in bodies if b.id == body_id]
+    states = list(await session.scalars(select(MemberState).order_by(MemberState.name)))
+
+    contacts = list(
+        await session.scalars(select(Contact).where(Contact.role.in_([Role.DELEGATE, Role.CHAIR])))
+    )
+    by_cell: dict[tuple[int, int], list[Contact]] = defaultdict(list)
+    for contact in contacts:
+        if contact.body_id and contact.state_id:
+            by_cell[(contact.body_id, contact.state_id)].append(contact)
+
+    comment_counts = {
+        (b, s, late): n
+        for b, s, late, n in await session.execute(
+            select(Comment.body_id, Comment.state_id, Comment.late, func.count())
+            .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+            .group_by(Comment.body_id, Comment.state_id, Comment.late)
+        )
+    }
+    commented_sections: dict[tuple[int, int], set[int]] = defaultdict(set)
+    from bot.models import Clause
+
+    for b, s, section_id in await session.execute(
+        select(Comment.body_id, Comment.state_id, Clause.section_id)
+        .join(Clause, Clause.id == Comment.clause_id)
+        .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+        .distinct()
+    ):
+        commented_sections[(b, s)].add(section_id)
+    nocomment_sections: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for b, s, section_id in await session.execute(
+        select(SectionResponse.body_id, SectionResponse.state_id, SectionResponse.section_id).where(
+            SectionResponse.consultation_id == consultation.id
+        )
+    ):
+        nocomment_sections[(b, s)].add(section_id)
+
+    # Delivery: a (contact, section) is delivered when all its parts were sent.
+    parts: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for contact_id, section_id, status in await session.execute(
+        select(Outbox.contact_id, Outbox.section_id, Outbox.status).where(
+            Outbox.consultation_id == consultation.id, Outbox.kind == "section"
+        )
+    ):
+        parts[(contact_id, section_id)].append(status)
+
+    report_bodies = []
+    for body in bodies:
+        routed = await sections_for_body(session, consultation, body.id)
+        routed_ids = {s.id for s in routed}
+        rows = []
+        for state in states:
+            cell = by_cell.get((body.id, state.id), [])
+            delivered = set()
+            for contact in cell:
+                for section_id in routed_ids:
+                    statuses = parts.get((contact.id, section_id))
+                    if statuses and all(st == OutboxStatus.SENT for st in statuses):
+                        delivered.add(section_id)
+            commented = commented_sections.get((body.id, state.id), set())
+            nocomment = nocomment_sections.get((body.id, state.id), set())
+            rows.append(
+                StateStatus(
+                    state=state.name,
+                    contacts=len(cell),
+                    joined=sum(1 for c in cell if c.chat_id is not None),
+                    unreachable=[c.name or f"#{c.id}" for c in cell if c.unreachable_at is not None],
+                    sections_routed=len(routed_ids),
+                    sections_delivered=len(delivered),
+                    comments=comment_counts.get((body.id, state.id, False), 0)
+                    + comment_counts.get((body.id, state.id, True), 0),
+                    late_comments=comment_counts.get((body.id, state.id, True), 0),
+                    no_comment_sections=len(nocomment & routed_ids),
+                    sections_answered=len((commented | nocomment) & routed_ids),
+                )
+            )
+        report_bodies.append(BodyStatus(body.code, body.name, rows))
+    return StatusReport(consultation.name, consultation.title, consultation.status, consultation.deadline, report_bodies)

@@ -1,0 +1,762 @@
+"""Every text a user reads, in one place. Messages are Telegram HTML; anything that came from
+a user or a document goes through `esc`."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+MESSAGE_LIMIT = 4096
+# Room left for Telegram's own counting and the part header.
+PART_BUDGET = 3800
+MAX_CLAUSES_PER_PART = 40
+
+KIND_NAMES = {"ge": "General", "te": "Technical", "ed": "Editorial"}
+
+
+def esc(value: object) -> str:
+    return html.escape(str(value if value is not None else ""), quote=False)
+
+
+def author_label(body_code: str | None, state_name: str | None) -> str:
+    if body_code and state_name:
+        return f"{body_code} – {state_name}"
+    return body_code or state_name or "Secretariat"
+
+
+def when(moment: datetime | None, tz: ZoneInfo | None = None) -> str:
+    """A date as people read it, in their own time zone: "Fri 22 Jan 2027, 23:59 (UTC+7)"."""
+    if moment is None:
+        return "not set"
+    tz = tz or ZoneInfo("UTC")
+    local = moment.astimezone(tz)
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    sign = "+" if minutes >= 0 else "-"
+    hours, mins = divmod(abs(minutes), 60)
+    zone = "UTC" if minutes == 0 else f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({zone})"
+
+
+def days_left(deadline: datetime | None, now: datetime | None = None) -> str:
+    if deadline is None:
+        return ""
+    now = now or datetime.now(UTC)
+    seconds = (deadline - now).total_seconds()
+    if seconds <= 0:
+        return "the deadline has passed"
+    days = int(seconds // 86400)
+    if days >= 2:
+        return f"{days} days left"
+    hours = int(seconds // 3600)
+    if hours >= 2:
+        return f"{hours} hours left"
+    return "less than two hours left"
+
+
+# --- joining and help -----------------------------------------------------------------------------
+
+ROLE_NAMES = {"delegate": "delegate", "chair": "chair", "secretariat": "Secretariat officer"}
+
+
+def welcome_unknown() -> str:
+    return (
+        "👋 This is <b>Clausebot</b>, which runs written consultations on draft documents.\n\n"
+        "To take part you need a personal invite link from the Secretariat. "
+        "Open that link (it starts this chat with your code) and you will be registered."
+    )
+
+
+def not_registered() -> str:
+    return (
+        "You are not registered yet. Please open the personal invite link the Secretariat sent you; "
+        "if you have none, ask the Secretariat for one."
+    )
+
+
+def joined(name: str, role: str, label: str, consultations: Sequence[str]) -> str:
+    lines = [f"✅ Welcome, {esc(name)}. You are registered as <b>{esc(ROLE_NAMES.get(role, role))}</b>"]
+    if role != "secretariat":
+        lines[0] += f" for <b>{esc(label)}</b>"
+    lines[0] += "."
+    if consultations:
+        lines.append("")
+        lines.append("Open consultations: " + ", ".join(esc(c) for c in consultations) + ".")
+        if role != "secretariat":
+            lines.append("The sections for your body follow in the next messages.")
+    lines.append("")
+    lines.append("Send /help at any time to see what you can do.")
+    return "\n".join(lines)
+
+
+def already_joined(name: str) -> str:
+    return f"You are already registered, {esc(name)}. Send /help to see what you can do."
+
+
+def invite_unknown() -> str:
+    return "❌ This invite code is not valid. Check that you opened the whole link, or ask the Secretariat for a new one."
+
+
+def invite_used() -> str:
+    return "❌ This invite link has already been used. Invite links work once; ask the Secretariat for a new one."
+
+
+def invite_expired(at: datetime) -> str:
+    return f"❌ This invite link expired on {when(at)}. Ask the Secretariat for a new one."
+
+
+def already_registered(label: str, role: str) -> str:
+    return (
+        f"❌ This Telegram account is already registered as {esc(ROLE_NAMES.get(role, role))} "
+        f"({esc(label)}). One account holds one registration; ask the Secretariat if this is wrong."
+    )
+
+
+HELP_DELEGATE = (
+    "<b>How to comment</b>\n"
+    "• Each section arrives as a message. Tap a clause number under it to comment on that clause, "
+    "or <i>reply</i> to the message with your comment.\n"
+    "• Or type <code>/comment 2.3.1 your comment</code>.\n"
+    "• You choose the type (general, technical, editorial), write the comment, and may propose new wording.\n"
+    "• Nothing to say on a section? Tap <b>No comments on this section</b>: it counts as your answer.\n\n"
+    "<b>Commands</b>\n"
+    "/sections – the sections sent to you\n"
+    "/clause 2.3.1 – show one clause\n"
+    "/comment 2.3.1 TEXT – comment on a clause\n"
+    "/mycomments – your comments (edit or withdraw before the deadline)\n"
+    "/deadline – deadlines and time left\n"
+    "/cancel – drop the comment you are writing"
+)
+
+HELP_CHAIR = (
+    "\n\n<b>For chairs</b>\n"
+    "/status – who in your body has and has not responded\n"
+    "/summary – the same summary on demand"
+)
+
+HELP_SECRETARIAT = (
+    "<b>Secretariat</b>\n"
+    "• Send a Word draft (.docx) to import it; you will see the parsed outline to confirm.\n"
+    "/consultations – all consultations and their state\n"
+    "/invite ROLE BODY STATE [name] – an invite link (ROLE: delegate, chair, secretariat)\n"
+    "/route CONSULTATION SECTION BODY [BODY…] – route a section to bodies (default: all to all)\n"
+    "/open [CONSULTATION] [DAYS or YYYY-MM-DD] – open the round and circulate the sections\n"
+    "/status [CONSULTATION] – responses per body and Member State\n"
+    "/consolidate [CONSULTATION] – the consolidated Word draft with every comment\n"
+    "/close [CONSULTATION] – close a round\n"
+    "/sections, /clause, /deadline – read the draft as delegates see it"
+)
+
+
+def help_for(role: str | None) -> str:
+    if role is None:
+        return welcome_unknown()
+    if role == "secretariat":
+        return HELP_SECRETARIAT
+    if role == "chair":
+        return HELP_DELEGATE + HELP_CHAIR
+    return HELP_DELEGATE
+
+
+def secretariat_only(command: str) -> str:
+    return f"⛔ /{esc(command)} is for the Secretariat only."
+
+
+def chairs_only(command: str) -> str:
+    return f"⛔ /{esc(command)} is for chairs and the Secretariat."
+
+
+def delegates_only(command: str) -> str:
+    return f"⛔ /{esc(command)} is for delegates; the Secretariat and chairs do not comment."
+
+
+def private_only() -> str:
+    return "Please talk to me in a private chat: consultations are handled one to one."
+
+
+def unknown_command(command: str) -> str:
+    return f"I don't know /{esc(command)}. Send /help to see the commands you can use."
+
+
+def hint_free_text() -> str:
+    return (
+        "To comment, tap a clause number under a section, reply to a section message, "
+        "or send <code>/comment 2.3.1 your text</code>. /help lists everything."
+    )
+
+
+# --- registry -----------------------------------------------------------------------------------
+
+
+def bad_body_code(code: str) -> str:
+    return f"“{esc(code)}” is not a valid body code: use letters and digits, like SOMHD."
+
+
+def bad_state(name: str, code: str) -> str:
+    return f"A Member State needs a name and a two- or three-letter code (got “{esc(name)}”, “{esc(code)}”)."
+
+
+def bad_timezone(tz: str) -> str:
+    return f"“{esc(tz)}” is not a time zone name; use one like Asia/Bangkok."
+
+
+def unknown_body(code: str, known: Sequence[str]) -> str:
+    hint = f" Known bodies: {', '.join(known)}." if known else " No bodies are registered yet."
+    return f"There is no body “{esc(code)}”.{esc(hint)}"
+
+
+def unknown_state(name: str, known: Sequence[str]) -> str:
+    hint = f" Known Member States: {', '.join(known)}." if known else " No Member States are registered yet."
+    return f"There is no Member State “{esc(name)}”.{esc(hint)}"
+
+
+def bad_role(role: str) -> str:
+    return f"“{esc(role)}” is not a role: use delegate, chair or secretariat."
+
+
+def invite_needs_body_and_state(role: str) -> str:
+    if role == "chair":
+        return "A chair's invite needs the body they chair."
+    return "A delegate's invite needs a body and a Member State."
+
+
+def bad_email(email: str) -> str:
+    return f"“{esc(email)}” is not an e-mail address."
+
+
+def csv_empty() -> str:
+    return "the file has no rows; expected the columns name, role, body, state, email"
+
+
+def csv_missing_columns(missing: Sequence[str]) -> str:
+    return f"missing column(s): {', '.join(missing)} (expected name, role, body, state, email)"
+
+
+def invite_created(link: str, role: str, label: str, name: str, expires: datetime, tz: ZoneInfo) -> str:
+    who = f"{esc(name)}, " if name else ""
+    return (
+        f"🔗 Invite for {who}{esc(ROLE_NAMES.get(role, role))} ({esc(label)}), "
+        f"single use, valid until {when(expires, tz)}:\n{esc(link)}"
+    )
+
+
+def invite_usage() -> str:
+    return (
+        "Usage: <code>/invite ROLE BODY STATE [name]</code>, e.g. <code>/invite delegate SOMHD Thailand Somchai</code>. "
+        "For a Secretariat officer: <code>/invite secretariat</code>."
+    )
+
+
+def no_bot_username() -> str:
+    return (
+        "The bot's username is not known yet: start the bot once with its token (clausebot run), "
+        "or set BOT_USERNAME."
+    )
+
+
+# --- consultations and drafts ------------------------------------------------------------------------
+
+
+def unknown_consultation(name: str, known: Sequence[str]) -> str:
+    hint = f" Consultations: {', '.join(known)}." if known else ""
+    return f"There is no consultation “{esc(name)}”.{esc(hint)}"
+
+
+def no_consultations(is_secretariat: bool) -> str:
+    if is_secretariat:
+        return "There is no consultation yet. Send a Word draft (.docx) to start one."
+    return "There is no open consultation for your body at the moment."
+
+
+def which_consultation(names: Sequence[str]) -> str:
+    return "Several consultations are running; name one: " + ", ".join(f"<code>{esc(n)}</code>" for n in names)
+
+
+def consultation_exists(name: str) -> str:
+    return f"A consultation named “{esc(name)}” already exists; choose another name."
+
+
+def cannot_replace_open(name: str) -> str:
+    return f"The draft of “{esc(name)}” cannot be replaced: its round has been opened. Start a new consultation instead."
+
+
+def upload_gone() -> str:
+    return "That upload is no longer waiting for confirmation. Send the file again."
+
+
+def outline(o, *, heading: str = "📑 Parsed outline") -> str:
+    lines = [f"{heading}: <b>{esc(o.title)}</b>"]
+    if o.consultation:
+        lines.append(f"Consultation: <code>{esc(o.consultation)}</code>")
+    lines.append(f"{len(o.sections)} sections, {o.clause_count} clauses:")
+    for ref, title, count in o.sections[:60]:
+        lines.append(f"• {esc(ref)} {esc(title)} — {count} clause{'s' if count != 1 else ''}")
+    if len(o.sections) > 60:
+        lines.append(f"… and {len(o.sections) - 60} more sections")
+    return "\n".join(lines)
+
+
+def upload_confirm_prompt() -> str:
+    return "Is this structure right? Confirm to store it, or cancel and fix the document's headings and numbering."
+
+
+def upload_stored(o) -> str:
+    return (
+        outline(o, heading="✅ Draft stored")
+        + f"\n\nNext: route sections if not every body gets every section (/route), then /open {esc(o.consultation)}."
+    )
+
+
+def upload_cancelled() -> str:
+    return "Upload discarded; nothing was stored."
+
+
+def upload_not_docx(filename: str) -> str:
+    return f"“{esc(filename)}” is not a Word document. Please send the draft as a .docx file."
+
+
+def upload_too_large(size: int, limit: int) -> str:
+    return f"The file is {size / 1048576:.1f} MB; the limit is {limit / 1048576:.0f} MB. Nothing was stored."
+
+
+def upload_only_secretariat() -> str:
+    return "Only the Secretariat uploads drafts. To comment, tap a clause under a section or use /comment."
+
+
+def draft_rejected(reason: str) -> str:
+    return f"❌ {esc(reason)}\nNothing was stored."
+
+
+def consultations_list(rows: Sequence[tuple[str, str, str, datetime | None]], tz: ZoneInfo) -> str:
+    if not rows:
+        return no_consultations(True)
+    lines = ["<b>Consultations</b>"]
+    for name, title, status, deadline in rows:
+        due = f", deadline {when(deadline, tz)}" if deadline else ""
+        lines.append(f"• <code>{esc(name)}</code> — {esc(title)} ({esc(status)}{due})")
+    return "\n".join(lines)
+
+
+# --- routing and opening -----------------------------------------------------------------------------
+
+
+def unknown_sections(missing: Sequence[str], known: Sequence[str]) -> str:
+    return f"No section {', '.join(esc(m) for m in missing)}. Sections: {esc(', '.join(known))}."
+
+
+def route_needs_bodies() -> str:
+    return "Name at least one body to route to."
+
+
+def route_usage() -> str:
+    return "Usage: <code>/route CONSULTATION SECTION BODY [BODY…]</code> (SECTION may be <code>all</code>)."
+
+
+def routing(name: str, table: Sequence[tuple[str, Sequence[str]]]) -> str:
+    lines = [f"<b>Routing of {esc(name)}</b>"]
+    for ref, bodies in table:
+        lines.append(f"• {esc(ref)}: {esc(', '.join(bodies) or 'no body')}")
+    return "\n".join(lines)
+
+
+def bad_deadline(value: str) -> str:
+    return f"“{esc(value)}” is not a date. Use YYYY-MM-DD or an ISO date-time like 2027-01-22T17:00+07:00."
+
+
+def bad_days(days: object) -> str:
+    return f"“{esc(days)}” is not a number of days between 1 and 3650."
+
+
+def deadline_in_past(moment: datetime) -> str:
+    return f"The deadline {when(moment)} is already past."
+
+
+def already_open(name: str, deadline: datetime | None) -> str:
+    return f"The round of “{esc(name)}” is already open (deadline {when(deadline)})."
+
+
+def round_closed_already(name: str) -> str:
+    return f"The round of “{esc(name)}” is closed; start a new consultation for the next round."
+
+
+def nothing_to_circulate() -> str:
+    return "This consultation has no sections to circulate."
+
+
+def not_open(name: str) -> str:
+    return f"The round of “{esc(name)}” is not open."
+
+
+def opened(o, tz: ZoneInfo) -> str:
+    return (
+        f"📣 The round of <b>{esc(o.title)}</b> is open until {when(o.deadline, tz)}.\n"
+        f"Circulating to {o.contacts} registered contact(s): {o.messages_queued} message(s) queued. "
+        "Contacts who join later receive their sections when they join."
+    )
+
+
+def closed(name: str) -> str:
+    return f"🔒 The round of “{esc(name)}” is closed. Comments are no longer accepted."
+
+
+def open_usage() -> str:
+    return "Usage: <code>/open [CONSULTATION] [DAYS or YYYY-MM-DD]</code> (default 60 days)."
+
+
+# --- circulation ----------------------------------------------------------------------------------------
+
+
+def circulation_intro(title: str, deadline: datetime | None, tz: ZoneInfo, sections: int) -> str:
+    return (
+        f"📨 <b>{esc(title)}</b>\n"
+        f"You are asked to comment on {sections} section{'s' if sections != 1 else ''} of this draft. "
+        f"Comments are due by <b>{when(deadline, tz)}</b>.\n\n"
+        "Tap a clause number under a section to comment on it, or reply to the section's message. "
+        "If you have nothing to say on a section, tap <b>No comments on this section</b>."
+    )
+
+
+def _clause_block(clause) -> str:
+    text = esc(clause.text).replace("\n", "\n")
+    return f"<b>{esc(clause.ref)}</b> {text}"
+
+
+def _split_long(text: str, size: int) -> list[str]:
+    pieces, rest = [], text
+    while len(rest) > size:
+        cut = rest.rfind(" ", 0, size)
+        if cut < size // 2:
+            cut = size
+        pieces.append(rest[:cut])
+        rest = rest[cut:].lstrip()
+    pieces.append(rest)
+    return pieces
+
+
+def section_parts(title: str, section, clauses) -> list[tuple[str, list[int]]]:
+    """A section as one or more messages under Telegram's limit, split between clauses."""
+    head = f"<b>{esc(section.ref)} {esc(section.heading)}</b>"
+    budget = PART_BUDGET - len(esc(title)) - len(head) - 40
+    blocks: list[tuple[str, int]] = []
+    for clause in clauses:
+        block = _clause_block(clause)
+        if len(block) <= budget:
+            blocks.append((block, clause.id))
+            continue
+        for index, piece in enumerate(_split_long(clause.text, budget - 60)):
+            label = f"<b>{esc(clause.ref)}</b>" + (" (continued)" if index else "")
+            blocks.append((f"{label} {esc(piece)}", clause.id))
+    parts: list[list[tuple[str, int]]] = [[]]
+    size = 0
+    for block, clause_id in blocks:
+        current = parts[-1]
+        distinct = {cid for _, cid in current}
+        if current and (size + len(block) + 2 > budget or (clause_id not in distinct and len(distinct) >= MAX_CLAUSES_PER_PART)):
+            parts.append([])
+            size = 0
+        parts[-1].append((block, clause_id))
+        size += len(block) + 2
+    if not clauses:
+        parts = [[]]
+    result = []
+    total = len(parts)
+    for index, part in enumerate(parts):
+        counter = f" (part {index + 1} of {total})" if total > 1 else ""
+        body = "\n\n".join(b for b, _ in part) or "<i>This section has no clauses.</i>"
+        text = f"<i>{esc(title)}</i>\n{head}{counter}\n\n{body}"
+        ids: list[int] = []
+        for _, cid in part:
+            if cid not in ids:
+                ids.append(cid)
+        result.append((text, ids))
+    return result
+
+
+def sections_list(title: str, rows: Sequence[tuple[str, str, int]], deadline: datetime | None, tz: ZoneInfo) -> str:
+    lines = [f"📚 <b>{esc(title)}</b>", f"Deadline: {when(deadline, tz)}" if deadline else "Not yet open."]
+    lines.append("Tap a section to read it and comment:")
+    return "\n".join(lines)
+
+
+def section_button_label(ref: str, heading: str, answered: bool = False) -> str:
+    mark = "✅ " if answered else ""
+    label = f"{mark}{ref} {heading}"
+    return label if len(label) <= 60 else label[:57] + "…"
+
+
+def clause_view(title: str, section_ref: str, heading: str, clause) -> str:
+    return f"<i>{esc(title)}</i>\n<b>{esc(section_ref)} {esc(heading)}</b>\n\n{_clause_block(clause)}"
+
+
+def clause_usage() -> str:
+    return "Usage: <code>/clause 2.3.1</code>"
+
+
+# --- commenting ---------------------------------------------------------------------------------------
+
+
+def unknown_clause(ref: str, consultation: str, suggestions: Sequence[str]) -> str:
+    text = f"There is no clause “{esc(ref)}” in {esc(consultation)}."
+    if suggestions:
+        text += " Did you mean: " + ", ".join(f"<code>{esc(s)}</code>" for s in suggestions) + "?"
+    else:
+        text += " Send /sections to see the sections and their clauses."
+    return text
+
+
+def comment_usage() -> str:
+    return (
+        "Usage: <code>/comment 2.3.1 your comment</code>. "
+        "You can also tap a clause number under a section, or reply to a section message."
+    )
+
+
+def empty_text() -> str:
+    return "That message has no text to use. Please write your comment as text."
+
+
+def text_too_long(length: int, limit: int) -> str:
+    return f"That text is {length} characters long; the limit is {limit}. Please shorten it or split it into two comments."
+
+
+def clause_gone() -> str:
+    return "That clause is no longer in the draft."
+
+
+def section_gone() -> str:
+    return "That section is no longer in the draft."
+
+
+def round_not_open(title: str) -> str:
+    return f"The round on “{esc(title)}” has not been opened yet; comments are not accepted."
+
+
+def round_closed(title: str, deadline: datetime | None) -> str:
+    return (
+        f"🔒 The round on “{esc(title)}” closed on {when(deadline)}. Comments are no longer accepted; "
+        "please contact the Secretariat if you need to add something."
+    )
+
+
+def only_delegates_comment() -> str:
+    return "Only delegates of a body and Member State comment; the Secretariat and cross-sector chairs do not."
+
+
+def clause_not_routed(ref: str) -> str:
+    return f"{esc(ref)} is not among the sections sent to your body."
+
+
+def no_comment_in_progress() -> str:
+    return "You are not writing a comment right now. Tap a clause number under a section to start one."
+
+
+def bad_kind(kind: str) -> str:
+    return f"“{esc(kind)}” is not a comment type."
+
+
+def comment_incomplete() -> str:
+    return "The comment is not complete yet: it needs a type and a text."
+
+
+def comment_gone() -> str:
+    return "That comment no longer exists or was withdrawn."
+
+
+def already_recorded() -> str:
+    return "This comment was already recorded."
+
+
+def ask_kind(view) -> str:
+    return (
+        f"💬 Comment on <b>{esc(view.clause_ref)}</b>\n<blockquote>{esc(_short(view.clause_text, 600))}</blockquote>\n"
+        "What type of comment is it?\n"
+        "• <b>General</b> – on the substance or approach\n"
+        "• <b>Technical</b> – on facts, terms, feasibility\n"
+        "• <b>Editorial</b> – on wording, grammar, style"
+    )
+
+
+def ask_pick(clause_refs: Sequence[str]) -> str:
+    return "This message holds several clauses. Which one is your comment about?"
+
+
+def ask_text(view) -> str:
+    return f"✍️ Write your {KIND_NAMES.get(view.kind or '', '').lower()} comment on <b>{esc(view.clause_ref)}</b> as one message."
+
+
+def ask_proposed(view) -> str:
+    return (
+        f"📝 Would you like to propose new wording for <b>{esc(view.clause_ref)}</b>? "
+        "Send the text you propose, or tap <b>Skip</b>."
+    )
+
+
+def _short(text: str, size: int) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def preview(view) -> str:
+    head = "✏️ Editing your comment" if view.editing else "🔎 Please check your comment"
+    lines = [
+        f"{head} on <b>{esc(view.clause_ref)}</b> ({esc(view.consultation_title)})",
+        f"Type: <b>{KIND_NAMES.get(view.kind or '', '—')}</b>",
+        f"Comment:\n<blockquote>{esc(_short(view.text or '', 3000))}</blockquote>",
+    ]
+    if view.proposed:
+        lines.append(f"Proposed wording:\n<blockquote>{esc(_short(view.proposed, 1500))}</blockquote>")
+    lines.append("Send it, change a part, or cancel.")
+    return _fit("\n".join(lines))
+
+
+def _fit(text: str) -> str:
+    return text
+
+
+def saved(s) -> str:
+    verb = "updated" if s.edited else "recorded"
+    late = " It is marked <b>late</b>: it arrived after the deadline." if s.late else ""
+    return (
+        f"✅ Your {KIND_NAMES.get(s.kind, '').lower()} comment on <b>{esc(s.clause_ref)}</b> is {verb}.{late}\n"
+        "You can edit or withdraw it with /mycomments until the deadline."
+    )
+
+
+def cancelled() -> str:
+    return "Comment dropped; nothing was recorded."
+
+
+def nothing_to_cancel() -> str:
+    return "There is nothing to cancel."
+
+
+def no_my_comments() -> str:
+    return "You have not sent any comments yet."
+
+
+def my_comment(c, tz: ZoneInfo) -> str:
+    late = " · <b>late</b>" if c.late else ""
+    lines = [
+        f"<b>{esc(c.clause_ref)}</b> · {KIND_NAMES.get(c.kind, c.kind)}{late} · {esc(c.consultation_title)}",
+        f"{esc(_short(c.text, 1500))}",
+    ]
+    if c.proposed:
+        lines.append(f"<i>Proposed wording:</i> {esc(_short(c.proposed, 800))}")
+    if c.observation:
+        lines.append(f"<i>Secretariat:</i> {esc(_short(c.observation, 800))}")
+    lines.append(f"<i>Sent {when(c.created_at, tz)}</i>")
+    if not c.editable:
+        lines.append("<i>The round is closed: this comment can no longer be changed.</i>")
+    return "\n".join(lines)
+
+
+def my_comments_header(count: int) -> str:
+    return f"🗂 You have {count} comment{'s' if count != 1 else ''}:"
+
+
+def confirm_withdraw(c) -> str:
+    return f"Withdraw your comment on <b>{esc(c.clause_ref)}</b>? It will be left out of the consolidated draft."
+
+
+def withdrawn(ref: str) -> str:
+    return f"🗑 Your comment on <b>{esc(ref)}</b> is withdrawn."
+
+
+def kept() -> str:
+    return "Kept as it is."
+
+
+def no_comments_recorded(a) -> str:
+    if not a.recorded:
+        return f"You had already said you have no comments on section {esc(a.section_ref)}."
+    return (
+        f"✅ Recorded: no comments on section <b>{esc(a.section_ref)} {esc(a.heading)}</b>. "
+        "This counts as your response for that section."
+    )
+
+
+def no_comments_undone(a) -> str:
+    return f"↩️ Your “no comments” on section {esc(a.section_ref)} is withdrawn."
+
+
+# --- deadlines and status --------------------------------------------------------------------------------
+
+
+def deadlines(rows: Sequence[tuple[str, str, datetime | None]], tz: ZoneInfo, now: datetime) -> str:
+    if not rows:
+        return "There is no open consultation for you at the moment."
+    lines = ["⏰ <b>Deadlines</b>"]
+    for title, status, deadline in rows:
+        if status == "open":
+            lines.append(f"• {esc(title)}: {when(deadline, tz)} — {days_left(deadline, now)}")
+        elif status == "closed":
+            lines.append(f"• {esc(title)}: closed")
+        else:
+            lines.append(f"• {esc(title)}: not yet open")
+    return "\n".join(lines)
+
+
+def status_report(r, tz: ZoneInfo, now: datetime) -> str:
+    lines = [f"📊 <b>{esc(r.title)}</b> — {esc(r.status)}"]
+    if r.deadline:
+        lines.append(f"Deadline {when(r.deadline, tz)} ({days_left(r.deadline, now)})")
+    lines.append(f"{r.total_comments} comment(s) so far.")
+    for body in r.bodies:
+        done = len(body.responded)
+        lines.append("")
+        lines.append(f"<b>{esc(body.code)}</b> — {done} of {len(body.states)} Member States responded")
+        for s in body.states:
+            if s.responded:
+                detail = f"{s.comments} comment(s)" if s.comments else "no comments"
+                if s.late_comments:
+                    detail += f", {s.late_comments} late"
+                detail += f"; {s.sections_answered}/{s.sections_routed} sections answered"
+                lines.append(f"✅ {esc(s.state)}: {detail}")
+            else:
+                if s.contacts == 0:
+                    detail = "no contact enrolled"
+                elif s.joined == 0:
+                    detail = f"{s.contacts} invited, none joined"
+                else:
+                    detail = f"{s.joined} contact(s), {s.sections_delivered}/{s.sections_routed} sections delivered"
+                lines.append(f"⏳ {esc(s.state)}: {detail}")
+            if s.unreachable:
+                lines.append(f"   ⚠️ unreachable (blocked the bot): {esc(', '.join(s.unreachable))}")
+    return "\n".join(lines)
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT - 96) -> list[str]:
+    """Split a long report on line boundaries."""
+    if len(text) <= limit:
+        return [text]
+    parts, current = [], ""
+    for line in text.split("\n"):
+        if current and len(current) + len(line) + 1 > limit:
+            parts.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        parts.append(current)
+    return parts
+
+
+# --- consolidation ---------------------------------------------------------------------------------------
+
+
+def consolidating(title: str, fraction: float | None = None) -> str:
+    if fraction is None:
+        return f"⚙️ Compiling the consolidated draft of <b>{esc(title)}</b>…"
+    return f"⚙️ Compiling the consolidated draft of <b>{esc(title)}</b>… {int(fraction * 100)}%"
+
+
+def consolidated(title: str, comments: int) -> str:
+    return f"📄 Consolidated draft of <b>{esc(title)}</b>: {comments} comment(s) as Word comments, with the comment matrix in the annex."
+
+
+def consolidation_failed() -> str:
+    return "❌ The consolidated draft could not be compiled. The error has been logged; please try again or tell the maintainers."
+
+
+def generic_error() -> str:
+    return "⚠️ Something went wrong on our side while handling that. Nothing you sent was lost; please try again in a moment."

@@ -1,0 +1,356 @@
+"""What delegates do: read sections and clauses, comment, review their comments."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import keyboards, texts
+from bot.context import ClausebotContext
+from bot.services import comments, rounds
+from bot.services.comments import STEP_CONFIRM, STEP_KIND, STEP_PICK, STEP_PROPOSED, STEP_TEXT
+from bot.sender import markup
+from bot.services.errors import ServiceError
+from documents.draft import normalise_ref
+from handlers.common import answer, callback_arg, drop_buttons, now, reply
+
+MY_COMMENTS_SHOWN = 30
+
+
+async def _refuse(update: Update, context: ClausebotContext, exc: ServiceError) -> None:
+    await context.session.rollback()
+    if update.callback_query:
+        await answer(update)
+    await reply(update, str(exc))
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+
+async def sections(update: Update, context: ClausebotContext) -> None:
+    actor = context.me
+    name = context.args[0] if context.args else None
+    try:
+        consultations = (
+            [await rounds.resolve_consultation(context.session, name, actor)]
+            if name
+            else await rounds.visible_consultations(context.session, actor)
+        )
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    if not consultations:
+        await reply(update, texts.no_consultations(actor.is_secretariat))
+        return
+    for consultation in consultations:
+        items = await rounds.sections_for_actor(context.session, consultation, actor)
+        rows = [(s.id, texts.section_button_label(s.ref, s.heading)) for s in items]
+        await reply(
+            update,
+            texts.sections_list(consultation.title, [], consultation.deadline, actor.tz),
+            keyboards.sections_menu(rows),
+        )
+
+
+async def show_section(update: Update, context: ClausebotContext) -> None:
+    await answer(update)
+    try:
+        consultation, section = await rounds.section_for_actor(context.session, context.me, callback_arg(update))
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    parts = texts.section_parts(consultation.title, section, section.clauses)
+    for index, (html, clause_ids) in enumerate(parts):
+        clauses = [c for c in section.clauses if c.id in set(clause_ids)]
+        buttons = keyboards.section_buttons(clauses, section.id, with_no_comments=index == len(parts) - 1)
+        sent = await update.effective_chat.send_message(html, reply_markup=markup(buttons))
+        await comments.record_anchor(
+            context.session, update.effective_chat.id, sent.message_id, consultation.id, section.id, clause_ids
+        )
+
+
+async def clause(update: Update, context: ClausebotContext) -> None:
+    if not context.args:
+        await reply(update, texts.clause_usage())
+        return
+    try:
+        consultation, section, found = await comments.find_clause_anywhere(context.session, context.me, context.args[0])
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    sent = await update.effective_chat.send_message(
+        texts.clause_view(consultation.title, section.ref, section.heading, found),
+        reply_markup=markup(keyboards.clause_buttons(found.id, found.ref, section.id, section.ref)),
+    )
+    await comments.record_anchor(context.session, update.effective_chat.id, sent.message_id, consultation.id, section.id, [found.id])
+
+
+async def deadline(update: Update, context: ClausebotContext) -> None:
+    actor = context.me
+    consultations = await rounds.visible_consultations(context.session, actor)
+    rows = [(c.title, c.status, c.deadline) for c in consultations]
+    await reply(update, texts.deadlines(rows, actor.tz, now()))
+
+
+# --- the comment flow ------------------------------------------------------------------------------------
+
+
+async def prompt(update: Update, view: comments.DraftView) -> None:
+    """Ask for whatever the comment being written needs next."""
+    if view.step == STEP_KIND:
+        await reply(update, texts.ask_kind(view), keyboards.kinds())
+    elif view.step == STEP_TEXT:
+        await reply(update, texts.ask_text(view), keyboards.text_step())
+    elif view.step == STEP_PROPOSED:
+        await reply(update, texts.ask_proposed(view), keyboards.proposed())
+    elif view.step == STEP_CONFIRM:
+        await reply(update, texts.preview(view), keyboards.preview(bool(view.proposed)))
+
+
+async def comment_command(update: Update, context: ClausebotContext) -> None:
+    text = update.effective_message.text or ""
+    parts = text.split(maxsplit=2)
+    if len(parts) < 2:
+        await reply(update, texts.comment_usage())
+        return
+    ref = parts[1]
+    body = parts[2] if len(parts) > 2 else None
+    try:
+        _consultation, _section, found = await comments.find_clause_anywhere(context.session, context.me, ref)
+        view = await comments.start_comment(
+            context.session, context.me, found.id, text=body, now=now(), limit=context.settings.max_comment_chars
+        )
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await prompt(update, view)
+
+
+async def start_on_clause(update: Update, context: ClausebotContext) -> None:
+    clause_id = callback_arg(update)
+    try:
+        view = await comments.start_comment(context.session, context.me, clause_id, now=now())
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await answer(update)
+    await prompt(update, view)
+
+
+async def pick(update: Update, context: ClausebotContext) -> None:
+    try:
+        view = await comments.pick_clause(context.session, context.me, callback_arg(update), now=now())
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await answer(update)
+    await drop_buttons(update)
+    await prompt(update, view)
+
+
+async def choose_kind(update: Update, context: ClausebotContext) -> None:
+    kind = update.callback_query.data.split(":", 1)[1]
+    try:
+        view = await comments.set_kind(context.session, context.me, kind, now=now())
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await answer(update, texts.KIND_NAMES.get(kind))
+    await drop_buttons(update)
+    await prompt(update, view)
+
+
+async def skip_proposed(update: Update, context: ClausebotContext) -> None:
+    try:
+        view = await comments.set_proposed(context.session, context.me, None, limit=context.settings.max_comment_chars)
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await answer(update)
+    await drop_buttons(update)
+    await prompt(update, view)
+
+
+async def change_part(update: Update, context: ClausebotContext) -> None:
+    part = update.callback_query.data.split(":", 1)[1]
+    step = {"text": STEP_TEXT, "prop": STEP_PROPOSED, "kind": STEP_KIND}.get(part, STEP_CONFIRM)
+    try:
+        view = await comments.goto_step(context.session, context.me, step)
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await answer(update)
+    await drop_buttons(update)
+    await prompt(update, view)
+
+
+async def send_comment(update: Update, context: ClausebotContext) -> None:
+    actor = context.me
+    try:
+        saved = await comments.submit(
+            context.session, actor, source_key=f"{actor.contact_id}:{update.update_id}", now=now()
+        )
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await answer(update, "Sent")
+    await drop_buttons(update)
+    await reply(update, texts.saved(saved))
+
+
+async def cancel_comment(update: Update, context: ClausebotContext) -> None:
+    dropped = await comments.cancel_draft(context.session, context.me)
+    await context.commit()
+    if update.callback_query:
+        await answer(update)
+        await drop_buttons(update)
+    await reply(update, texts.cancelled() if dropped else texts.nothing_to_cancel())
+
+
+async def text_message(update: Update, context: ClausebotContext) -> None:
+    """Plain text: the next part of the comment being written, a reply to a section, or a hint."""
+    actor = context.me
+    message = update.effective_message
+    limit = context.settings.max_comment_chars
+    try:
+        view = await comments.current_draft(context.session, actor)
+        if view is not None and view.step in (STEP_TEXT, STEP_PROPOSED):
+            if view.step == STEP_TEXT:
+                view = await comments.set_text(context.session, actor, message.text, limit=limit, now=now())
+            else:
+                view = await comments.set_proposed(context.session, actor, message.text, limit=limit, now=now())
+            await context.commit()
+            await prompt(update, view)
+            return
+        replied = message.reply_to_message
+        if replied is not None:
+            anchor = await comments.anchor_for(context.session, message.chat_id, replied.message_id)
+            if anchor is not None and anchor.clause_ids:
+                await _comment_by_reply(update, context, anchor, message.text)
+                return
+        if view is not None:
+            # Waiting for a button (type, clause or confirmation): ask again.
+            await prompt(update, view) if view.step != STEP_PICK else await reply(update, texts.ask_pick([]))
+            return
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    if actor.is_secretariat:
+        await reply(update, texts.help_for(actor.role))
+    else:
+        await reply(update, texts.hint_free_text())
+
+
+async def _comment_by_reply(update: Update, context: ClausebotContext, anchor, text: str) -> None:
+    actor = context.me
+    limit = context.settings.max_comment_chars
+    clause_ids = list(anchor.clause_ids)
+    chosen = clause_ids[0] if len(clause_ids) == 1 else None
+    body = text
+    if chosen is None:
+        # "2.3.1 text…" in a reply to a multi-clause message names the clause.
+        first, _, rest = text.partition(" ")
+        wanted = normalise_ref(first)
+        for clause_id in clause_ids:
+            found = await comments.clause_by_id(context.session, clause_id)
+            if found.ref.lower() == wanted and rest.strip():
+                chosen, body = clause_id, rest
+                break
+    if chosen is not None:
+        view = await comments.start_comment(context.session, actor, chosen, text=body, now=now(), limit=limit)
+        await context.commit()
+        await prompt(update, view)
+        return
+    view = await comments.start_comment(
+        context.session, actor, clause_ids[0], text=body, now=now(), limit=limit, step=STEP_PICK
+    )
+    await context.commit()
+    refs = []
+    for clause_id in clause_ids:
+        found = await comments.clause_by_id(context.session, clause_id)
+        refs.append((found.id, found.ref))
+    await reply(update, texts.ask_pick([r for _, r in refs]), keyboards.pick_clause(refs))
+
+
+# --- my comments ------------------------------------------------------------------------------------------
+
+
+async def my_comments(update: Update, context: ClausebotContext) -> None:
+    actor = context.me
+    items = await comments.my_comments(context.session, actor, now=now())
+    if not items:
+        await reply(update, texts.no_my_comments())
+        return
+    await reply(update, texts.my_comments_header(len(items)))
+    for item in items[-MY_COMMENTS_SHOWN:]:
+        await reply(update, texts.my_comment(item, actor.tz), keyboards.my_comment(item.id) if item.editable else None)
+
+
+async def edit_comment(update: Update, context: ClausebotContext) -> None:
+    try:
+        view = await comments.edit_comment(context.session, context.me, callback_arg(update), now=now())
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await answer(update)
+    await prompt(update, view)
+
+
+async def ask_withdraw(update: Update, context: ClausebotContext) -> None:
+    try:
+        item = await comments.comment_summary(context.session, context.me, callback_arg(update))
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await answer(update)
+    await reply(update, texts.confirm_withdraw(item), keyboards.confirm_withdraw(item.id))
+
+
+async def withdraw(update: Update, context: ClausebotContext) -> None:
+    try:
+        ref = await comments.withdraw_comment(context.session, context.me, callback_arg(update), now=now())
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await answer(update, "Withdrawn")
+    await drop_buttons(update)
+    await reply(update, texts.withdrawn(ref))
+
+
+async def keep(update: Update, context: ClausebotContext) -> None:
+    await answer(update, texts.kept())
+    await drop_buttons(update)
+
+
+# --- no comments on a section ------------------------------------------------------------------------------
+
+
+async def no_comments(update: Update, context: ClausebotContext) -> None:
+    try:
+        result = await comments.no_comments(context.session, context.me, callback_arg(update), now=now())
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await answer(update, "Recorded")
+    await reply(update, texts.no_comments_recorded(result), keyboards.undo_no_comments(result.section_id))
+
+
+async def undo_no_comments(update: Update, context: ClausebotContext) -> None:
+    try:
+        result = await comments.undo_no_comments(context.session, context.me, callback_arg(update), now=now())
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await answer(update)
+    await drop_buttons(update)
+    await reply(update, texts.no_comments_undone(result))

@@ -1,0 +1,252 @@
+"""What the Secretariat does in chat: drafts, invites, routing, rounds, consolidation."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+
+from telegram import InputFile, Update
+from telegram.error import TelegramError
+
+from bot import keyboards, texts
+from bot.context import ClausebotContext
+from bot.services import consolidation, registry, rounds
+from bot.services.errors import InvalidInput, ServiceError
+from documents.draft import DraftError
+from handlers.common import answer, callback_arg, drop_buttons, now, reply
+
+log = logging.getLogger(__name__)
+
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+async def _refuse(update: Update, context: ClausebotContext, exc: Exception) -> None:
+    await context.session.rollback()
+    if update.callback_query:
+        await answer(update)
+    await reply(update, str(exc) if isinstance(exc, ServiceError) else texts.draft_rejected(str(exc)))
+
+
+# --- drafts ---------------------------------------------------------------------------------------------
+
+
+async def upload(update: Update, context: ClausebotContext) -> None:
+    document = update.effective_message.document
+    filename = document.file_name or "draft.docx"
+    limit = context.settings.max_upload_bytes
+    if document.file_size and document.file_size > limit:
+        await reply(update, texts.upload_too_large(document.file_size, limit))
+        return
+    if not filename.lower().endswith(".docx") and document.mime_type != DOCX_MIME:
+        await reply(update, texts.upload_not_docx(filename))
+        return
+    file = await document.get_file()
+    data = bytes(await file.download_as_bytearray())
+    try:
+        upload_id, outline, replaceable = await rounds.stage_upload(
+            context.session, context.me, data, filename, max_bytes=limit
+        )
+    except (DraftError, ServiceError) as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await reply(
+        update,
+        texts.outline(outline) + "\n\n" + texts.upload_confirm_prompt(),
+        keyboards.upload_choices(upload_id, replaceable),
+    )
+
+
+async def upload_choice(update: Update, context: ClausebotContext) -> None:
+    parts = update.callback_query.data.split(":")
+    action, upload_id = parts[1], int(parts[2])
+    await answer(update)
+    await drop_buttons(update)
+    if action == "x":
+        await rounds.discard_upload(context.session, context.me, upload_id)
+        await context.commit()
+        await reply(update, texts.upload_cancelled())
+        return
+    replace_id = int(parts[3]) if action == "r" else None
+    try:
+        outline = await rounds.confirm_upload(
+            context.session, context.me, upload_id, replace_id=replace_id, max_bytes=context.settings.max_upload_bytes
+        )
+    except (DraftError, ServiceError) as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await reply(update, texts.upload_stored(outline))
+
+
+async def consultations(update: Update, context: ClausebotContext) -> None:
+    rows = [(c.name, c.title, c.status, c.deadline) for c in await rounds.all_consultations(context.session)]
+    await reply(update, texts.consultations_list(rows, context.settings.tz))
+
+
+# --- invites --------------------------------------------------------------------------------------------
+
+
+async def invite(update: Update, context: ClausebotContext) -> None:
+    args = list(context.args or [])
+    if not args:
+        await reply(update, texts.invite_usage())
+        return
+    try:
+        role = registry.parse_role(args[0])
+        body = state = None
+        rest = args[1:]
+        if role != "secretariat":
+            if not rest:
+                raise InvalidInput(texts.invite_needs_body_and_state(role))
+            body, rest = rest[0], rest[1:]
+            state, rest = await _take_state(context, rest, required=role == "delegate")
+        issued = await registry.issue_invite(
+            context.session,
+            role=role,
+            body=body,
+            state=state,
+            name=" ".join(rest),
+            ttl_days=context.settings.invite_ttl_days,
+            now=now(),
+        )
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    link = registry.invite_link(context.bot_data.bot_username or context.bot.username, issued.token)
+    label = texts.author_label(issued.body_code, issued.state_name)
+    await reply(update, texts.invite_created(link, issued.role, label, issued.name, issued.expires_at, context.settings.tz))
+
+
+async def _take_state(context: ClausebotContext, words: list[str], *, required: bool) -> tuple[str | None, list[str]]:
+    """The longest leading run of words naming a Member State ("Viet Nam", "Lao PDR", "TH")."""
+    states = await registry.list_states(context.session)
+    names = {s.name.lower(): s.name for s in states} | {s.code.lower(): s.name for s in states}
+    for size in range(min(4, len(words)), 0, -1):
+        candidate = " ".join(words[:size]).lower()
+        if candidate in names:
+            return names[candidate], words[size:]
+    if required:
+        raise InvalidInput(texts.unknown_state(" ".join(words[:2]) or "(none)", [s.name for s in states]))
+    return None, words
+
+
+# --- routing and rounds ------------------------------------------------------------------------------------
+
+
+async def route(update: Update, context: ClausebotContext) -> None:
+    args = list(context.args or [])
+    try:
+        if not args:
+            consultation = await rounds.resolve_consultation(context.session, None)
+            await reply(update, texts.routing(consultation.name, await rounds.routing_table(context.session, consultation)))
+            return
+        if len(args) < 3:
+            await reply(update, texts.route_usage())
+            return
+        consultation = await rounds.resolve_consultation(context.session, args[0])
+        section_refs = [] if args[1].lower() == "all" else [r for r in args[1].split(",") if r]
+        table = await rounds.set_routes(context.session, consultation, section_refs, args[2:])
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await reply(update, texts.routing(consultation.name, table))
+
+
+def _split_open_args(args: list[str]) -> tuple[str | None, str | None, int | None]:
+    name = deadline = None
+    days = None
+    for arg in args:
+        if arg.isdigit():
+            days = int(arg)
+        elif arg[:4].isdigit() and "-" in arg:
+            deadline = arg
+        else:
+            name = arg
+    return name, deadline, days
+
+
+async def open_round(update: Update, context: ClausebotContext) -> None:
+    name, deadline_text, days = _split_open_args(list(context.args or []))
+    settings = context.settings
+    try:
+        consultation = await rounds.resolve_consultation(context.session, name)
+        deadline = rounds.parse_deadline(
+            deadline_text, days=days if days is not None else settings.default_round_days, tz=settings.tz, now=now()
+        )
+        opened = await rounds.open_round(context.session, consultation, deadline, now=now())
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    context.wake_sender()
+    await reply(update, texts.opened(opened, settings.tz))
+
+
+async def close_round(update: Update, context: ClausebotContext) -> None:
+    name = context.args[0] if context.args else None
+    try:
+        consultation = await rounds.resolve_consultation(context.session, name)
+        await rounds.close_round(context.session, consultation, now=now())
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await reply(update, texts.closed(consultation.name))
+
+
+# --- consolidation -------------------------------------------------------------------------------------
+
+
+async def consolidate(update: Update, context: ClausebotContext) -> None:
+    name = context.args[0] if context.args else None
+    try:
+        consultation = await rounds.resolve_consultation(context.session, name)
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    data = await consolidation.gather(context.session, consultation, now=now())
+    # Nothing else in this update needs the database: release the connection during the work.
+    await context.session.commit()
+    status = await update.effective_chat.send_message(texts.consolidating(consultation.title))
+    progress = _Progress()
+    task = asyncio.create_task(consolidation.compile_docx(data, progress.set))
+    shown = -1
+    while not task.done():
+        await asyncio.wait({task}, timeout=2.0)
+        fraction = progress.value
+        if not task.done() and fraction is not None and int(fraction * 10) != shown:
+            shown = int(fraction * 10)
+            try:
+                await status.edit_text(texts.consolidating(consultation.title, fraction))
+            except TelegramError:
+                pass
+    try:
+        output = task.result()
+    except Exception:
+        log.exception("consolidation of %s failed", consultation.name)
+        await status.edit_text(texts.consolidation_failed())
+        return
+    await update.effective_chat.send_document(
+        InputFile(io.BytesIO(output), filename=consolidation.output_filename(data)),
+        caption=texts.consolidated(consultation.title, len(data.entries)),
+    )
+    try:
+        await status.delete()
+    except TelegramError:
+        pass
+
+
+class _Progress:
+    """Written from the worker thread, read from the event loop."""
+
+    def __init__(self) -> None:
+        self.value: float | None = None
+        self.at = time.monotonic()
+
+    def set(self, fraction: float) -> None:
+        self.value = fraction
