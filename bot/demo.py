@@ -169,8 +169,8 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                         await user.send(text)
                     elif way == "reply":
                         await user.send(f"{ref} {text}", reply_to=message)
-                        prompt = await user.wait_for(lambda m: "What type of comment" in m.text or "Which one" in m.text)
-                        if "Which one" in prompt.text:
+                        prompt = await user.wait_for(lambda m: "What type of comment" in m.content or "Which one" in m.content)
+                        if "Which one" in prompt.content:
                             await user.press(prompt, ref)
                             prompt = await user.wait_for("What type of comment")
                         await user.press(prompt, kind)
@@ -185,7 +185,7 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                         await user.press(ask, "Skip")
                     check = await user.wait_for("Please check your comment")
                     await user.press(check, "Send")
-                    await user.wait_for(lambda m: "is recorded" in m.text)
+                    await user.wait_for(lambda m: "is recorded" in m.content)
                     sent += 1
                     say(f"{body} – {state} commented on {ref} ({kind.lower()}, by {way})")
 
