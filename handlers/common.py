@@ -217,6 +217,7 @@ async def start(update: Update, context: ClausebotContext) -> None:
     visible = await rounds.visible_consultations(context.session, joined.actor)
     queued = await rounds.circulate_on_join(context.session, joined.actor.contact_id, now=now())
     await context.commit()
+    await set_menu(context, update.effective_chat.id, joined.actor.role)
     await reply(
         update,
         texts.joined(
@@ -226,7 +227,6 @@ async def start(update: Update, context: ClausebotContext) -> None:
             [c.title for c in visible if c.status == "open"],
         ),
     )
-    await set_menu(context, update.effective_chat.id, joined.actor.role)
     if queued:
         context.wake_sender()
 

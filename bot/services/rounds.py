@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 
 from bot import keyboards, texts
 from bot.models import (
@@ -146,7 +146,7 @@ async def stage_upload(session: AsyncSession, actor: Actor, data: bytes, filenam
 async def confirm_upload(
     session: AsyncSession, actor: Actor, pending_id: int, *, replace_id: int | None, max_bytes: int
 ) -> Outline:
-    pending = await session.get(PendingUpload, pending_id)
+    pending = await session.get(PendingUpload, pending_id, options=[undefer(PendingUpload.data)])
     if pending is None or pending.contact_id != actor.contact_id:
         raise NotFound(texts.upload_gone())
     replace = None
@@ -348,11 +348,12 @@ async def open_round(
     consultation.deadline = deadline
     consultation.opened_at = now
     await session.flush()
-    contacts = await joined_contacts(session)
-    queued = 0
-    for contact in contacts:
-        queued += await circulate_to_contact(session, consultation, contact, now=now)
-    return Opened(consultation.name, consultation.title, deadline, len(contacts), queued)
+    queued = reached = 0
+    for contact in await joined_contacts(session):
+        count = await circulate_to_contact(session, consultation, contact, now=now)
+        queued += count
+        reached += 1 if count else 0
+    return Opened(consultation.name, consultation.title, deadline, reached, queued)
 
 
 async def joined_contacts(session: AsyncSession) -> list[Contact]:
