@@ -462,6 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     for noisy in ("httpx", "telegram", "apscheduler", "alembic", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command == "demo" and not args.verbose:
+        # The demo prints its own story; the bot's log would only interleave with it.
+        logging.getLogger("bot").setLevel(logging.WARNING)
     return args.func(args) or 0
 
 

@@ -108,7 +108,7 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
 
                 await officer.send_document(sample_draft(), "asean-sp-framework-zero-draft.docx")
                 outline = await officer.wait_for("Parsed outline")
-                say("Draft uploaded; the bot parsed: " + outline.text.split("\n")[2])
+                say("Draft uploaded; the bot parsed " + next(x for x in outline.content.split("\n") if "clauses:" in x))
                 await officer.press(outline, "new consultation")
                 stored = await officer.wait_for("Draft stored")
                 name = stored.text.split("Consultation: ")[1].split("\n")[0].strip()

@@ -15,12 +15,12 @@ async def status_command(update: Update, context: ClausebotContext) -> None:
     actor = context.me
     name = context.args[0] if context.args else None
     try:
-        if name or actor.is_secretariat:
+        if name:
             consultations = [await rounds.resolve_consultation(context.session, name, actor)]
         else:
-            consultations = [
-                c for c in await rounds.visible_consultations(context.session, actor) if c.status != "draft"
-            ]
+            visible = await rounds.visible_consultations(context.session, actor)
+            # Rounds under way first; a Secretariat with only drafts still sees them.
+            consultations = [c for c in visible if c.status != "draft"] or (visible if actor.is_secretariat else [])
     except ServiceError as exc:
         await reply(update, str(exc))
         return

@@ -32,9 +32,16 @@ from documents.draft import ParsedDraft, parse_draft
 NAME_RE = re.compile(r"[^a-z0-9]+")
 
 
-def slug(text: str, fallback: str = "draft") -> str:
-    value = NAME_RE.sub("-", text.lower()).strip("-")[:40].strip("-")
-    return value or fallback
+def slug(text: str, fallback: str = "draft", limit: int = 28) -> str:
+    """A short name people can type: lower case words joined by dashes, cut at a word."""
+    words = [w for w in NAME_RE.split(text.lower()) if w]
+    value = ""
+    for word in words:
+        candidate = f"{value}-{word}" if value else word
+        if len(candidate) > limit:
+            break
+        value = candidate
+    return value or (words[0][:limit] if words else fallback)
 
 
 # --- importing a draft ------------------------------------------------------------------------

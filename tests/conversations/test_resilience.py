@@ -1,0 +1,137 @@
+"""What must hold across restarts, deadlines, long sections and the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import timedelta
+
+from docx import Document
+from sqlalchemy import func, select
+
+from bot.models import Comment, Consultation, Outbox, utcnow
+from bot.services import rounds
+from tests.conversations.test_round import import_small_draft, wait_sections, with_clause
+
+
+async def test_a_comment_in_progress_survives_a_restart_and_nothing_is_sent_twice(env):
+    async with env.running():
+        officer = await env.join(100, "secretariat")
+        await import_small_draft(officer)
+        delegate = await env.join(200, "delegate", "SOMHD", "Thailand")
+        await officer.send("/open 10")
+        await officer.wait_for("is open until")
+        parts = await wait_sections(delegate, 3)
+        await delegate.press(with_clause(parts, "1.1"), "💬 1.1")
+        await delegate.press(await delegate.wait_for("What type of comment"), "General")
+        await delegate.wait_for("Write your general comment")
+
+    # The bot is down; the delegate writes anyway. The message waits at the server.
+    await delegate.send("The period should start in 2027.")
+
+    async with env.running():
+        ask = await delegate.wait_for("propose new wording", timeout=15)
+        await delegate.press(ask, "Skip")
+        await delegate.press(await delegate.wait_for("Please check"), "Send")
+        await delegate.wait_for("is recorded")
+        await delegate.drain(quiet=0.5)
+
+    sections_received = [m for m in delegate.messages() if "💬 1.1" in m.button_texts()]
+    assert len(sections_received) == 1
+    async with env.db.session() as session:
+        comment = await session.scalar(select(Comment))
+        assert comment.text == "The period should start in 2027."
+        assert await session.scalar(select(func.count()).select_from(Outbox)) == 4  # intro + 3 sections
+
+
+async def test_after_the_deadline_the_round_is_closed_for_comments(env):
+    async with env.running():
+        officer = await env.join(100, "secretariat")
+        await import_small_draft(officer)
+        delegate = await env.join(200, "delegate", "SLOM", "Philippines")
+        await officer.send("/open 5")
+        await officer.wait_for("is open until")
+        parts = await wait_sections(delegate, 3)
+        async with env.db.session() as session:
+            consultation = await session.scalar(select(Consultation))
+            consultation.deadline = utcnow() - timedelta(minutes=1)
+        await delegate.press(with_clause(parts, "2.2"), "💬 2.2")
+        closed = await delegate.wait_for("no longer accepted")
+        assert "closed" in closed.content
+        await delegate.send("/comment 2.2 Too late?")
+        assert "no longer accepted" in (await delegate.next_message()).content
+        await delegate.send("/deadline")
+        assert "deadline has passed" in (await delegate.next_message()).content
+    async with env.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Comment)) == 0
+
+
+async def test_a_round_opened_from_the_command_line_is_circulated_by_the_running_bot(env, tmp_path):
+    from bot.cli import main
+
+    draft = tmp_path / "plan.docx"
+    from tests.factories import small_draft
+
+    draft.write_bytes(small_draft())
+    env_vars = {"DATABASE_URL": env.database_url, "TELEGRAM_API_URL": env.server.url, "TIMEZONE": "Asia/Jakarta"}
+    async with env.running():
+        delegate = await env.join(200, "delegate", "SOMHD", "Thailand")
+        assert await _cli(main, ["import-draft", str(draft)], env_vars) == 0
+        assert await _cli(main, ["open", "--days", "14"], env_vars) == 0
+        await delegate.wait_for("You are asked to comment", timeout=15)
+        await wait_sections(delegate, 3)
+
+
+async def _cli(main, argv, env_vars):
+    import os
+
+    def call():
+        saved = {k: os.environ.get(k) for k in env_vars}
+        os.environ.update(env_vars)
+        try:
+            return main(argv)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    return await asyncio.to_thread(call)
+
+
+def long_draft(clauses: int = 45) -> bytes:
+    doc = Document()
+    doc.add_paragraph("Regional Statistics Annex", style="Title")
+    doc.add_heading("1. Indicators", level=1)
+    sentence = "Member States will report the indicator disaggregated by sex, age, disability and location, "
+    for n in range(1, clauses + 1):
+        doc.add_paragraph(f"1.{n} " + sentence * 3 + f"item {n}.")
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
+
+
+async def test_a_long_section_arrives_in_parts_split_between_clauses(env):
+    async with env.running():
+        officer = await env.join(100, "secretariat")
+        await officer.send_document(long_draft(), "annex.docx")
+        await officer.press(await officer.wait_for("Parsed outline"), "new consultation")
+        await officer.wait_for("Draft stored")
+        delegate = await env.join(200, "delegate", "SOMHD", "Thailand")
+        await officer.send("/open")
+        await officer.wait_for("is open until")
+        await delegate.wait_for("You are asked to comment on 1 section")
+        parts = await wait_sections(delegate, 1)
+    assert len(parts) >= 4
+    assert all(len(p.content) <= 4096 for p in parts)
+    assert "(part 1 of" in parts[0].content
+    refs = [label.replace("💬 ", "") for p in parts for label in p.button_texts() if label.startswith("💬")]
+    assert refs == [f"1.{n}" for n in range(1, 46)]
+    # Each part shows exactly the clauses it has buttons for.
+    for part in parts:
+        for label in part.button_texts():
+            if label.startswith("💬"):
+                assert f"{label[2:]} Member States" in part.content
+    assert "✅ No comments on this section" in parts[-1].button_texts()
+    assert all("✅ No comments on this section" not in p.button_texts() for p in parts[:-1])
