@@ -135,3 +135,26 @@ async def test_a_long_section_arrives_in_parts_split_between_clauses(env):
                 assert f"{label[2:]} Member States" in part.content
     assert "✅ No comments on this section" in parts[-1].button_texts()
     assert all("✅ No comments on this section" not in p.button_texts() for p in parts[:-1])
+
+
+async def test_a_delegate_who_blocked_the_bot_is_recorded_and_shown_unreachable(env):
+    async with env.running():
+        officer = await env.join(100, "secretariat")
+        await import_small_draft(officer)
+        reachable = await env.join(200, "delegate", "SOMHD", "Thailand", "Somchai")
+        gone = await env.join(201, "delegate", "SOMHD", "Philippines", "Jose")
+        gone.block()
+        await officer.send("/open 10")
+        await officer.wait_for("is open until")
+        await wait_sections(reachable, 3)
+        for _ in range(100):
+            async with env.db.session() as session:
+                statuses = {s for s, in await session.execute(select(Outbox.status).where(Outbox.chat_id == 201))}
+            if statuses == {"blocked"}:
+                break
+            await asyncio.sleep(0.05)
+        assert statuses == {"blocked"}
+        await officer.send("/status")
+        report = await officer.wait_for("so far")
+        assert "unreachable (blocked the bot): Jose" in report.content
+        assert "Philippines: 1 contact(s), 0/3 sections delivered" in report.content

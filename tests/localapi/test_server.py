@@ -405,6 +405,13 @@ async def test_photos_captions_and_file_limits(api: LocalBotApi, bot: Bot):
     assert file.file_path.endswith("/documents/file_1.pdf") and file.file_size == 8
     assert bytes(await file.download_as_bytearray()) == b"%PDF-1.4"
 
+    snapshot = await user.send_photo(PNG, caption="a scan", width=1, height=1)
+    update = (await bot.get_updates(timeout=0))[-1]
+    assert update.message.caption == "a scan" and update.message.photo[-1].width == 1
+    file = await update.message.photo[-1].get_file()
+    assert file.file_path.endswith("/photos/file_2.jpg")
+    assert bytes(await file.download_as_bytearray()) == PNG == snapshot.file_bytes
+
 
 # PTB warns about RetryAfter.retry_after changing type in a future version
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
