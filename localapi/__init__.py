@@ -1,0 +1,21 @@
+"""A local Telegram Bot API server with simulated users, for tests, demos and benchmarks.
+
+Point python-telegram-bot at it with::
+
+    async with LocalBotApi() as api:
+        app = (
+            ApplicationBuilder()
+            .token("123456:TEST")
+            .base_url(f"{api.url}/bot")
+            .base_file_url(f"{api.url}/file/bot")
+            .build()
+        )
+        user = api.user(1001, first_name="Alice")
+        await user.send("/start")
+        reply = await user.next_message()
+"""
+
+from localapi.server import BotApiCall, LocalBotApi
+from localapi.users import SimMessage, SimUser
+
+__all__ = ["BotApiCall", "LocalBotApi", "SimMessage", "SimUser"]
