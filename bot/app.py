@@ -23,6 +23,8 @@ from bot.context import BotData, ClausebotApplication, ClausebotContext
 from bot.db import Database
 from bot.sender import OutboxSender
 from bot.services import registry
+from bot.services.reminders import timing_from
+from bot.timer import Timer
 from handlers import chair, common, delegate, secretariat
 
 log = logging.getLogger(__name__)
@@ -75,13 +77,17 @@ def register_handlers(app) -> None:
         ("mycomments", delegate.my_comments),
         ("deadline", delegate.deadline),
         ("cancel", delegate.cancel_comment),
+        ("timezone", delegate.timezone),
         ("status", chair.status_command),
-        ("summary", chair.status_command),
+        ("summary", chair.summary),
         ("consultations", secretariat.consultations),
         ("invite", secretariat.invite),
         ("route", secretariat.route),
         ("open", secretariat.open_round),
         ("close", secretariat.close_round),
+        ("extend", secretariat.extend),
+        ("latecomments", secretariat.late_comments),
+        ("reminders", secretariat.reminder_plan),
         ("consolidate", secretariat.consolidate),
     ]
     for name, callback in commands:
@@ -102,6 +108,8 @@ def register_handlers(app) -> None:
         (r"^mw:\d+$", delegate.ask_withdraw),
         (r"^mwy:\d+$", delegate.withdraw),
         (r"^mwn:\d+$", delegate.keep),
+        (r"^(mute|unmute):\d+$", delegate.mute),
+        (r"^nudge:\d+:\d+$", chair.nudge),
         (r"^up:(n|x):\d+$|^up:r:\d+:\d+$", secretariat.upload_choice),
     ]
     for pattern, callback in buttons:
@@ -127,11 +135,23 @@ async def post_init(application) -> None:
     sender = OutboxSender(application.bot, bot_data.db, poll_seconds=bot_data.settings.outbox_poll_seconds)
     bot_data.sender = sender
     await sender.start()
+    # The timetable lives in the database; the timer is re-armed from it (and catches up).
+    timer = Timer(
+        application.job_queue,
+        bot_data.db,
+        timing_from(bot_data.settings),
+        on_queued=sender.wake,
+        check_every=bot_data.settings.timetable_check_seconds,
+    )
+    bot_data.timer = timer
+    await timer.start()
     log.info("Clausebot @%s ready", bot_data.bot_username)
 
 
 async def post_stop(application) -> None:
     bot_data: BotData = application.bot_data
+    if bot_data.timer is not None:
+        bot_data.timer.stop()
     if bot_data.sender is not None:
         await bot_data.sender.stop()
 

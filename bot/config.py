@@ -21,11 +21,20 @@ class Settings(BaseSettings):
     bot_username: str | None = Field(default=None, description="Used for invite links when the bot has not run yet")
 
     default_round_days: int = 60
+    # Reminders before the deadline (units s, m, h, d); editable per round.
+    reminder_schedule: str = "30d,14d,7d,3d,1d,0d"
+    # Local night during which nothing is delivered, "21-08"; empty turns quiet hours off.
+    quiet_hours: str = "21-08"
+    # Chairs' digest interval, and the milestones that bring a summary.
+    digest_every: str = "7d"
+    summary_milestones: str = "7d,1d,0d"
     invite_ttl_days: int = 30
     max_upload_mb: float = 10.0
     max_comment_chars: int = 8000
     # Seconds between looks at the outgoing queue for work queued by other processes.
     outbox_poll_seconds: float = 2.0
+    # Seconds between looks at the timetable (reminders, summaries) for changes made elsewhere.
+    timetable_check_seconds: float = 30.0
     sql_echo: bool = False
 
     @field_validator("telegram_api_url")
@@ -50,6 +59,31 @@ class Settings(BaseSettings):
     def _empty_token_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("reminder_schedule", "summary_milestones")
+    @classmethod
+    def _check_schedule(cls, value: str) -> str:
+        from bot.services.schedule import parse_offsets
+
+        parse_offsets(value)
+        return value
+
+    @field_validator("digest_every")
+    @classmethod
+    def _check_interval(cls, value: str) -> str:
+        from bot.services.schedule import parse_duration
+
+        if value.strip():
+            parse_duration(value)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _check_quiet(cls, value: str) -> str:
+        from bot.services.schedule import parse_quiet_hours
+
+        parse_quiet_hours(value)
         return value
 
     @property

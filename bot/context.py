@@ -15,6 +15,7 @@ from bot.services.registry import Actor
 
 if TYPE_CHECKING:
     from bot.sender import OutboxSender
+    from bot.timer import Timer
 
 # The session of the update being processed (one per update, see ClausebotApplication).
 current_session: contextvars.ContextVar[AsyncSession | None] = contextvars.ContextVar("current_session", default=None)
@@ -26,6 +27,7 @@ class BotData:
     settings: Settings
     db: Database
     sender: OutboxSender | None = None
+    timer: Timer | None = None
     bot_username: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -64,6 +66,17 @@ class ClausebotContext(CallbackContext[ExtBot, dict, dict, BotData]):
     def wake_sender(self) -> None:
         if self.bot_data.sender is not None:
             self.bot_data.sender.wake()
+
+    @property
+    def timing(self):
+        from bot.services.reminders import timing_from
+
+        return timing_from(self.settings)
+
+    async def rearm_timer(self) -> None:
+        """The timetable changed: let the timer look again."""
+        if self.bot_data.timer is not None:
+            await self.bot_data.timer.rearm()
 
 
 class ClausebotApplication(Application):

@@ -91,3 +91,17 @@ def upload_choices(upload_id: int, replaceable: Sequence[tuple[int, str]]) -> Ro
         rows.append([(label if len(label) <= 60 else label[:59] + "…", f"up:r:{upload_id}:{consultation_id}")])
     rows.append([("✖️ Cancel", f"up:x:{upload_id}")])
     return rows
+
+
+def reminder(sections: Sequence[tuple[int, str]], consultation_id: int) -> Rows:
+    rows = [[(label, f"sec:{section_id}")] for section_id, label in sections[:8]]
+    rows.append([("🔕 Mute reminders for this round", f"mute:{consultation_id}")])
+    return rows
+
+
+def unmute(consultation_id: int) -> Rows:
+    return [[("🔔 Turn reminders back on", f"unmute:{consultation_id}")]]
+
+
+def nudge(consultation_id: int, body_id: int, waiting: int) -> Rows:
+    return [[(f"📣 Nudge the {waiting} not yet responded", f"nudge:{consultation_id}:{body_id}")]]

@@ -92,6 +92,8 @@ class OutboxStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     BLOCKED = "blocked"
+    EXPIRED = "expired"  # no longer useful when its turn came (a reminder after its deadline)
+    SUPERSEDED = "superseded"  # merged into a later message to the same person
 
 
 class Meta(Base):
@@ -125,6 +127,10 @@ class Consultation(Base):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     allow_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Offsets before the deadline, e.g. "30d,14d,7d,3d,1d,0d" (units s, m, h, d).
+    reminder_schedule: Mapped[str] = mapped_column(String(200), default="30d,14d,7d,3d,1d,0d")
+    # Remind every delegate, not only those whose body and state have not responded.
+    remind_everyone: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     draft_filename: Mapped[str] = mapped_column(String(255), default="draft.docx")
     draft_bytes: Mapped[bytes] = deferred(mapped_column(LargeBinary))
@@ -187,6 +193,8 @@ class Contact(Base):
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     username: Mapped[str | None] = mapped_column(String(64))
+    # The contact's own time zone; None means their Member State's.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -226,6 +234,8 @@ class Outbox(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+    # A message no longer worth sending after this moment (a reminder after its deadline).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -302,4 +312,39 @@ class PendingUpload(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     filename: Mapped[str] = mapped_column(String(255))
     data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlannedJob(Base):
+    """The timetable of a round: reminders, chair digests and milestone summaries.
+
+    The database is the source of truth; the bot's timer is re-armed from it at start."""
+
+    __tablename__ = "planned_jobs"
+    __table_args__ = (Index("ix_planned_jobs_status_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reminder | digest | milestone
+    label: Mapped[str] = mapped_column(String(16))  # "7d", "week 2", "deadline"
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | skipped
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReminderMute(Base):
+    __tablename__ = "reminder_mutes"
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Nudge(Base):
+    """A chair's nudge of the non-responders of their body (at most one a day)."""
+
+    __tablename__ = "nudges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

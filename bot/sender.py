@@ -8,9 +8,11 @@ errors are retried with backoff; a 403 marks the contact unreachable.
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
@@ -26,6 +28,10 @@ def markup(rows) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
     )
+
+
+def _file(payload: dict, key: str, filename: str) -> InputFile:
+    return InputFile(io.BytesIO(base64.b64decode(payload[key])), filename=filename)
 
 
 def _seconds(value) -> float:
@@ -86,23 +92,39 @@ class OutboxSender:
         if not items:
             return 0
         gate = asyncio.Semaphore(self.concurrency)
+        by_chat: dict[int, list[outbox.ClaimedMessage]] = {}
+        for item in items:
+            by_chat.setdefault(item.chat_id, []).append(item)
 
-        async def one(item: outbox.ClaimedMessage) -> None:
+        async def chat(queue: list[outbox.ClaimedMessage]) -> None:
+            # One chat's messages go in order (section parts, a chart before its summary).
             async with gate:
-                await self._deliver(item)
+                for item in queue:
+                    await self._deliver(item)
 
-        await asyncio.gather(*(one(item) for item in items))
+        await asyncio.gather(*(chat(queue) for queue in by_chat.values()))
         return len(items)
+
+    async def _send(self, chat_id: int, payload: dict):
+        keyboard = markup(payload.get("buttons"))
+        if payload.get("photo"):
+            return await self.bot.send_photo(
+                chat_id=chat_id, photo=_file(payload, "photo", "chart.png"), caption=payload["text"],
+                parse_mode=ParseMode.HTML, reply_markup=keyboard,
+            )
+        if payload.get("document"):
+            return await self.bot.send_document(
+                chat_id=chat_id, document=_file(payload, "document", payload.get("filename") or "file"),
+                caption=payload["text"], parse_mode=ParseMode.HTML, reply_markup=keyboard,
+            )
+        return await self.bot.send_message(
+            chat_id=chat_id, text=payload["text"], parse_mode=ParseMode.HTML, reply_markup=keyboard
+        )
 
     async def _deliver(self, item: outbox.ClaimedMessage) -> None:
         payload = item.payload
         try:
-            message = await self.bot.send_message(
-                chat_id=item.chat_id,
-                text=payload["text"],
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup(payload.get("buttons")),
-            )
+            message = await self._send(item.chat_id, payload)
         except Forbidden as exc:
             async with self.db.session() as session:
                 await outbox.mark_blocked(session, item, str(exc))

@@ -127,13 +127,14 @@ HELP_DELEGATE = (
     "/comment 2.3.1 TEXT – comment on a clause\n"
     "/mycomments – your comments (edit or withdraw before the deadline)\n"
     "/deadline – deadlines and time left\n"
+    "/timezone – your time zone (reminders never come at night)\n"
     "/cancel – drop the comment you are writing"
 )
 
 HELP_CHAIR = (
     "\n\n<b>For chairs</b>\n"
     "/status – who in your body has and has not responded\n"
-    "/summary – the same summary on demand"
+    "/summary – the summary with its chart and a button to nudge non-responders"
 )
 
 HELP_SECRETARIAT = (
@@ -145,6 +146,10 @@ HELP_SECRETARIAT = (
     "/open [CONSULTATION] [DAYS or YYYY-MM-DD] – open the round and circulate the sections\n"
     "/status [CONSULTATION] – responses per body and Member State\n"
     "/consolidate [CONSULTATION] – the consolidated Word draft with every comment\n"
+    "/summary [CONSULTATION] – the cross-body summary with its chart\n"
+    "/extend [CONSULTATION] DAYS|YYYY-MM-DD – move the deadline (everyone is told, with a calendar file)\n"
+    "/reminders [CONSULTATION] [30d,14d,7d,3d,1d,0d] [everyone|nonresponders] – the reminder plan\n"
+    "/latecomments [CONSULTATION] on|off – accept comments after the deadline (marked late)\n"
     "/close [CONSULTATION] – close a round\n"
     "/sections, /clause, /deadline – read the draft as delegates see it"
 )
@@ -760,3 +765,163 @@ def consolidation_failed() -> str:
 
 def generic_error() -> str:
     return "⚠️ Something went wrong on our side while handling that. Nothing you sent was lost; please try again in a moment."
+
+
+# --- reminders, summaries, deadline changes ---------------------------------------------------------------
+
+
+def bad_schedule(value: str) -> str:
+    return f"“{esc(value)}” is not a reminder schedule; use offsets before the deadline like 30d,14d,7d,3d,1d,0d."
+
+
+def _section_lines(sections: Sequence[tuple[str, str]], limit: int = 12) -> list[str]:
+    lines = [f"• {esc(ref)} {esc(heading)}" for ref, heading in sections[:limit]]
+    if len(sections) > limit:
+        lines.append(f"• … and {len(sections) - limit} more")
+    return lines
+
+
+def reminder(title: str, deadline: datetime, tz: ZoneInfo, at: datetime, sections: Sequence[tuple[str, str]]) -> str:
+    lines = [f"⏰ <b>{esc(title)}</b>: {days_left(deadline, at)} — comments are due by {when(deadline, tz)}."]
+    if sections:
+        lines.append("Your body and Member State have not yet answered on:")
+        lines.extend(_section_lines(sections))
+        lines.append("Tap a section to open it. Nothing to add? Tap <b>No comments on this section</b> under it.")
+    else:
+        lines.append("Your body and Member State have answered on every section; you may still add or edit comments.")
+    return "\n".join(lines)
+
+
+def nudge_message(title: str, deadline: datetime, tz: ZoneInfo, at: datetime, sections: Sequence[tuple[str, str]]) -> str:
+    return "📣 Your chair asks for your body's answer.\n" + reminder(title, deadline, tz, at, sections)
+
+
+def muted(title: str) -> str:
+    return f"🔕 No more reminders for “{esc(title)}”. You still receive deadline changes."
+
+
+def unmuted(title: str) -> str:
+    return f"🔔 Reminders for “{esc(title)}” are on again."
+
+
+def summary_label(kind: str, label: str) -> str:
+    if kind == "digest":
+        return f"Weekly digest ({label})"
+    if label == "deadline":
+        return "Deadline reached"
+    number, unit = label[:-1], label[-1:]
+    name = {"d": "day", "h": "hour", "m": "minute", "s": "second", "w": "week"}.get(unit)
+    if not name or not number.replace(".", "").isdigit():
+        return label
+    return f"{number} {name}{'' if number == '1' else 's'} before the deadline"
+
+
+def chart_caption(report, body_code: str | None) -> str:
+    scope = f"{esc(body_code)}: " if body_code else ""
+    return f"📈 {scope}responses to <b>{esc(report.title)}</b> by body and Member State"
+
+
+def _per_section(per_section: Sequence[tuple[str, str, int]]) -> list[str]:
+    return [f"• {esc(ref)} {esc(heading)}: {count}" for ref, heading, count in per_section]
+
+
+def chair_summary(report, body, per_section, tz: ZoneInfo, now: datetime, label: str = "") -> str:
+    head = f"📊 <b>{esc(body.code)}</b> — {esc(report.title)}"
+    if label:
+        head += f"\n<i>{esc(label)}</i>"
+    lines = [head]
+    if report.deadline:
+        lines.append(f"Deadline {when(report.deadline, tz)} — {days_left(report.deadline, now)}.")
+    lines.append(f"{len(body.responded)} of {len(body.states)} Member States have responded.")
+    for state in body.states:
+        if state.responded:
+            detail = f"{state.comments} comment(s)" if state.comments else "no comments"
+            lines.append(f"✅ {esc(state.state)} — {detail}")
+        else:
+            why = "no contact enrolled" if state.contacts == 0 else "not yet"
+            lines.append(f"⏳ {esc(state.state)} — {why}")
+    lines.append("")
+    lines.append("<b>Comments per section</b>")
+    lines.extend(_per_section(per_section))
+    return "\n".join(lines)
+
+
+def secretariat_summary(report, per_section, tz: ZoneInfo, now: datetime, label: str = "") -> str:
+    head = f"📊 <b>{esc(report.title)}</b> — all bodies"
+    if label:
+        head += f"\n<i>{esc(label)}</i>"
+    lines = [head]
+    if report.deadline:
+        lines.append(f"Deadline {when(report.deadline, tz)} — {days_left(report.deadline, now)}.")
+    lines.append(f"{report.total_comments} comment(s) so far.")
+    for body in report.bodies:
+        waiting = ", ".join(s.state for s in body.not_responded if s.contacts)
+        line = f"• <b>{esc(body.code)}</b>: {len(body.responded)}/{len(body.states)} responded"
+        if waiting:
+            line += f"; waiting for {esc(waiting)}"
+        lines.append(line)
+    lines.append("")
+    lines.append("<b>Comments per section</b>")
+    lines.extend(_per_section(per_section))
+    return "\n".join(lines)
+
+
+def nudge_not_yours() -> str:
+    return "Only the chair of this body (or the Secretariat) can nudge its delegates."
+
+
+def nudge_too_soon(next_at: datetime, tz: ZoneInfo) -> str:
+    return f"This body's delegates were nudged less than a day ago. You can nudge again from {when(next_at, tz)}."
+
+
+def nudged(count: int, states: Sequence[str]) -> str:
+    if not count:
+        return "Nobody to nudge: every enrolled delegate of your body has responded, muted reminders or cannot be reached."
+    return f"📣 Nudged {count} delegate(s): {esc(', '.join(states))}."
+
+
+def deadline_moved(title: str, old: datetime | None, new: datetime, tz: ZoneInfo) -> str:
+    verb = "extended" if old is None or new > old else "brought forward"
+    previous = f" (was {when(old, tz)})" if old else ""
+    return (
+        f"📅 The deadline for <b>{esc(title)}</b> has been {verb}: comments are now due by "
+        f"<b>{when(new, tz)}</b>{previous}. The attached file adds it to your calendar."
+    )
+
+
+def round_closed_notice(title: str) -> str:
+    return f"🔒 The consultation on <b>{esc(title)}</b> is closed. Thank you for your comments."
+
+
+def deadline_changed(title: str, deadline: datetime, tz: ZoneInfo, told: int) -> str:
+    return f"📅 New deadline for <b>{esc(title)}</b>: {when(deadline, tz)}. {told} contact(s) are being told, with a calendar file."
+
+
+def extend_usage() -> str:
+    return "Usage: <code>/extend [CONSULTATION] DAYS</code> (added to the deadline) or <code>/extend [CONSULTATION] YYYY-MM-DD</code>."
+
+
+def late_comments(title: str, allowed: bool) -> str:
+    if allowed:
+        return f"Late comments on “{esc(title)}” are accepted; they are marked late everywhere."
+    return f"Late comments on “{esc(title)}” are refused after the deadline."
+
+
+def late_usage() -> str:
+    return "Usage: <code>/latecomments [CONSULTATION] on|off</code>"
+
+
+def reminder_plan(title: str, schedule: str, everyone: bool, jobs, tz: ZoneInfo) -> str:
+    who = "every delegate" if everyone else "delegates whose body and Member State have not responded"
+    lines = [f"⏰ <b>Reminders for {esc(title)}</b>", f"Schedule: <code>{esc(schedule)}</code> before the deadline, to {who}."]
+    for job in jobs:
+        mark = {"pending": "•", "done": "✓", "skipped": "–"}.get(job.status, "•")
+        lines.append(f"{mark} {when(job.due_at, tz)} — {esc(job.kind)} {esc(job.label)}")
+    if not jobs:
+        lines.append("Nothing planned: the round is not open.")
+    lines.append("Change with <code>/reminders [CONSULTATION] 14d,7d,1d</code>; <code>everyone</code> or <code>nonresponders</code> sets who is reminded.")
+    return "\n".join(lines)
+
+
+def timezone_is(name: str) -> str:
+    return f"🕒 Your time zone is <b>{esc(name)}</b>. Dates and reminders follow it. Change it with <code>/timezone Asia/Yangon</code>."

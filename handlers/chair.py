@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from telegram import Update
+import io
+
+from telegram import InputFile, Update
 
 from bot import texts
 from bot.context import ClausebotContext
-from bot.services import rounds, status
+from bot.services import reminders, rounds, status
 from bot.services.errors import ServiceError
-from handlers.common import now, reply
+from handlers.common import answer, drop_buttons, now, reply
 
 
 async def status_command(update: Update, context: ClausebotContext) -> None:
@@ -31,3 +33,42 @@ async def status_command(update: Update, context: ClausebotContext) -> None:
     for consultation in consultations:
         report = await status.status_report(context.session, consultation, body_id=body_id)
         await reply(update, texts.status_report(report, actor.tz, now()))
+
+
+async def summary(update: Update, context: ClausebotContext) -> None:
+    """The digest on demand: the chart, then the text (with the nudge button for chairs)."""
+    actor = context.me
+    name = context.args[0] if context.args else None
+    try:
+        if name:
+            consultations = [await rounds.resolve_consultation(context.session, name, actor)]
+        else:
+            consultations = [c for c in await rounds.visible_consultations(context.session, actor) if c.status != "draft"]
+    except ServiceError as exc:
+        await reply(update, str(exc))
+        return
+    if not consultations:
+        await reply(update, texts.no_consultations(actor.is_secretariat))
+        return
+    body_id = None if actor.is_secretariat else actor.body_id
+    for consultation in consultations:
+        result = await reminders.build_summary(context.session, consultation, body_id=body_id, now=now(), tz=actor.tz)
+        await update.effective_chat.send_photo(InputFile(io.BytesIO(result.chart), filename="responses.png"), caption=result.caption)
+        await reply(update, result.text, result.buttons)
+
+
+async def nudge(update: Update, context: ClausebotContext) -> None:
+    _, consultation_id, body_id = update.callback_query.data.split(":")
+    try:
+        result = await reminders.nudge(
+            context.session, context.me, int(consultation_id), int(body_id), now=now(), timing=context.timing
+        )
+    except ServiceError as exc:
+        await context.session.rollback()
+        await answer(update, str(exc), alert=True)
+        return
+    await context.commit()
+    context.wake_sender()
+    await answer(update, "Nudged")
+    await drop_buttons(update)
+    await reply(update, texts.nudged(result.recipients, result.states))

@@ -33,6 +33,7 @@ COMMAND_ROLES: dict[str, frozenset[Role] | None] = {
     "mycomments": EVERYONE,
     "deadline": EVERYONE,
     "cancel": EVERYONE,
+    "timezone": EVERYONE,
     "status": CHAIRS,
     "summary": CHAIRS,
     "consultations": SECRETARIAT,
@@ -40,6 +41,9 @@ COMMAND_ROLES: dict[str, frozenset[Role] | None] = {
     "route": SECRETARIAT,
     "open": SECRETARIAT,
     "close": SECRETARIAT,
+    "extend": SECRETARIAT,
+    "latecomments": SECRETARIAT,
+    "reminders": SECRETARIAT,
     "consolidate": SECRETARIAT,
 }
 
@@ -54,6 +58,7 @@ MENU = {
         ("clause", "Show a clause: /clause 2.3.1"),
         ("deadline", "Deadlines and time left"),
         ("cancel", "Drop the comment you are writing"),
+        ("timezone", "Your time zone for dates and reminders"),
         ("help", "How to take part"),
     ],
     Role.CHAIR: [
@@ -71,6 +76,10 @@ MENU = {
         ("invite", "Invite link: /invite ROLE BODY STATE"),
         ("consultations", "All consultations"),
         ("route", "Route sections to bodies"),
+        ("extend", "Move a deadline"),
+        ("reminders", "Reminder plan of a round"),
+        ("latecomments", "Accept or refuse late comments"),
+        ("summary", "Cross-body summary with chart"),
         ("close", "Close a round"),
         ("sections", "Read the draft"),
         ("deadline", "Deadlines"),

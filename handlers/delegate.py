@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot import keyboards, texts
 from bot.context import ClausebotContext
-from bot.services import comments, rounds
+from bot.services import comments, reminders, rounds
 from bot.services.comments import STEP_CONFIRM, STEP_KIND, STEP_PICK, STEP_PROPOSED, STEP_TEXT
 from bot.sender import markup
 from bot.services.errors import ServiceError
@@ -354,3 +354,33 @@ async def undo_no_comments(update: Update, context: ClausebotContext) -> None:
     await answer(update)
     await drop_buttons(update)
     await reply(update, texts.no_comments_undone(result))
+
+
+# --- reminders and time zone ---------------------------------------------------------------------------------
+
+
+async def mute(update: Update, context: ClausebotContext) -> None:
+    action, consultation_id = update.callback_query.data.split(":")
+    try:
+        title = await reminders.mute(context.session, context.me, int(consultation_id), action == "mute")
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await answer(update)
+    if action == "mute":
+        await reply(update, texts.muted(title), keyboards.unmute(int(consultation_id)))
+    else:
+        await drop_buttons(update)
+        await reply(update, texts.unmuted(title))
+
+
+async def timezone(update: Update, context: ClausebotContext) -> None:
+    wanted = context.args[0] if context.args else None
+    try:
+        name = await reminders.set_timezone(context.session, context.me, wanted) if wanted else context.me.timezone
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await reply(update, texts.timezone_is(name))

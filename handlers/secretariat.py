@@ -6,13 +6,14 @@ import asyncio
 import io
 import logging
 import time
+from datetime import timedelta
 
 from telegram import InputFile, Update
 from telegram.error import TelegramError
 
 from bot import keyboards, texts
 from bot.context import ClausebotContext
-from bot.services import consolidation, registry, rounds
+from bot.services import consolidation, registry, reminders, rounds
 from bot.services.errors import InvalidInput, ServiceError
 from documents.draft import DraftError
 from handlers.common import answer, callback_arg, drop_buttons, now, reply
@@ -178,12 +179,13 @@ async def open_round(update: Update, context: ClausebotContext) -> None:
         deadline = rounds.parse_deadline(
             deadline_text, days=days if days is not None else settings.default_round_days, tz=settings.tz, now=now()
         )
-        opened = await rounds.open_round(context.session, consultation, deadline, now=now())
+        opened = await rounds.open_round(context.session, consultation, deadline, now=now(), timing=context.timing)
     except ServiceError as exc:
         await _refuse(update, context, exc)
         return
     await context.commit()
     context.wake_sender()
+    await context.rearm_timer()
     await reply(update, texts.opened(opened, settings.tz))
 
 
@@ -192,11 +194,88 @@ async def close_round(update: Update, context: ClausebotContext) -> None:
     try:
         consultation = await rounds.resolve_consultation(context.session, name)
         await rounds.close_round(context.session, consultation, now=now())
+        await reminders.announce_close(context.session, consultation, context.timing, now=now())
     except ServiceError as exc:
         await _refuse(update, context, exc)
         return
     await context.commit()
+    context.wake_sender()
+    await context.rearm_timer()
     await reply(update, texts.closed(consultation.name))
+
+
+def _name_and_value(args: list[str]) -> tuple[str | None, str | None]:
+    """"[CONSULTATION] VALUE": the value is the last word, a name may come before it."""
+    if not args:
+        return None, None
+    if len(args) == 1:
+        return None, args[0]
+    return args[0], " ".join(args[1:])
+
+
+async def extend(update: Update, context: ClausebotContext) -> None:
+    name, value = _name_and_value(list(context.args or []))
+    if value is None:
+        await reply(update, texts.extend_usage())
+        return
+    settings = context.settings
+    try:
+        consultation = await rounds.resolve_consultation(context.session, name)
+        if value.isdigit():
+            base = consultation.deadline or now()
+            deadline = base + timedelta(days=int(value))
+        else:
+            deadline = rounds.parse_deadline(value, days=None, tz=settings.tz, now=now())
+        told = await reminders.change_deadline(context.session, consultation, deadline, context.timing, now=now())
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    context.wake_sender()
+    await context.rearm_timer()
+    await reply(update, texts.deadline_changed(consultation.title, deadline, settings.tz, told))
+
+
+async def late_comments(update: Update, context: ClausebotContext) -> None:
+    name, value = _name_and_value(list(context.args or []))
+    try:
+        consultation = await rounds.resolve_consultation(context.session, name)
+        if value is not None:
+            if value.lower() not in ("on", "off"):
+                raise InvalidInput(texts.late_usage())
+            await reminders.set_allow_late(context.session, consultation, value.lower() == "on")
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await reply(update, texts.late_comments(consultation.title, consultation.allow_late))
+
+
+async def reminder_plan(update: Update, context: ClausebotContext) -> None:
+    args = list(context.args or [])
+    everyone = None
+    for word in list(args):
+        if word.lower() in ("everyone", "nonresponders"):
+            everyone = word.lower() == "everyone"
+            args.remove(word)
+    schedule = next((a for a in args if any(ch.isdigit() for ch in a)), None)
+    name = next((a for a in args if a != schedule), None)
+    try:
+        consultation = await rounds.resolve_consultation(context.session, name)
+        if schedule is not None or everyone is not None:
+            await reminders.set_schedule(
+                context.session, consultation, context.timing, schedule=schedule, everyone=everyone, now=now()
+            )
+        jobs = await reminders.plan_of(context.session, consultation)
+    except ServiceError as exc:
+        await _refuse(update, context, exc)
+        return
+    await context.commit()
+    await context.rearm_timer()
+    await reply(
+        update,
+        texts.reminder_plan(consultation.title, consultation.reminder_schedule, consultation.remind_everyone, jobs, context.settings.tz),
+    )
 
 
 # --- consolidation -------------------------------------------------------------------------------------

@@ -31,13 +31,23 @@ class OutgoingMessage:
     consultation_id: int | None = None
     section_id: int | None = None
     clause_ids: list[int] | None = None
+    # A picture (base64 PNG) or a file (base64, with its name) sent with `text` as caption.
+    photo: str | None = None
+    document: str | None = None
+    filename: str | None = None
 
     def to_payload(self) -> dict:
-        return {
+        payload: dict = {
             "text": self.text,
             "buttons": [[list(b) for b in row] for row in self.buttons] if self.buttons else None,
             "clause_ids": self.clause_ids,
         }
+        if self.photo:
+            payload["photo"] = self.photo
+        if self.document:
+            payload["document"] = self.document
+            payload["filename"] = self.filename or "file"
+        return payload
 
 
 @dataclass(frozen=True)
@@ -65,8 +75,13 @@ async def enqueue(
     message: OutgoingMessage,
     contact_id: int | None = None,
     now: datetime | None = None,
+    not_before: datetime | None = None,
+    expires_at: datetime | None = None,
 ) -> bool:
-    """Queue a message unless one with the same key was ever queued. True if queued now."""
+    """Queue a message unless one with the same key was ever queued. True if queued now.
+
+    `not_before` holds it back (quiet hours); `expires_at` drops it if it could only be
+    sent later than that."""
     now = now or utcnow()
     stmt = (
         _insert(session)(Outbox)
@@ -80,7 +95,8 @@ async def enqueue(
             payload=message.to_payload(),
             status=OutboxStatus.QUEUED,
             attempts=0,
-            next_attempt_at=now,
+            next_attempt_at=max(now, not_before) if not_before else now,
+            expires_at=expires_at,
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -103,6 +119,10 @@ async def claim(session: AsyncSession, *, limit: int = 50, now: datetime | None 
     rows = list(await session.scalars(query))
     claimed = []
     for row in rows:
+        if row.expires_at is not None and row.expires_at <= now:
+            row.status = OutboxStatus.EXPIRED
+            row.error = "no longer useful: its deadline has passed"
+            continue
         row.status = OutboxStatus.SENDING
         row.attempts += 1
         claimed.append(

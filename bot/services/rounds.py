@@ -342,8 +342,12 @@ class Opened:
 
 
 async def open_round(
-    session: AsyncSession, consultation: Consultation, deadline: datetime, *, now: datetime | None = None
+    session: AsyncSession, consultation: Consultation, deadline: datetime, *, now: datetime | None = None, timing=None
 ) -> Opened:
+    """Open the round: plan its reminders and summaries and queue the sections for everyone
+    registered."""
+    from bot.services import reminders
+
     now = now or utcnow()
     if consultation.status == RoundStatus.OPEN:
         raise Refused(texts.already_open(consultation.name, consultation.deadline))
@@ -355,6 +359,7 @@ async def open_round(
     consultation.deadline = deadline
     consultation.opened_at = now
     await session.flush()
+    await reminders.plan_round(session, consultation, timing or reminders.Timing(), now=now)
     queued = reached = 0
     for contact in await joined_contacts(session):
         count = await circulate_to_contact(session, consultation, contact, now=now)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 12:14:11.039183
+Create Date: 2026-11-23 12:31:49.856204
 """
 
 from alembic import op
@@ -34,6 +34,8 @@ def upgrade() -> None:
     sa.Column('opened_at', bot.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', bot.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('allow_late', sa.Boolean(), nullable=False),
+    sa.Column('reminder_schedule', sa.String(length=200), nullable=False),
+    sa.Column('remind_everyone', sa.Boolean(), nullable=False),
     sa.Column('created_at', bot.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('draft_filename', sa.String(length=255), nullable=False),
     sa.Column('draft_bytes', sa.LargeBinary(), nullable=True),
@@ -64,6 +66,7 @@ def upgrade() -> None:
     sa.Column('telegram_user_id', sa.BigInteger(), nullable=True),
     sa.Column('chat_id', sa.BigInteger(), nullable=True),
     sa.Column('username', sa.String(length=64), nullable=True),
+    sa.Column('timezone', sa.String(length=64), nullable=True),
     sa.Column('created_at', bot.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('joined_at', bot.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('unreachable_at', bot.models.UTCDateTime(timezone=True), nullable=True),
@@ -75,6 +78,21 @@ def upgrade() -> None:
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contacts_body_id'), ['body_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contacts_state_id'), ['state_id'], unique=False)
+
+    op.create_table('planned_jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('consultation_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('label', sa.String(length=16), nullable=False),
+    sa.Column('due_at', bot.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('done_at', bot.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], name=op.f('fk_planned_jobs_consultation_id_consultations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_planned_jobs'))
+    )
+    with op.batch_alter_table('planned_jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_planned_jobs_consultation_id'), ['consultation_id'], unique=False)
+        batch_op.create_index('ix_planned_jobs_status_due', ['status', 'due_at'], unique=False)
 
     op.create_table('sections',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -135,6 +153,21 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['section_id'], ['sections.id'], name=op.f('fk_message_anchors_section_id_sections'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('chat_id', 'message_id', name=op.f('pk_message_anchors'))
     )
+    op.create_table('nudges',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('consultation_id', sa.Integer(), nullable=False),
+    sa.Column('body_id', sa.Integer(), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.Column('created_at', bot.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['body_id'], ['bodies.id'], name=op.f('fk_nudges_body_id_bodies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], name=op.f('fk_nudges_consultation_id_consultations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_nudges_contact_id_contacts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_nudges'))
+    )
+    with op.batch_alter_table('nudges', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_nudges_consultation_id'), ['consultation_id'], unique=False)
+
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dedupe_key', sa.String(length=191), nullable=False),
@@ -149,6 +182,7 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', bot.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('message_id', sa.BigInteger(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('expires_at', bot.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', bot.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', bot.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], name=op.f('fk_outbox_consultation_id_consultations'), ondelete='CASCADE'),
@@ -169,6 +203,14 @@ def upgrade() -> None:
     sa.Column('created_at', bot.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_pending_uploads_contact_id_contacts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pending_uploads'))
+    )
+    op.create_table('reminder_mutes',
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('consultation_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', bot.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], name=op.f('fk_reminder_mutes_consultation_id_consultations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_reminder_mutes_contact_id_contacts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('contact_id', 'consultation_id', name=op.f('pk_reminder_mutes'))
     )
     op.create_table('routes',
     sa.Column('consultation_id', sa.Integer(), nullable=False),
@@ -258,12 +300,17 @@ def downgrade() -> None:
 
     op.drop_table('section_responses')
     op.drop_table('routes')
+    op.drop_table('reminder_mutes')
     op.drop_table('pending_uploads')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_status_next')
         batch_op.drop_index(batch_op.f('ix_outbox_contact_id'))
 
     op.drop_table('outbox')
+    with op.batch_alter_table('nudges', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_nudges_consultation_id'))
+
+    op.drop_table('nudges')
     op.drop_table('message_anchors')
     with op.batch_alter_table('invites', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invites_contact_id'))
@@ -278,6 +325,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sections_consultation_id'))
 
     op.drop_table('sections')
+    with op.batch_alter_table('planned_jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_planned_jobs_status_due')
+        batch_op.drop_index(batch_op.f('ix_planned_jobs_consultation_id'))
+
+    op.drop_table('planned_jobs')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contacts_state_id'))
         batch_op.drop_index(batch_op.f('ix_contacts_body_id'))

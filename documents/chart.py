@@ -1,0 +1,66 @@
+"""The body × Member State response chart (PNG), for chair and Secretariat summaries."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cell:
+    responded: bool
+    comments: int
+    contacts: int
+
+
+def response_chart(title: str, bodies: Sequence[str], states: Sequence[str], cells: dict[tuple[str, str], Cell]) -> bytes:
+    """A grid with a row per body and a column per Member State: green where the body's
+    contact in that state has responded (with the number of comments), amber where a contact
+    is enrolled but has not, grey where nobody is enrolled."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.patches import Patch
+
+    green, amber, grey = "#3a9d5d", "#f0b429", "#d9d9d9"
+    width = max(5.0, 1.0 + 0.75 * len(states))
+    height = max(2.2, 1.4 + 0.45 * len(bodies))
+    fig, ax = plt.subplots(figsize=(width, height), dpi=110)
+    try:
+        for row, body in enumerate(bodies):
+            for col, state in enumerate(states):
+                cell = cells.get((body, state), Cell(False, 0, 0))
+                colour = green if cell.responded else (amber if cell.contacts else grey)
+                ax.add_patch(plt.Rectangle((col, row), 0.94, 0.88, color=colour))
+                label = str(cell.comments) if cell.responded and cell.comments else ("✓" if cell.responded else "")
+                if label:
+                    ax.text(col + 0.47, row + 0.44, label, ha="center", va="center", fontsize=8, color="white")
+        ax.set_xlim(0, max(1, len(states)))
+        ax.set_ylim(max(1, len(bodies)), 0)
+        ax.set_xticks([c + 0.47 for c in range(len(states))])
+        ax.set_xticklabels([s if len(s) <= 12 else s[:11] + "…" for s in states], rotation=40, ha="right", fontsize=8)
+        ax.set_yticks([r + 0.44 for r in range(len(bodies))])
+        ax.set_yticklabels(bodies, fontsize=8)
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_title(title if len(title) <= 70 else title[:69] + "…", fontsize=9, loc="left")
+        ax.legend(
+            handles=[
+                Patch(color=green, label="responded (comments)"),
+                Patch(color=amber, label="not yet"),
+                Patch(color=grey, label="no contact"),
+            ],
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            fontsize=7,
+            frameon=False,
+        )
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(fig)
