@@ -127,8 +127,8 @@ class Consultation(Base):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     allow_late: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Offsets before the deadline, e.g. "30d,14d,7d,3d,1d,0d" (units s, m, h, d).
-    reminder_schedule: Mapped[str] = mapped_column(String(200), default="30d,14d,7d,3d,1d,0d")
+    # Offsets before the deadline, e.g. "30d,14d,7d,3d,1d,0d" (units s, m, h, d); None: the setting.
+    reminder_schedule: Mapped[str | None] = mapped_column(String(200))
     # Remind every delegate, not only those whose body and state have not responded.
     remind_everyone: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -51,6 +51,7 @@ NUDGE_INTERVAL = timedelta(hours=24)
 class Timing:
     """How the timetable is laid out (from the settings)."""
 
+    schedule: str = "30d,14d,7d,3d,1d,0d"
     quiet_hours: tuple[int, int] | None = (21, 8)
     digest_every: timedelta | None = timedelta(days=7)
     milestones: tuple[tuple[str, timedelta], ...] = (("7d", timedelta(days=7)), ("1d", timedelta(days=1)), ("0d", timedelta(0)))
@@ -62,11 +63,16 @@ def timing_from(settings) -> Timing:
 
     digest = settings.digest_every.strip()
     return Timing(
+        schedule=settings.reminder_schedule,
         quiet_hours=parse_quiet_hours(settings.quiet_hours),
         digest_every=parse_duration(digest) if digest else None,
         milestones=tuple(parse_offsets(settings.summary_milestones)),
         default_tz=settings.timezone,
     )
+
+
+def schedule_of(consultation: Consultation, timing: Timing) -> str:
+    return consultation.reminder_schedule or timing.schedule
 
 
 def contact_tz(contact: Contact, default: str = "UTC") -> ZoneInfo:
@@ -102,7 +108,7 @@ async def plan_round(session: AsyncSession, consultation: Consultation, timing: 
         )
     }
     jobs: list[tuple[str, str, datetime]] = []
-    for label, offset in parse_offsets(consultation.reminder_schedule):
+    for label, offset in parse_offsets(schedule_of(consultation, timing)):
         due = reminder_due(deadline, opened, offset)
         if due > now and due < deadline:
             jobs.append(("reminder", label, due))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 12:31:49.856204
+Create Date: 2026-11-23 12:32:44.804423
 """
 
 from alembic import op
@@ -34,7 +34,7 @@ def upgrade() -> None:
     sa.Column('opened_at', bot.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', bot.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('allow_late', sa.Boolean(), nullable=False),
-    sa.Column('reminder_schedule', sa.String(length=200), nullable=False),
+    sa.Column('reminder_schedule', sa.String(length=200), nullable=True),
     sa.Column('remind_everyone', sa.Boolean(), nullable=False),
     sa.Column('created_at', bot.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('draft_filename', sa.String(length=255), nullable=False),
