@@ -269,6 +269,7 @@ def cmd_route(args) -> int:
 def cmd_open(args) -> int:
     settings = load_settings(args)
     from bot.services import rounds
+    from bot.services.reminders import timing_from
     from bot.services.errors import ServiceError
 
     async def work(session):
@@ -277,7 +278,7 @@ def cmd_open(args) -> int:
         deadline = rounds.parse_deadline(
             args.deadline, days=args.days if args.days is not None else settings.default_round_days, tz=settings.tz, now=now
         )
-        return await rounds.open_round(session, consultation, deadline, now=now)
+        return await rounds.open_round(session, consultation, deadline, now=now, timing=timing_from(settings))
 
     try:
         opened = asyncio.run(_with_session(settings, work))
@@ -293,9 +294,12 @@ def cmd_close(args) -> int:
     from bot.services import rounds
     from bot.services.errors import ServiceError
 
+    from bot.services import reminders
+
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
         await rounds.close_round(session, consultation)
+        await reminders.announce_close(session, consultation, reminders.timing_from(settings), now=datetime.now(UTC))
         return consultation.name
 
     try:
@@ -303,6 +307,74 @@ def cmd_close(args) -> int:
     except ServiceError as exc:
         return _fail(str(exc))
     print(_plain(texts.closed(name)))
+    return 0
+
+
+def cmd_extend(args) -> int:
+    settings = load_settings(args)
+    from datetime import timedelta
+
+    from bot.services import reminders, rounds
+    from bot.services.errors import ServiceError
+
+    async def work(session):
+        consultation = await rounds.resolve_consultation(session, args.consultation)
+        now = datetime.now(UTC)
+        if args.days is not None:
+            deadline = (consultation.deadline or now) + timedelta(days=args.days)
+        else:
+            deadline = rounds.parse_deadline(args.deadline, days=None, tz=settings.tz, now=now)
+        told = await reminders.change_deadline(session, consultation, deadline, reminders.timing_from(settings), now=now)
+        return consultation.title, deadline, told
+
+    try:
+        title, deadline, told = asyncio.run(_with_session(settings, work))
+    except ServiceError as exc:
+        return _fail(str(exc))
+    print(_plain(texts.deadline_changed(title, deadline, settings.tz, told)))
+    return 0
+
+
+def cmd_late(args) -> int:
+    settings = load_settings(args)
+    from bot.services import reminders, rounds
+    from bot.services.errors import ServiceError
+
+    async def work(session):
+        consultation = await rounds.resolve_consultation(session, args.consultation)
+        await reminders.set_allow_late(session, consultation, args.setting == "on")
+        return consultation.title
+
+    try:
+        title = asyncio.run(_with_session(settings, work))
+    except ServiceError as exc:
+        return _fail(str(exc))
+    print(_plain(texts.late_comments(title, args.setting == "on")))
+    return 0
+
+
+def cmd_reminders(args) -> int:
+    settings = load_settings(args)
+    from bot.services import reminders, rounds
+    from bot.services.errors import ServiceError
+
+    async def work(session):
+        consultation = await rounds.resolve_consultation(session, args.consultation)
+        timing = reminders.timing_from(settings)
+        if args.schedule is not None or args.everyone is not None:
+            await reminders.set_schedule(
+                session, consultation, timing, schedule=args.schedule, everyone=args.everyone, now=datetime.now(UTC)
+            )
+        jobs = await reminders.plan_of(session, consultation)
+        return texts.reminder_plan(
+            consultation.title, reminders.schedule_of(consultation, timing), consultation.remind_everyone, jobs, settings.tz
+        )
+
+    try:
+        text = asyncio.run(_with_session(settings, work))
+    except ServiceError as exc:
+        return _fail(str(exc))
+    print(_plain(text))
     return 0
 
 
@@ -443,6 +515,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("close", "Close a round.", cmd_close)
     p.add_argument("--consultation", metavar="NAME")
+
+    p = add("extend", "Move the deadline of an open round; everyone affected is told.", cmd_extend)
+    p.add_argument("--consultation", metavar="NAME")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--days", type=int, help="days added to the current deadline")
+    g.add_argument("--deadline", metavar="ISO-DATETIME", help="the new deadline")
+
+    p = add("late", "Accept (on) or refuse (off) comments after the deadline.", cmd_late)
+    p.add_argument("setting", choices=["on", "off"])
+    p.add_argument("--consultation", metavar="NAME")
+
+    p = add("reminders", "Show or change the reminder plan of a round.", cmd_reminders)
+    p.add_argument("--consultation", metavar="NAME")
+    p.add_argument("--schedule", help="offsets before the deadline, e.g. 30d,14d,7d,3d,1d,0d (units s, m, h, d)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--everyone", dest="everyone", action="store_true", default=None, help="remind every delegate")
+    g.add_argument("--nonresponders", dest="everyone", action="store_false", help="remind only those who have not responded")
 
     p = add("status", "Who has and has not responded.", cmd_status)
     p.add_argument("--consultation", metavar="NAME")

@@ -107,3 +107,26 @@ def test_import_open_status_and_consolidate(cli_env, capsys):
 )
 def test_plain_database_urls_get_an_async_driver(given, expected):
     assert async_url(given).render_as_string(hide_password=False) == expected
+
+
+def test_reminder_plan_deadline_and_late_comments_from_the_command_line(cli_env, capsys):
+    main(["registry", "seed-asean"])
+    draft = cli_env / "plan.docx"
+    draft.write_bytes(small_draft())
+    main(["import-draft", str(draft)])
+    assert main(["extend", "--days", "3"]) == 1
+    assert "is not open" in capsys.readouterr().err
+    main(["open", "--days", "60"])
+    capsys.readouterr()
+    assert main(["reminders", "--schedule", "21d,2d", "--everyone"]) == 0
+    plan = capsys.readouterr().out
+    assert "Schedule: 21d,2d before the deadline, to every delegate" in plan
+    assert plan.count("reminder 21d") == 1 and "reminder 30d" not in plan
+    assert main(["reminders", "--schedule", "soon"]) == 1
+    assert "not a duration" in capsys.readouterr().err
+    assert main(["extend", "--days", "7"]) == 0
+    assert "New deadline" in capsys.readouterr().out
+    assert main(["late", "on"]) == 0
+    assert "are accepted" in capsys.readouterr().out
+    assert main(["close"]) == 0
+    assert main(["extend", "--days", "1"]) == 1
