@@ -34,12 +34,14 @@ GROUP_GATE = -1  # who is this and may they do this? (raises ApplicationHandlerS
 GROUP_MAIN = 0  # commands, buttons, uploads, then free text last
 
 
-def build_application(settings: Settings, *, db: Database | None = None, token: str | None = None):
+def build_application(settings: Settings, *, db: Database | None = None, token: str | None = None, clock=None):
     token = token or settings.token
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     db = db or Database(settings.database_url, echo=settings.sql_echo)
     bot_data = BotData(settings=settings, db=db)
+    if clock is not None:
+        bot_data.clock = clock
     context_types = ContextTypes(context=ClausebotContext, bot_data=lambda: bot_data)
     api = settings.telegram_api_url
     application = (
@@ -132,7 +134,9 @@ async def post_init(application) -> None:
         [BotCommand(name, description) for name, description in common.MENU[common.Role.DELEGATE]],
         scope=BotCommandScopeDefault(),
     )
-    sender = OutboxSender(application.bot, bot_data.db, poll_seconds=bot_data.settings.outbox_poll_seconds)
+    sender = OutboxSender(
+        application.bot, bot_data.db, poll_seconds=bot_data.settings.outbox_poll_seconds, clock=bot_data.clock
+    )
     bot_data.sender = sender
     await sender.start()
     # The timetable lives in the database; the timer is re-armed from it (and catches up).
@@ -142,6 +146,7 @@ async def post_init(application) -> None:
         timing_from(bot_data.settings),
         on_queued=sender.wake,
         check_every=bot_data.settings.timetable_check_seconds,
+        clock=bot_data.clock,
     )
     bot_data.timer = timer
     await timer.start()

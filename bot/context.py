@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +13,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.db import Database
+from bot.models import utcnow
 from bot.services.registry import Actor
 
 if TYPE_CHECKING:
@@ -29,10 +32,15 @@ class BotData:
     sender: OutboxSender | None = None
     timer: Timer | None = None
     bot_username: str = ""
+    # What time it is for the bot: the real clock, or a controllable one (tests, the demo).
+    clock: Callable[[], datetime] = utcnow
     extra: dict = field(default_factory=dict)
 
 
 class ClausebotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+    def now(self) -> datetime:
+        return self.bot_data.clock()
+
     @property
     def settings(self) -> Settings:
         return self.bot_data.settings

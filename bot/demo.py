@@ -12,6 +12,7 @@ import random
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import Settings
@@ -48,6 +49,19 @@ PROPOSALS = [
 ]
 
 
+class DemoClock:
+    """The bot's clock, which the demo moves forward to play weeks in seconds."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def jump_to(self, moment: datetime) -> None:
+        self.offset = max(self.offset, moment - datetime.now(UTC))
+
+
 class Printer:
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
@@ -80,6 +94,9 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                 database_url=database,
                 timezone="Asia/Jakarta",
                 outbox_poll_seconds=0.5,
+                # Compressed time: no quiet hours, no weekly digests; milestones and reminders only.
+                quiet_hours="",
+                digest_every="",
                 _env_file=None,
             )
             await upgrade_async(settings.database_url)
@@ -90,7 +107,8 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                 states = [s.name for s in await registry.list_states(session)]
             say(f"Registered {len(bodies)} sectoral bodies and {len(states)} Member States")
 
-            application = build_application(settings, db=db)
+            clock = DemoClock()
+            application = build_application(settings, db=db, clock=clock)
             async with polling(application, poll_timeout=5):
                 username = application.bot.username
                 say(f"Bot @{username} is polling the local server")
@@ -149,8 +167,10 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
 
                 ways = itertools.cycle(["button", "reply", "command"])
                 sent = 0
+                # Two delegates in three comment; the others stay silent, to be reminded.
+                active = people[: max(1, (2 * len(people)) // 3)]
                 for number in range(comments):
-                    user, body, state = people[number % len(people)]
+                    user, body, state = active[number % len(active)]
                     messages = sections_per_person[user.id]
                     message = rng.choice(messages)
                     buttons = [label for row in message.buttons() for label, data in row if data and data.startswith("cm:")]
@@ -190,14 +210,14 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                     say(f"{body} – {state} commented on {ref} ({kind.lower()}, by {way})")
 
                 # Some delegates have nothing to add on a section.
-                for user, body, state in people[: max(1, len(people) // 4)]:
+                for user, body, state in active[: max(1, len(active) // 4)]:
                     last = sections_per_person[user.id][-1]
                     await user.press(last, "No comments on this section")
                     await user.wait_for("no comments on section")
                     say(f"{body} – {state}: no comments on one section")
 
                 # One delegate reviews their comments and withdraws one.
-                reviewer = next((p for p in people if p[0].id in _commenters(people, comments)), None)
+                reviewer = active[0] if comments else None
                 if reviewer and comments:
                     user = reviewer[0]
                     await user.send("/mycomments")
@@ -220,6 +240,8 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                 report = await officer.wait_for("comment(s) so far")
                 say("Secretariat's /status: " + next(x for x in report.text.split("\n") if "so far" in x))
 
+                await _fast_forward(say, application, db, clock, name, people, chairs, officer, out)
+
                 await officer.send("/consolidate")
                 document = await officer.wait_for(lambda m: m.document is not None, timeout=120)
                 out = out.expanduser()
@@ -233,8 +255,43 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
     return 0
 
 
-def _commenters(people, comments: int) -> set[int]:
-    return {people[n % len(people)][0].id for n in range(comments)}
+async def _fast_forward(say, application, db, clock, name, people, chairs, officer, out: Path) -> None:
+    """Play the rest of the window: every reminder and milestone summary, in seconds."""
+    from bot.services import reminders, rounds
+
+    async with db.session() as session:
+        consultation = await rounds.resolve_consultation(session, name)
+        plan = [(job.kind, job.label, job.due_at) for job in await reminders.plan_of(session, consultation) if job.status == "pending"]
+        deadline = consultation.deadline
+    say(f"Fast-forwarding through the {len(plan)} planned reminders and summaries of the 60-day window")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    timer, sender = application.bot_data.timer, application.bot_data.sender
+    everyone = [p[0] for p in people] + [c[0] for c in chairs] + [officer]
+    for due in sorted({due for _, _, due in plan}):
+        before = {user.id: len(user.messages()) for user in everyone}
+        clock.jump_to(due + timedelta(seconds=1))
+        await timer.fire()
+        sender.wake()
+        await asyncio.sleep(0.2)
+        await asyncio.gather(*(user.drain(quiet=0.4) for user in everyone))
+        new = {user.id: user.messages()[before[user.id]:] for user in everyone}
+        days = (deadline - due).total_seconds() / 86400
+        when = f"{days:g} day{'s' if days != 1 else ''} before the deadline" if days >= 1 else ("on the deadline day" if days > 0 else "at the deadline")
+        reminded = [(u, b, s) for u, b, s in people if any("comments are due by" in m.content for m in new[u.id])]
+        if reminded:
+            user, body, state = reminded[0]
+            sample = next(m for m in new[user.id] if "comments are due by" in m.content)
+            say(f"⏩ {when}: reminder to {len(reminded)} delegate(s) who have not answered, e.g. {body} – {state}: “{sample.content.splitlines()[0]}”")
+        for chair, body in chairs:
+            photos = [m for m in new[chair.id] if m.photo is not None]
+            summary = next((m for m in new[chair.id] if "Member States have responded" in m.content), None)
+            if summary:
+                line = next(x for x in summary.content.splitlines() if "Member States have responded" in x)
+                say(f"⏩ {when}: chair of {body} got a summary with its chart — {line}")
+            if photos:
+                out.with_name(out.stem + f"-chart-{body}.png").write_bytes(photos[-1].file_bytes)
+    if plan:
+        say(f"Response charts saved next to the draft: {out.stem}-chart-*.png")
 
 
 async def _section_messages(user, timeout: float = 60.0) -> list:

@@ -17,6 +17,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.db import Database
+from bot.models import utcnow
 from bot.services import outbox
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,11 @@ def _seconds(value) -> float:
 
 
 class OutboxSender:
-    def __init__(self, bot, db: Database, *, poll_seconds: float = 2.0, concurrency: int = 8, batch: int = 50) -> None:
+    def __init__(
+        self, bot, db: Database, *, poll_seconds: float = 2.0, concurrency: int = 8, batch: int = 50, clock=utcnow
+    ) -> None:
         self.bot = bot
+        self.clock = clock
         self.db = db
         self.poll_seconds = poll_seconds
         self.concurrency = concurrency
@@ -88,7 +92,7 @@ class OutboxSender:
 
     async def run_once(self) -> int:
         async with self.db.session() as session:
-            items = await outbox.claim(session, limit=self.batch)
+            items = await outbox.claim(session, limit=self.batch, now=self.clock())
         if not items:
             return 0
         gate = asyncio.Semaphore(self.concurrency)
@@ -127,12 +131,12 @@ class OutboxSender:
             message = await self._send(item.chat_id, payload)
         except Forbidden as exc:
             async with self.db.session() as session:
-                await outbox.mark_blocked(session, item, str(exc))
+                await outbox.mark_blocked(session, item, str(exc), now=self.clock())
             log.info("contact %s unreachable: %s", item.contact_id, exc)
             return
         except RetryAfter as exc:
             async with self.db.session() as session:
-                await outbox.retry_later(session, item, str(exc), delay=_seconds(exc.retry_after))
+                await outbox.retry_later(session, item, str(exc), delay=_seconds(exc.retry_after), now=self.clock())
             return
         except BadRequest as exc:
             async with self.db.session() as session:
@@ -141,8 +145,8 @@ class OutboxSender:
             return
         except (TimedOut, NetworkError) as exc:
             async with self.db.session() as session:
-                await outbox.retry_later(session, item, str(exc))
+                await outbox.retry_later(session, item, str(exc), now=self.clock())
             return
         async with self.db.session() as session:
-            await outbox.mark_sent(session, item, message.message_id)
+            await outbox.mark_sent(session, item, message.message_id, now=self.clock())
         self.sent += 1

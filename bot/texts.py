@@ -47,8 +47,8 @@ def days_left(deadline: datetime | None, now: datetime | None = None) -> str:
     seconds = (deadline - now).total_seconds()
     if seconds <= 0:
         return "the deadline has passed"
-    days = int(seconds // 86400)
-    if days >= 2:
+    days = round(seconds / 86400)
+    if seconds >= 1.5 * 86400:
         return f"{days} days left"
     hours = int(seconds // 3600)
     if hours >= 2:

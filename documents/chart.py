@@ -40,7 +40,7 @@ def response_chart(title: str, bodies: Sequence[str], states: Sequence[str], cel
         ax.set_xlim(0, max(1, len(states)))
         ax.set_ylim(max(1, len(bodies)), 0)
         ax.set_xticks([c + 0.47 for c in range(len(states))])
-        ax.set_xticklabels([s if len(s) <= 12 else s[:11] + "…" for s in states], rotation=40, ha="right", fontsize=8)
+        ax.set_xticklabels([s if len(s) <= 18 else s[:17] + "…" for s in states], rotation=40, ha="right", fontsize=8)
         ax.set_yticks([r + 0.44 for r in range(len(bodies))])
         ax.set_yticklabels(bodies, fontsize=8)
         ax.tick_params(length=0)
