@@ -11,6 +11,10 @@ import asyncio
 import base64
 import io
 import logging
+import os
+import socket
+import time
+import uuid
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
@@ -21,6 +25,8 @@ from bot.models import utcnow
 from bot.services import outbox
 
 log = logging.getLogger(__name__)
+
+HEARTBEAT_EVERY = 10.0  # seconds
 
 
 def markup(rows) -> InlineKeyboardMarkup | None:
@@ -53,17 +59,28 @@ class OutboxSender:
         self._task: asyncio.Task | None = None
         self._stopping = False
         self.sent = 0
+        self.instance = str(uuid.uuid4())
+        self.description = f"{socket.gethostname()} pid {os.getpid()}"
+        self._last_heartbeat = 0.0
 
     def wake(self) -> None:
         self._wake.set()
 
     async def start(self) -> None:
-        async with self.db.session() as session:
-            requeued = await outbox.requeue_interrupted(session)
-        if requeued:
-            log.warning("%d message(s) interrupted by a stop are queued again", requeued)
+        await self._housekeeping(force=True)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def _housekeeping(self, *, force: bool = False) -> None:
+        """Heartbeat, and put back the claims of instances that died mid-send."""
+        if not force and time.monotonic() - self._last_heartbeat < HEARTBEAT_EVERY:
+            return
+        self._last_heartbeat = time.monotonic()
+        async with self.db.session() as session:
+            await outbox.heartbeat(session, self.instance, self.description, now=self.clock())
+            requeued = await outbox.requeue_interrupted(session, now=self.clock())
+        if requeued:
+            log.warning("%d message(s) claimed by a stopped instance are queued again", requeued)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -74,10 +91,16 @@ class OutboxSender:
             except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
             self._task = None
+        try:
+            async with self.db.session() as session:
+                await outbox.forget_instance(session, self.instance)
+        except Exception:
+            log.warning("could not sign this instance off", exc_info=True)
 
     async def _run(self) -> None:
         while not self._stopping:
             try:
+                await self._housekeeping()
                 worked = await self.run_once()
             except Exception:  # keep the loop alive; the rows stay queued
                 log.exception("outbox pass failed")
@@ -92,7 +115,7 @@ class OutboxSender:
 
     async def run_once(self) -> int:
         async with self.db.session() as session:
-            items = await outbox.claim(session, limit=self.batch, now=self.clock())
+            items = await outbox.claim(session, limit=self.batch, now=self.clock(), instance=self.instance)
         if not items:
             return 0
         gate = asyncio.Semaphore(self.concurrency)

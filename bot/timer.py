@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.db import Database
 from bot.models import utcnow
-from bot.services import reminders
+from bot.services import reminders, updates
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class Timer:
         try:
             async with self.db.session() as session:
                 fired = await reminders.fire_due(session, self.timing, now=self.clock())
+                await updates.forget_old(session, now=self.clock())
         except Exception:
             log.exception("could not fire due reminders")
             fired = None

@@ -10,7 +10,7 @@ from bot import texts
 from bot.context import ClausebotContext
 from bot.services import reminders, rounds, status
 from bot.services.errors import ServiceError
-from handlers.common import answer, drop_buttons, now, reply
+from handlers.common import answer, drop_buttons, reply
 
 
 async def status_command(update: Update, context: ClausebotContext) -> None:
@@ -32,7 +32,7 @@ async def status_command(update: Update, context: ClausebotContext) -> None:
     body_id = None if actor.is_secretariat else actor.body_id
     for consultation in consultations:
         report = await status.status_report(context.session, consultation, body_id=body_id)
-        await reply(update, texts.status_report(report, actor.tz, now()))
+        await reply(update, texts.status_report(report, actor.tz, context.now()))
 
 
 async def summary(update: Update, context: ClausebotContext) -> None:
@@ -52,7 +52,7 @@ async def summary(update: Update, context: ClausebotContext) -> None:
         return
     body_id = None if actor.is_secretariat else actor.body_id
     for consultation in consultations:
-        result = await reminders.build_summary(context.session, consultation, body_id=body_id, now=now(), tz=actor.tz)
+        result = await reminders.build_summary(context.session, consultation, body_id=body_id, now=context.now(), tz=actor.tz)
         await update.effective_chat.send_photo(InputFile(io.BytesIO(result.chart), filename="responses.png"), caption=result.caption)
         await reply(update, result.text, result.buttons)
 
@@ -61,7 +61,7 @@ async def nudge(update: Update, context: ClausebotContext) -> None:
     _, consultation_id, body_id = update.callback_query.data.split(":")
     try:
         result = await reminders.nudge(
-            context.session, context.me, int(consultation_id), int(body_id), now=now(), timing=context.timing
+            context.session, context.me, int(consultation_id), int(body_id), now=context.now(), timing=context.timing
         )
     except ServiceError as exc:
         await context.session.rollback()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import UTC, datetime
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import BadRequest, TelegramError
@@ -14,7 +13,7 @@ from bot import texts
 from bot.context import ClausebotContext, current_actor
 from bot.models import Role
 from bot.sender import markup
-from bot.services import registry, rounds
+from bot.services import registry, rounds, updates
 from bot.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -88,10 +87,6 @@ MENU = {
 }
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 def command_of(update: Update) -> str | None:
     message = update.effective_message
     if update.callback_query or message is None or not message.text or not message.text.startswith("/"):
@@ -153,6 +148,9 @@ async def gate(update: Update, context: ClausebotContext) -> None:
         if update.effective_message and update.effective_message.text and update.effective_message.text.startswith("/"):
             await chat.send_message(texts.private_only())
         raise ApplicationHandlerStop
+    if not await updates.first_time(context.session, update.update_id, now=context.now()):
+        log.info("update %s was handled already; ignored", update.update_id)
+        raise ApplicationHandlerStop
     actor = await registry.actor_for_user(context.session, user.id, context.settings.timezone)
     current_actor.set(actor)
     command = command_of(update)
@@ -212,7 +210,7 @@ async def start(update: Update, context: ClausebotContext) -> None:
             chat_id=update.effective_chat.id,
             username=user.username,
             full_name=user.full_name,
-            now=now(),
+            now=context.now(),
             default_tz=context.settings.timezone,
         )
     except ServiceError as exc:
@@ -224,7 +222,7 @@ async def start(update: Update, context: ClausebotContext) -> None:
         return
     current_actor.set(joined.actor)
     visible = await rounds.visible_consultations(context.session, joined.actor)
-    queued = await rounds.circulate_on_join(context.session, joined.actor.contact_id, now=now())
+    queued = await rounds.circulate_on_join(context.session, joined.actor.contact_id, now=context.now())
     await context.commit()
     await set_menu(context, update.effective_chat.id, joined.actor.role)
     await reply(

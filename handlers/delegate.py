@@ -11,7 +11,7 @@ from bot.services.comments import STEP_CONFIRM, STEP_KIND, STEP_PICK, STEP_PROPO
 from bot.sender import markup
 from bot.services.errors import ServiceError
 from documents.draft import normalise_ref
-from handlers.common import answer, callback_arg, drop_buttons, now, reply
+from handlers.common import answer, callback_arg, drop_buttons, reply
 
 MY_COMMENTS_SHOWN = 30
 
@@ -88,7 +88,7 @@ async def deadline(update: Update, context: ClausebotContext) -> None:
     actor = context.me
     consultations = await rounds.visible_consultations(context.session, actor)
     rows = [(c.title, c.status, c.deadline) for c in consultations]
-    await reply(update, texts.deadlines(rows, actor.tz, now()))
+    await reply(update, texts.deadlines(rows, actor.tz, context.now()))
 
 
 # --- the comment flow ------------------------------------------------------------------------------------
@@ -117,7 +117,7 @@ async def comment_command(update: Update, context: ClausebotContext) -> None:
     try:
         _consultation, _section, found = await comments.find_clause_anywhere(context.session, context.me, ref)
         view = await comments.start_comment(
-            context.session, context.me, found.id, text=body, now=now(), limit=context.settings.max_comment_chars
+            context.session, context.me, found.id, text=body, now=context.now(), limit=context.settings.max_comment_chars
         )
     except ServiceError as exc:
         await _refuse(update, context, exc)
@@ -129,7 +129,7 @@ async def comment_command(update: Update, context: ClausebotContext) -> None:
 async def start_on_clause(update: Update, context: ClausebotContext) -> None:
     clause_id = callback_arg(update)
     try:
-        view = await comments.start_comment(context.session, context.me, clause_id, now=now())
+        view = await comments.start_comment(context.session, context.me, clause_id, now=context.now())
     except ServiceError as exc:
         await _refuse(update, context, exc)
         return
@@ -140,7 +140,7 @@ async def start_on_clause(update: Update, context: ClausebotContext) -> None:
 
 async def pick(update: Update, context: ClausebotContext) -> None:
     try:
-        view = await comments.pick_clause(context.session, context.me, callback_arg(update), now=now())
+        view = await comments.pick_clause(context.session, context.me, callback_arg(update), now=context.now())
     except ServiceError as exc:
         await _refuse(update, context, exc)
         return
@@ -153,7 +153,7 @@ async def pick(update: Update, context: ClausebotContext) -> None:
 async def choose_kind(update: Update, context: ClausebotContext) -> None:
     kind = update.callback_query.data.split(":", 1)[1]
     try:
-        view = await comments.set_kind(context.session, context.me, kind, now=now())
+        view = await comments.set_kind(context.session, context.me, kind, now=context.now())
     except ServiceError as exc:
         await _refuse(update, context, exc)
         return
@@ -193,7 +193,7 @@ async def send_comment(update: Update, context: ClausebotContext) -> None:
     actor = context.me
     try:
         saved = await comments.submit(
-            context.session, actor, source_key=f"{actor.contact_id}:{update.update_id}", now=now()
+            context.session, actor, source_key=f"{actor.contact_id}:{update.update_id}", now=context.now()
         )
     except ServiceError as exc:
         await _refuse(update, context, exc)
@@ -222,9 +222,9 @@ async def text_message(update: Update, context: ClausebotContext) -> None:
         view = await comments.current_draft(context.session, actor)
         if view is not None and view.step in (STEP_TEXT, STEP_PROPOSED):
             if view.step == STEP_TEXT:
-                view = await comments.set_text(context.session, actor, message.text, limit=limit, now=now())
+                view = await comments.set_text(context.session, actor, message.text, limit=limit, now=context.now())
             else:
-                view = await comments.set_proposed(context.session, actor, message.text, limit=limit, now=now())
+                view = await comments.set_proposed(context.session, actor, message.text, limit=limit, now=context.now())
             await context.commit()
             await prompt(update, view)
             return
@@ -263,12 +263,12 @@ async def _comment_by_reply(update: Update, context: ClausebotContext, anchor, t
                 chosen, body = clause_id, rest
                 break
     if chosen is not None:
-        view = await comments.start_comment(context.session, actor, chosen, text=body, now=now(), limit=limit)
+        view = await comments.start_comment(context.session, actor, chosen, text=body, now=context.now(), limit=limit)
         await context.commit()
         await prompt(update, view)
         return
     view = await comments.start_comment(
-        context.session, actor, clause_ids[0], text=body, now=now(), limit=limit, step=STEP_PICK
+        context.session, actor, clause_ids[0], text=body, now=context.now(), limit=limit, step=STEP_PICK
     )
     await context.commit()
     refs = []
@@ -283,7 +283,7 @@ async def _comment_by_reply(update: Update, context: ClausebotContext, anchor, t
 
 async def my_comments(update: Update, context: ClausebotContext) -> None:
     actor = context.me
-    items = await comments.my_comments(context.session, actor, now=now())
+    items = await comments.my_comments(context.session, actor, now=context.now())
     if not items:
         await reply(update, texts.no_my_comments())
         return
@@ -294,7 +294,7 @@ async def my_comments(update: Update, context: ClausebotContext) -> None:
 
 async def edit_comment(update: Update, context: ClausebotContext) -> None:
     try:
-        view = await comments.edit_comment(context.session, context.me, callback_arg(update), now=now())
+        view = await comments.edit_comment(context.session, context.me, callback_arg(update), now=context.now())
     except ServiceError as exc:
         await _refuse(update, context, exc)
         return
@@ -315,7 +315,7 @@ async def ask_withdraw(update: Update, context: ClausebotContext) -> None:
 
 async def withdraw(update: Update, context: ClausebotContext) -> None:
     try:
-        ref = await comments.withdraw_comment(context.session, context.me, callback_arg(update), now=now())
+        ref = await comments.withdraw_comment(context.session, context.me, callback_arg(update), now=context.now())
     except ServiceError as exc:
         await _refuse(update, context, exc)
         return
@@ -335,7 +335,7 @@ async def keep(update: Update, context: ClausebotContext) -> None:
 
 async def no_comments(update: Update, context: ClausebotContext) -> None:
     try:
-        result = await comments.no_comments(context.session, context.me, callback_arg(update), now=now())
+        result = await comments.no_comments(context.session, context.me, callback_arg(update), now=context.now())
     except ServiceError as exc:
         await _refuse(update, context, exc)
         return
@@ -346,7 +346,7 @@ async def no_comments(update: Update, context: ClausebotContext) -> None:
 
 async def undo_no_comments(update: Update, context: ClausebotContext) -> None:
     try:
-        result = await comments.undo_no_comments(context.session, context.me, callback_arg(update), now=now())
+        result = await comments.undo_no_comments(context.session, context.me, callback_arg(update), now=context.now())
     except ServiceError as exc:
         await _refuse(update, context, exc)
         return

@@ -16,7 +16,7 @@ from bot.context import ClausebotContext
 from bot.services import consolidation, registry, reminders, rounds
 from bot.services.errors import InvalidInput, ServiceError
 from documents.draft import DraftError
-from handlers.common import answer, callback_arg, drop_buttons, now, reply
+from handlers.common import answer, callback_arg, drop_buttons, reply
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ async def invite(update: Update, context: ClausebotContext) -> None:
             state=state,
             name=" ".join(rest),
             ttl_days=context.settings.invite_ttl_days,
-            now=now(),
+            now=context.now(),
         )
     except ServiceError as exc:
         await _refuse(update, context, exc)
@@ -177,9 +177,9 @@ async def open_round(update: Update, context: ClausebotContext) -> None:
     try:
         consultation = await rounds.resolve_consultation(context.session, name)
         deadline = rounds.parse_deadline(
-            deadline_text, days=days if days is not None else settings.default_round_days, tz=settings.tz, now=now()
+            deadline_text, days=days if days is not None else settings.default_round_days, tz=settings.tz, now=context.now()
         )
-        opened = await rounds.open_round(context.session, consultation, deadline, now=now(), timing=context.timing)
+        opened = await rounds.open_round(context.session, consultation, deadline, now=context.now(), timing=context.timing)
     except ServiceError as exc:
         await _refuse(update, context, exc)
         return
@@ -193,8 +193,8 @@ async def close_round(update: Update, context: ClausebotContext) -> None:
     name = context.args[0] if context.args else None
     try:
         consultation = await rounds.resolve_consultation(context.session, name)
-        await rounds.close_round(context.session, consultation, now=now())
-        await reminders.announce_close(context.session, consultation, context.timing, now=now())
+        await rounds.close_round(context.session, consultation, now=context.now())
+        await reminders.announce_close(context.session, consultation, context.timing, now=context.now())
     except ServiceError as exc:
         await _refuse(update, context, exc)
         return
@@ -222,11 +222,11 @@ async def extend(update: Update, context: ClausebotContext) -> None:
     try:
         consultation = await rounds.resolve_consultation(context.session, name)
         if value.isdigit():
-            base = consultation.deadline or now()
+            base = consultation.deadline or context.now()
             deadline = base + timedelta(days=int(value))
         else:
-            deadline = rounds.parse_deadline(value, days=None, tz=settings.tz, now=now())
-        told = await reminders.change_deadline(context.session, consultation, deadline, context.timing, now=now())
+            deadline = rounds.parse_deadline(value, days=None, tz=settings.tz, now=context.now())
+        told = await reminders.change_deadline(context.session, consultation, deadline, context.timing, now=context.now())
     except ServiceError as exc:
         await _refuse(update, context, exc)
         return
@@ -264,7 +264,7 @@ async def reminder_plan(update: Update, context: ClausebotContext) -> None:
         consultation = await rounds.resolve_consultation(context.session, name)
         if schedule is not None or everyone is not None:
             await reminders.set_schedule(
-                context.session, consultation, context.timing, schedule=schedule, everyone=everyone, now=now()
+                context.session, consultation, context.timing, schedule=schedule, everyone=everyone, now=context.now()
             )
         jobs = await reminders.plan_of(context.session, consultation)
     except ServiceError as exc:
@@ -274,7 +274,13 @@ async def reminder_plan(update: Update, context: ClausebotContext) -> None:
     await context.rearm_timer()
     await reply(
         update,
-        texts.reminder_plan(consultation.title, consultation.reminder_schedule, consultation.remind_everyone, jobs, context.settings.tz),
+        texts.reminder_plan(
+            consultation.title,
+            reminders.schedule_of(consultation, context.timing),
+            consultation.remind_everyone,
+            jobs,
+            context.settings.tz,
+        ),
     )
 
 
@@ -288,7 +294,7 @@ async def consolidate(update: Update, context: ClausebotContext) -> None:
     except ServiceError as exc:
         await _refuse(update, context, exc)
         return
-    data = await consolidation.gather(context.session, consultation, now=now())
+    data = await consolidation.gather(context.session, consultation, now=context.now())
     # Nothing else in this update needs the database: release the connection during the work.
     await context.session.commit()
     status = await update.effective_chat.send_message(texts.consolidating(consultation.title))

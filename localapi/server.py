@@ -292,6 +292,7 @@ class LocalBotApi:
         self._file_paths = 0
         self._callback_queries: dict[str, dict] = {}
         self._updates: list[dict] = []
+        self.update_log: list[dict] = []  # every update ever pushed, for tests that replay them
         self._next_update_id = 1
         self._allowed_updates: list[str] | None = None
         self._updates_signal = _Signal()
@@ -514,8 +515,15 @@ class LocalBotApi:
         update = {"update_id": self._next_update_id, kind: payload}
         self._next_update_id += 1
         self._updates.append(update)
+        self.update_log.append(update)
         self._updates_signal.notify()
         return update
+
+    def redeliver(self, update: dict) -> None:
+        """Deliver an update again, as Telegram does when the bot did not confirm it before
+        stopping (its getUpdates offset, or a webhook answered with an error)."""
+        self._updates.append(update)
+        self._updates_signal.notify()
 
     def _new_callback_query(self, user: SimUser) -> str:
         query_id = str(secrets.randbits(63))

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Contact, MessageAnchor, Outbox, OutboxStatus, utcnow
+from bot.models import Contact, Instance, MessageAnchor, Outbox, OutboxStatus, utcnow
 
 MAX_ATTEMPTS = 6
 
@@ -105,7 +105,9 @@ async def enqueue(
     return bool(result.rowcount)
 
 
-async def claim(session: AsyncSession, *, limit: int = 50, now: datetime | None = None) -> list[ClaimedMessage]:
+async def claim(
+    session: AsyncSession, *, limit: int = 50, now: datetime | None = None, instance: str | None = None
+) -> list[ClaimedMessage]:
     """Take due messages for sending. Concurrent senders on PostgreSQL never take the same row."""
     now = now or utcnow()
     query = (
@@ -124,6 +126,8 @@ async def claim(session: AsyncSession, *, limit: int = 50, now: datetime | None 
             row.error = "no longer useful: its deadline has passed"
             continue
         row.status = OutboxStatus.SENDING
+        row.claimed_by = instance
+        row.claimed_at = now
         row.attempts += 1
         claimed.append(
             ClaimedMessage(
@@ -196,11 +200,39 @@ async def retry_later(
     return True
 
 
-async def requeue_interrupted(session: AsyncSession) -> int:
-    """Messages claimed by a process that died before recording the outcome go back in the queue."""
+HEARTBEAT_TIMEOUT = timedelta(seconds=30)
+
+
+async def heartbeat(session: AsyncSession, instance: str, description: str = "", *, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    row = await session.get(Instance, instance)
+    if row is None:
+        session.add(Instance(id=instance, description=description[:255], started_at=now, seen_at=now))
+    else:
+        row.seen_at = now
+    await session.flush()
+
+
+async def forget_instance(session: AsyncSession, instance: str) -> None:
+    await session.execute(delete(Instance).where(Instance.id == instance))
+
+
+async def requeue_interrupted(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Messages claimed by a process that stopped without recording the outcome (killed, or
+    its heartbeat is older than HEARTBEAT_TIMEOUT) go back in the queue. Claims of instances
+    still alive are left alone."""
+    now = now or utcnow()
+    alive = select(Instance.id).where(Instance.seen_at >= now - HEARTBEAT_TIMEOUT)
     result = await session.execute(
-        update(Outbox).where(Outbox.status == OutboxStatus.SENDING).values(status=OutboxStatus.QUEUED)
+        update(Outbox)
+        .where(
+            Outbox.status == OutboxStatus.SENDING,
+            (Outbox.claimed_by.is_(None)) | (Outbox.claimed_by.not_in(alive)),
+        )
+        .values(status=OutboxStatus.QUEUED, claimed_by=None)
+        .execution_options(synchronize_session=False)
     )
+    await session.execute(delete(Instance).where(Instance.seen_at < now - timedelta(days=1)))
     return result.rowcount or 0
 
 

@@ -30,6 +30,8 @@ from bot.services.registry import Actor, resolve_body
 from documents.draft import ParsedDraft, parse_draft
 
 NAME_RE = re.compile(r"[^a-z0-9]+")
+# Telegram allows about one message a second per chat.
+PER_CHAT_INTERVAL = timedelta(seconds=1.05)
 
 
 def slug(text: str, fallback: str = "draft", limit: int = 28) -> str:
@@ -385,7 +387,9 @@ async def circulate_to_contact(
         return 0  # The Secretariat reads its own draft; it is not circulated to it.
     sections = await sections_for_body(session, consultation, contact.body_id)
     tz = ZoneInfo(contact.state.timezone) if contact.state else ZoneInfo("UTC")
+    now = now or utcnow()
     queued = 0
+    step = 0  # messages to one chat are spaced out to stay under Telegram's per-chat limit
     intro_key = f"intro:{consultation.id}:{contact.id}"
     if sections:
         intro = outbox.OutgoingMessage(
@@ -395,6 +399,7 @@ async def circulate_to_contact(
         queued += await outbox.enqueue(
             session, key=intro_key, kind="intro", chat_id=contact.chat_id, contact_id=contact.id, message=intro, now=now
         )
+        step += 1
     for section in sections:
         parts = texts.section_parts(consultation.title, section, section.clauses)
         for index, (html, clause_ids) in enumerate(parts):
@@ -416,7 +421,9 @@ async def circulate_to_contact(
                 contact_id=contact.id,
                 message=message,
                 now=now,
+                not_before=now + PER_CHAT_INTERVAL * step,
             )
+            step += 1
     return queued
 
 

@@ -158,3 +158,30 @@ async def test_a_delegate_who_blocked_the_bot_is_recorded_and_shown_unreachable(
         report = await officer.wait_for("so far")
         assert "unreachable (blocked the bot): Jose" in report.content
         assert "Philippines: 1 contact(s), 0/3 sections delivered" in report.content
+
+
+async def test_an_update_delivered_again_does_not_create_a_second_comment(env):
+    async with env.running():
+        await env.join(100, "secretariat")
+        officer = env.server.user(100)
+        await import_small_draft(officer)
+        delegate = await env.join(200, "delegate", "SOMHD", "Thailand")
+        await officer.send("/open 10")
+        await officer.wait_for("is open until")
+        await wait_sections(delegate, 3)
+        await delegate.send("/comment 1.1 Start in 2027.")
+        await delegate.press(await delegate.wait_for("What type"), "General")
+        await delegate.press(await delegate.wait_for("propose new wording"), "Skip")
+        await delegate.press(await delegate.wait_for("Please check"), "Send")
+        await delegate.wait_for("is recorded")
+        # The same updates arrive again (as after a crash before Telegram got the offset).
+        for update in [u for u in env.server.update_log if "200" in str(u.get("message", u.get("callback_query", {})).get("from", {}).get("id"))]:
+            env.server.redeliver(update)
+        await delegate.send("/mycomments")
+        await delegate.wait_for("You have 1 comment")
+        replayed = await delegate.drain(quiet=0.5)
+    assert not any("is recorded" in m.content or "What type" in m.content for m in replayed)
+    async with env.db.session() as session:
+        from bot.models import Comment
+
+        assert await session.scalar(select(func.count()).select_from(Comment)) == 1

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 12:32:44.804423
+Create Date: 2026-11-23 12:41:48.051716
 """
 
 from alembic import op
@@ -42,6 +42,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consultations')),
     sa.UniqueConstraint('name', name=op.f('uq_consultations_name'))
     )
+    op.create_table('instances',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('description', sa.String(length=255), nullable=False),
+    sa.Column('started_at', bot.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('seen_at', bot.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_instances'))
+    )
+    with op.batch_alter_table('instances', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_instances_seen_at'), ['seen_at'], unique=False)
+
     op.create_table('member_states',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=128), nullable=False),
@@ -56,6 +66,14 @@ def upgrade() -> None:
     sa.Column('value', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_meta'))
     )
+    op.create_table('processed_updates',
+    sa.Column('update_id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('processed_at', bot.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('update_id', name=op.f('pk_processed_updates'))
+    )
+    with op.batch_alter_table('processed_updates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_processed_updates_processed_at'), ['processed_at'], unique=False)
+
     op.create_table('contacts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
@@ -182,6 +200,8 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', bot.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('message_id', sa.BigInteger(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('claimed_by', sa.String(length=36), nullable=True),
+    sa.Column('claimed_at', bot.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('expires_at', bot.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', bot.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', bot.models.UTCDateTime(timezone=True), nullable=True),
@@ -335,8 +355,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_contacts_body_id'))
 
     op.drop_table('contacts')
+    with op.batch_alter_table('processed_updates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_processed_updates_processed_at'))
+
+    op.drop_table('processed_updates')
     op.drop_table('meta')
     op.drop_table('member_states')
+    with op.batch_alter_table('instances', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_instances_seen_at'))
+
+    op.drop_table('instances')
     op.drop_table('consultations')
     op.drop_table('bodies')
     # ### end Alembic commands ###

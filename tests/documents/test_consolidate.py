@@ -1,0 +1,345 @@
+"""The consolidated draft: native Word comments on their clauses and the comment matrix."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import io
+import zipfile
+
+import docx
+import pytest
+from lxml import etree
+
+from documents._ooxml import paragraph_text
+from documents.consolidate import (
+    ANNEX_HEADING,
+    MATRIX_COLUMNS,
+    CommentEntry,
+    ConsolidationInfo,
+    consolidate,
+    sanitize_xml_text,
+)
+from documents.draft import parse_draft
+from documents.sample import sample_bodies, sample_states
+
+from .builders import w
+
+UTC = dt.timezone.utc
+BANGKOK = dt.timezone(dt.timedelta(hours=7))
+
+LONG_TEXT = ("The Framework should recognise the role of local government. " * 400)[:20_000]
+SPECIAL_TEXTS = [
+    "Null\x00 and vertical tab\x0b characters are removed",
+    "Welcome progress \U0001F389\U0001F30F on coverage",
+    "\u064a\u062c\u0628 \u062a\u0639\u0632\u064a\u0632 \u0627\u0644\u062d\u0645\u0627\u064a\u0629 "
+    "\u0627\u0644\u0627\u062c\u062a\u0645\u0627\u0639\u064a\u0629",  # Arabic
+    "\u05d4\u05d2\u05e0\u05d4 \u05e1\u05d5\u05e6\u05d9\u05d0\u05dc\u05d9\u05ea",  # Hebrew
+    "<b>html</b> & ampersands \"quoted\" 'single'",
+    LONG_TEXT,
+    "First line of the comment\nSecond line\n\nFourth line after a blank one",
+    "Tab\tseparated\ttext",
+]
+
+
+def _info() -> ConsolidationInfo:
+    return ConsolidationInfo(
+        title="ASEAN Framework and Plan of Action",
+        consultation="Zero draft consultation, November 2026",
+        deadline=dt.datetime(2026, 12, 1, 17, 0, tzinfo=BANGKOK),
+        generated_at=dt.datetime(2026, 12, 2, 9, 30, tzinfo=UTC),
+    )
+
+
+def _comments(sample) -> list[CommentEntry]:
+    clauses = sample.clauses
+    bodies = [code for code, _ in sample_bodies()]
+    states = sample_states()
+    # Spread over the draft, with several comments on one clause and multi-paragraph
+    # clauses (1.5, 5.3) included.
+    targets = [clauses[i * 2 % len(clauses)] for i in range(24)]
+    targets += [sample.clause("1.5"), sample.clause("5.3"), sample.clause("5.3"),
+                sample.clause("1.p1"), sample.clause("6.2.b3"), sample.clause("3.2.a")]
+    entries = []
+    for n, clause in enumerate(targets):
+        state, code, _ = states[n % len(states)]
+        text = SPECIAL_TEXTS[n] if n < len(SPECIAL_TEXTS) else f"Comment {n} on {clause.ref}."
+        entries.append(
+            CommentEntry(
+                number=f"{code}-{n + 1:03d}",
+                clause_ref=clause.ref,
+                paragraphs=clause.paragraphs,
+                body=bodies[n % len(bodies)],
+                state=state,
+                kind=("ge", "te", "ed")[n % 3],
+                text=text,
+                proposed="Replace with: \u201cshall progressively extend\u201d" if n % 4 == 1 else None,
+                created_at=dt.datetime(2026, 11, 23, 17, 0, tzinfo=BANGKOK)
+                + dt.timedelta(minutes=n),
+                late=n == 5,
+                observation="Accepted in principle." if n == 2 else None,
+            )
+        )
+    # Reverse so that the consolidator has to sort them.
+    return entries[::-1]
+
+
+def _expected_comment_text(entry: CommentEntry) -> str:
+    first = f"[{entry.kind}] " + ("(late) " if entry.late else "")
+    lines = sanitize_xml_text(entry.text).strip().split("\n")
+    lines[0] = (first + lines[0]).rstrip()
+    if entry.proposed:
+        lines.append("Proposed wording: " + entry.proposed)
+    if entry.observation:
+        lines.append("Secretariat observation: " + entry.observation)
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def consolidated(sample_bytes, sample):
+    comments = _comments(sample)
+    fractions: list[float] = []
+    out = consolidate(sample_bytes, comments, _info(), progress=fractions.append)
+    return comments, out, fractions
+
+
+def _anchored_texts(document_root) -> dict[str, str]:
+    """Text between each commentRangeStart and commentRangeEnd, paragraphs joined by \\n."""
+    body = document_root.find(w("body"))
+    open_ranges: dict[str, list[str]] = {}
+    done: dict[str, str] = {}
+    for p in body.iterchildren(w("p")):
+        for chunks in open_ranges.values():
+            chunks.append("\n")
+        for el in p.iter():
+            if el.tag == w("commentRangeStart"):
+                open_ranges[el.get(w("id"))] = []
+            elif el.tag == w("commentRangeEnd"):
+                done[el.get(w("id"))] = "".join(open_ranges.pop(el.get(w("id")))).lstrip("\n")
+            elif el.tag == w("t"):
+                for chunks in open_ranges.values():
+                    chunks.append(el.text or "")
+            elif el.tag == w("tab"):
+                for chunks in open_ranges.values():
+                    chunks.append("\t")
+    assert not open_ranges
+    return done
+
+
+def test_every_comment_is_a_native_comment(consolidated, sample):
+    comments, out, _ = consolidated
+    document = docx.Document(io.BytesIO(out))
+    found = list(document.comments)
+    assert len(found) == len(comments)
+
+    expected = collections.Counter(
+        (c.author, c.initials, _expected_comment_text(c)) for c in comments
+    )
+    actual = collections.Counter((c.author, c.initials, c.text) for c in found)
+    assert actual == expected
+
+    authors = {c.author for c in found}
+    assert "SOMSWD \u2013 Brunei Darussalam" in authors
+    assert {c.initials for c in found} >= {"SOMSWD-BN", "SLOM-KH"}
+    for comment in found:
+        assert comment.timestamp is not None
+        assert comment.timestamp.tzinfo is not None
+
+
+def test_comment_dates_are_utc(consolidated):
+    comments, out, _ = consolidated
+    root = etree.fromstring(zipfile.ZipFile(io.BytesIO(out)).read("word/comments.xml"))
+    dates = sorted(c.get(w("date")) for c in root.iterchildren(w("comment")))
+    assert dates[0] == "2026-11-23T10:00:00Z"  # 17:00 in Bangkok
+    assert all(d.endswith("Z") for d in dates)
+
+
+def test_special_text_survives(consolidated):
+    comments, out, _ = consolidated
+    texts = [c.text for c in docx.Document(io.BytesIO(out)).comments]
+    joined = "\n".join(texts)
+    assert "\x00" not in joined and "\x0b" not in joined
+    assert "Null and vertical tab characters are removed" in joined
+    assert "\U0001F389\U0001F30F" in joined
+    assert SPECIAL_TEXTS[2] in joined and SPECIAL_TEXTS[3] in joined
+    assert "<b>html</b> & ampersands \"quoted\" 'single'" in joined
+    assert any(LONG_TEXT in t and len(t) >= 20_000 for t in texts)
+    multi = next(c for c in docx.Document(io.BytesIO(out)).comments
+                 if "First line of the comment" in c.text)
+    assert [p.text for p in multi.paragraphs] == [
+        "[ge] First line of the comment", "Second line", "", "Fourth line after a blank one"
+    ]
+    assert "Tab\tseparated\ttext" in joined
+    assert "Proposed wording: Replace with: \u201cshall progressively extend\u201d" in joined
+    assert "[ed] (late) " in joined
+    assert "Secretariat observation: Accepted in principle." in joined
+
+
+def test_comments_are_anchored_on_their_clauses(consolidated, sample_bytes, sample):
+    comments, out, _ = consolidated
+    package = zipfile.ZipFile(io.BytesIO(out))
+    document_root = etree.fromstring(package.read("word/document.xml"))
+    comments_root = etree.fromstring(package.read("word/comments.xml"))
+
+    ids = [c.get(w("id")) for c in comments_root.iterchildren(w("comment"))]
+    assert len(ids) == len(set(ids)) == len(comments)
+    starts = [e.get(w("id")) for e in document_root.iter(w("commentRangeStart"))]
+    ends = [e.get(w("id")) for e in document_root.iter(w("commentRangeEnd"))]
+    references = [e.get(w("id")) for e in document_root.iter(w("commentReference"))]
+    assert sorted(starts) == sorted(ends) == sorted(references) == sorted(ids)
+    for ref in document_root.iter(w("commentReference")):
+        run = ref.getparent()
+        assert run.tag == w("r")
+        assert run.getprevious().tag in (w("commentRangeEnd"), w("r"))
+        assert run.find(w("rPr")).find(w("rStyle")).get(w("val")) == "CommentReference"
+
+    # The anchored text of every comment is exactly its clause's text.
+    source_paragraphs = docx.Document(io.BytesIO(sample_bytes)).paragraphs
+    anchored = _anchored_texts(document_root)
+    by_id = {}
+    for c in comments_root.iterchildren(w("comment")):
+        text = "\n".join(paragraph_text(p) for p in c.iterchildren(w("p")))
+        by_id[c.get(w("id"))] = (c.get(w("author")), text)
+    expected = collections.Counter(
+        (
+            c.author,
+            _expected_comment_text(c),
+            "\n".join(source_paragraphs[i].text for i in c.paragraphs),
+        )
+        for c in comments
+    )
+    actual = collections.Counter((*by_id[cid], anchored[cid]) for cid in ids)
+    assert actual == expected
+
+
+def test_draft_is_unchanged(consolidated, sample_bytes):
+    _, out, _ = consolidated
+    before = docx.Document(io.BytesIO(sample_bytes))
+    after = docx.Document(io.BytesIO(out))
+    assert len(after.paragraphs) > len(before.paragraphs)
+    for old, new in zip(before.paragraphs, after.paragraphs):
+        assert new.text == old.text
+        assert new.style.name == old.style.name
+
+        def runs(p, skip_references=False):
+            return [
+                etree.tostring(r)
+                for r in p._p.iter(w("r"))
+                if not (skip_references and r.find(w("commentReference")) is not None)
+            ]
+
+        def properties(p):
+            return None if p._p.pPr is None else etree.tostring(p._p.pPr)
+
+        assert runs(new, skip_references=True) == runs(old)
+        assert properties(new) == properties(old)
+
+    # The draft's table is still there, untouched.
+    assert len(after.tables) == 2
+    assert [[c.text for c in row.cells] for row in after.tables[0].rows] == [
+        [c.text for c in row.cells] for row in before.tables[0].rows
+    ]
+    # Numbering and the draft's styles are preserved.
+    assert parse_draft(out).outline()[:6] == parse_draft(sample_bytes).outline()
+
+
+def test_comment_matrix(consolidated, sample):
+    comments, out, _ = consolidated
+    document = docx.Document(io.BytesIO(out))
+    headings = [p for p in document.paragraphs if p.text == ANNEX_HEADING]
+    assert len(headings) == 1 and headings[0].style.name == "Heading 1"
+
+    table = document.tables[-1]
+    header = table.rows[0]
+    assert [c.text for c in header.cells] == list(MATRIX_COLUMNS)
+    assert header._tr.trPr.find(w("tblHeader")) is not None
+    assert table._tbl.tblPr.find(w("tblLayout")).get(w("type")) == "fixed"
+    widths = [int(g.get(w("w"))) for g in table._tbl.tblGrid.iterchildren(w("gridCol"))]
+    assert len(widths) == 8 and widths[5] > widths[0]
+
+    rows = table.rows[1:]
+    assert len(rows) == len(comments)
+    position = {c.ref: i for i, c in enumerate(sample.clauses)}
+    expected_order = sorted(comments, key=lambda c: (position[c.clause_ref], c.number))
+    got = [(r.cells[0].text.split("\n")[0], r.cells[3].text) for r in rows]
+    assert got == [(c.number, c.clause_ref) for c in expected_order]
+    for row, entry in zip(rows, expected_order):
+        cells = [c.text for c in row.cells]
+        assert cells[1] == entry.body
+        assert cells[2] == entry.state
+        assert cells[4] == entry.kind
+        assert cells[5] == sanitize_xml_text(entry.text).strip()
+        assert cells[6] == (entry.proposed or "")
+        assert cells[7] == (entry.observation or "")
+        assert ("(late)" in cells[0]) == entry.late
+
+    # The annex is a landscape section of its own; the draft keeps its portrait page.
+    sections = document.sections
+    assert len(sections) == 2
+    assert sections[0].page_width < sections[0].page_height
+    assert sections[1].page_width > sections[1].page_height
+
+
+def test_progress_is_reported(consolidated):
+    _, _, fractions = consolidated
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert fractions == sorted(fractions)
+    assert len(fractions) < 60
+
+
+def test_no_comments(sample_bytes):
+    out = consolidate(sample_bytes, [], _info())
+    document = docx.Document(io.BytesIO(out))
+    assert len(document.comments) == 0
+    assert len(document.tables[-1].rows) == 1
+    assert any(p.text == "No comments were received." for p in document.paragraphs)
+
+
+def test_comments_on_a_draft_that_already_has_comments(sample_bytes, sample):
+    comments = _comments(sample)[:5]
+    once = consolidate(sample_bytes, comments, _info())
+    twice = consolidate(once, comments, _info())
+    found = list(docx.Document(io.BytesIO(twice)).comments)
+    assert len(found) == 10
+    assert len({c.comment_id for c in found}) == 10
+
+
+def test_unknown_paragraphs_are_anchored_on_the_annex(sample_bytes):
+    entry = CommentEntry(
+        number="SG-001", clause_ref="9.9", paragraphs=(10_000,), body="ACW", state="Singapore",
+        kind="ge", text="A comment on a clause that no longer exists.", proposed=None,
+        created_at=dt.datetime(2026, 11, 23, tzinfo=UTC),
+    )
+    out = consolidate(sample_bytes, [entry], _info())
+    root = etree.fromstring(zipfile.ZipFile(io.BytesIO(out)).read("word/document.xml"))
+    anchored = _anchored_texts(root)
+    assert list(anchored.values()) == [ANNEX_HEADING]
+
+
+def test_author_and_initials():
+    entry = CommentEntry("TH-001", "1.1", (1,), "SOMHD", "Thailand", "te", "x", None,
+                         dt.datetime(2026, 11, 23, tzinfo=UTC))
+    assert entry.author == "SOMHD \u2013 Thailand"
+    assert entry.initials == "SOMHD-TH"
+    other = CommentEntry("TL-001", "1.1", (1,), "", "Timor-Leste", "te", "x", None,
+                         dt.datetime(2026, 11, 23, tzinfo=UTC))
+    assert other.author == "Timor-Leste"
+    assert other.initials == "TL"
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("plain", "plain"),
+        ("a\x00b\x01c\x08d\x0be\x0cf\x0eg\x1fh", "abcdefgh"),
+        ("keep\ttab\nnewline\rreturn", "keep\ttab\nnewline\rreturn"),
+        ("bad \ufffe\uffff end", "bad  end"),
+        ("lone \ud800 surrogate \udfff", "lone  surrogate "),
+        ("paired \ud83d\ude00 surrogates", "paired \U0001F600 surrogates"),
+        ("emoji \U0001F389 and \u05e2\u05d1\u05e8\u05d9\u05ea", "emoji \U0001F389 and \u05e2\u05d1\u05e8\u05d9\u05ea"),
+        ("\x7f\x85\u00a0\u200f", "\x7f\x85\u00a0\u200f"),
+        ("", ""),
+    ],
+)
+def test_sanitize_xml_text(raw, clean):
+    assert sanitize_xml_text(raw) == clean
