@@ -90,20 +90,21 @@ def cmd_webhook(args) -> int:
     if not settings.token:
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    if not args.url:
-        return _fail("--url (the public HTTPS address Telegram posts to) is required.")
     from bot.app import build_application
     from bot.db import upgrade
+    from bot.webhook import run_webhook
 
     upgrade(settings.database_url)
     application = build_application(settings)
-    application.run_webhook(
-        listen=args.listen,
-        port=args.port,
-        url_path=args.path.strip("/"),
-        webhook_url=args.url.rstrip("/") + "/" + args.path.strip("/"),
-        secret_token=args.secret or os.environ.get("WEBHOOK_SECRET"),
-        allowed_updates=["message", "callback_query"],
+    asyncio.run(
+        run_webhook(
+            application,
+            listen=args.listen,
+            port=args.port,
+            path=args.path,
+            public_url=args.url,
+            secret=args.secret or os.environ.get("WEBHOOK_SECRET"),
+        )
     )
     return 0
 
@@ -457,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("run", "Run the bot with long polling (needs TELEGRAM_BOT_TOKEN).", cmd_run)
     p = add("webhook", "Serve Telegram's webhook (behind a reverse proxy).", cmd_webhook)
-    p.add_argument("--url", help="public base URL Telegram posts to, e.g. https://bot.example.org")
+    p.add_argument("--url", help="public base URL Telegram posts to, e.g. https://bot.example.org (omit on replicas that share one registered webhook)")
     p.add_argument("--path", default="telegram", help="URL path of the webhook (default: telegram)")
     p.add_argument("--listen", default="0.0.0.0", help="address to listen on")
     p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")

@@ -1,0 +1,87 @@
+"""Two bot instances sharing one PostgreSQL database (webhook replicas behind a load
+balancer): nothing is sent twice and no reminder fires twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import build_application
+from bot.db import Database
+from bot.models import Outbox
+from bot.services import registry, rounds
+from bot.services.reminders import timing_from
+from bot.webhook import run_webhook
+from tests.conftest import make_settings
+from tests.factories import small_draft
+
+DELEGATES = 40
+
+
+async def test_two_instances_share_the_work_without_doubles(env):
+    if not env.database_url.startswith("postgresql"):
+        pytest.skip("several instances share a PostgreSQL database")
+    settings = make_settings(
+        env.database_url,
+        env.server.url,
+        reminder_schedule="15s",
+        quiet_hours="",
+        digest_every="",
+        summary_milestones="",
+        timetable_check_seconds=0.5,
+    )
+    users = [env.server.user(1000 + n, f"Delegate{n}") for n in range(DELEGATES)]
+    for user in users:
+        await user.send("hello")  # the chat exists before the bot writes to it
+    async with env.db.session() as session:
+        for n, user in enumerate(users):
+            issued = await registry.issue_invite(
+                session, role="delegate", body="SOMHD" if n % 2 else "SLOM", state="Thailand" if n % 3 else "Philippines"
+            )
+            await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name=user.first_name)
+        outline = await rounds.import_draft(session, small_draft(), "plan.docx")
+        consultation = await rounds.resolve_consultation(session, outline.consultation)
+        now = datetime.now(UTC)
+        await rounds.open_round(session, consultation, now + timedelta(seconds=25), now=now, timing=timing_from(settings))
+
+    stops, tasks, apps = [], [], []
+    for _ in range(2):
+        application = build_application(settings, db=Database(env.database_url))
+        stop, ready = asyncio.Event(), asyncio.Event()
+        tasks.append(asyncio.create_task(run_webhook(application, listen="127.0.0.1", port=0, path="telegram",
+                                                     public_url=None, secret="x", stop_event=stop, ready=ready)))
+        await asyncio.wait_for(ready.wait(), 15)
+        stops.append(stop)
+        apps.append(application)
+    try:
+        async def settled():
+            async with env.db.session() as session:
+                waiting = await session.scalar(
+                    select(func.count()).select_from(Outbox).where(Outbox.status.in_(["queued", "sending"]))
+                )
+                reminders = await session.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind == "reminder"))
+            return waiting == 0 and reminders == DELEGATES
+
+        for _ in range(400):
+            if await settled():
+                break
+            await asyncio.sleep(0.1)
+        assert await settled()
+        sent_by = [app.bot_data.sender.sent for app in apps]
+    finally:
+        for stop in stops:
+            stop.set()
+        await asyncio.gather(*tasks)
+
+    for user in users:
+        texts = Counter(m.content.split("\n")[1] if "\n" in m.content else m.content[:40] for m in user.messages())
+        assert all(count == 1 for count in texts.values()), (user.id, texts)
+        assert sum(1 for m in user.messages() if "comments are due by" in m.content) == 1
+    async with env.db.session() as session:
+        rows = await session.scalar(select(func.count()).select_from(Outbox))
+    assert len(env.server.calls_of("sendMessage")) == rows == DELEGATES * 5
+    assert all(count > 0 for count in sent_by), sent_by
