@@ -135,7 +135,11 @@ async def post_init(application) -> None:
         scope=BotCommandScopeDefault(),
     )
     sender = OutboxSender(
-        application.bot, bot_data.db, poll_seconds=bot_data.settings.outbox_poll_seconds, clock=bot_data.clock
+        application.bot,
+        bot_data.db,
+        poll_seconds=bot_data.settings.outbox_poll_seconds,
+        per_second=bot_data.settings.outbox_rate,
+        clock=bot_data.clock,
     )
     bot_data.sender = sender
     await sender.start()

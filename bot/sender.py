@@ -27,6 +27,23 @@ from bot.services import outbox
 log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 10.0  # seconds
+PER_CHAT_INTERVAL = 1.05  # Telegram: about one message a second in one chat
+
+
+class Pacer:
+    """Spaces sends evenly (no bursts) to stay under Telegram's overall limit."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        at = max(now, self._next)
+        self._next = at + self.interval
+        if at > now:
+            await asyncio.sleep(at - now)
 
 
 def markup(rows) -> InlineKeyboardMarkup | None:
@@ -47,10 +64,20 @@ def _seconds(value) -> float:
 
 class OutboxSender:
     def __init__(
-        self, bot, db: Database, *, poll_seconds: float = 2.0, concurrency: int = 8, batch: int = 50, clock=utcnow
+        self,
+        bot,
+        db: Database,
+        *,
+        poll_seconds: float = 2.0,
+        concurrency: int = 32,
+        batch: int = 100,
+        per_second: float = 29.0,
+        clock=utcnow,
     ) -> None:
         self.bot = bot
         self.clock = clock
+        self.pacer = Pacer(per_second)
+        self._last_in_chat: dict[int, float] = {}
         self.db = db
         self.poll_seconds = poll_seconds
         self.concurrency = concurrency
@@ -127,10 +154,23 @@ class OutboxSender:
             # One chat's messages go in order (section parts, a chart before its summary).
             async with gate:
                 for item in queue:
+                    await self._chat_turn(item.chat_id)
+                    await self.pacer.wait()
                     await self._deliver(item)
+                    self._last_in_chat[item.chat_id] = asyncio.get_running_loop().time()
 
         await asyncio.gather(*(chat(queue) for queue in by_chat.values()))
         return len(items)
+
+    async def _chat_turn(self, chat_id: int) -> None:
+        last = self._last_in_chat.get(chat_id)
+        if last is not None:
+            wait = last + PER_CHAT_INTERVAL - asyncio.get_running_loop().time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        if len(self._last_in_chat) > 50_000:  # forget chats long quiet
+            horizon = asyncio.get_running_loop().time() - 60
+            self._last_in_chat = {c: t for c, t in self._last_in_chat.items() if t > horizon}
 
     async def _send(self, chat_id: int, payload: dict):
         keyboard = markup(payload.get("buttons"))
