@@ -35,15 +35,18 @@ class Pacer:
 
     def __init__(self, per_second: float) -> None:
         self.interval = 1.0 / per_second
-        self._next = 0.0
+        self._last = 0.0
+        self._lock = asyncio.Lock()
 
     async def wait(self) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        at = max(now, self._next)
-        self._next = at + self.interval
-        if at > now:
-            await asyncio.sleep(at - now)
+        # Spacing is measured from the moment the previous send really started, so a stall
+        # of the event loop is never followed by a burst.
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            wait = self._last + self.interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last = loop.time()
 
 
 def markup(rows) -> InlineKeyboardMarkup | None:

@@ -1,0 +1,151 @@
+"""Comments through the whole stack (local Bot API server → real Application → database →
+reply), side by side in the same run with a bare python-telegram-bot echo bot that has the
+same conversation shape (a message and three button presses, each answered).
+
+    python bench/updates.py [--delegates 40] [--rounds 3] [--database URL]
+
+Last line: comments_per_s=C echo_per_s=E ratio=C/E
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
+from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters  # noqa: E402
+
+from bot.app import build_application  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.db import Database, upgrade_async  # noqa: E402
+from bot.runner import polling  # noqa: E402
+from bot.services import registry, rounds  # noqa: E402
+from documents.sample import sample_draft  # noqa: E402
+from localapi import LocalBotApi  # noqa: E402
+
+CONCURRENCY = 8
+
+
+async def comment_once(user, ref: str, n: int) -> None:
+    await user.send(f"/comment {ref} Point {n}: the wording should name informal workers.")
+    await user.press(await user.wait_for("What type", timeout=30), "Technical")
+    await user.press(await user.wait_for("propose new wording", timeout=30), "Skip")
+    await user.press(await user.wait_for("Please check", timeout=30), "Send")
+    await user.wait_for("is recorded", timeout=30)
+
+
+async def echo_once(user, n: int) -> None:
+    await user.send(f"Point {n}: the wording should name informal workers.")
+    for step in range(3):
+        reply = await user.wait_for(lambda m: m.reply_markup is not None, timeout=30)
+        await user.press(reply, "next")
+    await user.wait_for("done", timeout=30)
+
+
+async def echo_bot(server: LocalBotApi):
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("next", callback_data="next")]])
+
+    async def on_text(update: Update, _context) -> None:
+        await update.effective_chat.send_message(f"echo: {update.effective_message.text}", reply_markup=keyboard)
+
+    async def on_press(update: Update, context) -> None:
+        await update.callback_query.answer()
+        count = context.user_data["presses"] = context.user_data.get("presses", 0) + 1
+        if count % 3:
+            await update.effective_chat.send_message(f"echo: press {count}", reply_markup=keyboard)
+        else:
+            await update.effective_chat.send_message("done")
+
+    application = (
+        ApplicationBuilder()
+        .token("654321:ECHO")
+        .base_url(f"{server.url}/bot")
+        .base_file_url(f"{server.url}/file/bot")
+        .concurrent_updates(CONCURRENCY)
+        .build()
+    )
+    application.add_handler(MessageHandler(filters.TEXT, on_text))
+    application.add_handler(CallbackQueryHandler(on_press))
+    return application
+
+
+async def measure(users, work, rounds_: int) -> float:
+    started = time.monotonic()
+
+    async def person(index, user):
+        for r in range(rounds_):
+            await work(user, index * rounds_ + r)
+
+    await asyncio.gather(*(person(i, u) for i, u in enumerate(users)))
+    return time.monotonic() - started
+
+
+async def main(delegates: int, rounds_: int, database: str | None) -> str:
+    with tempfile.TemporaryDirectory(prefix="clausebot-bench-") as tmp:
+        database = database or f"sqlite:///{tmp}/bench.db"
+        await upgrade_async(database)
+
+        async with LocalBotApi() as server:
+            application = await echo_bot(server)
+            users = [server.user(50_000 + n, f"Echo {n}") for n in range(delegates)]
+            async with polling(application, poll_timeout=2):
+                await measure(users[:2], echo_once, 1)  # warm up
+                echo_seconds = await measure(users, echo_once, rounds_)
+
+        async with LocalBotApi() as server:
+            settings = Settings(
+                telegram_bot_token="123456:BENCH",
+                telegram_api_url=server.url,
+                database_url=database,
+                quiet_hours="",
+                _env_file=None,
+            )
+            db = Database(database)
+            users = [server.user(10_000 + n, f"Delegate {n}") for n in range(delegates)]
+            async with db.session() as session:
+                await registry.seed_asean(session)
+                bodies = [b.code for b in await registry.list_bodies(session)]
+                states = [s.name for s in await registry.list_states(session)]
+                for n, user in enumerate(users):
+                    user.started = True
+                    issued = await registry.issue_invite(
+                        session, role="delegate", body=bodies[n % len(bodies)], state=states[n % len(states)]
+                    )
+                    await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D")
+                outline = await rounds.import_draft(session, sample_draft(), "sample.docx")
+                consultation = await rounds.resolve_consultation(session, outline.consultation)
+                now = datetime.now(UTC)
+                await rounds.open_round(session, consultation, now + timedelta(days=60), now=now)
+            application = build_application(settings, db=db)
+            async with polling(application, poll_timeout=2):
+                await asyncio.gather(*(u.drain(quiet=0.5, timeout=60) for u in users))  # circulation settles
+                refs = ["1.1", "2.1", "3.2", "4.1", "5.2", "6.1"]
+
+                async def work(user, n):
+                    await comment_once(user, refs[n % len(refs)], n)
+
+                await measure(users[:2], work, 1)
+                ours_seconds = await measure(users, work, rounds_)
+            await db.dispose()
+
+    total = delegates * rounds_
+    comments_per_s = total / ours_seconds
+    echo_per_s = total / echo_seconds
+    print(f"delegates={delegates} rounds={rounds_} database={database.split(':')[0]}", file=sys.stderr)
+    return f"comments_per_s={comments_per_s:.1f} echo_per_s={echo_per_s:.1f} ratio={comments_per_s / echo_per_s:.2f}"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--delegates", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database", help="database URL (default: a temporary SQLite file)")
+    args = parser.parse_args()
+    print(asyncio.run(main(args.delegates, args.rounds, args.database)))
