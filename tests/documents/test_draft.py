@@ -327,6 +327,25 @@ def test_roman_or_letter_disambiguation(builder):
     ]
 
 
+def test_parenthesised_numbers_hang_under_the_clause(builder):
+    builder.heading("4. Capacity Building")
+    builder.para("4.1 Member States shall:")
+    builder.para("(1) train service providers;")
+    builder.para("(2) share good practice;")
+    builder.para("a) through study visits;")
+    builder.para("1) sub-item with a closing parenthesis")
+    builder.para("(3) report on progress.")
+    draft = parse_draft(builder.bytes())
+    assert [(c.ref, c.label, c.level) for c in draft.clauses] == [
+        ("4.1", "4.1", 1),
+        ("4.1.1", "(1)", 2),
+        ("4.1.2", "(2)", 2),
+        ("4.1.2.a", "a)", 3),
+        ("4.1.2.a.1", "1)", 4),
+        ("4.1.3", "(3)", 2),
+    ]
+
+
 def test_preambles_continuations_and_tables(builder):
     builder.title("A draft")
     builder.para("Front matter that is not part of any section.")
