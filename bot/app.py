@@ -52,7 +52,9 @@ def build_application(settings: Settings, *, db: Database | None = None, token: 
         .base_file_url(f"{api}/file/bot")
         .context_types(context_types)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Bulk sending is paced by the outgoing queue itself (bot/sender.py); answers to people
+        # are not throttled, but a 429 "retry after" is honoured and retried.
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
         .concurrent_updates(8)
         .connect_timeout(10)
         .read_timeout(20)
@@ -139,6 +141,7 @@ async def post_init(application) -> None:
         bot_data.db,
         poll_seconds=bot_data.settings.outbox_poll_seconds,
         per_second=bot_data.settings.outbox_rate,
+        instance_timeout=bot_data.settings.instance_timeout_seconds,
         clock=bot_data.clock,
     )
     bot_data.sender = sender

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = 2.0
     # Messages a second the outgoing queue sends (Telegram allows about 30 overall).
     outbox_rate: float = 29.0
+    # A process silent this long is taken for dead: the messages it was sending are queued again.
+    instance_timeout_seconds: float = 30.0
     # Seconds between looks at the timetable (reminders, summaries) for changes made elsewhere.
     timetable_check_seconds: float = 30.0
     sql_echo: bool = False

@@ -23,6 +23,19 @@ if TYPE_CHECKING:
 # The session of the update being processed (one per update, see ClausebotApplication).
 current_session: contextvars.ContextVar[AsyncSession | None] = contextvars.ContextVar("current_session", default=None)
 current_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("current_actor", default=None)
+# The update being processed, until it is recorded as handled (in its first commit).
+unmarked_update: contextvars.ContextVar[int | None] = contextvars.ContextVar("unmarked_update", default=None)
+
+
+async def _commit(session: AsyncSession, now: datetime) -> None:
+    """Commit, recording the update as handled in the same transaction."""
+    from bot.services import updates
+
+    update_id = unmarked_update.get()
+    if update_id is not None:
+        await updates.mark(session, update_id, now=now)
+        unmarked_update.set(None)
+    await session.commit()
 
 
 @dataclass
@@ -69,7 +82,7 @@ class ClausebotContext(CallbackContext[ExtBot, dict, dict, BotData]):
 
     async def commit(self) -> None:
         """Make this update's changes durable before telling the user they are."""
-        await self.session.commit()
+        await _commit(self.session, self.now())
 
     def wake_sender(self) -> None:
         if self.bot_data.sender is not None:
@@ -95,12 +108,17 @@ class ClausebotApplication(Application):
         async with bot_data.db.sessionmaker() as session:
             session_token = current_session.set(session)
             actor_token = current_actor.set(None)
+            update_token = unmarked_update.set(getattr(update, "update_id", None))
             try:
                 await super().process_update(update)
-                await session.commit()
+                if unmarked_update.get() is not None and current_actor.get() is not None:
+                    await _commit(session, bot_data.clock())
+                else:
+                    await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
             finally:
                 current_session.reset(session_token)
                 current_actor.reset(actor_token)
+                unmarked_update.reset(update_token)

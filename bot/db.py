@@ -59,8 +59,8 @@ class Database:
         if is_sqlite(self.url):
             _ensure_sqlite_dir(self.url)
             kwargs["connect_args"] = {"timeout": 30}
-            # One connection per session; SQLite serialises writers anyway.
-            kwargs["poolclass"] = NullPool
+            if self.url.database in (None, "", ":memory:"):
+                kwargs["poolclass"] = NullPool
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 10

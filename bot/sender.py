@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import logging
 import os
 import socket
 import time
 import uuid
+from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
@@ -75,11 +77,14 @@ class OutboxSender:
         concurrency: int = 32,
         batch: int = 100,
         per_second: float = 29.0,
+        instance_timeout: float = 30.0,
         clock=utcnow,
     ) -> None:
         self.bot = bot
         self.clock = clock
         self.pacer = Pacer(per_second)
+        self.instance_timeout = instance_timeout
+        self.heartbeat_every = min(HEARTBEAT_EVERY, instance_timeout / 3)
         self._last_in_chat: dict[int, float] = {}
         self.db = db
         self.poll_seconds = poll_seconds
@@ -87,6 +92,7 @@ class OutboxSender:
         self.batch = batch
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._beat: asyncio.Task | None = None
         self._stopping = False
         self.sent = 0
         self.instance = str(uuid.uuid4())
@@ -100,21 +106,38 @@ class OutboxSender:
         await self._housekeeping(force=True)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
+        self._beat = asyncio.create_task(self._heartbeats(), name="outbox-heartbeat")
+
+    async def _heartbeats(self) -> None:
+        # Its own task, so a long sending pass never makes a live instance look dead.
+        while not self._stopping:
+            await asyncio.sleep(self.heartbeat_every / 2)
+            try:
+                await self._housekeeping()
+            except Exception:
+                log.warning("heartbeat failed", exc_info=True)
 
     async def _housekeeping(self, *, force: bool = False) -> None:
         """Heartbeat, and put back the claims of instances that died mid-send."""
-        if not force and time.monotonic() - self._last_heartbeat < HEARTBEAT_EVERY:
+        if not force and time.monotonic() - self._last_heartbeat < self.heartbeat_every:
             return
         self._last_heartbeat = time.monotonic()
         async with self.db.session() as session:
             await outbox.heartbeat(session, self.instance, self.description, now=self.clock())
-            requeued = await outbox.requeue_interrupted(session, now=self.clock())
+            requeued = await outbox.requeue_interrupted(
+                session, now=self.clock(), timeout=timedelta(seconds=self.instance_timeout)
+            )
         if requeued:
             log.warning("%d message(s) claimed by a stopped instance are queued again", requeued)
 
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        if self._beat is not None:
+            self._beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._beat
+            self._beat = None
         if self._task is not None:
             try:
                 await asyncio.wait_for(self._task, timeout=30)
@@ -130,7 +153,6 @@ class OutboxSender:
     async def _run(self) -> None:
         while not self._stopping:
             try:
-                await self._housekeeping()
                 worked = await self.run_once()
             except Exception:  # keep the loop alive; the rows stay queued
                 log.exception("outbox pass failed")

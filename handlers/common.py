@@ -103,6 +103,19 @@ async def reply(update: Update, text: str, buttons=None) -> None:
         await chat.send_message(part, reply_markup=markup(buttons) if index == len(parts) - 1 else None)
 
 
+async def replace(update: Update, text: str, buttons=None) -> None:
+    """Rewrite the message whose button was pressed (a new message if that fails)."""
+    query = update.callback_query
+    if query is not None and query.message is not None and len(text) <= texts.MESSAGE_LIMIT - 96:
+        try:
+            await query.edit_message_text(text, reply_markup=markup(buttons))
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return
+    await reply(update, text, buttons)
+
+
 async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
     """Acknowledge a button press (the spinner on the user's phone stops)."""
     query = update.callback_query
@@ -148,7 +161,7 @@ async def gate(update: Update, context: ClausebotContext) -> None:
         if update.effective_message and update.effective_message.text and update.effective_message.text.startswith("/"):
             await chat.send_message(texts.private_only())
         raise ApplicationHandlerStop
-    if not await updates.first_time(context.session, update.update_id, now=context.now()):
+    if await updates.seen(context.session, update.update_id):
         log.info("update %s was handled already; ignored", update.update_id)
         raise ApplicationHandlerStop
     actor = await registry.actor_for_user(context.session, user.id, context.settings.timezone)

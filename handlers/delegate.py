@@ -11,7 +11,7 @@ from bot.services.comments import STEP_CONFIRM, STEP_KIND, STEP_PICK, STEP_PROPO
 from bot.sender import markup
 from bot.services.errors import ServiceError
 from documents.draft import normalise_ref
-from handlers.common import answer, callback_arg, drop_buttons, reply
+from handlers.common import answer, callback_arg, drop_buttons, replace, reply
 
 MY_COMMENTS_SHOWN = 30
 
@@ -94,16 +94,24 @@ async def deadline(update: Update, context: ClausebotContext) -> None:
 # --- the comment flow ------------------------------------------------------------------------------------
 
 
-async def prompt(update: Update, view: comments.DraftView) -> None:
-    """Ask for whatever the comment being written needs next."""
+def _prompt_for(view: comments.DraftView):
     if view.step == STEP_KIND:
-        await reply(update, texts.ask_kind(view), keyboards.kinds())
-    elif view.step == STEP_TEXT:
-        await reply(update, texts.ask_text(view), keyboards.text_step())
-    elif view.step == STEP_PROPOSED:
-        await reply(update, texts.ask_proposed(view), keyboards.proposed())
-    elif view.step == STEP_CONFIRM:
-        await reply(update, texts.preview(view), keyboards.preview(bool(view.proposed)))
+        return texts.ask_kind(view), keyboards.kinds()
+    if view.step == STEP_TEXT:
+        return texts.ask_text(view), keyboards.text_step()
+    if view.step == STEP_PROPOSED:
+        return texts.ask_proposed(view), keyboards.proposed()
+    return texts.preview(view), keyboards.preview(bool(view.proposed))
+
+
+async def prompt(update: Update, view: comments.DraftView, *, in_place: bool = False) -> None:
+    """Ask for whatever the comment being written needs next. After a button of the flow,
+    the prompt is rewritten in place: one message, no stale buttons, less to download."""
+    text, buttons = _prompt_for(view)
+    if in_place:
+        await replace(update, text, buttons)
+    else:
+        await reply(update, text, buttons)
 
 
 async def comment_command(update: Update, context: ClausebotContext) -> None:
@@ -146,8 +154,7 @@ async def pick(update: Update, context: ClausebotContext) -> None:
         return
     await context.commit()
     await answer(update)
-    await drop_buttons(update)
-    await prompt(update, view)
+    await prompt(update, view, in_place=True)
 
 
 async def choose_kind(update: Update, context: ClausebotContext) -> None:
@@ -159,8 +166,7 @@ async def choose_kind(update: Update, context: ClausebotContext) -> None:
         return
     await context.commit()
     await answer(update, texts.KIND_NAMES.get(kind))
-    await drop_buttons(update)
-    await prompt(update, view)
+    await prompt(update, view, in_place=True)
 
 
 async def skip_proposed(update: Update, context: ClausebotContext) -> None:
@@ -171,8 +177,7 @@ async def skip_proposed(update: Update, context: ClausebotContext) -> None:
         return
     await context.commit()
     await answer(update)
-    await drop_buttons(update)
-    await prompt(update, view)
+    await prompt(update, view, in_place=True)
 
 
 async def change_part(update: Update, context: ClausebotContext) -> None:
@@ -185,8 +190,7 @@ async def change_part(update: Update, context: ClausebotContext) -> None:
         return
     await context.commit()
     await answer(update)
-    await drop_buttons(update)
-    await prompt(update, view)
+    await prompt(update, view, in_place=True)
 
 
 async def send_comment(update: Update, context: ClausebotContext) -> None:
@@ -200,17 +204,18 @@ async def send_comment(update: Update, context: ClausebotContext) -> None:
         return
     await context.commit()
     await answer(update, "Sent")
-    await drop_buttons(update)
-    await reply(update, texts.saved(saved))
+    await replace(update, texts.saved(saved))
 
 
 async def cancel_comment(update: Update, context: ClausebotContext) -> None:
     dropped = await comments.cancel_draft(context.session, context.me)
     await context.commit()
+    text = texts.cancelled() if dropped else texts.nothing_to_cancel()
     if update.callback_query:
         await answer(update)
-        await drop_buttons(update)
-    await reply(update, texts.cancelled() if dropped else texts.nothing_to_cancel())
+        await replace(update, text)
+    else:
+        await reply(update, text)
 
 
 async def text_message(update: Update, context: ClausebotContext) -> None:
@@ -321,8 +326,7 @@ async def withdraw(update: Update, context: ClausebotContext) -> None:
         return
     await context.commit()
     await answer(update, "Withdrawn")
-    await drop_buttons(update)
-    await reply(update, texts.withdrawn(ref))
+    await replace(update, texts.withdrawn(ref))
 
 
 async def keep(update: Update, context: ClausebotContext) -> None:

@@ -123,12 +123,15 @@ async def session(db):
 
 
 def make_settings(database_url: str, api_url: str = "http://127.0.0.1:9", **extra) -> Settings:
-    return Settings(
-        telegram_bot_token="123456:TEST-TOKEN",
-        telegram_api_url=api_url,
-        database_url=database_url,
-        timezone="Asia/Jakarta",
-        outbox_poll_seconds=0.2,
-        _env_file=None,
+    """Settings for a bot under test. Quiet hours are off unless a test asks for them, so
+    that what a test sees does not depend on the hour it runs at."""
+    values = {
+        "telegram_bot_token": "123456:TEST-TOKEN",
+        "telegram_api_url": api_url,
+        "database_url": database_url,
+        "timezone": "Asia/Jakarta",
+        "outbox_poll_seconds": 0.2,
+        "quiet_hours": "",
         **extra,
-    )
+    }
+    return Settings(_env_file=None, **values)

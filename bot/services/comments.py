@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
@@ -27,7 +27,7 @@ from bot.models import (
 )
 from bot.services.errors import InvalidInput, NotFound, Refused, RoundClosed, UnknownClause
 from bot.services.registry import Actor
-from bot.services.rounds import sections_for_actor
+from bot.services.rounds import may_read_section, sections_for_actor
 from documents.draft import normalise_ref
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -58,13 +58,14 @@ async def clause_by_id(session: AsyncSession, clause_id: int) -> Clause:
 async def find_clause(session: AsyncSession, consultation: Consultation, actor: Actor, ref: str) -> Clause:
     """The clause with this reference among those the actor may see, or an error naming the
     nearest references."""
-    sections = await sections_for_actor(session, consultation, actor)
-    clauses = [c for s in sections for c in s.clauses]
     wanted = normalise_ref(ref)
-    for clause in clauses:
-        if clause.ref.lower() == wanted:
-            return clause
-    refs = [c.ref for c in clauses]
+    clause = await session.scalar(
+        select(Clause).where(Clause.consultation_id == consultation.id, func.lower(Clause.ref) == wanted)
+    )
+    if clause is not None and await may_read_section(session, consultation.id, clause.section_id, actor):
+        return clause
+    sections = await sections_for_actor(session, consultation, actor)
+    refs = [c.ref for s in sections for c in s.clauses]
     suggestions = [r for r in refs if wanted and r.lower().startswith(wanted + ".")][:6]
     for match in difflib.get_close_matches(wanted, [r.lower() for r in refs], n=6, cutoff=0.5):
         original = next(r for r in refs if r.lower() == match)
@@ -138,6 +139,10 @@ STEP_CONFIRM = "confirm"
 async def _view(session: AsyncSession, draft: CommentDraft) -> DraftView:
     clause = draft.clause
     consultation = await session.get(Consultation, clause.consultation_id)
+    return _view_of(draft, clause, consultation)
+
+
+def _view_of(draft: CommentDraft, clause: Clause, consultation: Consultation) -> DraftView:
     return DraftView(
         clause_id=clause.id,
         clause_ref=clause.ref,
@@ -175,6 +180,7 @@ async def start_comment(
     await _check_visible(session, consultation, actor, clause)
     if text is not None:
         text = clean_text(text, limit=limit)
+    # All reads are done: the write (and SQLite's write lock) lasts only until the commit.
     await session.execute(delete(CommentDraft).where(CommentDraft.contact_id == actor.contact_id))
     draft = CommentDraft(
         contact_id=actor.contact_id,
@@ -185,13 +191,11 @@ async def start_comment(
     )
     session.add(draft)
     await session.flush()
-    await session.refresh(draft, ["clause"])
-    return await _view(session, draft)
+    return _view_of(draft, clause, consultation)
 
 
 async def _check_visible(session: AsyncSession, consultation: Consultation, actor: Actor, clause: Clause) -> None:
-    sections = await sections_for_actor(session, consultation, actor)
-    if clause.section_id not in {s.id for s in sections}:
+    if not await may_read_section(session, consultation.id, clause.section_id, actor):
         raise Refused(texts.clause_not_routed(clause.ref))
 
 
@@ -437,7 +441,7 @@ async def no_comments(session: AsyncSession, actor: Actor, section_id: int, now:
         raise NotFound(texts.section_gone())
     consultation = await session.get(Consultation, section.consultation_id)
     check_accepting(consultation, now)
-    if section.id not in {s.id for s in await sections_for_actor(session, consultation, actor)}:
+    if not await may_read_section(session, consultation.id, section.id, actor):
         raise Refused(texts.clause_not_routed(section.ref))
     existing = await session.scalar(
         select(SectionResponse).where(SectionResponse.section_id == section.id, SectionResponse.contact_id == actor.contact_id)

@@ -217,12 +217,14 @@ async def forget_instance(session: AsyncSession, instance: str) -> None:
     await session.execute(delete(Instance).where(Instance.id == instance))
 
 
-async def requeue_interrupted(session: AsyncSession, *, now: datetime | None = None) -> int:
+async def requeue_interrupted(
+    session: AsyncSession, *, now: datetime | None = None, timeout: timedelta = HEARTBEAT_TIMEOUT
+) -> int:
     """Messages claimed by a process that stopped without recording the outcome (killed, or
     its heartbeat is older than HEARTBEAT_TIMEOUT) go back in the queue. Claims of instances
     still alive are left alone."""
     now = now or utcnow()
-    alive = select(Instance.id).where(Instance.seen_at >= now - HEARTBEAT_TIMEOUT)
+    alive = select(Instance.id).where(Instance.seen_at >= now - timeout)
     result = await session.execute(
         update(Outbox)
         .where(

@@ -194,15 +194,38 @@ async def visible_consultations(session: AsyncSession, actor: Actor) -> list[Con
     consultations = await all_consultations(session)
     if actor.is_secretariat:
         return consultations
-    visible = []
-    for consultation in consultations:
-        if consultation.status == RoundStatus.DRAFT:
-            continue
-        if actor.body_id is None:
-            continue
-        if actor.body_id in {b.id for b in await bodies_taking_part(session, consultation)}:
-            visible.append(consultation)
-    return visible
+    if actor.body_id is None:
+        return []
+    routed = {
+        consultation_id: bodies
+        for consultation_id, bodies in _group(
+            await session.execute(select(Route.consultation_id, Route.body_id).distinct())
+        ).items()
+    }
+    return [
+        c
+        for c in consultations
+        if c.status != RoundStatus.DRAFT and (c.id not in routed or actor.body_id in routed[c.id])
+    ]
+
+
+def _group(rows) -> dict[int, set[int]]:
+    grouped: dict[int, set[int]] = {}
+    for key, value in rows:
+        grouped.setdefault(key, set()).add(value)
+    return grouped
+
+
+async def may_read_section(session: AsyncSession, consultation_id: int, section_id: int, actor: Actor) -> bool:
+    """Whether the section is routed to the actor's body (every section is, without routes)."""
+    if actor.is_secretariat:
+        return True
+    if actor.body_id is None:
+        return False
+    routes = select(func.count()).select_from(Route).where(Route.consultation_id == consultation_id)
+    if not await session.scalar(routes):
+        return True
+    return bool(await session.scalar(routes.where(Route.section_id == section_id, Route.body_id == actor.body_id)))
 
 
 async def resolve_consultation(

@@ -14,9 +14,14 @@ from bot.models import ProcessedUpdate
 KEEP = timedelta(days=7)
 
 
-async def first_time(session: AsyncSession, update_id: int, *, now: datetime) -> bool:
-    """Record the update; False if it had been handled already. The record is part of the
-    update's own transaction: an update whose handling failed is handled again."""
+async def seen(session: AsyncSession, update_id: int) -> bool:
+    """Whether this update was handled already (a read: it takes no write lock)."""
+    return await session.get(ProcessedUpdate, update_id) is not None
+
+
+async def mark(session: AsyncSession, update_id: int, *, now: datetime) -> bool:
+    """Record the update as handled, in the transaction that commits its effects: an update
+    whose handling failed before committing is handled again. False if it was recorded already."""
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     result = await session.execute(
         insert(ProcessedUpdate)
