@@ -93,10 +93,10 @@ async def test_reminders_across_a_stop_and_restart_of_the_bot_process(env):
     from tests.conversations.test_process import _stop
 
     extra = {
-        "REMINDER_SCHEDULE": "20s,10s",
+        "REMINDER_SCHEDULE": "30s,15s",
         "QUIET_HOURS": "",
         "DIGEST_EVERY": "",
-        "SUMMARY_MILESTONES": "15s",
+        "SUMMARY_MILESTONES": "22s",
         "TIMETABLE_CHECK_SECONDS": "1",
     }
     process = await _start(env, extra)
@@ -112,7 +112,7 @@ async def test_reminders_across_a_stop_and_restart_of_the_bot_process(env):
         await delegate.send(f"/start {await env.invite('delegate', 'SOMHD', 'Thailand')}")
         await delegate.wait_for("registered")
         opened_at = datetime.now(UTC)
-        deadline = opened_at + timedelta(seconds=30)
+        deadline = opened_at + timedelta(seconds=45)
         from bot.cli import main
         from tests.conversations.test_resilience import _cli
 
@@ -121,23 +121,23 @@ async def test_reminders_across_a_stop_and_restart_of_the_bot_process(env):
         )
         assert code == 0
         await wait_sections(delegate, 3)
-        first = await delegate.wait_for("comments are due by", timeout=20)
+        first = await delegate.wait_for("comments are due by", timeout=30)
         assert "3 Review" in first.content
     finally:
         await _stop(process)
-    # The second reminder (10 s before the deadline) falls due while the bot is down.
-    while datetime.now(UTC) < deadline - timedelta(seconds=8):
+    # The second reminder (15 s before the deadline) falls due while the bot is down.
+    while datetime.now(UTC) < deadline - timedelta(seconds=14):
         await asyncio.sleep(0.2)
     process = await _start(env, extra)
     try:
-        await delegate.wait_for("comments are due by", timeout=15)
+        await delegate.wait_for("comments are due by", timeout=14)
         await asyncio.sleep(2)
     finally:
         await _stop(process)
     reminders = [m for m in delegate.messages() if "comments are due by" in m.content]
     assert len(reminders) == 2
     chart = [m for m in chair.messages() if m.photo is not None]
-    assert len(chart) == 1  # the 15-second milestone summary, once
+    assert len(chart) == 1  # the 22-second milestone summary, once
     async with env.db.session() as session:
         keys = list(await session.scalars(select(Outbox.dedupe_key).where(Outbox.kind == "reminder")))
     assert len(keys) == 2

@@ -243,7 +243,7 @@ def test_draft_is_unchanged(consolidated, sample_bytes):
     assert parse_draft(out).outline()[:6] == parse_draft(sample_bytes).outline()
 
 
-def test_comment_matrix(consolidated, sample):
+def test_comment_matrix(consolidated, sample, sample_bytes):
     comments, out, _ = consolidated
     document = docx.Document(io.BytesIO(out))
     headings = [p for p in document.paragraphs if p.text == ANNEX_HEADING]
@@ -255,23 +255,34 @@ def test_comment_matrix(consolidated, sample):
     assert header._tr.trPr.find(w("tblHeader")) is not None
     assert table._tbl.tblPr.find(w("tblLayout")).get(w("type")) == "fixed"
     widths = [int(g.get(w("w"))) for g in table._tbl.tblGrid.iterchildren(w("gridCol"))]
-    assert len(widths) == 8 and widths[5] > widths[0]
+    assert len(widths) == 9 and widths[6] > widths[0]
 
     rows = table.rows[1:]
     assert len(rows) == len(comments)
     position = {c.ref: i for i, c in enumerate(sample.clauses)}
     expected_order = sorted(comments, key=lambda c: (position[c.clause_ref], c.number))
-    got = [(r.cells[0].text.split("\n")[0], r.cells[3].text) for r in rows]
+    got = [(r.cells[0].text, r.cells[3].text) for r in rows]
     assert got == [(c.number, c.clause_ref) for c in expected_order]
     for row, entry in zip(rows, expected_order):
         cells = [c.text for c in row.cells]
         assert cells[1] == entry.body
         assert cells[2] == entry.state
-        assert cells[4] == entry.kind
-        assert cells[5] == sanitize_xml_text(entry.text).strip()
-        assert cells[6] == (entry.proposed or "")
-        assert cells[7] == (entry.observation or "")
-        assert ("(late)" in cells[0]) == entry.late
+        assert cells[4] == str(min(entry.paragraphs) + 1)
+        kind, *late = cells[5].split("\n")
+        assert kind == entry.kind
+        assert late == (["(late)"] if entry.late else [])
+        assert cells[6] == sanitize_xml_text(entry.text).strip()
+        assert cells[7] == (entry.proposed or "")
+        assert cells[8] == (entry.observation or "")
+    # The paragraph number is the clause's first paragraph in the draft, from 1.
+    source = docx.Document(io.BytesIO(sample_bytes)).paragraphs
+    for row, entry in zip(rows, expected_order):
+        clause = sample.clause(entry.clause_ref)
+        index = int(row.cells[4].text) - 1
+        assert index == clause.paragraphs[0]
+        assert clause.text.split()[0] in source[index].text
+    late_note = [p.text for p in document.paragraphs if "marked \u201c(late)\u201d" in p.text]
+    assert late_note and "Type column" in late_note[0]
 
     # The annex is a landscape section of its own; the draft keeps its portrait page.
     sections = document.sections
