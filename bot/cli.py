@@ -421,11 +421,16 @@ def cmd_consolidate(args) -> int:
         data = asyncio.run(_with_session(settings, work))
     except ServiceError as exc:
         return _fail(str(exc))
-    output = asyncio.run(consolidation.compile_docx(data))
+    outputs = asyncio.run(consolidation.compile_outputs(data))
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(output)
+    proposals = Path(args.proposals) if args.proposals else out.with_name(out.stem + "-with-proposals.docx")
+    matrix = Path(args.matrix) if args.matrix else out.with_name(out.stem + "-comment-matrix.xlsx")
+    for path, content in ((proposals, outputs.proposals), (matrix, outputs.matrix), (out, outputs.consolidated)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
     print(f"{len(data.entries)} comment(s) consolidated.")
+    print(f"Draft with proposals as tracked changes: {proposals.resolve()}")
+    print(f"Comment matrix: {matrix.resolve()}")
     print(out.resolve())
     return 0
 
@@ -537,8 +542,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("status", "Who has and has not responded.", cmd_status)
     p.add_argument("--consultation", metavar="NAME")
 
-    p = add("consolidate", "Write the consolidated Word draft.", cmd_consolidate)
-    p.add_argument("--out", required=True, metavar="FILE.docx")
+    p = add("consolidate", "Write the consolidated Word draft (and the draft with proposals, and the matrix).", cmd_consolidate)
+    p.add_argument("--out", required=True, metavar="FILE.docx", help="the consolidated draft")
+    p.add_argument("--proposals", metavar="FILE.docx", help="the draft with proposals (default: next to --out)")
+    p.add_argument("--matrix", metavar="FILE.xlsx", help="the comment matrix (default: next to --out)")
     p.add_argument("--consultation", metavar="NAME")
     return parser
 

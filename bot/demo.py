@@ -248,6 +248,11 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_bytes(document.file_bytes)
                 say(f"Consolidated draft received in chat: {document.caption.splitlines()[0] if document.caption else ''}")
+                for suffix in ("-with-proposals.docx", "-comment-matrix.xlsx"):
+                    extra = await officer.wait_for(lambda m: m.document is not None, timeout=60)
+                    path = out.with_name(out.stem + suffix)
+                    path.write_bytes(extra.file_bytes)
+                    say(f"Also received: {extra.document['file_name']} → {path}")
             await db.dispose()
     say(f"{sent} comments consolidated")
     print(out.resolve())

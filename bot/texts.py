@@ -756,7 +756,18 @@ def consolidating(title: str, fraction: float | None = None) -> str:
 
 
 def consolidated(title: str, comments: int) -> str:
-    return f"📄 Consolidated draft of <b>{esc(title)}</b>: {comments} comment(s) as Word comments, with the comment matrix in the annex."
+    return (
+        f"📄 Consolidated draft of <b>{esc(title)}</b>: a summary page, then the draft with its "
+        f"{comments} comment(s) as Word comments, and the comment matrix in the annex."
+    )
+
+
+def with_proposals(count: int) -> str:
+    return f"✍️ The draft with the {count} proposed wording(s) as tracked changes: accept or reject each in Word."
+
+
+def matrix_caption(count: int) -> str:
+    return f"📋 The comment matrix ({count} row(s)), as a spreadsheet."
 
 
 def consolidation_failed() -> str:

@@ -299,7 +299,7 @@ async def consolidate(update: Update, context: ClausebotContext) -> None:
     await context.session.commit()
     status = await update.effective_chat.send_message(texts.consolidating(consultation.title))
     progress = _Progress()
-    task = asyncio.create_task(consolidation.compile_docx(data, progress.set))
+    task = asyncio.create_task(consolidation.compile_outputs(data, progress.set))
     shown = -1
     while not task.done():
         await asyncio.wait({task}, timeout=2.0)
@@ -311,15 +311,20 @@ async def consolidate(update: Update, context: ClausebotContext) -> None:
             except TelegramError:
                 pass
     try:
-        output = task.result()
+        outputs = task.result()
     except Exception:
         log.exception("consolidation of %s failed", consultation.name)
         await status.edit_text(texts.consolidation_failed())
         return
-    await update.effective_chat.send_document(
-        InputFile(io.BytesIO(output), filename=consolidation.output_filename(data)),
-        caption=texts.consolidated(consultation.title, len(data.entries)),
+    names = consolidation.output_names(data)
+    files = (outputs.consolidated, outputs.proposals, outputs.matrix)
+    captions = (
+        texts.consolidated(consultation.title, len(data.entries)),
+        texts.with_proposals(sum(1 for e in data.entries if e.proposed)),
+        texts.matrix_caption(len(data.entries)),
     )
+    for content, name, caption in zip(files, names, captions, strict=True):
+        await update.effective_chat.send_document(InputFile(io.BytesIO(content), filename=name), caption=caption)
     try:
         await status.delete()
     except TelegramError:

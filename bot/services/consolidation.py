@@ -11,8 +11,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Body, Clause, Comment, CommentStatus, Consultation, MemberState, utcnow
-from documents.consolidate import CommentEntry, ConsolidationInfo, consolidate
+from bot.models import Body, Clause, Comment, CommentStatus, Consultation, MemberState, Section, utcnow
+from bot.services.rounds import sections_of
+from bot.services.status import status_report
+from bot.texts import author_label
+from documents.consolidate import CommentEntry, ConsolidationInfo, consolidate, draft_with_proposals
+from documents.matrix import comment_matrix_xlsx
 
 
 @dataclass(frozen=True)
@@ -27,8 +31,11 @@ async def gather(session: AsyncSession, consultation: Consultation, *, now: date
     now = now or utcnow()
     draft = await session.scalar(select(Consultation.draft_bytes).where(Consultation.id == consultation.id))
     rows = await session.execute(
-        select(Comment, Clause.ref, Clause.position, Clause.paragraphs, Body.code, MemberState.name, MemberState.code)
+        select(
+            Comment, Clause.ref, Clause.position, Clause.paragraphs, Body.code, MemberState.name, MemberState.code, Section.ref
+        )
         .join(Clause, Clause.id == Comment.clause_id)
+        .join(Section, Section.id == Clause.section_id)
         .join(Body, Body.id == Comment.body_id)
         .join(MemberState, MemberState.id == Comment.state_id)
         .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
@@ -36,7 +43,7 @@ async def gather(session: AsyncSession, consultation: Consultation, *, now: date
     )
     counters: dict[str, int] = defaultdict(int)
     entries = []
-    for comment, ref, _position, paragraphs, body_code, state_name, state_code in rows:
+    for comment, ref, _position, paragraphs, body_code, state_name, state_code, section_ref in rows:
         counters[state_code] += 1
         entries.append(
             CommentEntry(
@@ -51,24 +58,51 @@ async def gather(session: AsyncSession, consultation: Consultation, *, now: date
                 created_at=comment.created_at,
                 late=comment.late,
                 observation=comment.observation,
+                section_ref=section_ref,
             )
         )
+    report = await status_report(session, consultation)
+    cells = [(b.code, s) for b in report.bodies for s in b.states if s.contacts or s.responded]
     info = ConsolidationInfo(
         title=consultation.title,
         consultation=consultation.name,
         deadline=consultation.deadline,
         generated_at=now,
+        responded=tuple(author_label(code, s.state) for code, s in cells if s.responded),
+        not_responded=tuple(author_label(code, s.state) for code, s in cells if not s.responded),
+        sections=tuple((s.ref, s.heading) for s in await sections_of(session, consultation)),
     )
     return ConsolidationInput(draft, consultation.draft_filename, entries, info)
 
 
-def output_filename(data: ConsolidationInput) -> str:
-    stem = data.info.consultation or "draft"
-    return f"{stem}-consolidated-{data.info.generated_at:%Y%m%d-%H%M}.docx"
+@dataclass(frozen=True)
+class Outputs:
+    """The consolidated draft, the draft with proposals as tracked changes, the comment matrix."""
+
+    consolidated: bytes
+    proposals: bytes
+    matrix: bytes
 
 
-async def compile_docx(
-    data: ConsolidationInput, progress: Callable[[float], None] | None = None
-) -> bytes:
-    """Build the consolidated draft in a worker thread so the bot keeps answering."""
-    return await asyncio.to_thread(consolidate, data.draft, data.entries, data.info, progress=progress)
+def output_names(data: ConsolidationInput) -> tuple[str, str, str]:
+    stem = f"{data.info.consultation or 'draft'}-{data.info.generated_at:%Y%m%d-%H%M}"
+    return f"{stem}-consolidated.docx", f"{stem}-with-proposals.docx", f"{stem}-comment-matrix.xlsx"
+
+
+def _build(data: ConsolidationInput, progress: Callable[[float], None] | None) -> Outputs:
+    def part(start: float, share: float):
+        if progress is None:
+            return None
+        return lambda fraction: progress(start + share * max(0.0, min(1.0, fraction)))
+
+    consolidated = consolidate(data.draft, data.entries, data.info, progress=part(0.0, 0.5))
+    proposals = draft_with_proposals(data.draft, data.entries, data.info, progress=part(0.5, 0.4))
+    matrix = comment_matrix_xlsx(data.entries, data.info)
+    if progress is not None:
+        progress(1.0)
+    return Outputs(consolidated, proposals, matrix)
+
+
+async def compile_outputs(data: ConsolidationInput, progress: Callable[[float], None] | None = None) -> Outputs:
+    """Build all three files in a worker thread so the bot keeps answering."""
+    return await asyncio.to_thread(_build, data, progress)

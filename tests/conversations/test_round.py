@@ -156,7 +156,11 @@ async def test_a_whole_round(env):
 
         await officer.send("/consolidate")
         document = await officer.wait_for(lambda m: m.document is not None, timeout=60)
-        assert document.document["file_name"].endswith(".docx")
+        assert document.document["file_name"].endswith("-consolidated.docx")
+        proposals = await officer.wait_for(lambda m: m.document is not None, timeout=60)
+        matrix = await officer.wait_for(lambda m: m.document is not None, timeout=60)
+        assert proposals.document["file_name"].endswith("-with-proposals.docx")
+        assert matrix.document["file_name"].endswith("-comment-matrix.xlsx")
 
     found = docx_comments(document.file_bytes)
     assert sorted(c["author"] for c in found) == ["SOMHD – Thailand", "SOMHD – Thailand"]
@@ -170,6 +174,20 @@ async def test_a_whole_round(env):
     # The file opens with python-docx and carries the comment matrix.
     parsed = Document(io.BytesIO(document.file_bytes))
     assert any("Comment matrix" in p.text for p in parsed.paragraphs)
+
+    # The proposed wording is a tracked change by its author in the second file.
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(proposals.file_bytes)) as z:
+        body = z.read("word/document.xml").decode()
+    assert 'w:author="SOMHD – Thailand"' in body and "<w:ins " in body and "<w:del " in body
+    assert "informal and platform workers" in body
+    # The matrix has one row per comment, numbered per Member State.
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(matrix.file_bytes)).active
+    numbers = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]]
+    assert numbers == ["TH-001", "TH-002"]
 
     async with env.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Comment)) == 3
