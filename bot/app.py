@@ -95,7 +95,7 @@ def register_handlers(app) -> None:
         ("consolidate", secretariat.consolidate),
     ]
     for name, callback in commands:
-        app.add_handler(CommandHandler(name, callback), group=GROUP_MAIN)
+        app.add_handler(CommandHandler(name, common.refusals(callback)), group=GROUP_MAIN)
 
     buttons = [
         (r"^cm:\d+$", delegate.start_on_clause),
@@ -117,11 +117,13 @@ def register_handlers(app) -> None:
         (r"^up:(n|x):\d+$|^up:r:\d+:\d+$", secretariat.upload_choice),
     ]
     for pattern, callback in buttons:
-        app.add_handler(CallbackQueryHandler(callback, pattern=pattern), group=GROUP_MAIN)
+        app.add_handler(CallbackQueryHandler(common.refusals(callback), pattern=pattern), group=GROUP_MAIN)
 
-    app.add_handler(MessageHandler(filters.Document.ALL, secretariat.upload), group=GROUP_MAIN)
+    app.add_handler(MessageHandler(filters.Document.ALL, common.refusals(secretariat.upload)), group=GROUP_MAIN)
     # Free text comes last: it continues a comment being written or replies to a section.
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, delegate.text_message), group=GROUP_MAIN)
+    app.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND, common.refusals(delegate.text_message)), group=GROUP_MAIN
+    )
     app.add_handler(MessageHandler(filters.COMMAND, common.help_command), group=GROUP_MAIN)
     app.add_error_handler(common.error_handler)
 

@@ -67,6 +67,23 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
+class CommandFailed(Exception):
+    """A refusal to report on standard error with exit status 1; nothing was changed."""
+
+
+def _call(settings: Settings, work):
+    """Run `work(session)` as one unit of work; a refusal rolls it back and fails the command."""
+    from bot.services.errors import ServiceError
+    from documents.draft import DraftError
+
+    try:
+        return asyncio.run(_with_session(settings, work))
+    except ServiceError as exc:
+        raise CommandFailed(str(exc)) from exc
+    except DraftError as exc:
+        raise CommandFailed(f"{exc}\nNothing was stored.") from exc
+
+
 # --- commands ---------------------------------------------------------------------------------------
 
 
@@ -125,8 +142,6 @@ def cmd_import(args) -> int:
     if not path.is_file():
         return _fail(f"No such file: {path}")
     from bot.services import rounds
-    from bot.services.errors import ServiceError
-    from documents.draft import DraftError
 
     async def work(session):
         replace = await rounds.resolve_consultation(session, args.replace) if args.replace else None
@@ -134,10 +149,7 @@ def cmd_import(args) -> int:
             session, path.read_bytes(), path.name, name=args.name, replace=replace, max_bytes=settings.max_upload_bytes
         )
 
-    try:
-        outline = asyncio.run(_with_session(settings, work))
-    except (DraftError, ServiceError) as exc:
-        return _fail(f"{exc}\nNothing was stored.")
+    outline = _call(settings, work)
     print(_plain(texts.outline(outline, heading="Imported")))
     return 0
 
@@ -161,7 +173,6 @@ async def _bot_username(session, settings: Settings) -> str | None:
 def cmd_invite(args) -> int:
     settings = load_settings(args)
     from bot.services import registry
-    from bot.services.errors import ServiceError
 
     if args.csv:
         source = Path(args.csv)
@@ -172,7 +183,7 @@ def cmd_invite(args) -> int:
         async def work_csv(session):
             username = await _bot_username(session, settings)
             if not username:
-                raise ServiceError(texts.no_bot_username())
+                raise CommandFailed(texts.no_bot_username())
             fields, rows, invites = await registry.enrol_csv(
                 session, source.read_text(encoding="utf-8-sig"), ttl_days=settings.invite_ttl_days
             )
@@ -183,10 +194,7 @@ def cmd_invite(args) -> int:
             tmp.replace(target)
             return len(invites)
 
-        try:
-            count = asyncio.run(_with_session(settings, work_csv))
-        except ServiceError as exc:
-            return _fail(str(exc))
+        count = _call(settings, work_csv)
         print(f"Enrolled {count} contact(s); invite links written to {target}")
         return 0
 
@@ -196,7 +204,7 @@ def cmd_invite(args) -> int:
     async def work(session):
         username = await _bot_username(session, settings)
         if not username:
-            raise ServiceError(texts.no_bot_username())
+            raise CommandFailed(texts.no_bot_username())
         issued = await registry.issue_invite(
             session,
             role=args.role,
@@ -208,10 +216,7 @@ def cmd_invite(args) -> int:
         )
         return issued, registry.invite_link(username, issued.token)
 
-    try:
-        issued, link = asyncio.run(_with_session(settings, work))
-    except ServiceError as exc:
-        return _fail(str(exc))
+    issued, link = _call(settings, work)
     label = texts.author_label(issued.body_code, issued.state_name)
     print(f"Invite for {issued.role} ({label}), single use, valid until {texts.when(issued.expires_at, settings.tz)}:")
     print(link)
@@ -221,7 +226,6 @@ def cmd_invite(args) -> int:
 def cmd_registry(args) -> int:
     settings = load_settings(args)
     from bot.services import registry
-    from bot.services.errors import ServiceError
 
     async def work(session):
         if args.registry_action == "seed-asean":
@@ -237,10 +241,7 @@ def cmd_registry(args) -> int:
         lines += ["Member States:"] + [f"  {s.code:4} {s.name:20} {s.timezone}" for s in await registry.list_states(session)]
         return lines
 
-    try:
-        lines = asyncio.run(_with_session(settings, work))
-    except ServiceError as exc:
-        return _fail(str(exc))
+    lines = _call(settings, work)
     print("\n".join(lines))
     return 0
 
@@ -248,7 +249,6 @@ def cmd_registry(args) -> int:
 def cmd_route(args) -> int:
     settings = load_settings(args)
     from bot.services import rounds
-    from bot.services.errors import ServiceError
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
@@ -259,10 +259,7 @@ def cmd_route(args) -> int:
             table = await rounds.routing_table(session, consultation)
         return consultation.name, table
 
-    try:
-        name, table = asyncio.run(_with_session(settings, work))
-    except ServiceError as exc:
-        return _fail(str(exc))
+    name, table = _call(settings, work)
     print(_plain(texts.routing(name, table)))
     return 0
 
@@ -271,7 +268,6 @@ def cmd_open(args) -> int:
     settings = load_settings(args)
     from bot.services import rounds
     from bot.services.reminders import timing_from
-    from bot.services.errors import ServiceError
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
@@ -281,10 +277,7 @@ def cmd_open(args) -> int:
         )
         return await rounds.open_round(session, consultation, deadline, now=now, timing=timing_from(settings))
 
-    try:
-        opened = asyncio.run(_with_session(settings, work))
-    except ServiceError as exc:
-        return _fail(str(exc))
+    opened = _call(settings, work)
     print(_plain(texts.opened(opened, settings.tz)))
     print("A running bot sends the queued messages within seconds.")
     return 0
@@ -293,7 +286,6 @@ def cmd_open(args) -> int:
 def cmd_close(args) -> int:
     settings = load_settings(args)
     from bot.services import rounds
-    from bot.services.errors import ServiceError
 
     from bot.services import reminders
 
@@ -303,10 +295,7 @@ def cmd_close(args) -> int:
         await reminders.announce_close(session, consultation, reminders.timing_from(settings), now=datetime.now(UTC))
         return consultation.name
 
-    try:
-        name = asyncio.run(_with_session(settings, work))
-    except ServiceError as exc:
-        return _fail(str(exc))
+    name = _call(settings, work)
     print(_plain(texts.closed(name)))
     return 0
 
@@ -316,7 +305,6 @@ def cmd_extend(args) -> int:
     from datetime import timedelta
 
     from bot.services import reminders, rounds
-    from bot.services.errors import ServiceError
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
@@ -328,10 +316,7 @@ def cmd_extend(args) -> int:
         told = await reminders.change_deadline(session, consultation, deadline, reminders.timing_from(settings), now=now)
         return consultation.title, deadline, told
 
-    try:
-        title, deadline, told = asyncio.run(_with_session(settings, work))
-    except ServiceError as exc:
-        return _fail(str(exc))
+    title, deadline, told = _call(settings, work)
     print(_plain(texts.deadline_changed(title, deadline, settings.tz, told)))
     return 0
 
@@ -339,17 +324,13 @@ def cmd_extend(args) -> int:
 def cmd_late(args) -> int:
     settings = load_settings(args)
     from bot.services import reminders, rounds
-    from bot.services.errors import ServiceError
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
         await reminders.set_allow_late(session, consultation, args.setting == "on")
         return consultation.title
 
-    try:
-        title = asyncio.run(_with_session(settings, work))
-    except ServiceError as exc:
-        return _fail(str(exc))
+    title = _call(settings, work)
     print(_plain(texts.late_comments(title, args.setting == "on")))
     return 0
 
@@ -357,7 +338,6 @@ def cmd_late(args) -> int:
 def cmd_reminders(args) -> int:
     settings = load_settings(args)
     from bot.services import reminders, rounds
-    from bot.services.errors import ServiceError
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
@@ -371,10 +351,7 @@ def cmd_reminders(args) -> int:
             consultation.title, reminders.schedule_of(consultation, timing), consultation.remind_everyone, jobs, settings.tz
         )
 
-    try:
-        text = asyncio.run(_with_session(settings, work))
-    except ServiceError as exc:
-        return _fail(str(exc))
+    text = _call(settings, work)
     print(_plain(text))
     return 0
 
@@ -382,16 +359,12 @@ def cmd_reminders(args) -> int:
 def cmd_status(args) -> int:
     settings = load_settings(args)
     from bot.services import rounds, status
-    from bot.services.errors import ServiceError
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
         return await status.status_report(session, consultation)
 
-    try:
-        report = asyncio.run(_with_session(settings, work))
-    except ServiceError as exc:
-        return _fail(str(exc))
+    report = _call(settings, work)
     print(_plain(texts.status_report(report, settings.tz, datetime.now(UTC))))
     return 0
 
@@ -411,16 +384,12 @@ def cmd_consultations(args) -> int:
 def cmd_consolidate(args) -> int:
     settings = load_settings(args)
     from bot.services import consolidation, rounds
-    from bot.services.errors import ServiceError
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
         return await consolidation.gather(session, consultation)
 
-    try:
-        data = asyncio.run(_with_session(settings, work))
-    except ServiceError as exc:
-        return _fail(str(exc))
+    data = _call(settings, work)
     outputs = asyncio.run(consolidation.compile_outputs(data))
     out = Path(args.out)
     proposals = Path(args.proposals) if args.proposals else out.with_name(out.stem + "-with-proposals.docx")
@@ -562,7 +531,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo" and not args.verbose:
         # The demo prints its own story; the bot's log would only interleave with it.
         logging.getLogger("bot").setLevel(logging.WARNING)
-    return args.func(args) or 0
+    try:
+        return args.func(args) or 0
+    except CommandFailed as exc:
+        return _fail(str(exc))
 
 
 if __name__ == "__main__":

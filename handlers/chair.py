@@ -13,19 +13,19 @@ from bot.services.errors import ServiceError
 from handlers.common import answer, drop_buttons, reply
 
 
+async def _consultations(context: ClausebotContext) -> list:
+    """The named consultation, or the rounds under way the actor sees (a Secretariat with
+    only drafts still sees those)."""
+    actor = context.me
+    if context.args:
+        return [await rounds.resolve_consultation(context.session, context.args[0], actor)]
+    visible = await rounds.visible_consultations(context.session, actor)
+    return [c for c in visible if c.status != "draft"] or (visible if actor.is_secretariat else [])
+
+
 async def status_command(update: Update, context: ClausebotContext) -> None:
     actor = context.me
-    name = context.args[0] if context.args else None
-    try:
-        if name:
-            consultations = [await rounds.resolve_consultation(context.session, name, actor)]
-        else:
-            visible = await rounds.visible_consultations(context.session, actor)
-            # Rounds under way first; a Secretariat with only drafts still sees them.
-            consultations = [c for c in visible if c.status != "draft"] or (visible if actor.is_secretariat else [])
-    except ServiceError as exc:
-        await reply(update, str(exc))
-        return
+    consultations = await _consultations(context)
     if not consultations:
         await reply(update, texts.no_consultations(actor.is_secretariat))
         return
@@ -38,22 +38,18 @@ async def status_command(update: Update, context: ClausebotContext) -> None:
 async def summary(update: Update, context: ClausebotContext) -> None:
     """The digest on demand: the chart, then the text (with the nudge button for chairs)."""
     actor = context.me
-    name = context.args[0] if context.args else None
-    try:
-        if name:
-            consultations = [await rounds.resolve_consultation(context.session, name, actor)]
-        else:
-            consultations = [c for c in await rounds.visible_consultations(context.session, actor) if c.status != "draft"]
-    except ServiceError as exc:
-        await reply(update, str(exc))
-        return
+    consultations = await _consultations(context)
     if not consultations:
         await reply(update, texts.no_consultations(actor.is_secretariat))
         return
     body_id = None if actor.is_secretariat else actor.body_id
     for consultation in consultations:
-        result = await reminders.build_summary(context.session, consultation, body_id=body_id, now=context.now(), tz=actor.tz)
-        await update.effective_chat.send_photo(InputFile(io.BytesIO(result.chart), filename="responses.png"), caption=result.caption)
+        result = await reminders.build_summary(
+            context.session, consultation, body_id=body_id, now=context.now(), tz=actor.tz
+        )
+        await update.effective_chat.send_photo(
+            InputFile(io.BytesIO(result.chart), filename="responses.png"), caption=result.caption
+        )
         await reply(update, result.text, result.buttons)
 
 

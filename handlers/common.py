@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 
@@ -15,6 +16,7 @@ from bot.models import Role
 from bot.sender import markup
 from bot.services import registry, rounds, updates
 from bot.services.errors import ServiceError
+from documents.draft import DraftError
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +148,24 @@ async def drop_buttons(update: Update) -> None:
 
 def callback_arg(update: Update, index: int = 1) -> int:
     return int(update.callback_query.data.split(":")[index])
+
+
+def refusals(handler):
+    """Every handler runs inside this: a refusal from a service (a wrong clause, a closed
+    round, a bad file…) undoes what the update had begun and is told to the user plainly."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: ClausebotContext) -> None:
+        try:
+            await handler(update, context)
+        except (ServiceError, DraftError) as exc:
+            await context.session.rollback()
+            message = str(exc) if isinstance(exc, ServiceError) else texts.draft_rejected(str(exc))
+            if update.callback_query:
+                await answer(update)
+            await reply(update, message)
+
+    return guarded
 
 
 # --- the gate ---------------------------------------------------------------------------------------

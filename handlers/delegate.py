@@ -9,18 +9,10 @@ from bot.context import ClausebotContext
 from bot.services import comments, reminders, rounds
 from bot.services.comments import STEP_CONFIRM, STEP_KIND, STEP_PICK, STEP_PROPOSED, STEP_TEXT
 from bot.sender import markup
-from bot.services.errors import ServiceError
 from documents.draft import normalise_ref
 from handlers.common import answer, callback_arg, drop_buttons, replace, reply
 
 MY_COMMENTS_SHOWN = 30
-
-
-async def _refuse(update: Update, context: ClausebotContext, exc: ServiceError) -> None:
-    await context.session.rollback()
-    if update.callback_query:
-        await answer(update)
-    await reply(update, str(exc))
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -29,15 +21,11 @@ async def _refuse(update: Update, context: ClausebotContext, exc: ServiceError) 
 async def sections(update: Update, context: ClausebotContext) -> None:
     actor = context.me
     name = context.args[0] if context.args else None
-    try:
-        consultations = (
-            [await rounds.resolve_consultation(context.session, name, actor)]
-            if name
-            else await rounds.visible_consultations(context.session, actor)
-        )
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    consultations = (
+        [await rounds.resolve_consultation(context.session, name, actor)]
+        if name
+        else await rounds.visible_consultations(context.session, actor)
+    )
     if not consultations:
         await reply(update, texts.no_consultations(actor.is_secretariat))
         return
@@ -53,11 +41,7 @@ async def sections(update: Update, context: ClausebotContext) -> None:
 
 async def show_section(update: Update, context: ClausebotContext) -> None:
     await answer(update)
-    try:
-        consultation, section = await rounds.section_for_actor(context.session, context.me, callback_arg(update))
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    consultation, section = await rounds.section_for_actor(context.session, context.me, callback_arg(update))
     parts = texts.section_parts(consultation.title, section, section.clauses)
     for index, (html, clause_ids) in enumerate(parts):
         clauses = [c for c in section.clauses if c.id in set(clause_ids)]
@@ -72,11 +56,7 @@ async def clause(update: Update, context: ClausebotContext) -> None:
     if not context.args:
         await reply(update, texts.clause_usage())
         return
-    try:
-        consultation, section, found = await comments.find_clause_anywhere(context.session, context.me, context.args[0])
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    consultation, section, found = await comments.find_clause_anywhere(context.session, context.me, context.args[0])
     sent = await update.effective_chat.send_message(
         texts.clause_view(consultation.title, section.ref, section.heading, found),
         reply_markup=markup(keyboards.clause_buttons(found.id, found.ref, section.id, section.ref)),
@@ -122,36 +102,24 @@ async def comment_command(update: Update, context: ClausebotContext) -> None:
         return
     ref = parts[1]
     body = parts[2] if len(parts) > 2 else None
-    try:
-        _consultation, _section, found = await comments.find_clause_anywhere(context.session, context.me, ref)
-        view = await comments.start_comment(
-            context.session, context.me, found.id, text=body, now=context.now(), limit=context.settings.max_comment_chars
-        )
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    _consultation, _section, found = await comments.find_clause_anywhere(context.session, context.me, ref)
+    view = await comments.start_comment(
+        context.session, context.me, found.id, text=body, now=context.now(), limit=context.settings.max_comment_chars
+    )
     await context.commit()
     await prompt(update, view)
 
 
 async def start_on_clause(update: Update, context: ClausebotContext) -> None:
     clause_id = callback_arg(update)
-    try:
-        view = await comments.start_comment(context.session, context.me, clause_id, now=context.now())
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    view = await comments.start_comment(context.session, context.me, clause_id, now=context.now())
     await context.commit()
     await answer(update)
     await prompt(update, view)
 
 
 async def pick(update: Update, context: ClausebotContext) -> None:
-    try:
-        view = await comments.pick_clause(context.session, context.me, callback_arg(update), now=context.now())
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    view = await comments.pick_clause(context.session, context.me, callback_arg(update), now=context.now())
     await context.commit()
     await answer(update)
     await prompt(update, view, in_place=True)
@@ -159,22 +127,14 @@ async def pick(update: Update, context: ClausebotContext) -> None:
 
 async def choose_kind(update: Update, context: ClausebotContext) -> None:
     kind = update.callback_query.data.split(":", 1)[1]
-    try:
-        view = await comments.set_kind(context.session, context.me, kind, now=context.now())
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    view = await comments.set_kind(context.session, context.me, kind, now=context.now())
     await context.commit()
     await answer(update, texts.KIND_NAMES.get(kind))
     await prompt(update, view, in_place=True)
 
 
 async def skip_proposed(update: Update, context: ClausebotContext) -> None:
-    try:
-        view = await comments.set_proposed(context.session, context.me, None, limit=context.settings.max_comment_chars)
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    view = await comments.set_proposed(context.session, context.me, None, limit=context.settings.max_comment_chars)
     await context.commit()
     await answer(update)
     await prompt(update, view, in_place=True)
@@ -183,11 +143,7 @@ async def skip_proposed(update: Update, context: ClausebotContext) -> None:
 async def change_part(update: Update, context: ClausebotContext) -> None:
     part = update.callback_query.data.split(":", 1)[1]
     step = {"text": STEP_TEXT, "prop": STEP_PROPOSED, "kind": STEP_KIND}.get(part, STEP_CONFIRM)
-    try:
-        view = await comments.goto_step(context.session, context.me, step)
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    view = await comments.goto_step(context.session, context.me, step)
     await context.commit()
     await answer(update)
     await prompt(update, view, in_place=True)
@@ -195,13 +151,9 @@ async def change_part(update: Update, context: ClausebotContext) -> None:
 
 async def send_comment(update: Update, context: ClausebotContext) -> None:
     actor = context.me
-    try:
-        saved = await comments.submit(
-            context.session, actor, source_key=f"{actor.contact_id}:{update.update_id}", now=context.now()
-        )
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    saved = await comments.submit(
+        context.session, actor, source_key=f"{actor.contact_id}:{update.update_id}", now=context.now()
+    )
     await context.commit()
     await answer(update, "Sent")
     await replace(update, texts.saved(saved))
@@ -223,28 +175,24 @@ async def text_message(update: Update, context: ClausebotContext) -> None:
     actor = context.me
     message = update.effective_message
     limit = context.settings.max_comment_chars
-    try:
-        view = await comments.current_draft(context.session, actor)
-        if view is not None and view.step in (STEP_TEXT, STEP_PROPOSED):
-            if view.step == STEP_TEXT:
-                view = await comments.set_text(context.session, actor, message.text, limit=limit, now=context.now())
-            else:
-                view = await comments.set_proposed(context.session, actor, message.text, limit=limit, now=context.now())
-            await context.commit()
-            await prompt(update, view)
+    view = await comments.current_draft(context.session, actor)
+    if view is not None and view.step in (STEP_TEXT, STEP_PROPOSED):
+        if view.step == STEP_TEXT:
+            view = await comments.set_text(context.session, actor, message.text, limit=limit, now=context.now())
+        else:
+            view = await comments.set_proposed(context.session, actor, message.text, limit=limit, now=context.now())
+        await context.commit()
+        await prompt(update, view)
+        return
+    replied = message.reply_to_message
+    if replied is not None:
+        anchor = await comments.anchor_for(context.session, message.chat_id, replied.message_id)
+        if anchor is not None and anchor.clause_ids:
+            await _comment_by_reply(update, context, anchor, message.text)
             return
-        replied = message.reply_to_message
-        if replied is not None:
-            anchor = await comments.anchor_for(context.session, message.chat_id, replied.message_id)
-            if anchor is not None and anchor.clause_ids:
-                await _comment_by_reply(update, context, anchor, message.text)
-                return
-        if view is not None:
-            # Waiting for a button (type, clause or confirmation): ask again.
-            await prompt(update, view) if view.step != STEP_PICK else await reply(update, texts.ask_pick([]))
-            return
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
+    if view is not None:
+        # Waiting for a button (type, clause or confirmation): ask again.
+        await prompt(update, view) if view.step != STEP_PICK else await reply(update, texts.ask_pick([]))
         return
     if actor.is_secretariat:
         await reply(update, texts.help_for(actor.role))
@@ -298,32 +246,20 @@ async def my_comments(update: Update, context: ClausebotContext) -> None:
 
 
 async def edit_comment(update: Update, context: ClausebotContext) -> None:
-    try:
-        view = await comments.edit_comment(context.session, context.me, callback_arg(update), now=context.now())
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    view = await comments.edit_comment(context.session, context.me, callback_arg(update), now=context.now())
     await context.commit()
     await answer(update)
     await prompt(update, view)
 
 
 async def ask_withdraw(update: Update, context: ClausebotContext) -> None:
-    try:
-        item = await comments.comment_summary(context.session, context.me, callback_arg(update))
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    item = await comments.comment_summary(context.session, context.me, callback_arg(update))
     await answer(update)
     await reply(update, texts.confirm_withdraw(item), keyboards.confirm_withdraw(item.id))
 
 
 async def withdraw(update: Update, context: ClausebotContext) -> None:
-    try:
-        ref = await comments.withdraw_comment(context.session, context.me, callback_arg(update), now=context.now())
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    ref = await comments.withdraw_comment(context.session, context.me, callback_arg(update), now=context.now())
     await context.commit()
     await answer(update, "Withdrawn")
     await replace(update, texts.withdrawn(ref))
@@ -338,22 +274,14 @@ async def keep(update: Update, context: ClausebotContext) -> None:
 
 
 async def no_comments(update: Update, context: ClausebotContext) -> None:
-    try:
-        result = await comments.no_comments(context.session, context.me, callback_arg(update), now=context.now())
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    result = await comments.no_comments(context.session, context.me, callback_arg(update), now=context.now())
     await context.commit()
     await answer(update, "Recorded")
     await reply(update, texts.no_comments_recorded(result), keyboards.undo_no_comments(result.section_id))
 
 
 async def undo_no_comments(update: Update, context: ClausebotContext) -> None:
-    try:
-        result = await comments.undo_no_comments(context.session, context.me, callback_arg(update), now=context.now())
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    result = await comments.undo_no_comments(context.session, context.me, callback_arg(update), now=context.now())
     await context.commit()
     await answer(update)
     await drop_buttons(update)
@@ -365,11 +293,7 @@ async def undo_no_comments(update: Update, context: ClausebotContext) -> None:
 
 async def mute(update: Update, context: ClausebotContext) -> None:
     action, consultation_id = update.callback_query.data.split(":")
-    try:
-        title = await reminders.mute(context.session, context.me, int(consultation_id), action == "mute")
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    title = await reminders.mute(context.session, context.me, int(consultation_id), action == "mute")
     await context.commit()
     await answer(update)
     if action == "mute":
@@ -381,10 +305,6 @@ async def mute(update: Update, context: ClausebotContext) -> None:
 
 async def timezone(update: Update, context: ClausebotContext) -> None:
     wanted = context.args[0] if context.args else None
-    try:
-        name = await reminders.set_timezone(context.session, context.me, wanted) if wanted else context.me.timezone
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    name = await reminders.set_timezone(context.session, context.me, wanted) if wanted else context.me.timezone
     await context.commit()
     await reply(update, texts.timezone_is(name))

@@ -14,20 +14,12 @@ from telegram.error import TelegramError
 from bot import keyboards, texts
 from bot.context import ClausebotContext
 from bot.services import consolidation, registry, reminders, rounds
-from bot.services.errors import InvalidInput, ServiceError
-from documents.draft import DraftError
-from handlers.common import answer, callback_arg, drop_buttons, reply
+from bot.services.errors import InvalidInput
+from handlers.common import answer, drop_buttons, reply
 
 log = logging.getLogger(__name__)
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-async def _refuse(update: Update, context: ClausebotContext, exc: Exception) -> None:
-    await context.session.rollback()
-    if update.callback_query:
-        await answer(update)
-    await reply(update, str(exc) if isinstance(exc, ServiceError) else texts.draft_rejected(str(exc)))
 
 
 # --- drafts ---------------------------------------------------------------------------------------------
@@ -45,13 +37,9 @@ async def upload(update: Update, context: ClausebotContext) -> None:
         return
     file = await document.get_file()
     data = bytes(await file.download_as_bytearray())
-    try:
-        upload_id, outline, replaceable = await rounds.stage_upload(
-            context.session, context.me, data, filename, max_bytes=limit
-        )
-    except (DraftError, ServiceError) as exc:
-        await _refuse(update, context, exc)
-        return
+    upload_id, outline, replaceable = await rounds.stage_upload(
+        context.session, context.me, data, filename, max_bytes=limit
+    )
     await context.commit()
     await reply(
         update,
@@ -71,13 +59,9 @@ async def upload_choice(update: Update, context: ClausebotContext) -> None:
         await reply(update, texts.upload_cancelled())
         return
     replace_id = int(parts[3]) if action == "r" else None
-    try:
-        outline = await rounds.confirm_upload(
-            context.session, context.me, upload_id, replace_id=replace_id, max_bytes=context.settings.max_upload_bytes
-        )
-    except (DraftError, ServiceError) as exc:
-        await _refuse(update, context, exc)
-        return
+    outline = await rounds.confirm_upload(
+        context.session, context.me, upload_id, replace_id=replace_id, max_bytes=context.settings.max_upload_bytes
+    )
     await context.commit()
     await reply(update, texts.upload_stored(outline))
 
@@ -95,27 +79,23 @@ async def invite(update: Update, context: ClausebotContext) -> None:
     if not args:
         await reply(update, texts.invite_usage())
         return
-    try:
-        role = registry.parse_role(args[0])
-        body = state = None
-        rest = args[1:]
-        if role != "secretariat":
-            if not rest:
-                raise InvalidInput(texts.invite_needs_body_and_state(role))
-            body, rest = rest[0], rest[1:]
-            state, rest = await _take_state(context, rest, required=role == "delegate")
-        issued = await registry.issue_invite(
-            context.session,
-            role=role,
-            body=body,
-            state=state,
-            name=" ".join(rest),
-            ttl_days=context.settings.invite_ttl_days,
-            now=context.now(),
-        )
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    role = registry.parse_role(args[0])
+    body = state = None
+    rest = args[1:]
+    if role != "secretariat":
+        if not rest:
+            raise InvalidInput(texts.invite_needs_body_and_state(role))
+        body, rest = rest[0], rest[1:]
+        state, rest = await _take_state(context, rest, required=role == "delegate")
+    issued = await registry.issue_invite(
+        context.session,
+        role=role,
+        body=body,
+        state=state,
+        name=" ".join(rest),
+        ttl_days=context.settings.invite_ttl_days,
+        now=context.now(),
+    )
     await context.commit()
     link = registry.invite_link(context.bot_data.bot_username or context.bot.username, issued.token)
     label = texts.author_label(issued.body_code, issued.state_name)
@@ -140,20 +120,16 @@ async def _take_state(context: ClausebotContext, words: list[str], *, required: 
 
 async def route(update: Update, context: ClausebotContext) -> None:
     args = list(context.args or [])
-    try:
-        if not args:
-            consultation = await rounds.resolve_consultation(context.session, None)
-            await reply(update, texts.routing(consultation.name, await rounds.routing_table(context.session, consultation)))
-            return
-        if len(args) < 3:
-            await reply(update, texts.route_usage())
-            return
-        consultation = await rounds.resolve_consultation(context.session, args[0])
-        section_refs = [] if args[1].lower() == "all" else [r for r in args[1].split(",") if r]
-        table = await rounds.set_routes(context.session, consultation, section_refs, args[2:])
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
+    if not args:
+        consultation = await rounds.resolve_consultation(context.session, None)
+        await reply(update, texts.routing(consultation.name, await rounds.routing_table(context.session, consultation)))
         return
+    if len(args) < 3:
+        await reply(update, texts.route_usage())
+        return
+    consultation = await rounds.resolve_consultation(context.session, args[0])
+    section_refs = [] if args[1].lower() == "all" else [r for r in args[1].split(",") if r]
+    table = await rounds.set_routes(context.session, consultation, section_refs, args[2:])
     await context.commit()
     await reply(update, texts.routing(consultation.name, table))
 
@@ -174,15 +150,11 @@ def _split_open_args(args: list[str]) -> tuple[str | None, str | None, int | Non
 async def open_round(update: Update, context: ClausebotContext) -> None:
     name, deadline_text, days = _split_open_args(list(context.args or []))
     settings = context.settings
-    try:
-        consultation = await rounds.resolve_consultation(context.session, name)
-        deadline = rounds.parse_deadline(
-            deadline_text, days=days if days is not None else settings.default_round_days, tz=settings.tz, now=context.now()
-        )
-        opened = await rounds.open_round(context.session, consultation, deadline, now=context.now(), timing=context.timing)
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    consultation = await rounds.resolve_consultation(context.session, name)
+    deadline = rounds.parse_deadline(
+        deadline_text, days=days if days is not None else settings.default_round_days, tz=settings.tz, now=context.now()
+    )
+    opened = await rounds.open_round(context.session, consultation, deadline, now=context.now(), timing=context.timing)
     await context.commit()
     context.wake_sender()
     await context.rearm_timer()
@@ -191,13 +163,9 @@ async def open_round(update: Update, context: ClausebotContext) -> None:
 
 async def close_round(update: Update, context: ClausebotContext) -> None:
     name = context.args[0] if context.args else None
-    try:
-        consultation = await rounds.resolve_consultation(context.session, name)
-        await rounds.close_round(context.session, consultation, now=context.now())
-        await reminders.announce_close(context.session, consultation, context.timing, now=context.now())
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    consultation = await rounds.resolve_consultation(context.session, name)
+    await rounds.close_round(context.session, consultation, now=context.now())
+    await reminders.announce_close(context.session, consultation, context.timing, now=context.now())
     await context.commit()
     context.wake_sender()
     await context.rearm_timer()
@@ -219,17 +187,13 @@ async def extend(update: Update, context: ClausebotContext) -> None:
         await reply(update, texts.extend_usage())
         return
     settings = context.settings
-    try:
-        consultation = await rounds.resolve_consultation(context.session, name)
-        if value.isdigit():
-            base = consultation.deadline or context.now()
-            deadline = base + timedelta(days=int(value))
-        else:
-            deadline = rounds.parse_deadline(value, days=None, tz=settings.tz, now=context.now())
-        told = await reminders.change_deadline(context.session, consultation, deadline, context.timing, now=context.now())
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    consultation = await rounds.resolve_consultation(context.session, name)
+    if value.isdigit():
+        base = consultation.deadline or context.now()
+        deadline = base + timedelta(days=int(value))
+    else:
+        deadline = rounds.parse_deadline(value, days=None, tz=settings.tz, now=context.now())
+    told = await reminders.change_deadline(context.session, consultation, deadline, context.timing, now=context.now())
     await context.commit()
     context.wake_sender()
     await context.rearm_timer()
@@ -238,15 +202,11 @@ async def extend(update: Update, context: ClausebotContext) -> None:
 
 async def late_comments(update: Update, context: ClausebotContext) -> None:
     name, value = _name_and_value(list(context.args or []))
-    try:
-        consultation = await rounds.resolve_consultation(context.session, name)
-        if value is not None:
-            if value.lower() not in ("on", "off"):
-                raise InvalidInput(texts.late_usage())
-            await reminders.set_allow_late(context.session, consultation, value.lower() == "on")
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    consultation = await rounds.resolve_consultation(context.session, name)
+    if value is not None:
+        if value.lower() not in ("on", "off"):
+            raise InvalidInput(texts.late_usage())
+        await reminders.set_allow_late(context.session, consultation, value.lower() == "on")
     await context.commit()
     await reply(update, texts.late_comments(consultation.title, consultation.allow_late))
 
@@ -260,16 +220,12 @@ async def reminder_plan(update: Update, context: ClausebotContext) -> None:
             args.remove(word)
     schedule = next((a for a in args if any(ch.isdigit() for ch in a)), None)
     name = next((a for a in args if a != schedule), None)
-    try:
-        consultation = await rounds.resolve_consultation(context.session, name)
-        if schedule is not None or everyone is not None:
-            await reminders.set_schedule(
-                context.session, consultation, context.timing, schedule=schedule, everyone=everyone, now=context.now()
-            )
-        jobs = await reminders.plan_of(context.session, consultation)
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    consultation = await rounds.resolve_consultation(context.session, name)
+    if schedule is not None or everyone is not None:
+        await reminders.set_schedule(
+            context.session, consultation, context.timing, schedule=schedule, everyone=everyone, now=context.now()
+        )
+    jobs = await reminders.plan_of(context.session, consultation)
     await context.commit()
     await context.rearm_timer()
     await reply(
@@ -289,11 +245,7 @@ async def reminder_plan(update: Update, context: ClausebotContext) -> None:
 
 async def consolidate(update: Update, context: ClausebotContext) -> None:
     name = context.args[0] if context.args else None
-    try:
-        consultation = await rounds.resolve_consultation(context.session, name)
-    except ServiceError as exc:
-        await _refuse(update, context, exc)
-        return
+    consultation = await rounds.resolve_consultation(context.session, name)
     data = await consolidation.gather(context.session, consultation, now=context.now())
     # Nothing else in this update needs the database: release the connection during the work.
     await context.session.commit()

@@ -34,7 +34,6 @@ from bot.models import (
     Role,
     RoundStatus,
     SectionResponse,
-    utcnow,
 )
 from bot.services import outbox
 from bot.services.errors import InvalidInput, NotFound, Refused
