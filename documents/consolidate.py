@@ -1,167 +1,109 @@
 """Compile the consolidated draft: the uploaded draft with every comment on its clause.
 
-The output is built from the uploaded document itself, so its styles, numbering,
-tables and headings are kept and the clause text is not touched. Each comment becomes a
-native Word comment anchored on its clause, and an annex at the end lists all comments
-in a comment matrix (the columns of the ISO commenting template).
+Two Word outputs are built from the uploaded document itself, so its styles, numbering,
+tables and headings are kept:
+
+* :func:`consolidate` -- a cover and summary page, then the draft with its clause text
+  untouched, each comment a native Word comment anchored on its clause, and an annex
+  listing all comments in a comment matrix (the columns of the ISO commenting
+  template);
+* :func:`draft_with_proposals` -- the same document where, in addition, every proposed
+  wording is a tracked change on its clause that the Secretariat can accept or reject
+  in Word.
+
+:func:`comment_matrix_xlsx` (see :mod:`documents.matrix`) gives the matrix as a
+spreadsheet with the same rows in the same order. In both, "Paragraph" is the clause's
+first paragraph in the draft counted from 1 ("\u2013" when not known), and a comment
+received after the deadline is marked "(late)" in the Type column.
+
+Cover page. A block-level content control at the start of the body (see
+:mod:`documents._cover`): the round, the deadline, who responded and who did not, and
+the comments by type and by section. Its paragraphs are not top-level body paragraphs,
+so the paragraph indices that anchor the comments are those of the uploaded draft.
+
+Tracked changes. python-docx cannot write revisions, so ``w:del``/``w:ins`` are written
+with lxml (:mod:`documents._revisions`). The package ``docx-revisions`` (0.1.5) was
+evaluated and not adopted: it gives every revision the current time (no way to date a
+change by its comment), allocates each revision id by an XPath scan of the whole
+document (quadratic in the number of proposals), rewrites the text around a change as
+new runs without their run properties (so the kept text loses its formatting), only
+sees top-level runs (not hyperlinks or fields), works on one paragraph at a time, and
+registers its element classes in python-docx's global parser on import. Writing the
+few elements needed directly is simpler, keeps the draft's formatting and stays linear.
+
+A clause with one proposal shows its text deleted and the proposal inserted, both by
+the proposal's author and dated when the comment was made. A clause with two or more
+proposals shows all of them: the first replaces the clause text as above, the others
+follow as further insertions, each on a new line and by its own author. Such a clause
+is flagged as contested with a Word comment on the clause, by
+:data:`CONTESTED_AUTHOR`, reading "Contested: N proposals (SOMHD \u2013 Thailand, SLOM
+\u2013 Viet Nam)"; the clause text is not highlighted, since highlighting would be a
+formatting change left behind after the revisions are accepted or rejected.
 
 Performance: a consultation can collect thousands of comments. python-docx's
 ``add_comment`` allocates each id by scanning every existing comment, which makes n
-comments cost O(n^2). Here ids come from a counter, the comments and the rows of the
-matrix are written as XML text and parsed a thousand at a time, and the anchors are
-placed with one lookup per clause paragraph, so the work is linear in the number of
-comments and memory stays proportional to the output.
+comments cost O(n^2). Here ids come from a counter, the anchors are placed with one
+lookup per clause paragraph, and the comments and the rows of the matrix are written
+as XML text straight into the saved package (:mod:`documents._package`) instead of
+being built as elements, so the work is linear in the number of comments and memory
+stays close to the size of the compressed output.
 """
 
 from __future__ import annotations
 
 import copy
-import datetime as dt
+import functools
 import io
-import re
+import itertools
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import docx
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.parser import oxml_parser, parse_xml
 from lxml import etree
 
-from ._ooxml import W_ID, W_NS, W_P, W_TBL, W_VAL, body_paragraphs, sanitize_xml_text, w
-from .sample import sample_states
+from . import _package
+from ._cover import COVER_TAG, CoverStyles, cover_xml, summarise
+from ._entries import (
+    LATE_MARK,
+    MATRIX_COLUMNS,
+    NO_PARAGRAPH,
+    CommentEntry,
+    ConsolidationInfo,
+    has_proposal,
+    human_date,
+    iso,
+    kind_code,
+    matrix_order,
+    natural,
+    paragraph_number,
+    utc,
+)
+from ._ooxml import W_ID, W_P, W_SDT, W_VAL, body_paragraphs, sanitize_xml_text, w
+from ._revisions import RevisionWriter
+from ._xmltext import W_DECL, attr, lines, parse_children, run_content
+from ._xmltext import paragraph as _paragraph
+from .matrix import comment_matrix_xlsx
 
-__all__ = ["CommentEntry", "ConsolidationInfo", "consolidate", "sanitize_xml_text"]
+__all__ = [
+    "ANNEX_HEADING",
+    "CONTESTED_AUTHOR",
+    "MATRIX_COLUMNS",
+    "CommentEntry",
+    "ConsolidationInfo",
+    "comment_matrix_xlsx",
+    "consolidate",
+    "draft_with_proposals",
+    "sanitize_xml_text",
+]
 
 ANNEX_HEADING = "Annex \u2013 Comment matrix"
-MATRIX_COLUMNS = (
-    "No.",
-    "Body",
-    "Member State",
-    "Clause",
-    "Type (ge/te/ed)",
-    "Comment",
-    "Proposed change",
-    "Secretariat observation",
-)
+# Author of the comment that flags a clause with more than one proposal.
+CONTESTED_AUTHOR = "Secretariat"
+CONTESTED_INITIALS = "SEC"
 # Relative column widths of the comment matrix (they are scaled to the text width).
-_COLUMN_WEIGHTS = (9, 10, 10, 7, 7, 22, 20, 15)
-
-_STATE_CODES = {name.casefold(): code for name, code, _ in sample_states()}
-_STATE_CODES.update(
-    {
-        "brunei": "BN",
-        "lao people's democratic republic": "LA",
-        "laos": "LA",
-        "vietnam": "VN",
-        "timor-leste": "TL",
-    }
-)
-
-
-def _state_code(state: str) -> str:
-    state = state.strip()
-    if not state:
-        return ""
-    code = _STATE_CODES.get(state.casefold())
-    if code:
-        return code
-    if len(state) <= 3 and state.isalpha():
-        return state.upper()
-    words = [word for word in re.split(r"[\s\-]+", state) if word]
-    return "".join(word[0] for word in words).upper()[:3]
-
-
-@dataclass(frozen=True)
-class CommentEntry:
-    """One comment to place in the consolidated draft."""
-
-    number: str  # matrix number, e.g. "TH-001"
-    clause_ref: str
-    paragraphs: tuple[int, ...]  # the clause's paragraph indices (ParsedClause.paragraphs)
-    body: str  # "SOMHD"
-    state: str  # "Thailand"
-    kind: str  # "ge" | "te" | "ed"
-    text: str
-    proposed: str | None
-    created_at: dt.datetime  # timezone-aware
-    late: bool = False
-    observation: str | None = None  # Secretariat observation
-
-    @property
-    def author(self) -> str:
-        """The author shown by Word: body and Member State, e.g. "SOMHD \u2013 Thailand"."""
-        parts = [p.strip() for p in (self.body, self.state) if p and p.strip()]
-        return " \u2013 ".join(parts)
-
-    @property
-    def initials(self) -> str:
-        """Short initials: the body's code and the Member State's code, e.g. "SOMHD-TH"."""
-        parts = [p for p in (self.body.strip(), _state_code(self.state)) if p]
-        return "-".join(parts)
-
-
-@dataclass(frozen=True)
-class ConsolidationInfo:
-    title: str
-    consultation: str
-    deadline: dt.datetime | None
-    generated_at: dt.datetime
-
-
-# ----------------------------------------------------------------------- XML text
-
-_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
-_LINES = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
-_W_DECL = f'xmlns:w="{W_NS}"'
-
-
-def _attr(s: str) -> str:
-    s = sanitize_xml_text(s)
-    return " ".join(s.split()).translate(_ESCAPE)
-
-
-def _lines(s: str | None) -> list[str]:
-    if not s:
-        return []
-    s = sanitize_xml_text(s).strip()
-    return _LINES.split(s) if s else []
-
-
-def _t(text: str) -> str:
-    # xml:space="preserve" only where leading or trailing spaces would otherwise be lost
-    # (one attribute less per element matters at tens of thousands of table cells).
-    if text[:1].isspace() or text[-1:].isspace():
-        return f'<w:t xml:space="preserve">{text.translate(_ESCAPE)}</w:t>'
-    return f"<w:t>{text.translate(_ESCAPE)}</w:t>"
-
-
-def _run_content(line: str) -> str:
-    """``w:t`` elements for one line of text, tabs as ``w:tab``."""
-    if "\t" not in line:
-        return _t(line)
-    return "<w:tab/>".join(_t(part) if part else "" for part in line.split("\t"))
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc)
-
-
-def _iso(moment: dt.datetime) -> str:
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _human_date(moment: dt.datetime) -> str:
-    moment = _utc(moment)
-    return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
-
-
-_NATURAL = re.compile(r"(\d+)")
-
-
-def _natural(s: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else p.casefold() for p in _NATURAL.split(s))
+_COLUMN_WEIGHTS = (9, 9, 10, 7, 9, 9, 19, 16, 12)
 
 
 # ---------------------------------------------------------------------- the parts
@@ -173,10 +115,12 @@ class _StyleIds:
     comment_reference: str
     matrix: str
     heading: str | None
+    cover: CoverStyles
 
 
 def _ensure_styles(styles_root: etree._Element) -> _StyleIds:
-    """Ids of the styles the comments and the annex use, adding any that are missing.
+    """Ids of the styles the comments, the cover and the annex use, adding any that the
+    comments need and the draft lacks.
 
     Word adds "annotation text" and "annotation reference" to a document the first time
     a comment is inserted; a draft that never had comments lacks them.
@@ -191,16 +135,19 @@ def _ensure_styles(styles_root: etree._Element) -> _StyleIds:
         ids.add(sid)
         name_el = style.find(w("name"))
         if name_el is not None:
-            by_name.setdefault((name_el.get(W_VAL) or "").strip().lower(), sid)
+            kind = style.get(w("type"), "paragraph")
+            name = (name_el.get(W_VAL) or "").strip().lower()
+            by_name.setdefault(name, sid)
+            by_name.setdefault(f"{kind}:{name}", sid)
         if style.get(w("type")) == "paragraph" and style.get(w("default")) in ("1", "true"):
             default_paragraph = sid
 
-    based_on = f'<w:basedOn w:val="{_attr(default_paragraph)}"/>' if default_paragraph else ""
+    based_on = f'<w:basedOn w:val="{attr(default_paragraph)}"/>' if default_paragraph else ""
     wanted = (
         (
             "annotation text",
             "CommentText",
-            f'<w:style {_W_DECL} w:type="paragraph" w:styleId="CommentText">'
+            f'<w:style {W_DECL} w:type="paragraph" w:styleId="CommentText">'
             f'<w:name w:val="annotation text"/>{based_on}<w:uiPriority w:val="99"/>'
             "<w:unhideWhenUsed/><w:pPr><w:spacing w:after=\"60\" w:line=\"240\" "
             'w:lineRule="auto"/></w:pPr><w:rPr><w:sz w:val="20"/><w:szCs w:val="20"/>'
@@ -209,7 +156,7 @@ def _ensure_styles(styles_root: etree._Element) -> _StyleIds:
         (
             "annotation reference",
             "CommentReference",
-            f'<w:style {_W_DECL} w:type="character" w:styleId="CommentReference">'
+            f'<w:style {W_DECL} w:type="character" w:styleId="CommentReference">'
             '<w:name w:val="annotation reference"/><w:uiPriority w:val="99"/><w:semiHidden/>'
             '<w:unhideWhenUsed/><w:rPr><w:sz w:val="16"/><w:szCs w:val="16"/></w:rPr>'
             "</w:style>",
@@ -217,7 +164,7 @@ def _ensure_styles(styles_root: etree._Element) -> _StyleIds:
         (
             "comment matrix text",
             "CommentMatrixText",
-            f'<w:style {_W_DECL} w:type="paragraph" w:customStyle="1" '
+            f'<w:style {W_DECL} w:type="paragraph" w:customStyle="1" '
             'w:styleId="CommentMatrixText"><w:name w:val="Comment Matrix Text"/>'
             f'{based_on}<w:qFormat/><w:pPr><w:spacing w:before="20" w:after="20" '
             'w:line="240" w:lineRule="auto"/></w:pPr><w:rPr><w:sz w:val="18"/>'
@@ -233,7 +180,15 @@ def _ensure_styles(styles_root: etree._Element) -> _StyleIds:
                 ids.add(sid)
             existing = sid
         found.append(existing)
-    return _StyleIds(found[0], found[1], found[2], by_name.get("heading 1"))
+    heading1 = by_name.get("paragraph:heading 1")
+    cover = CoverStyles(
+        title=by_name.get("paragraph:title"),
+        subtitle=by_name.get("paragraph:subtitle"),
+        heading=by_name.get("paragraph:heading 2") or heading1,
+        table=by_name.get("table:table grid"),
+        cell=found[2],
+    )
+    return _StyleIds(found[0], found[1], found[2], heading1, cover)
 
 
 def _comments_root(document: docx.document.Document) -> etree._Element:
@@ -251,37 +206,51 @@ def _next_comment_id(comments_root: etree._Element) -> int:
     return highest + 1
 
 
-def _comment_xml(cid: int, entry: CommentEntry, styles: _StyleIds) -> str:
+def _comment_paragraphs(first: list[str], extra: list[str], styles: _StyleIds) -> str:
     ppr = f'<w:pPr><w:pStyle w:val="{styles.comment_text}"/></w:pPr>'
-    kind = sanitize_xml_text(entry.kind).strip()
-    prefix = f"[{kind}] " if kind else ""
-    if entry.late:
-        prefix += "(late) "
-    lines = _lines(entry.text) or [""]
-    lines[0] = prefix + lines[0]
+    first = first or [""]
     paragraphs = [
         f'<w:p>{ppr}<w:r><w:rPr><w:rStyle w:val="{styles.comment_reference}"/></w:rPr>'
-        f"<w:annotationRef/></w:r><w:r>{_run_content(lines[0].rstrip())}</w:r></w:p>"
+        f"<w:annotationRef/></w:r><w:r>{run_content(first[0].rstrip())}</w:r></w:p>"
     ]
-    extra = lines[1:]
-    proposed = _lines(entry.proposed)
+    for line in first[1:] + extra:
+        paragraphs.append(f"<w:p>{ppr}<w:r>{run_content(line)}</w:r></w:p>")
+    return "".join(paragraphs)
+
+
+@functools.lru_cache(maxsize=1024)
+def _who(author: str, initials: str) -> str:
+    """The author attributes of a comment (a round has a few dozen distinct authors)."""
+    initials = attr(initials)
+    return f'w:author="{attr(author)}"' + (f' w:initials="{initials}"' if initials else "")
+
+
+def _comment_element(cid: int, author: str, initials: str, date: str, content: str) -> str:
+    return f'<w:comment w:id="{cid}" {_who(author, initials)} w:date="{date}">{content}</w:comment>'
+
+
+def _comment_xml(cid: int, entry: CommentEntry, styles: _StyleIds) -> str:
+    kind = kind_code(entry)
+    prefix = f"[{kind}] " if kind else ""
+    if entry.late:
+        prefix += LATE_MARK + " "
+    text = lines(entry.text) or [""]
+    text[0] = prefix + text[0]
+    extra: list[str] = []
+    proposed = lines(entry.proposed)
     if proposed:
         proposed[0] = "Proposed wording: " + proposed[0]
         extra += proposed
-    observation = _lines(entry.observation)
+    observation = lines(entry.observation)
     if observation:
         observation[0] = "Secretariat observation: " + observation[0]
         extra += observation
-    for line in extra:
-        paragraphs.append(f"<w:p>{ppr}<w:r>{_run_content(line)}</w:r></w:p>")
-    initials = _attr(entry.initials)
-    return (
-        f'<w:comment w:id="{cid}" w:author="{_attr(entry.author)}" '
-        f'w:date="{_iso(entry.created_at)}"'
-        + (f' w:initials="{initials}"' if initials else "")
-        + ">"
-        + "".join(paragraphs)
-        + "</w:comment>"
+    return _comment_element(
+        cid,
+        entry.author,
+        entry.initials,
+        iso(entry.created_at),
+        _comment_paragraphs(text, extra, styles),
     )
 
 
@@ -319,67 +288,107 @@ def _content_bounds(p: etree._Element) -> tuple[etree._Element | None, etree._El
     return first, last
 
 
-class _Markers:
-    """The range start, range end and reference run of every new comment.
-
-    They are written as one XML string and parsed once, which is much cheaper than
-    creating several elements per comment through the Python API.
-    """
-
-    def __init__(self, first_id: int, count: int, rstyle: str):
-        self.first_id = first_id
-        xml = "".join(
-            f'<w:commentRangeStart w:id="{cid}"/><w:commentRangeEnd w:id="{cid}"/>'
-            f'<w:r><w:rPr><w:rStyle w:val="{rstyle}"/></w:rPr>'
-            f'<w:commentReference w:id="{cid}"/></w:r>'
-            for cid in range(first_id, first_id + count)
-        )
-        self._root = parse_xml(f"<w:markers {_W_DECL}>{xml}</w:markers>")
-        self._elements = list(self._root)
-
-    def start(self, cid: int) -> etree._Element:
-        return self._elements[3 * (cid - self.first_id)]
-
-    def end(self, cid: int) -> etree._Element:
-        return self._elements[3 * (cid - self.first_id) + 1]
-
-    def reference(self, cid: int) -> etree._Element:
-        return self._elements[3 * (cid - self.first_id) + 2]
-
-
-def _insert_starts(
-    p: etree._Element, first: etree._Element | None, ids: list[int], markers: _Markers
-) -> None:
+def _insert_starts(p: etree._Element, first: etree._Element | None, ids: list[int]) -> None:
+    """A range start for each of ``ids`` before the clause's first content."""
+    starts = parse_children(
+        "markers", "".join(f'<w:commentRangeStart w:id="{cid}"/>' for cid in ids)
+    )
     if first is not None:
-        for cid in ids:
-            first.addprevious(markers.start(cid))
+        for start in starts:
+            first.addprevious(start)
         return
     position = 1 if len(p) and p[0].tag == w("pPr") else 0
-    for offset, cid in enumerate(ids):
-        p.insert(position + offset, markers.start(cid))
+    p[position:position] = starts
 
 
 def _insert_ends(
-    p: etree._Element, last: etree._Element | None, ids: list[int], markers: _Markers
+    p: etree._Element, last: etree._Element | None, ids: list[int], rstyle: str
 ) -> None:
-    """After the clause's last run: each range end followed by its reference run."""
-    for cid in ids:
-        end = markers.end(cid)
-        run = markers.reference(cid)
-        if last is None:
-            p.append(end)
-        else:
-            last.addnext(end)
-        end.addnext(run)
-        last = run
+    """After the clause's last content: each range end followed by its reference run.
+
+    The markers of one clause are parsed together, and only while they are placed:
+    holding elements for every comment at once would cost far more memory and time.
+    """
+    ends = parse_children(
+        "markers",
+        "".join(
+            f'<w:commentRangeEnd w:id="{cid}"/><w:r><w:rPr><w:rStyle w:val="{rstyle}"/>'
+            f'</w:rPr><w:commentReference w:id="{cid}"/></w:r>'
+            for cid in ids
+        ),
+    )
+    if last is None:
+        p.extend(ends)
+        return
+    for element in ends:
+        last.addnext(element)
+        last = element
+
+
+# ------------------------------------------------------------------------ proposals
+
+Span = tuple[int, int]
+
+
+def _max_id(root: etree._Element) -> int:
+    highest = -1
+    for element in root.iter():
+        value = element.get(W_ID) if isinstance(element.tag, str) else None
+        if value is not None and value.isdigit():
+            highest = max(highest, int(value))
+    return highest
+
+
+def _apply_proposals(
+    root: etree._Element,
+    paragraphs: list[etree._Element],
+    entries: list[CommentEntry],
+    spans: list[Span | None],
+    first_free_id: int,
+) -> list[tuple[Span, list[CommentEntry]]]:
+    """Write every proposal as a tracked change on its clause.
+
+    Returns the contested clauses (two or more proposals) with their proposals in the
+    order shown. Proposals whose clause is not in the draft stay in the comments only.
+    """
+    groups: dict[Span, list[CommentEntry]] = {}
+    for entry, span in zip(entries, spans):
+        if span is not None and has_proposal(entry):
+            groups.setdefault(span, []).append(entry)
+    if not groups:
+        return []
+    writer = RevisionWriter(max(_max_id(root), first_free_id + len(groups)) + 1)
+    contested = []
+    for span, proposals in groups.items():
+        proposals.sort(key=lambda e: (utc(e.created_at), natural(e.number)))
+        indices = sorted(set(proposals[0].paragraphs))
+        writer.apply([paragraphs[i] for i in indices], proposals)
+        if len(proposals) > 1:
+            contested.append((span, proposals))
+    return contested
+
+
+def _contested_xml(cid: int, proposals: list[CommentEntry], date: str, styles: _StyleIds) -> str:
+    authors = ", ".join(dict.fromkeys(p.author for p in proposals if p.author))
+    text = [f"Contested: {len(proposals)} proposals ({authors})"]
+    extra = [
+        "Each proposal is shown as a tracked change by its author: accept one and reject "
+        "the others, or reject them all to keep the text as drafted."
+    ]
+    return _comment_element(
+        cid, CONTESTED_AUTHOR, CONTESTED_INITIALS, date, _comment_paragraphs(text, extra, styles)
+    )
 
 
 # ----------------------------------------------------------------------------- annex
 
 
-def _page_layout(sect_pr: etree._Element | None) -> int:
-    """Text width in twips of the annex section (made landscape); adjusts ``sect_pr``."""
-    width, height, left, right, gutter = 16838, 11906, 1440, 1440, 0
+def _page_layout(sect_pr: etree._Element | None, *, landscape: bool) -> int:
+    """Text width in twips of the section of ``sect_pr``; with ``landscape`` the
+    section is turned to landscape first."""
+    width, height, left, right, gutter = 11906, 16838, 1440, 1440, 0
+    if landscape:
+        width, height = height, width
     if sect_pr is None:
         return width - left - right
     pg_sz = sect_pr.find(w("pgSz"))
@@ -389,7 +398,7 @@ def _page_layout(sect_pr: etree._Element | None) -> int:
             height = int(pg_sz.get(w("h"), height))
         except ValueError:
             pass
-        if width < height:
+        if landscape and width < height:
             width, height = height, width
             pg_sz.set(w("w"), str(width))
             pg_sz.set(w("h"), str(height))
@@ -402,7 +411,7 @@ def _page_layout(sect_pr: etree._Element | None) -> int:
             gutter = int(pg_mar.get(w("gutter"), gutter))
         except ValueError:
             pass
-    return max(width - left - right - gutter, 5000)
+    return max(width - left - right - gutter, 5000 if landscape else 3000)
 
 
 def _prepare_annex_section(sect_pr: etree._Element) -> None:
@@ -427,9 +436,9 @@ def _prepare_annex_section(sect_pr: etree._Element) -> None:
     if cols is not None:
         for col in cols.findall(w("col")):
             cols.remove(col)
-        for attr in (w("num"), w("equalWidth"), w("sep")):
-            if attr in cols.attrib:
-                del cols.attrib[attr]
+        for name in (w("num"), w("equalWidth"), w("sep")):
+            if name in cols.attrib:
+                del cols.attrib[name]
 
 
 def _header_cell(title: str, width: int, style: str) -> str:
@@ -437,7 +446,7 @@ def _header_cell(title: str, width: int, style: str) -> str:
         f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/>'
         '<w:shd w:val="clear" w:color="auto" w:fill="D9E2F3"/></w:tcPr>'
         f'<w:p><w:pPr><w:pStyle w:val="{style}"/></w:pPr>'
-        f"<w:r><w:rPr><w:b/></w:rPr>{_run_content(title)}</w:r></w:p></w:tc>"
+        f"<w:r><w:rPr><w:b/></w:rPr>{run_content(title)}</w:r></w:p></w:tc>"
     )
 
 
@@ -447,17 +456,10 @@ def _cell(text_lines: list[str], paragraph_start: str) -> str:
     if not text_lines:
         return f"<w:tc>{paragraph_start}</w:p></w:tc>"
     if len(text_lines) == 1:
-        content = _run_content(text_lines[0])
+        content = run_content(text_lines[0])
     else:
-        content = "<w:br/>".join(_run_content(line) for line in text_lines)
+        content = "<w:br/>".join(run_content(line) for line in text_lines)
     return f"<w:tc>{paragraph_start}<w:r>{content}</w:r></w:p></w:tc>"
-
-
-def _paragraph(text: str, style: str | None = None, bold: bool = False, size: int = 0) -> str:
-    ppr = f'<w:pPr><w:pStyle w:val="{_attr(style)}"/></w:pPr>' if style else ""
-    props = ("<w:b/>" if bold else "") + (f'<w:sz w:val="{size}"/>' if size else "")
-    rpr = f"<w:rPr>{props}</w:rPr>" if props else ""
-    return f"<w:p>{ppr}<w:r>{rpr}{_run_content(sanitize_xml_text(text))}</w:r></w:p>"
 
 
 def _annex_head_xml(
@@ -474,15 +476,18 @@ def _annex_head_xml(
     parts.append(_paragraph(f"Draft: {info.title}"))
     parts.append(_paragraph(f"Consultation: {info.consultation}"))
     if info.deadline is not None:
-        parts.append(_paragraph(f"Deadline for comments: {_human_date(info.deadline)}"))
+        parts.append(_paragraph(f"Deadline for comments: {human_date(info.deadline)}"))
     late = sum(1 for e in entries if e.late)
     summary = (
-        f"Compiled on {_human_date(info.generated_at)}: {len(entries)} "
+        f"Compiled on {human_date(info.generated_at)}: {len(entries)} "
         f"comment{'s' if len(entries) != 1 else ''} from {len(bodies)} "
         f"bod{'ies' if len(bodies) != 1 else 'y'} and {len(states)} Member "
         f"State{'s' if len(states) != 1 else ''}"
         + (f", of which {late} received after the deadline" if late else "")
         + ". Types: ge = general, te = technical, ed = editorial."
+        + (f" Comments received after the deadline are marked \u201c{LATE_MARK}\u201d in "
+           "the Type column." if late else "")
+        + " Paragraph: the clause's first paragraph in the draft, counted from the start."
     )
     parts.append(_paragraph(summary if entries else "No comments were received."))
 
@@ -514,103 +519,125 @@ def _annex_head_xml(
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=4096)
+def _repeated_cell(text: str, paragraph_start: str) -> str:
+    """A cell whose text repeats from row to row (body, Member State, clause, type)."""
+    return _cell(lines(text), paragraph_start)
+
+
 def _row_xml(e: CommentEntry, paragraph_start: str) -> str:
-    number = _lines(e.number)
+    number = paragraph_number(e)
+    kind = kind_code(e)
     if e.late:
-        number.append("(late)")
-    cells = (
-        number,
-        _lines(e.body),
-        _lines(e.state),
-        _lines(e.clause_ref),
-        _lines(e.kind),
-        _lines(e.text),
-        _lines(e.proposed),
-        _lines(e.observation),
+        kind = f"{kind}\n{LATE_MARK}" if kind else LATE_MARK
+    return (
+        "<w:tr>"
+        + _cell(lines(e.number), paragraph_start)
+        + _repeated_cell(e.body, paragraph_start)
+        + _repeated_cell(e.state, paragraph_start)
+        + _repeated_cell(e.clause_ref, paragraph_start)
+        + _repeated_cell(str(number) if number is not None else NO_PARAGRAPH, paragraph_start)
+        + _repeated_cell(kind, paragraph_start)
+        + _cell(lines(e.text), paragraph_start)
+        + _cell(lines(e.proposed), paragraph_start)
+        + _cell(lines(e.observation), paragraph_start)
+        + "</w:tr>"
     )
-    return "<w:tr>" + "".join(_cell(c, paragraph_start) for c in cells) + "</w:tr>"
 
 
 # --------------------------------------------------------------------------- driver
 
-# Comments and matrix rows are turned into XML and parsed this many at a time, which
-# bounds the memory taken by the intermediate text whatever the number of comments.
+# Comments and matrix rows are generated this many at a time, which bounds the memory
+# taken by the intermediate text whatever the number of comments.
 _CHUNK = 1000
-
-
-def _parse_children(tag: str, xml: str) -> list[etree._Element]:
-    """Parse ``xml`` (a sequence of w: elements) and return its top-level elements."""
-    return list(parse_xml(f"<w:{tag} {_W_DECL}>{xml}</w:{tag}>"))
 
 
 class _Progress:
     def __init__(self, callback: Callable[[float], None] | None):
         self.callback = callback
+        self.done = 0
+        self.steps = 1
+        self.start = self.end = 0.0
 
     def at(self, fraction: float) -> None:
         if self.callback is not None:
             self.callback(min(1.0, max(0.0, fraction)))
 
+    def span(self, start: float, end: float, steps: int) -> None:
+        """Report ``advance`` calls as a share of ``[start, end]``."""
+        self.start, self.end, self.steps, self.done = start, end, max(1, steps), 0
 
-def consolidate(
+    def advance(self, n: int) -> None:
+        self.done += n
+        self.at(self.start + (self.end - self.start) * self.done / self.steps)
+
+
+def _span(entry: CommentEntry, count: int) -> Span | None:
+    if not entry.paragraphs:
+        return None
+    lo, hi = min(entry.paragraphs), max(entry.paragraphs)
+    if lo < 0 or hi >= count:
+        return None
+    return lo, hi
+
+
+def _remove_cover(body: etree._Element) -> None:
+    """Remove the cover of an earlier consolidation, if the draft is such an output."""
+    for sdt in list(body.iterchildren(W_SDT)):
+        tag = sdt.find(f"{w('sdtPr')}/{w('tag')}")
+        if tag is not None and tag.get(W_VAL) == COVER_TAG:
+            body.remove(sdt)
+
+
+def _first_section(body: etree._Element) -> etree._Element | None:
+    for p in body.iterchildren(W_P):
+        ppr = p.find(w("pPr"))
+        if ppr is not None:
+            sect_pr = ppr.find(w("sectPr"))
+            if sect_pr is not None:
+                return sect_pr
+    return body.find(w("sectPr"))
+
+
+def _compile(
     draft: bytes,
     comments: Sequence[CommentEntry],
     info: ConsolidationInfo,
+    progress: Callable[[float], None] | None,
     *,
-    progress: Callable[[float], None] | None = None,
+    tracked: bool,
 ) -> bytes:
-    """The consolidated draft (.docx bytes) with ``comments`` on their clauses and an annex.
-
-    ``progress`` (if given) is called with a fraction between 0 and 1 now and then (about
-    every thousand comments per stage, never once per comment). Comments whose paragraph
-    indices do not exist in ``draft`` are anchored on the annex heading, not dropped.
-    """
     tracker = _Progress(progress)
     tracker.at(0.0)
     document = docx.Document(io.BytesIO(draft))
     body = document.element.body
+    _remove_cover(body)
     paragraphs = body_paragraphs(body)
     count = len(paragraphs)
     styles = _ensure_styles(document.styles.element)
     comments_root = _comments_root(document)
     first_id = _next_comment_id(comments_root)
-    tracker.at(0.05)
-
-    def span(entry: CommentEntry) -> tuple[int, int] | None:
-        if not entry.paragraphs:
-            return None
-        lo, hi = min(entry.paragraphs), max(entry.paragraphs)
-        if lo < 0 or hi >= count:
-            return None
-        return lo, hi
 
     # Matrix order, which is also the order of the comment ids: clauses in document
     # order, then the matrix number.
-    spans = [span(entry) for entry in comments]
-    order = sorted(
-        range(len(comments)),
-        key=lambda i: (
-            spans[i][0] if spans[i] is not None else count,
-            _natural(comments[i].clause_ref),
-            _natural(comments[i].number),
-        ),
-    )
-    entries = [comments[i] for i in order]
+    entries = matrix_order(comments)
     total = len(entries)
+    spans = [_span(entry, count) for entry in entries]
+    summary = summarise(entries, info)
+    tracker.at(0.05)
 
-    # -- comments part --------------------------------------------------------------
-    anchors: dict[tuple[int, int] | None, list[int]] = {}
-    for n, i in enumerate(order):
-        anchors.setdefault(spans[i], []).append(first_id + n)
-    for start in range(0, total, _CHUNK):
-        xml = "".join(
-            _comment_xml(first_id + n, entries[n], styles)
-            for n in range(start, min(start + _CHUNK, total))
-        )
-        comments_root.extend(_parse_children("comments", xml))
-        tracker.at(0.05 + 0.4 * min(start + _CHUNK, total) / total)
+    contested: list[tuple[Span, list[CommentEntry]]] = []
+    if tracked:
+        contested = _apply_proposals(document.element, paragraphs, entries, spans,
+                                     first_id + total)
+    tracker.at(0.1)
 
     # -- anchors on the clauses -----------------------------------------------------
+    anchors: dict[Span | None, list[int]] = {}
+    for n, span in enumerate(spans):
+        anchors.setdefault(span, []).append(first_id + n)
+    for k, (span, _) in enumerate(contested):
+        anchors[span].insert(0, first_id + total + k)  # the flag first on its clause
     # Bounds are taken before any paragraph is touched: the reference runs added below
     # are runs too and must not become the "last run" of a later range.
     bounds = {
@@ -619,15 +646,15 @@ def consolidate(
         if key is not None
         for index in key
     }
-    markers = _Markers(first_id, total, styles.comment_reference)
     for key, ids in anchors.items():
         if key is not None:
             first, last = key
-            _insert_starts(paragraphs[first], bounds[first][0], ids, markers)
-            _insert_ends(paragraphs[last], bounds[last][1], ids, markers)
-    tracker.at(0.5)
+            _insert_starts(paragraphs[first], bounds[first][0], ids)
+            _insert_ends(paragraphs[last], bounds[last][1], ids, styles.comment_reference)
+    tracker.at(0.15)
 
     # -- annex ----------------------------------------------------------------------
+    cover_width = _page_layout(_first_section(body), landscape=False)
     sect_pr = body.find(w("sectPr"))
     closing = oxml_parser.makeelement(W_P)
     if sect_pr is not None:
@@ -637,7 +664,7 @@ def consolidate(
         _prepare_annex_section(sect_pr)
     else:
         etree.SubElement(etree.SubElement(closing, w("r")), w("br"), {w("type"): "page"})
-    text_width = _page_layout(sect_pr)
+    text_width = _page_layout(sect_pr, landscape=True)
     weights = sum(_COLUMN_WEIGHTS)
     widths = [text_width * weight // weights for weight in _COLUMN_WEIGHTS]
     widths[-1] += text_width - sum(widths)
@@ -651,32 +678,94 @@ def consolidate(
         return body[-1]
 
     place(closing)
-    annex: list[etree._Element] = []
-    for element in _parse_children("body", _annex_head_xml(entries, info, styles, widths)):
-        if element.tag == W_TBL:
-            # lxml moves a subtree between documents in time that grows faster than
-            # its size: the table is placed empty and filled row by row.
-            table = place(oxml_parser.makeelement(W_TBL))
-            table.extend(list(element))
-            annex.append(table)
-        else:
-            annex.append(place(element))
+    annex = [place(e) for e in parse_children("body", _annex_head_xml(entries, info, styles,
+                                                                        widths))]
     table = annex[-1]
-    paragraph_start = f'<w:p><w:pPr><w:pStyle w:val="{styles.matrix}"/></w:pPr>'
-    for start in range(0, total, _CHUNK):
-        xml = "".join(_row_xml(e, paragraph_start) for e in entries[start : start + _CHUNK])
-        table.extend(_parse_children("tbl", xml))
-        tracker.at(0.5 + 0.4 * min(start + _CHUNK, total) / total)
 
     unanchored = anchors.get(None)
     if unanchored:
         heading = annex[0]
         first, last = _content_bounds(heading)
-        _insert_starts(heading, first, unanchored, markers)
-        _insert_ends(heading, last, unanchored, markers)
-    tracker.at(0.9)
+        _insert_starts(heading, first, unanchored)
+        _insert_ends(heading, last, unanchored, styles.comment_reference)
 
-    out = io.BytesIO()
-    document.save(out)
+    # -- cover ----------------------------------------------------------------------
+    cover = cover_xml(summary, info, styles.cover, cover_width, tracked=tracked)
+    body.insert(0, parse_children("body", cover)[0])
+
+    # -- comments and matrix rows, written while saving -----------------------------
+    tracker.span(0.15, 0.98, 2 * total + len(contested))
+    date = iso(info.generated_at)
+
+    def comment_chunks() -> Iterator[str]:
+        for start in range(0, total, _CHUNK):
+            stop = min(start + _CHUNK, total)
+            yield "".join(_comment_xml(first_id + n, entries[n], styles)
+                          for n in range(start, stop))
+            tracker.advance(stop - start)
+        ids = itertools.count(first_id + total)
+        for start in range(0, len(contested), _CHUNK):
+            batch = contested[start : start + _CHUNK]
+            yield "".join(_contested_xml(next(ids), proposals, date, styles)
+                          for _, proposals in batch)
+            tracker.advance(len(batch))
+
+    paragraph_start = f'<w:p><w:pPr><w:pStyle w:val="{styles.matrix}"/></w:pPr>'
+
+    def row_chunks() -> Iterator[str]:
+        for start in range(0, total, _CHUNK):
+            batch = entries[start : start + _CHUNK]
+            yield "".join(_row_xml(e, paragraph_start) for e in batch)
+            tracker.advance(len(batch))
+
+    comments_stream = _package.Stream(comments_root, comment_chunks())
+    comments_root.append(comments_stream.marker())
+    rows_stream = _package.Stream(table, row_chunks())
+    table.append(rows_stream.marker())
+    comments_part = document.part.part_related_by(RT.COMMENTS)
+    out = _package.save(
+        document,
+        {
+            document.part.partname.membername: rows_stream,
+            comments_part.partname.membername: comments_stream,
+        },
+    )
     tracker.at(1.0)
-    return out.getvalue()
+    return out
+
+
+def consolidate(
+    draft: bytes,
+    comments: Sequence[CommentEntry],
+    info: ConsolidationInfo,
+    *,
+    progress: Callable[[float], None] | None = None,
+) -> bytes:
+    """The consolidated draft (.docx bytes): a cover and summary page, the draft with
+    ``comments`` on their clauses, and the comment matrix in an annex.
+
+    ``progress`` (if given) is called with a fraction between 0 and 1 now and then (about
+    every thousand comments per stage, never once per comment). Comments whose paragraph
+    indices do not exist in ``draft`` are anchored on the annex heading, not dropped.
+    """
+    return _compile(draft, comments, info, progress, tracked=False)
+
+
+def draft_with_proposals(
+    draft: bytes,
+    comments: Sequence[CommentEntry],
+    info: ConsolidationInfo,
+    *,
+    progress: Callable[[float], None] | None = None,
+) -> bytes:
+    """The consolidated draft with every proposed wording as a tracked change.
+
+    Everything :func:`consolidate` gives (cover, comments, annex), and in addition each
+    comment's ``proposed`` wording replaces its clause's text as a tracked deletion and
+    insertion by the comment's author, dated when the comment was made, for the
+    Secretariat to accept or reject in Word. A clause with several proposals shows all
+    of them and a "Contested" comment (see the module docstring). Clauses without
+    proposals are unchanged; proposals on clauses that are not in ``draft`` stay in the
+    comments and the matrix only.
+    """
+    return _compile(draft, comments, info, progress, tracked=True)

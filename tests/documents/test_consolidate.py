@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import io
+import re
 import zipfile
 
 import docx
@@ -354,3 +355,34 @@ def test_author_and_initials():
 )
 def test_sanitize_xml_text(raw, clean):
     assert sanitize_xml_text(raw) == clean
+
+
+def _with_prefix(data: bytes, members: tuple[str, ...], prefix: str) -> bytes:
+    """``data`` with the WordprocessingML namespace spelt ``prefix:`` in ``members``."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename in members:
+                text = content.decode("utf-8")
+                text = re.sub(r"(?<=[<\s/])w:", f"{prefix}:", text)
+                text = text.replace("xmlns:w=", f"xmlns:{prefix}=")
+                content = text.encode("utf-8")
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+def test_parts_that_spell_the_namespace_differently(sample_bytes, sample):
+    """Generated comments and rows are written with the w: prefix; a draft whose parts use
+    another prefix (as some producers write them) still gets well-formed parts."""
+    comments = _comments(sample)
+    once = consolidate(sample_bytes, comments[:2], _info())
+    draft = _with_prefix(once, ("word/document.xml", "word/comments.xml"), "ns0")
+    assert b"<ns0:body>" in zipfile.ZipFile(io.BytesIO(draft)).read("word/document.xml")
+    out = consolidate(draft, comments[2:], _info())
+    document = docx.Document(io.BytesIO(out))
+    assert len(document.comments) == len(comments)
+    assert len(document.tables[-1].rows) == len(comments) - 2 + 1
+    texts = collections.Counter(c.text for c in document.comments)
+    assert texts == collections.Counter(_expected_comment_text(c) for c in comments)

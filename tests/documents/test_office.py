@@ -1,12 +1,17 @@
-"""The consolidated draft opens in real office software.
+"""The outputs open in real office software.
 
-LibreOffice must convert it to PDF and pandoc must find every comment in it. Without
-``soffice`` and ``pandoc`` on PATH the test is skipped, unless CLAUSEBOT_REQUIRE_OFFICE=1,
-in which case it fails (CI sets this where the tools are installed).
+LibreOffice (Writer) must convert both Word outputs to PDF with a plausible number of
+pages, and pandoc must find every comment, every tracked insertion
+and the deletions in them. Without ``soffice`` and ``pandoc`` on PATH the tests are
+skipped, unless CLAUSEBOT_REQUIRE_OFFICE=1, in which case they fail (CI sets this where
+the tools are installed).
 """
 
 from __future__ import annotations
 
+import collections
+import dataclasses
+import io
 import json
 import os
 import re
@@ -14,15 +19,19 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import docx
 import pytest
 
-from documents.consolidate import consolidate
+from documents.consolidate import CONTESTED_AUTHOR, consolidate, draft_with_proposals
 
+from .builders import w
+from .reading import part
 from .test_consolidate import _comments, _info
+from .test_proposals import _entries
 
 pytestmark = pytest.mark.office
 
-TIMEOUT = 120
+TIMEOUT = 180
 
 
 def _require_tools() -> tuple[str, str]:
@@ -36,63 +45,142 @@ def _require_tools() -> tuple[str, str]:
     pytest.skip(f"{missing} not on PATH")
 
 
-def _count_comment_starts(node) -> int:
+def _spans(node, found: collections.Counter, authors: dict[str, set]) -> None:
+    """Count pandoc spans by class; collect the authors of insertions and deletions."""
     if isinstance(node, list):
-        return sum(_count_comment_starts(item) for item in node)
+        for item in node:
+            _spans(item, found, authors)
+        return
     if not isinstance(node, dict):
-        return 0
-    count = 0
+        return
     if node.get("t") == "Span":
-        attributes = node["c"][0]
-        if "comment-start" in attributes[1]:
-            count += 1
-    return count + sum(_count_comment_starts(value) for value in node.values())
+        _, classes, attributes = node["c"][0]
+        for name in classes:
+            found[name] += 1
+            if name in ("insertion", "deletion"):
+                authors.setdefault(name, set()).add(dict(attributes).get("author"))
+    for value in node.values():
+        _spans(value, found, authors)
+
+
+def _words(node, out: list[str]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _words(item, out)
+    elif isinstance(node, dict):
+        if node.get("t") == "Str":
+            out.append(node["c"])
+        for value in node.values():
+            _words(value, out)
 
 
 def _pdf_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
 
 
-@pytest.fixture(scope="module")
-def consolidated_file(tmp_path_factory, sample_bytes, sample) -> tuple[Path, int]:
-    comments = _comments(sample)
-    path = tmp_path_factory.mktemp("office") / "consolidated.docx"
-    path.write_bytes(consolidate(sample_bytes, comments, _info()))
-    return path, len(comments)
-
-
-def test_libreoffice_converts_to_pdf(consolidated_file, tmp_path):
-    soffice, _ = _require_tools()
-    path, _ = consolidated_file
-    out_dir = tmp_path / "pdf"
-    result = subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(out_dir),
-            str(path),
-        ],
-        capture_output=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-    pdf = out_dir / "consolidated.pdf"
-    assert pdf.exists(), result.stderr.decode(errors="replace")
-    assert _pdf_pages(pdf.read_bytes()) >= 1
-
-
-def test_pandoc_finds_every_comment(consolidated_file):
+def _pandoc(path: Path) -> dict:
     _, pandoc = _require_tools()
-    path, count = consolidated_file
     result = subprocess.run(
         [pandoc, "--track-changes=all", "-t", "json", str(path)],
         capture_output=True,
         timeout=TIMEOUT,
         check=True,
     )
-    ast = json.loads(result.stdout)
-    assert _count_comment_starts(ast["blocks"]) == count
+    return json.loads(result.stdout)
+
+
+@dataclasses.dataclass
+class Outputs:
+    paths: dict[str, Path]
+    comments: dict[str, int]  # comments given to each Word output
+
+    def __getitem__(self, name: str) -> Path:
+        return self.paths[name]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, sample_bytes, sample) -> Outputs:
+    folder = tmp_path_factory.mktemp("office")
+    comments = _comments(sample)
+    with_proposals = comments + _entries(sample)
+    outputs = {
+        "draft.docx": sample_bytes,
+        "consolidated.docx": consolidate(sample_bytes, comments, _info()),
+        "proposals.docx": draft_with_proposals(sample_bytes, with_proposals, _info()),
+    }
+    paths = {}
+    for name, data in outputs.items():
+        paths[name] = folder / name
+        paths[name].write_bytes(data)
+    return Outputs(paths, {"consolidated": len(comments), "proposals": len(with_proposals)})
+
+
+@pytest.fixture(scope="module")
+def pdf_pages(files, tmp_path_factory) -> dict[str, int]:
+    """The draft and both outputs converted to PDF by one LibreOffice run; their pages."""
+    soffice, _ = _require_tools()
+    folder = tmp_path_factory.mktemp("pdf")
+    names = ["draft.docx", "consolidated.docx", "proposals.docx"]
+    result = subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{folder / 'profile'}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(folder),
+            *(str(files[name]) for name in names),
+        ],
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    pages = {}
+    for name in names:
+        pdf = folder / (Path(name).stem + ".pdf")
+        assert pdf.exists(), (name, result.stderr.decode(errors="replace"))
+        pages[name] = _pdf_pages(pdf.read_bytes())
+    return pages
+
+
+def test_libreoffice_converts_every_output_to_pdf(pdf_pages):
+    draft = pdf_pages["draft.docx"]
+    assert draft >= 3
+    for name in ("consolidated.docx", "proposals.docx"):
+        # The draft, at least a page of cover and a page of annex; not absurdly more
+        # (the annex of these 30 comments is long: one of them is 20,000 characters).
+        assert draft + 2 <= pdf_pages[name] <= draft + 40, (name, pdf_pages)
+
+
+def test_pandoc_finds_every_comment_and_the_cover(files):
+    ast = _pandoc(files["consolidated.docx"])
+    found: collections.Counter = collections.Counter()
+    _spans(ast["blocks"], found, {})
+    assert found["comment-start"] == files.comments["consolidated"]
+    assert found["insertion"] == found["deletion"] == 0
+    words: list[str] = []
+    _words(ast["blocks"], words)
+    text = " ".join(words)
+    for heading in ("Responses", "Comments by type", "Comments by section", "Annex"):
+        assert heading in text
+
+
+def test_pandoc_sees_the_proposals_as_tracked_changes(files):
+    path = files["proposals.docx"]
+    ast = _pandoc(path)
+    found: collections.Counter = collections.Counter()
+    authors: dict[str, set] = {}
+    _spans(ast["blocks"], found, authors)
+
+    data = path.read_bytes()
+    flags = sum(1 for c in docx.Document(io.BytesIO(data)).comments
+                if c.author == CONTESTED_AUTHOR)
+    assert flags >= 1
+    assert found["comment-start"] == files.comments["proposals"] + flags
+    root = part(data)
+    insertions = [i for i in root.iter(w("ins")) if i.getparent().tag != w("rPr")]
+    assert found["insertion"] == len(insertions)
+    assert found["deletion"] >= 1
+    assert authors["insertion"] == {i.get(w("author")) for i in insertions}
+    assert authors["deletion"] <= authors["insertion"]

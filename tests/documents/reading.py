@@ -1,0 +1,66 @@
+"""Reading the outputs back as plain zip and XML, for the documents tests."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from lxml import etree
+
+from .builders import w
+
+COVER_TAG = "clausebot-cover"
+
+
+def part(data: bytes, name: str = "word/document.xml") -> etree._Element:
+    return etree.fromstring(zipfile.ZipFile(io.BytesIO(data)).read(name))
+
+
+def text_of(element: etree._Element) -> str:
+    """Visible text of a paragraph or cell: w:t, tabs and line breaks (not deleted text)."""
+    parts = []
+    for el in element.iter(w("t"), w("tab"), w("br")):
+        if el.tag == w("t"):
+            parts.append(el.text or "")
+        elif el.tag == w("tab"):
+            parts.append("\t")
+        elif el.get(w("type")) in (None, "textWrapping"):
+            parts.append("\n")
+    return "".join(parts)
+
+
+def cover(data: bytes) -> etree._Element:
+    """The cover content control, which must be the first element of the body."""
+    body = part(data).find(w("body"))
+    sdt = body[0]
+    assert sdt.tag == w("sdt")
+    assert sdt.find(f"{w('sdtPr')}/{w('tag')}").get(w("val")) == COVER_TAG
+    return sdt
+
+
+def cover_content(data: bytes) -> etree._Element:
+    return cover(data).find(w("sdtContent"))
+
+
+def cover_paragraphs(data: bytes) -> list[tuple[str | None, str]]:
+    """(style id, text) of the cover's own paragraphs (not those in its tables)."""
+    out = []
+    for p in cover_content(data).iterchildren(w("p")):
+        style = p.find(f"{w('pPr')}/{w('pStyle')}")
+        out.append((None if style is None else style.get(w("val")), text_of(p)))
+    return out
+
+
+def table_rows(table: etree._Element) -> list[list[str]]:
+    return [[text_of(tc) for tc in tr.iterchildren(w("tc"))] for tr in table.iterchildren(w("tr"))]
+
+
+def cover_table_after(data: bytes, heading: str) -> list[list[str]]:
+    """The rows of the first cover table that follows the paragraph ``heading``."""
+    seen = False
+    for child in cover_content(data):
+        if child.tag == w("p") and text_of(child) == heading:
+            seen = True
+        elif seen and child.tag == w("tbl"):
+            return table_rows(child)
+    raise AssertionError(f"no table after {heading!r}")
