@@ -284,30 +284,43 @@ async def _supersede(session: AsyncSession, contact_id: int, consultation_id: in
     )
 
 
-async def _send_reminders(session: AsyncSession, consultation: Consultation, job: PlannedJob, timing: Timing, *, now: datetime) -> int:
+async def _queue_reminder(
+    session: AsyncSession, consultation: Consultation, contact: Contact, open_sections, timing: Timing, *,
+    key: str, kind: str, write, now: datetime,
+) -> int:
+    """One reminder-like message (a reminder, a chair's nudge) to one delegate: in their
+    daytime, with buttons to the sections still unanswered, and only if it can arrive before
+    the deadline it announces."""
     deadline = consultation.deadline
+    tz = contact_tz(contact, timing.default_tz)
+    at = next_daytime(now, tz, timing.quiet_hours)
+    if at >= deadline:
+        return 0
+    message = outbox.OutgoingMessage(
+        text=write(consultation.title, deadline, tz, at, [(s.ref, s.heading) for s in open_sections]),
+        buttons=keyboards.reminder([(s.id, texts.section_button_label(s.ref, s.heading)) for s in open_sections], consultation.id),
+        consultation_id=consultation.id,
+    )
+    return await outbox.enqueue(
+        session,
+        key=key,
+        kind=kind,
+        chat_id=contact.chat_id,
+        contact_id=contact.id,
+        message=message,
+        now=now,
+        not_before=at,
+        expires_at=deadline,
+    )
+
+
+async def _send_reminders(session: AsyncSession, consultation: Consultation, job: PlannedJob, timing: Timing, *, now: datetime) -> int:
     queued = 0
     for contact, open_sections in await _recipients(session, consultation, everyone=consultation.remind_everyone):
-        tz = contact_tz(contact, timing.default_tz)
-        at = next_daytime(now, tz, timing.quiet_hours)
-        if at >= deadline:
-            continue  # it would arrive after the deadline it announces
         await _supersede(session, contact.id, consultation.id, ("reminder",))
-        message = outbox.OutgoingMessage(
-            text=texts.reminder(consultation.title, deadline, tz, at, [(s.ref, s.heading) for s in open_sections]),
-            buttons=keyboards.reminder([(s.id, texts.section_button_label(s.ref, s.heading)) for s in open_sections], consultation.id),
-            consultation_id=consultation.id,
-        )
-        queued += await outbox.enqueue(
-            session,
-            key=f"rem:{job.id}:{contact.id}",
-            kind="reminder",
-            chat_id=contact.chat_id,
-            contact_id=contact.id,
-            message=message,
-            now=now,
-            not_before=at,
-            expires_at=deadline,
+        queued += await _queue_reminder(
+            session, consultation, contact, open_sections, timing,
+            key=f"rem:{job.id}:{contact.id}", kind="reminder", write=texts.reminder, now=now,
         )
     return queued
 
@@ -456,27 +469,13 @@ async def nudge(session: AsyncSession, actor: Actor, consultation_id: int, body_
     for contact, open_sections in await _recipients(session, consultation, everyone=False):
         if contact.body_id != body_id:
             continue
-        tz = contact_tz(contact, timing.default_tz)
-        at = next_daytime(now, tz, timing.quiet_hours)
-        if at >= consultation.deadline:
-            continue
-        message = outbox.OutgoingMessage(
-            text=texts.nudge_message(consultation.title, consultation.deadline, tz, at, [(s.ref, s.heading) for s in open_sections]),
-            buttons=keyboards.reminder([(s.id, texts.section_button_label(s.ref, s.heading)) for s in open_sections], consultation.id),
-            consultation_id=consultation.id,
+        sent = await _queue_reminder(
+            session, consultation, contact, open_sections, timing,
+            key=f"nudge:{record.id}:{contact.id}", kind="nudge", write=texts.nudge_message, now=now,
         )
-        count += await outbox.enqueue(
-            session,
-            key=f"nudge:{record.id}:{contact.id}",
-            kind="nudge",
-            chat_id=contact.chat_id,
-            contact_id=contact.id,
-            message=message,
-            now=now,
-            not_before=at,
-            expires_at=consultation.deadline,
-        )
-        states.add(contact.state.name if contact.state else "")
+        if sent:
+            count += sent
+            states.add(contact.state.name if contact.state else "")
     record.recipients = count
     await session.flush()
     return Nudged(count, sorted(states))
