@@ -302,17 +302,12 @@ def cmd_close(args) -> int:
 
 def cmd_extend(args) -> int:
     settings = load_settings(args)
-    from datetime import timedelta
-
     from bot.services import reminders, rounds
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
         now = datetime.now(UTC)
-        if args.days is not None:
-            deadline = (consultation.deadline or now) + timedelta(days=args.days)
-        else:
-            deadline = rounds.parse_deadline(args.deadline, days=None, tz=settings.tz, now=now)
+        deadline = rounds.extended_deadline(consultation, days=args.days, value=args.deadline, tz=settings.tz, now=now)
         told = await reminders.change_deadline(session, consultation, deadline, reminders.timing_from(settings), now=now)
         return consultation.title, deadline, told
 

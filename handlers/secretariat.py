@@ -6,7 +6,6 @@ import asyncio
 import io
 import logging
 import time
-from datetime import timedelta
 
 from telegram import InputFile, Update
 from telegram.error import TelegramError
@@ -188,11 +187,9 @@ async def extend(update: Update, context: ClausebotContext) -> None:
         return
     settings = context.settings
     consultation = await rounds.resolve_consultation(context.session, name)
-    if value.isdigit():
-        base = consultation.deadline or context.now()
-        deadline = base + timedelta(days=int(value))
-    else:
-        deadline = rounds.parse_deadline(value, days=None, tz=settings.tz, now=context.now())
+    deadline = rounds.extended_deadline(
+        consultation, days=int(value) if value.isdigit() else None, value=value, tz=settings.tz, now=context.now()
+    )
     told = await reminders.change_deadline(context.session, consultation, deadline, context.timing, now=context.now())
     await context.commit()
     context.wake_sender()

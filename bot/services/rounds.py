@@ -357,6 +357,15 @@ def parse_deadline(value: str | None, *, days: int | None, tz: ZoneInfo, now: da
     return parsed
 
 
+def extended_deadline(
+    consultation: Consultation, *, days: int | None, value: str | None, tz: ZoneInfo, now: datetime
+) -> datetime:
+    """A new deadline: `days` added to the current one, or a date/date-time given."""
+    if days is not None:
+        return (consultation.deadline or now) + timedelta(days=days)
+    return parse_deadline(value, days=None, tz=tz, now=now)
+
+
 @dataclass(frozen=True)
 class Opened:
     consultation: str
