@@ -76,6 +76,25 @@ async def echo_bot(server: LocalBotApi):
     return application
 
 
+async def circulation_done(db: Database, timeout: float = 120) -> None:
+    """Wait until every circulated message is out, so only the comments are measured."""
+    from sqlalchemy import func, select
+
+    from bot.models import Outbox
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        async with db.session() as session:
+            waiting = await session.scalar(
+                select(func.count()).select_from(Outbox).where(Outbox.status.in_(["queued", "sending"]))
+            )
+        if not waiting:
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError("circulation did not finish")
+
+
 async def measure(users, work, rounds_: int) -> float:
     started = time.monotonic()
 
@@ -125,7 +144,8 @@ async def main(delegates: int, rounds_: int, database: str | None) -> str:
                 await rounds.open_round(session, consultation, now + timedelta(days=60), now=now)
             application = build_application(settings, db=db)
             async with polling(application, poll_timeout=2):
-                await asyncio.gather(*(u.drain(quiet=0.5, timeout=60) for u in users))  # circulation settles
+                await circulation_done(db)
+                await asyncio.gather(*(u.drain(quiet=0.2, timeout=60) for u in users))
                 refs = ["1.1", "2.1", "3.2", "4.1", "5.2", "6.1"]
 
                 async def work(user, n):

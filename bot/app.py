@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.context import BotData, ClausebotApplication, ClausebotContext
 from bot.db import Database
 from bot.sender import OutboxSender
-from bot.services import registry
+from bot.services import registry, updates
 from bot.services.reminders import timing_from
 from bot.timer import Timer
 from handlers import chair, common, delegate, secretariat
@@ -134,6 +134,7 @@ async def post_init(application) -> None:
     bot_data.bot_username = me.username or ""
     async with bot_data.db.session() as session:
         await registry.set_meta(session, "bot_username", bot_data.bot_username)
+        bot_data.ledger = updates.Ledger(await updates.newest(session))
     await application.bot.set_my_commands(
         [BotCommand(name, description) for name, description in common.MENU[common.Role.DELEGATE]],
         scope=BotCommandScopeDefault(),

@@ -9,12 +9,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.db import Database
 from bot.models import utcnow
-from bot.services.registry import Actor
+from bot.services.registry import Actor, ActorCache
+from bot.services.updates import Ledger
 
 if TYPE_CHECKING:
     from bot.sender import OutboxSender
@@ -27,14 +28,22 @@ current_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("cu
 unmarked_update: contextvars.ContextVar[int | None] = contextvars.ContextVar("unmarked_update", default=None)
 
 
+class DuplicateUpdate(ApplicationHandlerStop):
+    """The update was handled meanwhile (a re-delivery handled twice at once): its effects
+    are undone and nothing more is done with it."""
+
+
 async def _commit(session: AsyncSession, now: datetime) -> None:
-    """Commit, recording the update as handled in the same transaction."""
+    """Commit, recording the update as handled in the same transaction. If it was recorded
+    already, by another instance or an earlier run still finishing, undo instead."""
     from bot.services import updates
 
     update_id = unmarked_update.get()
     if update_id is not None:
-        await updates.mark(session, update_id, now=now)
         unmarked_update.set(None)
+        if not await updates.mark(session, update_id, now=now):
+            await session.rollback()
+            raise DuplicateUpdate
     await session.commit()
 
 
@@ -47,6 +56,10 @@ class BotData:
     bot_username: str = ""
     # What time it is for the bot: the real clock, or a controllable one (tests, the demo).
     clock: Callable[[], datetime] = utcnow
+    # Who is who, kept for a minute so most updates need no lookup to pass the gate.
+    actors: ActorCache = field(default_factory=ActorCache)
+    # The newest update handled before this process started (see services.updates.Ledger).
+    ledger: Ledger = field(default_factory=Ledger)
     extra: dict = field(default_factory=dict)
 
 
@@ -112,7 +125,10 @@ class ClausebotApplication(Application):
             try:
                 await super().process_update(update)
                 if unmarked_update.get() is not None and current_actor.get() is not None:
-                    await _commit(session, bot_data.clock())
+                    try:
+                        await _commit(session, bot_data.clock())
+                    except DuplicateUpdate:
+                        pass
                 else:
                     await session.commit()
             except BaseException:

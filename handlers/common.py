@@ -181,10 +181,17 @@ async def gate(update: Update, context: ClausebotContext) -> None:
         if update.effective_message and update.effective_message.text and update.effective_message.text.startswith("/"):
             await chat.send_message(texts.private_only())
         raise ApplicationHandlerStop
-    if await updates.seen(context.session, update.update_id):
+    polling = context.application.updater is not None and context.application.updater.running
+    if not context.bot_data.ledger.surely_new(update.update_id, polling=polling) and await updates.seen(
+        context.session, update.update_id
+    ):
         log.info("update %s was handled already; ignored", update.update_id)
         raise ApplicationHandlerStop
-    actor = await registry.actor_for_user(context.session, user.id, context.settings.timezone)
+    actor = context.bot_data.actors.get(user.id)
+    if actor is None:
+        actor = await registry.actor_for_user(context.session, user.id, context.settings.timezone)
+        if actor is not None:
+            context.bot_data.actors.put(user.id, actor)
     current_actor.set(actor)
     command = command_of(update)
     if actor is None:
@@ -254,6 +261,7 @@ async def start(update: Update, context: ClausebotContext) -> None:
         await reply(update, texts.already_joined(joined.actor.name))
         return
     current_actor.set(joined.actor)
+    context.bot_data.actors.put(user.id, joined.actor)
     visible = await rounds.visible_consultations(context.session, joined.actor)
     queued = await rounds.circulate_on_join(context.session, joined.actor.contact_id, now=context.now())
     await context.commit()

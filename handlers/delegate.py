@@ -102,9 +102,8 @@ async def comment_command(update: Update, context: ClausebotContext) -> None:
         return
     ref = parts[1]
     body = parts[2] if len(parts) > 2 else None
-    _consultation, _section, found = await comments.find_clause_anywhere(context.session, context.me, ref)
-    view = await comments.start_comment(
-        context.session, context.me, found.id, text=body, now=context.now(), limit=context.settings.max_comment_chars
+    view = await comments.comment_on_ref(
+        context.session, context.me, ref, text=body, now=context.now(), limit=context.settings.max_comment_chars
     )
     await context.commit()
     await prompt(update, view)
@@ -307,4 +306,6 @@ async def timezone(update: Update, context: ClausebotContext) -> None:
     wanted = context.args[0] if context.args else None
     name = await reminders.set_timezone(context.session, context.me, wanted) if wanted else context.me.timezone
     await context.commit()
+    if wanted:
+        context.bot_data.actors.forget(update.effective_user.id)
     await reply(update, texts.timezone_is(name))

@@ -5,10 +5,15 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
@@ -136,29 +141,108 @@ STEP_PROPOSED = "proposed"
 STEP_CONFIRM = "confirm"
 
 
-async def _view(session: AsyncSession, draft: CommentDraft) -> DraftView:
-    clause = draft.clause
-    consultation = await session.get(Consultation, clause.consultation_id)
-    return _view_of(draft, clause, consultation)
+@dataclass(frozen=True)
+class ClauseInfo:
+    """What the comment flow shows of a clause. Clauses of a round that has been opened never
+    change, so these are kept in memory (per database) once read."""
+
+    id: int
+    ref: str
+    text: str
+    section_id: int
+    consultation_id: int
+    consultation_title: str
 
 
-def _view_of(draft: CommentDraft, clause: Clause, consultation: Consultation) -> DraftView:
+_clause_infos: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _infos(session: AsyncSession) -> dict[int, ClauseInfo]:
+    engine = session.bind.sync_engine if session.bind is not None else None
+    if engine is None:
+        return {}
+    return _clause_infos.setdefault(engine, {})
+
+
+def _remember(session: AsyncSession, clause: Clause, consultation: Consultation) -> ClauseInfo:
+    info = ClauseInfo(clause.id, clause.ref, clause.text, clause.section_id, consultation.id, consultation.title)
+    if consultation.status != RoundStatus.DRAFT:  # a draft's clauses may still be replaced
+        infos = _infos(session)
+        if len(infos) > 50_000:
+            infos.clear()
+        infos[clause.id] = info
+    return info
+
+
+async def clause_info(session: AsyncSession, clause_id: int) -> ClauseInfo:
+    info = _infos(session).get(clause_id)
+    if info is not None:
+        return info
+    row = (
+        await session.execute(
+            select(Clause, Consultation).join(Consultation, Consultation.id == Clause.consultation_id).where(Clause.id == clause_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(texts.clause_gone())
+    return _remember(session, row[0], row[1])
+
+
+_DRAFT_COLUMNS = (
+    CommentDraft.clause_id,
+    CommentDraft.step,
+    CommentDraft.kind,
+    CommentDraft.text,
+    CommentDraft.proposed,
+    CommentDraft.comment_id,
+)
+
+
+async def _view_of_row(session: AsyncSession, row) -> DraftView:
+    info = await clause_info(session, row.clause_id)
     return DraftView(
-        clause_id=clause.id,
-        clause_ref=clause.ref,
-        clause_text=clause.text,
-        consultation_title=consultation.title,
-        step=draft.step,
-        kind=draft.kind,
-        text=draft.text,
-        proposed=draft.proposed,
-        editing=draft.comment_id,
+        clause_id=info.id,
+        clause_ref=info.ref,
+        clause_text=info.text,
+        consultation_title=info.consultation_title,
+        step=row.step,
+        kind=row.kind,
+        text=row.text,
+        proposed=row.proposed,
+        editing=row.comment_id,
     )
 
 
 async def current_draft(session: AsyncSession, actor: Actor) -> DraftView | None:
-    draft = await session.get(CommentDraft, actor.contact_id)
-    return await _view(session, draft) if draft else None
+    row = (await session.execute(select(*_DRAFT_COLUMNS).where(CommentDraft.contact_id == actor.contact_id))).first()
+    return await _view_of_row(session, row) if row else None
+
+
+async def _change_draft(session: AsyncSession, actor: Actor, **values) -> DraftView:
+    """Change the comment being written in one statement, and return what it has become."""
+    row = (
+        await session.execute(
+            update(CommentDraft)
+            .where(CommentDraft.contact_id == actor.contact_id)
+            .values(**values)
+            .returning(*_DRAFT_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(texts.no_comment_in_progress())
+    return await _view_of_row(session, row)
+
+
+async def _save_draft(session: AsyncSession, actor: Actor, **values) -> None:
+    """Begin a comment, replacing any unfinished one (one statement: an upsert)."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    values = {"comment_id": None, "kind": None, "text": None, "proposed": None, **values}
+    statement = insert(CommentDraft).values(contact_id=actor.contact_id, **values)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["contact_id"], set_=values),
+        execution_options={"synchronize_session": False},
+    )
 
 
 async def start_comment(
@@ -172,89 +256,100 @@ async def start_comment(
     step: str | None = None,
 ) -> DraftView:
     """Begin a comment on a clause (replacing any unfinished one)."""
-    now = now or utcnow()
     _require_delegate(actor)
-    clause = await clause_by_id(session, clause_id)
-    consultation = await session.get(Consultation, clause.consultation_id)
-    check_accepting(consultation, now)
-    await _check_visible(session, consultation, actor, clause)
-    if text is not None:
-        text = clean_text(text, limit=limit)
-    # All reads are done: the write (and SQLite's write lock) lasts only until the commit.
-    await session.execute(delete(CommentDraft).where(CommentDraft.contact_id == actor.contact_id))
-    draft = CommentDraft(
-        contact_id=actor.contact_id,
-        clause_id=clause.id,
-        step=step or STEP_KIND,
-        text=text,
-        updated_at=now,
-    )
-    session.add(draft)
-    await session.flush()
-    return _view_of(draft, clause, consultation)
-
-
-async def _check_visible(session: AsyncSession, consultation: Consultation, actor: Actor, clause: Clause) -> None:
+    row = (
+        await session.execute(
+            select(Clause, Consultation).join(Consultation, Consultation.id == Clause.consultation_id).where(Clause.id == clause_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(texts.clause_gone())
+    clause, consultation = row
     if not await may_read_section(session, consultation.id, clause.section_id, actor):
         raise Refused(texts.clause_not_routed(clause.ref))
+    return await _start(session, actor, clause, consultation, text=text, now=now, limit=limit, step=step)
 
 
-async def _draft(session: AsyncSession, actor: Actor) -> CommentDraft:
-    draft = await session.get(CommentDraft, actor.contact_id)
-    if draft is None:
-        raise NotFound(texts.no_comment_in_progress())
-    return draft
+async def comment_on_ref(
+    session: AsyncSession, actor: Actor, ref: str, *, text: str | None, now: datetime | None = None, limit: int = 8000
+) -> DraftView:
+    """`/comment 2.3.1 [text]`: begin a comment on the clause with this reference."""
+    _require_delegate(actor)
+    consultation, clause = await _find_clause_anywhere(session, actor, ref)
+    return await _start(session, actor, clause, consultation, text=text, now=now, limit=limit)
+
+
+async def _start(
+    session: AsyncSession,
+    actor: Actor,
+    clause: Clause,
+    consultation: Consultation,
+    *,
+    text: str | None,
+    now: datetime | None,
+    limit: int,
+    step: str | None = None,
+) -> DraftView:
+    now = now or utcnow()
+    check_accepting(consultation, now)
+    if text is not None:
+        text = clean_text(text, limit=limit)
+    info = _remember(session, clause, consultation)
+    # All reads are done: the write (and SQLite's write lock) lasts only until the commit.
+    await _save_draft(session, actor, clause_id=clause.id, step=step or STEP_KIND, text=text, updated_at=now)
+    return DraftView(
+        clause_id=info.id,
+        clause_ref=info.ref,
+        clause_text=info.text,
+        consultation_title=info.consultation_title,
+        step=step or STEP_KIND,
+        kind=None,
+        text=text,
+        proposed=None,
+        editing=None,
+    )
 
 
 async def pick_clause(session: AsyncSession, actor: Actor, clause_id: int, now: datetime | None = None) -> DraftView:
-    draft = await _draft(session, actor)
-    clause = await clause_by_id(session, clause_id)
-    draft.clause_id = clause.id
-    draft.step = STEP_KIND
-    draft.updated_at = now or utcnow()
-    await session.flush()
-    await session.refresh(draft, ["clause"])
-    return await _view(session, draft)
+    info = await clause_info(session, clause_id)
+    return await _change_draft(session, actor, clause_id=info.id, step=STEP_KIND, updated_at=now or utcnow())
 
 
 async def set_kind(session: AsyncSession, actor: Actor, kind: str, now: datetime | None = None) -> DraftView:
-    draft = await _draft(session, actor)
     try:
-        draft.kind = CommentKind(kind)
+        kind = CommentKind(kind).value
     except ValueError as exc:
         raise InvalidInput(texts.bad_kind(kind)) from exc
-    if draft.step in (STEP_KIND, STEP_PICK):
-        draft.step = STEP_PROPOSED if draft.text else STEP_TEXT
-    draft.updated_at = now or utcnow()
-    await session.flush()
-    return await _view(session, draft)
+    # From the first steps the flow moves on (to the text, or past it when there is one).
+    step = case(
+        (
+            CommentDraft.step.in_([STEP_KIND, STEP_PICK]),
+            case((CommentDraft.text.is_not(None), STEP_PROPOSED), else_=STEP_TEXT),
+        ),
+        else_=CommentDraft.step,
+    )
+    return await _change_draft(session, actor, kind=kind, step=step, updated_at=now or utcnow())
 
 
 async def set_text(session: AsyncSession, actor: Actor, text: str, *, limit: int, now: datetime | None = None) -> DraftView:
-    draft = await _draft(session, actor)
-    draft.text = clean_text(text, limit=limit)
-    draft.step = STEP_CONFIRM if draft.comment_id or draft.step == STEP_CONFIRM else STEP_PROPOSED
-    draft.updated_at = now or utcnow()
-    await session.flush()
-    return await _view(session, draft)
+    text = clean_text(text, limit=limit)
+    # Editing a recorded comment, or rewriting from the confirmation: back to the confirmation.
+    step = case(
+        ((CommentDraft.comment_id.is_not(None)) | (CommentDraft.step == STEP_CONFIRM), STEP_CONFIRM),
+        else_=STEP_PROPOSED,
+    )
+    return await _change_draft(session, actor, text=text, step=step, updated_at=now or utcnow())
 
 
 async def set_proposed(
     session: AsyncSession, actor: Actor, proposed: str | None, *, limit: int, now: datetime | None = None
 ) -> DraftView:
-    draft = await _draft(session, actor)
-    draft.proposed = clean_text(proposed, limit=limit) if proposed is not None else None
-    draft.step = STEP_CONFIRM
-    draft.updated_at = now or utcnow()
-    await session.flush()
-    return await _view(session, draft)
+    proposed = clean_text(proposed, limit=limit) if proposed is not None else None
+    return await _change_draft(session, actor, proposed=proposed, step=STEP_CONFIRM, updated_at=now or utcnow())
 
 
 async def goto_step(session: AsyncSession, actor: Actor, step: str) -> DraftView:
-    draft = await _draft(session, actor)
-    draft.step = step
-    await session.flush()
-    return await _view(session, draft)
+    return await _change_draft(session, actor, step=step)
 
 
 async def cancel_draft(session: AsyncSession, actor: Actor) -> bool:
@@ -277,11 +372,21 @@ async def submit(
 ) -> Saved:
     """Turn the comment being written into a recorded comment (or update the one being edited)."""
     now = now or utcnow()
-    draft = await _draft(session, actor)
+    # Taken and removed in one statement: pressing "Send" twice records one comment.
+    draft = (
+        await session.execute(
+            delete(CommentDraft)
+            .where(CommentDraft.contact_id == actor.contact_id)
+            .returning(*_DRAFT_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if draft is None:
+        raise NotFound(texts.no_comment_in_progress())
     if not draft.kind or not draft.text:
         raise InvalidInput(texts.comment_incomplete())
-    clause = draft.clause
-    consultation = await session.get(Consultation, clause.consultation_id)
+    info = await clause_info(session, draft.clause_id)
+    consultation = await session.get(Consultation, info.consultation_id)
     late = check_accepting(consultation, now)
     if draft.comment_id:
         comment = await session.get(Comment, draft.comment_id)
@@ -292,11 +397,9 @@ async def submit(
         comment.late = comment.late or late
         edited = True
     else:
-        if source_key and await session.scalar(select(Comment.id).where(Comment.source_key == source_key)):
-            raise Refused(texts.already_recorded())
         comment = Comment(
             consultation_id=consultation.id,
-            clause_id=clause.id,
+            clause_id=info.id,
             contact_id=actor.contact_id,
             body_id=actor.body_id,
             state_id=actor.state_id,
@@ -310,17 +413,11 @@ async def submit(
         )
         session.add(comment)
         edited = False
-    await session.delete(draft)
-    await session.flush()
-    return Saved(comment.id, clause.ref, comment.kind, comment.late, edited, consultation.title)
-
-
-async def quick_comment(
-    session: AsyncSession, actor: Actor, consultation: Consultation, ref: str, text: str, *, limit: int, now=None
-) -> DraftView:
-    """`/comment 2.3.1 TEXT`: start a comment with its text already written."""
-    clause = await find_clause(session, consultation, actor, ref)
-    return await start_comment(session, actor, clause.id, text=text, now=now, limit=limit)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # the same message handled twice
+        raise Refused(texts.already_recorded()) from exc
+    return Saved(comment.id, info.ref, comment.kind, comment.late, edited, consultation.title)
 
 
 # --- my comments ------------------------------------------------------------------------------------
@@ -387,9 +484,7 @@ async def _own_comment(session: AsyncSession, actor: Actor, comment_id: int, now
 async def edit_comment(session: AsyncSession, actor: Actor, comment_id: int, now: datetime | None = None) -> DraftView:
     now = now or utcnow()
     comment = await _own_comment(session, actor, comment_id, now)
-    await session.execute(delete(CommentDraft).where(CommentDraft.contact_id == actor.contact_id))
-    draft = CommentDraft(
-        contact_id=actor.contact_id,
+    values = dict(
         clause_id=comment.clause_id,
         comment_id=comment.id,
         step=STEP_CONFIRM,
@@ -398,10 +493,8 @@ async def edit_comment(session: AsyncSession, actor: Actor, comment_id: int, now
         proposed=comment.proposed,
         updated_at=now,
     )
-    session.add(draft)
-    await session.flush()
-    await session.refresh(draft, ["clause"])
-    return await _view(session, draft)
+    await _save_draft(session, actor, **values)
+    return await _view_of_row(session, SimpleNamespace(**values))
 
 
 async def withdraw_comment(session: AsyncSession, actor: Actor, comment_id: int, now: datetime | None = None) -> str:
@@ -474,9 +567,7 @@ async def undo_no_comments(session: AsyncSession, actor: Actor, section_id: int,
     return SectionAnswer(section.id, section.ref, section.heading, consultation.title, bool(result.rowcount))
 
 
-async def find_clause_anywhere(session: AsyncSession, actor: Actor, ref: str) -> tuple[Consultation, Section, Clause]:
-    """A clause by reference in whichever consultation the actor sees has it (the most recent
-    open one first)."""
+async def _find_clause_anywhere(session: AsyncSession, actor: Actor, ref: str) -> tuple[Consultation, Clause]:
     from bot.services.rounds import visible_consultations
 
     consultations = await visible_consultations(session, actor)
@@ -486,10 +577,15 @@ async def find_clause_anywhere(session: AsyncSession, actor: Actor, ref: str) ->
     first_error: UnknownClause | None = None
     for consultation in ordered:
         try:
-            clause = await find_clause(session, consultation, actor, ref)
+            return consultation, await find_clause(session, consultation, actor, ref)
         except UnknownClause as exc:
             first_error = first_error or exc
-            continue
-        section = await session.get(Section, clause.section_id)
-        return consultation, section, clause
     raise first_error
+
+
+async def find_clause_anywhere(session: AsyncSession, actor: Actor, ref: str) -> tuple[Consultation, Section, Clause]:
+    """A clause by reference in whichever consultation the actor sees has it (the most recent
+    open one first)."""
+    consultation, clause = await _find_clause_anywhere(session, actor, ref)
+    section = await session.get(Section, clause.section_id)
+    return consultation, section, clause

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -64,9 +65,43 @@ def actor_from(contact: Contact, default_tz: str = "UTC") -> Actor:
         body_code=contact.body.code if contact.body else None,
         state_id=contact.state_id,
         state_name=contact.state.name if contact.state else None,
-        timezone=contact.state.timezone if contact.state else default_tz,
+        timezone=contact.timezone or (contact.state.timezone if contact.state else default_tz),
         chat_id=contact.chat_id,
     )
+
+
+class ActorCache:
+    """Actors by Telegram user id, each kept for ``ttl`` seconds.
+
+    Only registered people are kept (someone who joins is let in at once). A change made in
+    this process (a new time zone) replaces the entry; one made elsewhere (the command line,
+    another instance) is seen within ``ttl``.
+    """
+
+    def __init__(self, ttl: float = 60.0, size: int = 20_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: dict[int, tuple[float, Actor]] = {}
+
+    def get(self, telegram_user_id: int) -> Actor | None:
+        entry = self._entries.get(telegram_user_id)
+        if entry is None:
+            return None
+        if entry[0] < time.monotonic():
+            del self._entries[telegram_user_id]
+            return None
+        return entry[1]
+
+    def put(self, telegram_user_id: int, actor: Actor) -> None:
+        if len(self._entries) >= self.size:
+            now = time.monotonic()
+            self._entries = {k: v for k, v in self._entries.items() if v[0] >= now}
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+        self._entries[telegram_user_id] = (time.monotonic() + self.ttl, actor)
+
+    def forget(self, telegram_user_id: int) -> None:
+        self._entries.pop(telegram_user_id, None)
 
 
 async def actor_for_user(session: AsyncSession, telegram_user_id: int, default_tz: str = "UTC") -> Actor | None:

@@ -222,10 +222,9 @@ async def may_read_section(session: AsyncSession, consultation_id: int, section_
         return True
     if actor.body_id is None:
         return False
-    routes = select(func.count()).select_from(Route).where(Route.consultation_id == consultation_id)
-    if not await session.scalar(routes):
-        return True
-    return bool(await session.scalar(routes.where(Route.section_id == section_id, Route.body_id == actor.body_id)))
+    of_round = select(Route.section_id).where(Route.consultation_id == consultation_id)
+    routed_here = of_round.where(Route.section_id == section_id, Route.body_id == actor.body_id)
+    return bool(await session.scalar(select(~of_round.exists() | routed_here.exists())))
 
 
 async def resolve_consultation(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +12,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.models import ProcessedUpdate
 
 KEEP = timedelta(days=7)
+
+
+class Ledger:
+    """The newest update handled before this process started.
+
+    Telegram hands long-polling updates to one consumer at a time, in increasing order of
+    update_id, and hands them again after a restart only if their receipt was not confirmed.
+    So, while polling, an update newer than every update recorded at start cannot have been
+    handled before, and needs no lookup. With webhooks a re-delivery may reach another
+    instance at any moment: every update is looked up.
+    """
+
+    def __init__(self, newest: int | None = None) -> None:
+        self.newest = newest
+
+    def surely_new(self, update_id: int, *, polling: bool) -> bool:
+        return polling and (self.newest is None or update_id > self.newest)
+
+
+async def newest(session: AsyncSession) -> int | None:
+    return await session.scalar(select(func.max(ProcessedUpdate.update_id)))
 
 
 async def seen(session: AsyncSession, update_id: int) -> bool:
