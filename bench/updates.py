@@ -4,6 +4,9 @@ same conversation shape (a message and three button presses, each answered).
 
     python bench/updates.py [--delegates 40] [--rounds 3] [--database URL]
 
+Before it, the same echo bot recording each update in the database (one session and commit
+per update, the least a bot does that loses nothing): durable_echo_per_s=D ratio_to_durable_echo=C/D
+
 Last line: comments_per_s=C echo_per_s=E ratio=C/E
 """
 
@@ -19,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlalchemy import delete
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters  # noqa: E402
 
@@ -26,7 +30,8 @@ from bot.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db import Database, upgrade_async  # noqa: E402
 from bot.runner import polling  # noqa: E402
-from bot.services import registry, rounds  # noqa: E402
+from bot.models import ProcessedUpdate  # noqa: E402
+from bot.services import registry, rounds, updates  # noqa: E402
 from documents.sample import sample_draft  # noqa: E402
 from localapi import LocalBotApi  # noqa: E402
 
@@ -49,13 +54,22 @@ async def echo_once(user, n: int) -> None:
     await user.wait_for("done", timeout=30)
 
 
-async def echo_bot(server: LocalBotApi):
+async def echo_bot(server: LocalBotApi, db: Database | None = None):
+    """The bare echo bot; with a database, one that also records each update there (its own
+    session and commit, as any bot must that loses nothing): the floor of durable handling."""
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("next", callback_data="next")]])
 
+    async def record(update: Update) -> None:
+        if db is not None:
+            async with db.session() as session:
+                await updates.mark(session, update.update_id, now=datetime.now(UTC))
+
     async def on_text(update: Update, _context) -> None:
+        await record(update)
         await update.effective_chat.send_message(f"echo: {update.effective_message.text}", reply_markup=keyboard)
 
     async def on_press(update: Update, context) -> None:
+        await record(update)
         await update.callback_query.answer()
         count = context.user_data["presses"] = context.user_data.get("presses", 0) + 1
         if count % 3:
@@ -65,7 +79,7 @@ async def echo_bot(server: LocalBotApi):
 
     application = (
         ApplicationBuilder()
-        .token("654321:ECHO")
+        .token("654321:ECHO" if db is None else "654322:DURABLE")
         .base_url(f"{server.url}/bot")
         .base_file_url(f"{server.url}/file/bot")
         .concurrent_updates(CONCURRENCY)
@@ -119,6 +133,17 @@ async def main(delegates: int, rounds_: int, database: str | None) -> str:
                 echo_seconds = await measure(users, echo_once, rounds_)
 
         async with LocalBotApi() as server:
+            db = Database(database)
+            application = await echo_bot(server, db)
+            users = [server.user(60_000 + n, f"Durable {n}") for n in range(delegates)]
+            async with polling(application, poll_timeout=2):
+                await measure(users[:2], echo_once, 1)
+                durable_seconds = await measure(users, echo_once, rounds_)
+            async with db.session() as session:  # that was another bot: its update ids are not ours
+                await session.execute(delete(ProcessedUpdate))
+            await db.dispose()
+
+        async with LocalBotApi() as server:
             settings = Settings(
                 telegram_bot_token="123456:BENCH",
                 telegram_api_url=server.url,
@@ -158,7 +183,10 @@ async def main(delegates: int, rounds_: int, database: str | None) -> str:
     total = delegates * rounds_
     comments_per_s = total / ours_seconds
     echo_per_s = total / echo_seconds
+    durable_per_s = total / durable_seconds
     print(f"delegates={delegates} rounds={rounds_} database={database.split(':')[0]}", file=sys.stderr)
+    # The echo bot that records each update in the database: what durable handling alone costs.
+    print(f"durable_echo_per_s={durable_per_s:.1f} ratio_to_durable_echo={comments_per_s / durable_per_s:.2f}")
     return f"comments_per_s={comments_per_s:.1f} echo_per_s={echo_per_s:.1f} ratio={comments_per_s / echo_per_s:.2f}"
 
 

@@ -32,7 +32,7 @@ from bot.models import (
 )
 from bot.services.errors import InvalidInput, NotFound, Refused, RoundClosed, UnknownClause
 from bot.services.registry import Actor
-from bot.services.rounds import may_read_section, sections_for_actor
+from bot.services.rounds import may_read_section, readable, sections_for_actor
 from documents.draft import normalise_ref
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -64,11 +64,15 @@ async def find_clause(session: AsyncSession, consultation: Consultation, actor: 
     """The clause with this reference among those the actor may see, or an error naming the
     nearest references."""
     wanted = normalise_ref(ref)
-    clause = await session.scalar(
-        select(Clause).where(Clause.consultation_id == consultation.id, func.lower(Clause.ref) == wanted)
-    )
-    if clause is not None and await may_read_section(session, consultation.id, clause.section_id, actor):
-        return clause
+    row = (
+        await session.execute(
+            select(Clause, readable(Clause.consultation_id, Clause.section_id, actor)).where(
+                Clause.consultation_id == consultation.id, func.lower(Clause.ref) == wanted
+            )
+        )
+    ).first()
+    if row is not None and row[1]:
+        return row[0]
     sections = await sections_for_actor(session, consultation, actor)
     refs = [c.ref for s in sections for c in s.clauses]
     suggestions = [r for r in refs if wanted and r.lower().startswith(wanted + ".")][:6]
@@ -259,13 +263,15 @@ async def start_comment(
     _require_delegate(actor)
     row = (
         await session.execute(
-            select(Clause, Consultation).join(Consultation, Consultation.id == Clause.consultation_id).where(Clause.id == clause_id)
+            select(Clause, Consultation, readable(Clause.consultation_id, Clause.section_id, actor))
+            .join(Consultation, Consultation.id == Clause.consultation_id)
+            .where(Clause.id == clause_id)
         )
     ).first()
     if row is None:
         raise NotFound(texts.clause_gone())
-    clause, consultation = row
-    if not await may_read_section(session, consultation.id, clause.section_id, actor):
+    clause, consultation, visible = row
+    if not visible:
         raise Refused(texts.clause_not_routed(clause.ref))
     return await _start(session, actor, clause, consultation, text=text, now=now, limit=limit, step=step)
 
