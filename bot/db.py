@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
@@ -59,6 +60,7 @@ class Database:
         if is_sqlite(self.url):
             _ensure_sqlite_dir(self.url)
             kwargs["connect_args"] = {"timeout": 30}
+            kwargs["async_creator"] = _sqlite_connector(self.url.database or ":memory:", timeout=30)
             if self.url.database in (None, "", ":memory:"):
                 kwargs["poolclass"] = NullPool
         else:
@@ -87,6 +89,93 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class _OneTripCursor(aiosqlite.Cursor):
+    """A cursor that runs a statement, fetches its rows and closes in one trip to the
+    connection's thread. (aiosqlite makes a trip for each step: cursor, execute, fetch,
+    close; every trip is an event-loop wake-up, and they were most of a query's cost.)"""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        super().__init__(conn, None)  # the sqlite3 cursor is made in the thread, per statement
+        self._rows: list = []
+
+    async def execute(self, sql, parameters=None):
+        connection = self._conn._conn
+
+        def run():
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, parameters if parameters is not None else ())
+                rows = cursor.fetchall() if cursor.description else []
+            finally:
+                cursor.close()  # description, rowcount and lastrowid stay readable
+            return cursor, rows
+
+        self._cursor, self._rows = await self._execute(run)
+        return self
+
+    async def fetchall(self):
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def fetchone(self):
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size=None):
+        size = size or 1
+        rows, self._rows = self._rows[:size], self._rows[size:]
+        return rows
+
+    async def executemany(self, sql, parameters):
+        connection = self._conn._conn
+
+        def run():
+            cursor = connection.cursor()
+            try:
+                cursor.executemany(sql, parameters)
+            finally:
+                cursor.close()
+            return cursor
+
+        self._cursor = await self._execute(run)
+        self._rows = []
+        return self
+
+    async def close(self) -> None:
+        self._rows = []
+
+    @property
+    def description(self):
+        return self._cursor.description if self._cursor is not None else None
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount if self._cursor is not None else -1
+
+    @property
+    def lastrowid(self):
+        return self._cursor.lastrowid if self._cursor is not None else None
+
+
+class _OneTripConnection(aiosqlite.Connection):
+    def cursor(self) -> _OneTripCursor:  # type: ignore[override]
+        # SQLAlchemy enters it with `async with`: no trip is needed to make one.
+        return _OneTripCursor(self)
+
+
+def _sqlite_connector(database: str, **options):
+    """SQLAlchemy's `async_creator` for SQLite: an aiosqlite connection with one-trip cursors."""
+    import sqlite3
+
+    async def connect() -> aiosqlite.Connection:
+        connection = _OneTripConnection(
+            lambda: sqlite3.connect(database, check_same_thread=False, **options), iter_chunk_size=64
+        )
+        connection._thread.daemon = True
+        return await connection
+
+    return connect
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
