@@ -316,6 +316,23 @@ async def _start(
     )
 
 
+# The step that follows, worked out by the database in the same statement that changes the draft.
+# After the type: from the first steps on to the text (or past it, when there is one already).
+_STEP_AFTER_KIND = case(
+    (
+        CommentDraft.step.in_([STEP_KIND, STEP_PICK]),
+        case((CommentDraft.text.is_not(None), STEP_PROPOSED), else_=STEP_TEXT),
+    ),
+    else_=CommentDraft.step,
+)
+# After the text: editing a recorded comment, or rewriting from the confirmation, goes back to
+# the confirmation; otherwise on to the proposed wording.
+_STEP_AFTER_TEXT = case(
+    ((CommentDraft.comment_id.is_not(None)) | (CommentDraft.step == STEP_CONFIRM), STEP_CONFIRM),
+    else_=STEP_PROPOSED,
+)
+
+
 async def pick_clause(session: AsyncSession, actor: Actor, clause_id: int, now: datetime | None = None) -> DraftView:
     info = await clause_info(session, clause_id)
     return await _change_draft(session, actor, clause_id=info.id, step=STEP_KIND, updated_at=now or utcnow())
@@ -326,25 +343,12 @@ async def set_kind(session: AsyncSession, actor: Actor, kind: str, now: datetime
         kind = CommentKind(kind).value
     except ValueError as exc:
         raise InvalidInput(texts.bad_kind(kind)) from exc
-    # From the first steps the flow moves on (to the text, or past it when there is one).
-    step = case(
-        (
-            CommentDraft.step.in_([STEP_KIND, STEP_PICK]),
-            case((CommentDraft.text.is_not(None), STEP_PROPOSED), else_=STEP_TEXT),
-        ),
-        else_=CommentDraft.step,
-    )
-    return await _change_draft(session, actor, kind=kind, step=step, updated_at=now or utcnow())
+    return await _change_draft(session, actor, kind=kind, step=_STEP_AFTER_KIND, updated_at=now or utcnow())
 
 
 async def set_text(session: AsyncSession, actor: Actor, text: str, *, limit: int, now: datetime | None = None) -> DraftView:
     text = clean_text(text, limit=limit)
-    # Editing a recorded comment, or rewriting from the confirmation: back to the confirmation.
-    step = case(
-        ((CommentDraft.comment_id.is_not(None)) | (CommentDraft.step == STEP_CONFIRM), STEP_CONFIRM),
-        else_=STEP_PROPOSED,
-    )
-    return await _change_draft(session, actor, text=text, step=step, updated_at=now or utcnow())
+    return await _change_draft(session, actor, text=text, step=_STEP_AFTER_TEXT, updated_at=now or utcnow())
 
 
 async def set_proposed(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,15 +40,19 @@ async def seen(session: AsyncSession, update_id: int) -> bool:
     return await session.get(ProcessedUpdate, update_id) is not None
 
 
+# Built once: this runs for every update.
+_MARK = {
+    dialect: insert(ProcessedUpdate.__table__)
+    .values(update_id=bindparam("update_id"), processed_at=bindparam("now"))
+    .on_conflict_do_nothing(index_elements=["update_id"])
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 async def mark(session: AsyncSession, update_id: int, *, now: datetime) -> bool:
     """Record the update as handled, in the transaction that commits its effects: an update
     whose handling failed before committing is handled again. False if it was recorded already."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    result = await session.execute(
-        insert(ProcessedUpdate)
-        .values(update_id=update_id, processed_at=now)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-    )
+    result = await session.execute(_MARK[session.bind.dialect.name], {"update_id": update_id, "now": now})
     return bool(result.rowcount)
 
 
