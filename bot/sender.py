@@ -174,6 +174,7 @@ class OutboxSender:
         by_chat: dict[int, list[outbox.ClaimedMessage]] = {}
         for item in items:
             by_chat.setdefault(item.chat_id, []).append(item)
+        unsent = {item.id for item in items}
 
         async def chat(queue: list[outbox.ClaimedMessage]) -> None:
             # One chat's messages go in order (section parts, a chart before its summary).
@@ -181,10 +182,17 @@ class OutboxSender:
                 for item in queue:
                     await self._chat_turn(item.chat_id)
                     await self.pacer.wait()
+                    if self._stopping:  # sends under way finish; no new one starts
+                        return
+                    unsent.discard(item.id)
                     await self._deliver(item)
                     self._last_in_chat[item.chat_id] = asyncio.get_running_loop().time()
 
         await asyncio.gather(*(chat(queue) for queue in by_chat.values()))
+        if unsent:
+            async with self.db.session() as session:
+                released = await outbox.release(session, sorted(unsent), self.instance)
+            log.info("stopping: %d message(s) given back to the queue", released)
         return len(items)
 
     async def _chat_turn(self, chat_id: int) -> None:

@@ -299,6 +299,8 @@ class LocalBotApi:
         self._poll_generation = 0
         self._closing = False
         self._injected: dict[str, list[ApiError]] = {}
+        #: seconds to wait before answering a method, by lower-case method name (a slow network)
+        self.delays: dict[str, float] = {}
         self._overall_window = _Window(overall_per_second)
         self._chat_windows: dict[Any, _Window] = {}
         self._webhook_task: asyncio.Task | None = None
@@ -453,6 +455,9 @@ class LocalBotApi:
                 raise injected.pop(0)
             if sends and self.rate_limit:
                 self._check_flood(params.get("chat_id"))
+            delay = self.delays.get(method_name.lower())
+            if delay:
+                await asyncio.sleep(delay)
             try:
                 result = await handler(self, params, files)
             except asyncio.CancelledError:

@@ -213,6 +213,20 @@ async def heartbeat(session: AsyncSession, instance: str, description: str = "",
     await session.flush()
 
 
+async def release(session: AsyncSession, ids: list[int], instance: str) -> int:
+    """Give back messages this instance claimed and did not send (it is stopping): they are
+    queued again at once, for whichever instance runs next."""
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.id.in_(ids), Outbox.status == OutboxStatus.SENDING, Outbox.claimed_by == instance)
+        .values(status=OutboxStatus.QUEUED, claimed_by=None, attempts=Outbox.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
 async def forget_instance(session: AsyncSession, instance: str) -> None:
     await session.execute(delete(Instance).where(Instance.id == instance))
 

@@ -124,3 +124,93 @@ async def test_killed_mid_circulation_and_restarted_every_contact_gets_every_sec
         assert len(set(contents)) == 4, (user.id, contents)  # the introduction and three sections
         duplicates += len(contents) - len(set(contents))
     assert duplicates <= 2
+
+
+async def test_sigterm_finishes_the_update_in_hand_and_leaves_the_queue_consistent(env):
+    """SIGTERM while a reply and a circulation are under way (the network is slow): the update
+    in hand is finished and recorded, sends under way are recorded, the rest of the queue is
+    given back; after a restart everyone has everything exactly once."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, select
+
+    from bot.models import CommentDraft, Outbox, ProcessedUpdate
+    from bot.services import registry, rounds
+    from tests.factories import small_draft
+
+    contacts = 24
+    users = [env.server.user(7000 + n, f"D{n}") for n in range(contacts)]
+    async with env.db.session() as session:
+        for user in users:
+            user.started = True
+            issued = await registry.issue_invite(session, role="delegate", body="SOMHD", state="Thailand")
+            await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D")
+        outline = await rounds.import_draft(session, small_draft(), "plan.docx")
+        consultation = await rounds.resolve_consultation(session, outline.consultation)
+        now = datetime.now(UTC)
+        opened = await rounds.open_round(session, consultation, now + timedelta(days=30), now=now)
+    writer = users[0]
+    env.server.delays["sendmessage"] = 0.6  # every message takes a while to go out
+    process = await _start_bot(env)
+    try:
+        for _ in range(300):
+            if len(env.server.calls_of("sendMessage")) >= 10:
+                break
+            await asyncio.sleep(0.05)
+        await writer.send("/comment 1.1 The target year should be stated.")
+        for _ in range(300):  # the bot is answering it: the update is in hand
+            if any(str(c.params.get("chat_id")) == str(writer.id) and "What type" in c.params.get("text", "")
+                   for c in env.server.calls_of("sendMessage")):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError(f"the bot never began answering the comment: {[(c.params.get('chat_id'), c.params.get('text', '')[:30]) for c in env.server.calls_of('sendMessage')][-5:]}")
+        log = await _stop(process)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, log
+    assert "Traceback" not in log
+
+    await writer.wait_for("What type", timeout=5)  # the update in hand was answered...
+    async with env.db.session() as session:  # ...and its effects and its record were committed
+        assert await session.get(CommentDraft, await _contact_id(session, writer.id)) is not None
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) >= 1
+        statuses = dict(
+            (await session.execute(select(Outbox.status, func.count()).group_by(Outbox.status))).all()
+        )
+        sent_rows = await session.scalar(select(func.count()).select_from(Outbox).where(Outbox.status == "sent"))
+    assert "sending" not in statuses, statuses  # nothing left claimed by the stopped process
+    assert statuses.get("queued", 0) > 0, statuses  # it stopped mid-circulation
+    delivered = sum(len(u.messages()) for u in users) - 1  # less the prompt
+    assert delivered == sent_rows  # every message that went out is recorded as sent
+
+    env.server.delays.clear()
+    process = await _start_bot(env)
+    try:
+        for _ in range(600):
+            async with env.db.session() as session:
+                waiting = await session.scalar(
+                    select(func.count()).select_from(Outbox).where(Outbox.status.in_(["queued", "sending"]))
+                )
+            if not waiting:
+                break
+            await asyncio.sleep(0.1)
+        assert waiting == 0
+        await asyncio.sleep(0.5)
+    finally:
+        await _stop(process)
+    for user in users:
+        contents = [m.content for m in user.messages() if "What type" not in m.content]
+        assert len(contents) == len(set(contents)) == 4, (user.id, contents)  # the introduction and three sections
+    assert sum(1 for m in writer.messages() if "What type" in m.content) == 1
+    assert opened.messages_queued == contacts * 4
+
+
+async def _contact_id(session, telegram_user_id: int) -> int:
+    from sqlalchemy import select
+
+    from bot.models import Contact
+
+    return await session.scalar(select(Contact.id).where(Contact.telegram_user_id == telegram_user_id))
