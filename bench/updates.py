@@ -2,7 +2,9 @@
 reply), side by side in the same run with a bare python-telegram-bot echo bot that has the
 same conversation shape (a message and three button presses, each answered).
 
-    python bench/updates.py [--delegates 40] [--rounds 3] [--database URL]
+    python bench/updates.py [--delegates 40] [--rounds 3] [--repeats 3] [--database URL]
+
+The three bots run side by side and are measured in turns; each figure is the median.
 
 Before it, the same echo bot recording each update in the database (one session and commit
 per update, the least a bot does that loses nothing): durable_echo_per_s=D ratio_to_durable_echo=C/D
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import tempfile
 import time
@@ -22,16 +25,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import delete
+from sqlalchemy import BigInteger, Column, MetaData, Table  # noqa: E402
+from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: E402
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert  # noqa: E402
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters  # noqa: E402
 
 from bot.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db import Database, upgrade_async  # noqa: E402
+from bot.models import UTCDateTime  # noqa: E402
 from bot.runner import polling  # noqa: E402
-from bot.models import ProcessedUpdate  # noqa: E402
-from bot.services import registry, rounds, updates  # noqa: E402
+from bot.services import registry, rounds  # noqa: E402
 from documents.sample import sample_draft  # noqa: E402
 from localapi import LocalBotApi  # noqa: E402
 
@@ -54,15 +59,29 @@ async def echo_once(user, n: int) -> None:
     await user.wait_for("done", timeout=30)
 
 
+# The durable echo bot records update ids in a table of its own (its ids are not the bot's).
+_ECHO_UPDATES = Table(
+    "bench_echo_updates",
+    MetaData(),
+    Column("update_id", BigInteger, primary_key=True),
+    Column("processed_at", UTCDateTime, nullable=False),
+)
+
+
 async def echo_bot(server: LocalBotApi, db: Database | None = None):
     """The bare echo bot; with a database, one that also records each update there (its own
     session and commit, as any bot must that loses nothing): the floor of durable handling."""
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("next", callback_data="next")]])
+    if db is not None:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_ECHO_UPDATES.create, checkfirst=True)
+        insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+        record_update = insert(_ECHO_UPDATES).on_conflict_do_nothing(index_elements=["update_id"])
 
     async def record(update: Update) -> None:
         if db is not None:
             async with db.session() as session:
-                await updates.mark(session, update.update_id, now=datetime.now(UTC))
+                await session.execute(record_update, {"update_id": update.update_id, "processed_at": datetime.now(UTC)})
 
     async def on_text(update: Update, _context) -> None:
         await record(update)
@@ -120,30 +139,16 @@ async def measure(users, work, rounds_: int) -> float:
     return time.monotonic() - started
 
 
-async def main(delegates: int, rounds_: int, database: str | None) -> str:
+async def main(delegates: int, rounds_: int, repeats: int, database: str | None) -> str:
     with tempfile.TemporaryDirectory(prefix="clausebot-bench-") as tmp:
         database = database or f"sqlite:///{tmp}/bench.db"
         await upgrade_async(database)
-
-        async with LocalBotApi() as server:
-            application = await echo_bot(server)
-            users = [server.user(50_000 + n, f"Echo {n}") for n in range(delegates)]
-            async with polling(application, poll_timeout=2):
-                await measure(users[:2], echo_once, 1)  # warm up
-                echo_seconds = await measure(users, echo_once, rounds_)
-
-        async with LocalBotApi() as server:
-            db = Database(database)
-            application = await echo_bot(server, db)
-            users = [server.user(60_000 + n, f"Durable {n}") for n in range(delegates)]
-            async with polling(application, poll_timeout=2):
-                await measure(users[:2], echo_once, 1)
-                durable_seconds = await measure(users, echo_once, rounds_)
-            async with db.session() as session:  # that was another bot: its update ids are not ours
-                await session.execute(delete(ProcessedUpdate))
-            await db.dispose()
-
-        async with LocalBotApi() as server:
+        db = Database(database)
+        async with LocalBotApi() as echo_server, LocalBotApi() as durable_server, LocalBotApi() as server:
+            echo_users = [echo_server.user(50_000 + n, f"Echo {n}") for n in range(delegates)]
+            durable_users = [durable_server.user(60_000 + n, f"Durable {n}") for n in range(delegates)]
+            users = [server.user(10_000 + n, f"Delegate {n}") for n in range(delegates)]
+            await enrol(db, users)
             settings = Settings(
                 telegram_bot_token="123456:BENCH",
                 telegram_api_url=server.url,
@@ -151,49 +156,62 @@ async def main(delegates: int, rounds_: int, database: str | None) -> str:
                 quiet_hours="",
                 _env_file=None,
             )
-            db = Database(database)
-            users = [server.user(10_000 + n, f"Delegate {n}") for n in range(delegates)]
-            async with db.session() as session:
-                await registry.seed_asean(session)
-                bodies = [b.code for b in await registry.list_bodies(session)]
-                states = [s.name for s in await registry.list_states(session)]
-                for n, user in enumerate(users):
-                    user.started = True
-                    issued = await registry.issue_invite(
-                        session, role="delegate", body=bodies[n % len(bodies)], state=states[n % len(states)]
-                    )
-                    await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D")
-                outline = await rounds.import_draft(session, sample_draft(), "sample.docx")
-                consultation = await rounds.resolve_consultation(session, outline.consultation)
-                now = datetime.now(UTC)
-                await rounds.open_round(session, consultation, now + timedelta(days=60), now=now)
-            application = build_application(settings, db=db)
-            async with polling(application, poll_timeout=2):
+            echo = await echo_bot(echo_server)
+            durable = await echo_bot(durable_server, db)
+            ours = build_application(settings, db=Database(database))
+            refs = ["1.1", "2.1", "3.2", "4.1", "5.2", "6.1"]
+
+            async def comment(user, n):
+                await comment_once(user, refs[n % len(refs)], n)
+
+            async with polling(echo, poll_timeout=2), polling(durable, poll_timeout=2), polling(ours, poll_timeout=2):
                 await circulation_done(db)
                 await asyncio.gather(*(u.drain(quiet=0.2, timeout=60) for u in users))
-                refs = ["1.1", "2.1", "3.2", "4.1", "5.2", "6.1"]
-
-                async def work(user, n):
-                    await comment_once(user, refs[n % len(refs)], n)
-
-                await measure(users[:2], work, 1)
-                ours_seconds = await measure(users, work, rounds_)
-            await db.dispose()
+                runs = {"echo": (echo_users, echo_once), "durable": (durable_users, echo_once), "ours": (users, comment)}
+                for people, work in runs.values():  # warm up
+                    await measure(people[:2], work, 1)
+                # In turns, so that whatever else the machine does weighs on all three alike.
+                seconds: dict[str, list[float]] = {name: [] for name in runs}
+                for _ in range(repeats):
+                    for name, (people, work) in runs.items():
+                        seconds[name].append(await measure(people, work, rounds_))
+        await db.dispose()
 
     total = delegates * rounds_
-    comments_per_s = total / ours_seconds
-    echo_per_s = total / echo_seconds
-    durable_per_s = total / durable_seconds
-    print(f"delegates={delegates} rounds={rounds_} database={database.split(':')[0]}", file=sys.stderr)
+    echo_per_s, durable_per_s, comments_per_s = (total / statistics.median(seconds[n]) for n in ("echo", "durable", "ours"))
+    print(
+        f"delegates={delegates} rounds={rounds_} repeats={repeats} database={database.split(':')[0]} "
+        f"seconds={ {name: [round(x, 2) for x in values] for name, values in seconds.items()} }",
+        file=sys.stderr,
+    )
     # The echo bot that records each update in the database: what durable handling alone costs.
     print(f"durable_echo_per_s={durable_per_s:.1f} ratio_to_durable_echo={comments_per_s / durable_per_s:.2f}")
     return f"comments_per_s={comments_per_s:.1f} echo_per_s={echo_per_s:.1f} ratio={comments_per_s / echo_per_s:.2f}"
 
 
+async def enrol(db: Database, users) -> None:
+    """Delegates of every body and Member State, and an open round of the sample draft."""
+    async with db.session() as session:
+        await registry.seed_asean(session)
+        bodies = [b.code for b in await registry.list_bodies(session)]
+        states = [s.name for s in await registry.list_states(session)]
+        for n, user in enumerate(users):
+            user.started = True
+            issued = await registry.issue_invite(
+                session, role="delegate", body=bodies[n % len(bodies)], state=states[n % len(states)]
+            )
+            await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D")
+        outline = await rounds.import_draft(session, sample_draft(), "sample.docx")
+        consultation = await rounds.resolve_consultation(session, outline.consultation)
+        now = datetime.now(UTC)
+        await rounds.open_round(session, consultation, now + timedelta(days=60), now=now)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delegates", type=int, default=40)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="conversations per delegate in one measurement")
+    parser.add_argument("--repeats", type=int, default=3, help="measurements of each bot, taken in turns (median)")
     parser.add_argument("--database", help="database URL (default: a temporary SQLite file)")
     args = parser.parse_args()
-    print(asyncio.run(main(args.delegates, args.rounds, args.database)))
+    print(asyncio.run(main(args.delegates, args.rounds, args.repeats, args.database)))

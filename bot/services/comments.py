@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -192,14 +192,35 @@ async def clause_info(session: AsyncSession, clause_id: int) -> ClauseInfo:
     return _remember(session, row[0], row[1])
 
 
+_DRAFTS = CommentDraft.__table__
 _DRAFT_COLUMNS = (
-    CommentDraft.clause_id,
-    CommentDraft.step,
-    CommentDraft.kind,
-    CommentDraft.text,
-    CommentDraft.proposed,
-    CommentDraft.comment_id,
+    _DRAFTS.c.clause_id,
+    _DRAFTS.c.step,
+    _DRAFTS.c.kind,
+    _DRAFTS.c.text,
+    _DRAFTS.c.proposed,
+    _DRAFTS.c.comment_id,
 )
+_OF_CONTACT = _DRAFTS.c.contact_id == bindparam("draft_of")
+# The comment flow runs these for every button press: each is built once.
+_CURRENT_DRAFT = select(*_DRAFT_COLUMNS).where(_OF_CONTACT)
+_TAKE_DRAFT = delete(_DRAFTS).where(_OF_CONTACT).returning(*_DRAFT_COLUMNS)
+_CHANGES: dict[tuple, object] = {}
+
+
+def _change_statement(values: dict) -> tuple[object, dict]:
+    """UPDATE … RETURNING for these columns; plain values become parameters, SQL expressions
+    (the next step worked out by the database) stay in the statement."""
+    key = tuple(sorted((name, id(value) if isinstance(value, ColumnElement) else None) for name, value in values.items()))
+    statement = _CHANGES.get(key)
+    if statement is None:
+        columns = {
+            name: value if isinstance(value, ColumnElement) else bindparam(f"v_{name}", type_=_DRAFTS.c[name].type)
+            for name, value in values.items()
+        }
+        statement = _CHANGES[key] = update(_DRAFTS).where(_OF_CONTACT).values(**columns).returning(*_DRAFT_COLUMNS)
+    params = {f"v_{name}": value for name, value in values.items() if not isinstance(value, ColumnElement)}
+    return statement, params
 
 
 async def _view_of_row(session: AsyncSession, row) -> DraftView:
@@ -218,21 +239,14 @@ async def _view_of_row(session: AsyncSession, row) -> DraftView:
 
 
 async def current_draft(session: AsyncSession, actor: Actor) -> DraftView | None:
-    row = (await session.execute(select(*_DRAFT_COLUMNS).where(CommentDraft.contact_id == actor.contact_id))).first()
+    row = (await session.execute(_CURRENT_DRAFT, {"draft_of": actor.contact_id})).first()
     return await _view_of_row(session, row) if row else None
 
 
 async def _change_draft(session: AsyncSession, actor: Actor, **values) -> DraftView:
     """Change the comment being written in one statement, and return what it has become."""
-    row = (
-        await session.execute(
-            update(CommentDraft)
-            .where(CommentDraft.contact_id == actor.contact_id)
-            .values(**values)
-            .returning(*_DRAFT_COLUMNS)
-            .execution_options(synchronize_session=False)
-        )
-    ).first()
+    statement, params = _change_statement(values)
+    row = (await session.execute(statement, {"draft_of": actor.contact_id, **params})).first()
     if row is None:
         raise NotFound(texts.no_comment_in_progress())
     return await _view_of_row(session, row)
@@ -240,13 +254,21 @@ async def _change_draft(session: AsyncSession, actor: Actor, **values) -> DraftV
 
 async def _save_draft(session: AsyncSession, actor: Actor, **values) -> None:
     """Begin a comment, replacing any unfinished one (one statement: an upsert)."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     values = {"comment_id": None, "kind": None, "text": None, "proposed": None, **values}
-    statement = insert(CommentDraft).values(contact_id=actor.contact_id, **values)
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=["contact_id"], set_=values),
-        execution_options={"synchronize_session": False},
-    )
+    params = {f"v_{name}": value for name, value in values.items()}
+    await session.execute(_SAVE_DRAFT[session.bind.dialect.name], {"v_contact_id": actor.contact_id, **params})
+
+
+_DRAFT_FIELDS = ("clause_id", "comment_id", "step", "kind", "text", "proposed", "updated_at")
+_SAVE_DRAFT = {
+    dialect: (
+        statement := insert(_DRAFTS).values(
+            contact_id=bindparam("v_contact_id"),
+            **{name: bindparam(f"v_{name}", type_=_DRAFTS.c[name].type) for name in _DRAFT_FIELDS},
+        )
+    ).on_conflict_do_update(index_elements=["contact_id"], set_={name: statement.excluded[name] for name in _DRAFT_FIELDS})
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 
 
 async def start_comment(
@@ -383,14 +405,7 @@ async def submit(
     """Turn the comment being written into a recorded comment (or update the one being edited)."""
     now = now or utcnow()
     # Taken and removed in one statement: pressing "Send" twice records one comment.
-    draft = (
-        await session.execute(
-            delete(CommentDraft)
-            .where(CommentDraft.contact_id == actor.contact_id)
-            .returning(*_DRAFT_COLUMNS)
-            .execution_options(synchronize_session=False)
-        )
-    ).first()
+    draft = (await session.execute(_TAKE_DRAFT, {"draft_of": actor.contact_id})).first()
     if draft is None:
         raise NotFound(texts.no_comment_in_progress())
     if not draft.kind or not draft.text:
