@@ -33,22 +33,28 @@ PER_CHAT_INTERVAL = 1.05  # Telegram: about one message a second in one chat
 
 
 class Pacer:
-    """Spaces sends evenly (no bursts) to stay under Telegram's overall limit."""
+    """Spaces sends on a steady timeline, to stay under Telegram's overall limit.
 
-    def __init__(self, per_second: float) -> None:
+    A send that starts a little late (by up to ``slack`` of an interval: the event loop was
+    busy) does not push the ones after it back, so the rate holds. One that starts later than
+    that restarts the timeline from itself: two sends are never closer than
+    ``1 - slack`` intervals, so a stall is never followed by a burst.
+    """
+
+    def __init__(self, per_second: float, *, slack: float = 0.25) -> None:
         self.interval = 1.0 / per_second
-        self._last = 0.0
+        self.slack = slack * self.interval
+        self._next = 0.0
         self._lock = asyncio.Lock()
 
     async def wait(self) -> None:
-        # Spacing is measured from the moment the previous send really started, so a stall
-        # of the event loop is never followed by a burst.
         async with self._lock:
             loop = asyncio.get_running_loop()
-            wait = self._last + self.interval - loop.time()
+            wait = self._next - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self._last = loop.time()
+            started = loop.time()
+            self._next = max(self._next + self.interval, started + self.interval - self.slack)
 
 
 def markup(rows) -> InlineKeyboardMarkup | None:

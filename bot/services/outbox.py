@@ -66,6 +66,53 @@ def _insert(session: AsyncSession):
     return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
+@dataclass(frozen=True)
+class Queued:
+    """A message to queue, for `enqueue_many`."""
+
+    key: str
+    kind: str
+    chat_id: int
+    message: OutgoingMessage
+    contact_id: int | None = None
+    not_before: datetime | None = None
+    expires_at: datetime | None = None
+
+
+# Rows per INSERT: well under SQLite's limit on parameters in one statement.
+_BATCH = 400
+
+
+async def enqueue_many(session: AsyncSession, items: list[Queued], *, now: datetime | None = None) -> int:
+    """Queue many messages in a few statements (a round opened to hundreds of contacts), each
+    unless one with the same key was ever queued. Returns how many were queued now."""
+    now = now or utcnow()
+    queued = 0
+    for start in range(0, len(items), _BATCH):
+        rows = [
+            dict(
+                dedupe_key=item.key[:191],
+                kind=item.kind,
+                contact_id=item.contact_id,
+                chat_id=item.chat_id,
+                consultation_id=item.message.consultation_id,
+                section_id=item.message.section_id,
+                payload=item.message.to_payload(),
+                status=OutboxStatus.QUEUED,
+                attempts=0,
+                next_attempt_at=max(now, item.not_before) if item.not_before else now,
+                expires_at=item.expires_at,
+                created_at=now,
+            )
+            for item in items[start : start + _BATCH]
+        ]
+        result = await session.execute(
+            _insert(session)(Outbox.__table__).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
+        queued += result.rowcount or 0
+    return queued
+
+
 async def enqueue(
     session: AsyncSession,
     *,

@@ -390,11 +390,12 @@ async def open_round(
     consultation.opened_at = now
     await session.flush()
     await reminders.plan_round(session, consultation, timing or reminders.Timing(), now=now)
-    queued = reached = 0
+    circulation = _Circulation(session, consultation, now)
+    items = []
     for contact in await joined_contacts(session):
-        count = await circulate_to_contact(session, consultation, contact, now=now)
-        queued += count
-        reached += 1 if count else 0
+        items += await circulation.messages_for(contact)
+    queued = await outbox.enqueue_many(session, items, now=now)
+    reached = len({item.contact_id for item in items})
     return Opened(consultation.name, consultation.title, deadline, reached, queued)
 
 
@@ -409,50 +410,81 @@ async def circulate_to_contact(
 ) -> int:
     """Queue the sections routed to the contact's body (all of them for the Secretariat and
     for cross-sector chairs). Returns how many messages were newly queued."""
-    if consultation.status != RoundStatus.OPEN or contact.chat_id is None:
-        return 0
-    if contact.role == Role.SECRETARIAT:
-        return 0  # The Secretariat reads its own draft; it is not circulated to it.
-    sections = await sections_for_body(session, consultation, contact.body_id)
-    tz = ZoneInfo(contact.state.timezone) if contact.state else ZoneInfo("UTC")
     now = now or utcnow()
-    queued = 0
-    step = 0  # messages to one chat are spaced out to stay under Telegram's per-chat limit
-    intro_key = f"intro:{consultation.id}:{contact.id}"
-    if sections:
+    items = await _Circulation(session, consultation, now).messages_for(contact)
+    return await outbox.enqueue_many(session, items, now=now)
+
+
+class _Circulation:
+    """The messages that circulate one round: each section is read and rendered once, however
+    many contacts receive it."""
+
+    def __init__(self, session: AsyncSession, consultation: Consultation, now: datetime) -> None:
+        self.session = session
+        self.consultation = consultation
+        self.now = now
+        self._sections: dict[int | None, list[Section]] = {}
+        self._messages: dict[int, list[tuple[int, outbox.OutgoingMessage]]] = {}
+
+    async def messages_for(self, contact: Contact) -> list[outbox.Queued]:
+        consultation = self.consultation
+        if consultation.status != RoundStatus.OPEN or contact.chat_id is None:
+            return []
+        if contact.role == Role.SECRETARIAT:
+            return []  # The Secretariat reads its own draft; it is not circulated to it.
+        if contact.body_id not in self._sections:
+            self._sections[contact.body_id] = await sections_for_body(self.session, consultation, contact.body_id)
+        sections = self._sections[contact.body_id]
+        if not sections:
+            return []
+        tz = ZoneInfo(contact.state.timezone) if contact.state else ZoneInfo("UTC")
         intro = outbox.OutgoingMessage(
             text=texts.circulation_intro(consultation.title, consultation.deadline, tz, len(sections)),
             consultation_id=consultation.id,
         )
-        queued += await outbox.enqueue(
-            session, key=intro_key, kind="intro", chat_id=contact.chat_id, contact_id=contact.id, message=intro, now=now
-        )
-        step += 1
-    for section in sections:
-        parts = texts.section_parts(consultation.title, section, section.clauses)
-        for index, (html, clause_ids) in enumerate(parts):
-            last = index == len(parts) - 1
-            message = outbox.OutgoingMessage(
-                text=html,
-                buttons=keyboards.section_buttons(
-                    [c for c in section.clauses if c.id in set(clause_ids)], section.id, with_no_comments=last
-                ),
-                consultation_id=consultation.id,
-                section_id=section.id,
-                clause_ids=clause_ids,
+        items = [
+            outbox.Queued(
+                key=f"intro:{consultation.id}:{contact.id}", kind="intro", chat_id=contact.chat_id,
+                contact_id=contact.id, message=intro,
             )
-            queued += await outbox.enqueue(
-                session,
-                key=f"sec:{consultation.id}:{section.id}:{contact.id}:{index}",
-                kind="section",
-                chat_id=contact.chat_id,
-                contact_id=contact.id,
-                message=message,
-                now=now,
-                not_before=now + PER_CHAT_INTERVAL * step,
-            )
-            step += 1
-    return queued
+        ]
+        step = 1  # messages to one chat are spaced out to stay under Telegram's per-chat limit
+        for section in sections:
+            for index, message in self._section_messages(section):
+                items.append(
+                    outbox.Queued(
+                        key=f"sec:{consultation.id}:{section.id}:{contact.id}:{index}",
+                        kind="section",
+                        chat_id=contact.chat_id,
+                        contact_id=contact.id,
+                        message=message,
+                        not_before=self.now + PER_CHAT_INTERVAL * step,
+                    )
+                )
+                step += 1
+        return items
+
+    def _section_messages(self, section: Section) -> list[tuple[int, outbox.OutgoingMessage]]:
+        if section.id not in self._messages:
+            parts = texts.section_parts(self.consultation.title, section, section.clauses)
+            self._messages[section.id] = [
+                (
+                    index,
+                    outbox.OutgoingMessage(
+                        text=html,
+                        buttons=keyboards.section_buttons(
+                            [c for c in section.clauses if c.id in set(clause_ids)],
+                            section.id,
+                            with_no_comments=index == len(parts) - 1,
+                        ),
+                        consultation_id=self.consultation.id,
+                        section_id=section.id,
+                        clause_ids=clause_ids,
+                    ),
+                )
+                for index, (html, clause_ids) in enumerate(parts)
+            ]
+        return self._messages[section.id]
 
 
 async def circulate_on_join(session: AsyncSession, contact_id: int, *, now: datetime | None = None) -> int:
