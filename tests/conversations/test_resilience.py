@@ -10,7 +10,6 @@ from docx import Document
 from sqlalchemy import func, select
 
 from bot.models import Comment, Consultation, Outbox, utcnow
-from bot.services import rounds
 from tests.conversations.test_round import import_small_draft, wait_sections, with_clause
 
 

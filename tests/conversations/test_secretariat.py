@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conversations.test_round import import_small_draft, wait_sections
+from tests.conversations.test_round import import_small_draft
 
 
 async def test_invites_issued_in_chat_work_once(env):

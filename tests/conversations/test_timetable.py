@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.models import Consultation, Outbox, utcnow
-from tests.conversations.test_round import import_small_draft, wait_sections, with_clause
+from tests.conversations.test_round import import_small_draft, wait_sections
 
 
 async def test_summary_nudge_mute_extend_late_and_close(env):
