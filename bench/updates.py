@@ -2,7 +2,7 @@
 reply), side by side in the same run with a bare python-telegram-bot echo bot that has the
 same conversation shape (a message and three button presses, each answered).
 
-    python bench/updates.py [--delegates 40] [--rounds 3] [--repeats 3] [--database URL]
+    python bench/updates.py [--delegates 40] [--rounds 3] [--repeats 5] [--database URL]
 
 The three bots run side by side and are measured in turns; each figure is the median.
 
@@ -211,7 +211,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delegates", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3, help="conversations per delegate in one measurement")
-    parser.add_argument("--repeats", type=int, default=3, help="measurements of each bot, taken in turns (median)")
+    parser.add_argument("--repeats", type=int, default=5, help="measurements of each bot, taken in turns (median)")
     parser.add_argument("--database", help="database URL (default: a temporary SQLite file)")
     args = parser.parse_args()
     print(asyncio.run(main(args.delegates, args.rounds, args.repeats, args.database)))
