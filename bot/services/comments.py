@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import ColumnElement, bindparam, case, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,7 @@ from bot.models import (
     Consultation,
     MessageAnchor,
     RoundStatus,
+    Route,
     Section,
     SectionResponse,
     utcnow,
@@ -168,13 +169,17 @@ def _infos(session: AsyncSession) -> dict[int, ClauseInfo]:
     return _clause_infos.setdefault(engine, {})
 
 
+def _keep(session: AsyncSession, info: ClauseInfo) -> None:
+    infos = _infos(session)
+    if len(infos) > 50_000:
+        infos.clear()
+    infos[info.id] = info
+
+
 def _remember(session: AsyncSession, clause: Clause, consultation: Consultation) -> ClauseInfo:
     info = ClauseInfo(clause.id, clause.ref, clause.text, clause.section_id, consultation.id, consultation.title)
     if consultation.status != RoundStatus.DRAFT:  # a draft's clauses may still be replaced
-        infos = _infos(session)
-        if len(infos) > 50_000:
-            infos.clear()
-        infos[clause.id] = info
+        _keep(session, info)
     return info
 
 
@@ -271,6 +276,43 @@ _SAVE_DRAFT = {
 }
 
 
+# A clause with what a comment on it needs to know of its round, and whether the delegate's
+# body may see it (every body may, in a round without routes). Built once: the comment flow
+# begins with it.
+_CLAUSES, _ROUNDS, _ROUTES = Clause.__table__, Consultation.__table__, Route.__table__
+_ROUTES_OF_ROUND = select(_ROUTES.c.section_id).where(_ROUTES.c.consultation_id == _CLAUSES.c.consultation_id)
+_FOR_COMMENT = (
+    select(
+        _CLAUSES.c.id,
+        _CLAUSES.c.ref,
+        _CLAUSES.c.text,
+        _CLAUSES.c.section_id,
+        _CLAUSES.c.consultation_id,
+        _ROUNDS.c.title,
+        _ROUNDS.c.status,
+        _ROUNDS.c.deadline,
+        _ROUNDS.c.allow_late,
+        (
+            ~_ROUTES_OF_ROUND.exists()
+            | _ROUTES_OF_ROUND.where(
+                _ROUTES.c.section_id == _CLAUSES.c.section_id, _ROUTES.c.body_id == bindparam("body")
+            ).exists()
+        ).label("visible"),
+    )
+    .join(_ROUNDS, _ROUNDS.c.id == _CLAUSES.c.consultation_id)
+)
+_CLAUSE_FOR_COMMENT = _FOR_COMMENT.where(_CLAUSES.c.id == bindparam("clause"))
+# By reference, in the rounds the body sees: an open one first, then the most recent.
+_REF_FOR_COMMENT = (
+    _FOR_COMMENT.where(func.lower(_CLAUSES.c.ref) == bindparam("ref"), _ROUNDS.c.status != RoundStatus.DRAFT)
+    .order_by(case((_ROUNDS.c.status == RoundStatus.OPEN, 0), else_=1), _ROUNDS.c.id.desc())
+)
+
+
+def _info_of(row) -> ClauseInfo:
+    return ClauseInfo(row.id, row.ref, row.text, row.section_id, row.consultation_id, row.title)
+
+
 async def start_comment(
     session: AsyncSession,
     actor: Actor,
@@ -283,19 +325,12 @@ async def start_comment(
 ) -> DraftView:
     """Begin a comment on a clause (replacing any unfinished one)."""
     _require_delegate(actor)
-    row = (
-        await session.execute(
-            select(Clause, Consultation, readable(Clause.consultation_id, Clause.section_id, actor))
-            .join(Consultation, Consultation.id == Clause.consultation_id)
-            .where(Clause.id == clause_id)
-        )
-    ).first()
+    row = (await session.execute(_CLAUSE_FOR_COMMENT, {"clause": clause_id, "body": actor.body_id})).first()
     if row is None:
         raise NotFound(texts.clause_gone())
-    clause, consultation, visible = row
-    if not visible:
-        raise Refused(texts.clause_not_routed(clause.ref))
-    return await _start(session, actor, clause, consultation, text=text, now=now, limit=limit, step=step)
+    if not row.visible:
+        raise Refused(texts.clause_not_routed(row.ref))
+    return await _start(session, actor, row, text=text, now=now, limit=limit, step=step)
 
 
 async def comment_on_ref(
@@ -303,15 +338,18 @@ async def comment_on_ref(
 ) -> DraftView:
     """`/comment 2.3.1 [text]`: begin a comment on the clause with this reference."""
     _require_delegate(actor)
-    consultation, clause = await _find_clause_anywhere(session, actor, ref)
-    return await _start(session, actor, clause, consultation, text=text, now=now, limit=limit)
+    rows = await session.execute(_REF_FOR_COMMENT, {"ref": normalise_ref(ref), "body": actor.body_id})
+    row = next((row for row in rows if row.visible), None)
+    if row is None:  # not among the clauses the delegate sees: this names the nearest ones
+        _consultation, clause = await _find_clause_anywhere(session, actor, ref)
+        return await start_comment(session, actor, clause.id, text=text, now=now, limit=limit)
+    return await _start(session, actor, row, text=text, now=now, limit=limit)
 
 
 async def _start(
     session: AsyncSession,
     actor: Actor,
-    clause: Clause,
-    consultation: Consultation,
+    row,
     *,
     text: str | None,
     now: datetime | None,
@@ -319,12 +357,14 @@ async def _start(
     step: str | None = None,
 ) -> DraftView:
     now = now or utcnow()
-    check_accepting(consultation, now)
+    check_accepting(row, now)
     if text is not None:
         text = clean_text(text, limit=limit)
-    info = _remember(session, clause, consultation)
+    info = _info_of(row)
+    if row.status != RoundStatus.DRAFT:  # a draft's clauses may still be replaced
+        _keep(session, info)
     # All reads are done: the write (and SQLite's write lock) lasts only until the commit.
-    await _save_draft(session, actor, clause_id=clause.id, step=step or STEP_KIND, text=text, updated_at=now)
+    await _save_draft(session, actor, clause_id=info.id, step=step or STEP_KIND, text=text, updated_at=now)
     return DraftView(
         clause_id=info.id,
         clause_ref=info.ref,
@@ -411,7 +451,7 @@ async def submit(
     if not draft.kind or not draft.text:
         raise InvalidInput(texts.comment_incomplete())
     info = await clause_info(session, draft.clause_id)
-    consultation = await session.get(Consultation, info.consultation_id)
+    consultation = (await session.execute(_ROUND_STATE, {"round": info.consultation_id})).one()
     late = check_accepting(consultation, now)
     if draft.comment_id:
         comment = await session.get(Comment, draft.comment_id)
@@ -420,29 +460,36 @@ async def submit(
         comment.kind, comment.text, comment.proposed = draft.kind, draft.text, draft.proposed
         comment.updated_at = now
         comment.late = comment.late or late
-        edited = True
-    else:
-        comment = Comment(
-            consultation_id=consultation.id,
-            clause_id=info.id,
-            contact_id=actor.contact_id,
-            body_id=actor.body_id,
-            state_id=actor.state_id,
-            kind=draft.kind,
-            text=draft.text,
-            proposed=draft.proposed,
-            late=late,
-            created_at=now,
-            updated_at=now,
-            source_key=source_key,
-        )
-        session.add(comment)
-        edited = False
-    try:
         await session.flush()
+        return Saved(comment.id, info.ref, comment.kind, comment.late, True, consultation.title)
+    try:
+        comment_id = await session.scalar(
+            _NEW_COMMENT,
+            dict(
+                consultation_id=info.consultation_id,
+                clause_id=info.id,
+                contact_id=actor.contact_id,
+                body_id=actor.body_id,
+                state_id=actor.state_id,
+                kind=draft.kind,
+                text=draft.text,
+                proposed=draft.proposed,
+                status=CommentStatus.ACTIVE,
+                late=late,
+                created_at=now,
+                updated_at=now,
+                source_key=source_key,
+            ),
+        )
     except IntegrityError as exc:  # the same message handled twice
         raise Refused(texts.already_recorded()) from exc
-    return Saved(comment.id, info.ref, comment.kind, comment.late, edited, consultation.title)
+    return Saved(comment_id, info.ref, draft.kind, late, False, consultation.title)
+
+
+_ROUND_STATE = select(_ROUNDS.c.title, _ROUNDS.c.status, _ROUNDS.c.deadline, _ROUNDS.c.allow_late).where(
+    _ROUNDS.c.id == bindparam("round")
+)
+_NEW_COMMENT = insert(Comment.__table__).returning(Comment.__table__.c.id)
 
 
 # --- my comments ------------------------------------------------------------------------------------
