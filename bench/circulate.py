@@ -19,14 +19,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from bot.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db import Database, upgrade_async  # noqa: E402
 from bot.models import Outbox  # noqa: E402
 from bot.runner import polling  # noqa: E402
-from bot.services import registry, rounds  # noqa: E402
+from bot.services import outbox, registry, rounds  # noqa: E402
 from documents.sample import sample_draft  # noqa: E402
 from localapi import LocalBotApi  # noqa: E402
 
@@ -73,11 +73,8 @@ async def main(contacts: int, database: str | None) -> str:
                 application.bot_data.sender.wake()
                 while True:
                     async with db.session() as session:
-                        waiting = await session.scalar(
-                            select(func.count()).select_from(Outbox).where(Outbox.status.in_(["queued", "sending"]))
-                        )
-                    if not waiting:
-                        break
+                        if not await outbox.pending_count(session):
+                            break
                     await asyncio.sleep(0.2)
                 seconds = time.monotonic() - started
                 async with db.session() as session:

@@ -36,7 +36,7 @@ from bot.config import Settings  # noqa: E402
 from bot.db import Database, upgrade_async  # noqa: E402
 from bot.models import UTCDateTime  # noqa: E402
 from bot.runner import polling  # noqa: E402
-from bot.services import registry, rounds  # noqa: E402
+from bot.services import outbox, registry, rounds  # noqa: E402
 from documents.sample import sample_draft  # noqa: E402
 from localapi import LocalBotApi  # noqa: E402
 
@@ -111,19 +111,12 @@ async def echo_bot(server: LocalBotApi, db: Database | None = None):
 
 async def circulation_done(db: Database, timeout: float = 120) -> None:
     """Wait until every circulated message is out, so only the comments are measured."""
-    from sqlalchemy import func, select
-
-    from bot.models import Outbox
-
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
         async with db.session() as session:
-            waiting = await session.scalar(
-                select(func.count()).select_from(Outbox).where(Outbox.status.in_(["queued", "sending"]))
-            )
-        if not waiting:
-            return
+            if not await outbox.pending_count(session):
+                return
         await asyncio.sleep(0.2)
     raise RuntimeError("circulation did not finish")
 

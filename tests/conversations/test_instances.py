@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from bot.app import build_application
 from bot.db import Database
 from bot.models import Outbox
-from bot.services import registry, rounds
+from bot.services import outbox, registry, rounds
 from bot.services.reminders import timing_from
 from bot.webhook import run_webhook
 from tests.conftest import make_settings
@@ -60,9 +60,7 @@ async def test_two_instances_share_the_work_without_doubles(env):
     try:
         async def settled():
             async with env.db.session() as session:
-                waiting = await session.scalar(
-                    select(func.count()).select_from(Outbox).where(Outbox.status.in_(["queued", "sending"]))
-                )
+                waiting = await outbox.pending_count(session)
                 reminders = await session.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind == "reminder"))
             return waiting == 0 and reminders == DELEGATES
 

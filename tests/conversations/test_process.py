@@ -75,9 +75,6 @@ async def test_the_demo_writes_a_consolidated_draft(tmp_path):
 async def test_killed_mid_circulation_and_restarted_every_contact_gets_every_section(env):
     """SIGKILL while circulating, then a new process: nothing is lost; a message that was in
     flight at the very moment of the kill may arrive twice, nothing else does."""
-    from sqlalchemy import func, select
-
-    from bot.models import Outbox
     from bot.services import registry, rounds
     from tests.factories import small_draft
 
@@ -106,15 +103,7 @@ async def test_killed_mid_circulation_and_restarted_every_contact_gets_every_sec
         sent_before = len(env.server.calls_of("sendMessage"))
         assert 0 < sent_before < opened.messages_queued
         process = await _start_bot(env, extra)
-        for _ in range(600):
-            async with env.db.session() as session:
-                waiting = await session.scalar(
-                    select(func.count()).select_from(Outbox).where(Outbox.status.in_(["queued", "sending"]))
-                )
-            if not waiting:
-                break
-            await asyncio.sleep(0.1)
-        assert waiting == 0
+        assert await _queue_emptied(env)
     finally:
         if process.returncode is None:
             await _stop(process)
@@ -189,15 +178,7 @@ async def test_sigterm_finishes_the_update_in_hand_and_leaves_the_queue_consiste
     env.server.delays.clear()
     process = await _start_bot(env)
     try:
-        for _ in range(600):
-            async with env.db.session() as session:
-                waiting = await session.scalar(
-                    select(func.count()).select_from(Outbox).where(Outbox.status.in_(["queued", "sending"]))
-                )
-            if not waiting:
-                break
-            await asyncio.sleep(0.1)
-        assert waiting == 0
+        assert await _queue_emptied(env)
         await asyncio.sleep(0.5)
     finally:
         await _stop(process)
@@ -214,3 +195,15 @@ async def _contact_id(session, telegram_user_id: int) -> int:
     from bot.models import Contact
 
     return await session.scalar(select(Contact.id).where(Contact.telegram_user_id == telegram_user_id))
+
+
+async def _queue_emptied(env, *, tries: int = 600) -> bool:
+    """Wait until the outgoing queue holds nothing queued or being sent."""
+    from bot.services import outbox
+
+    for _ in range(tries):
+        async with env.db.session() as session:
+            if not await outbox.pending_count(session):
+                return True
+        await asyncio.sleep(0.1)
+    return False
