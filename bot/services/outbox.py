@@ -129,27 +129,8 @@ async def enqueue(
 
     `not_before` holds it back (quiet hours); `expires_at` drops it if it could only be
     sent later than that."""
-    now = now or utcnow()
-    stmt = (
-        _insert(session)(Outbox)
-        .values(
-            dedupe_key=key[:191],
-            kind=kind,
-            contact_id=contact_id,
-            chat_id=chat_id,
-            consultation_id=message.consultation_id,
-            section_id=message.section_id,
-            payload=message.to_payload(),
-            status=OutboxStatus.QUEUED,
-            attempts=0,
-            next_attempt_at=max(now, not_before) if not_before else now,
-            expires_at=expires_at,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-    result = await session.execute(stmt)
-    return bool(result.rowcount)
+    item = Queued(key, kind, chat_id, message, contact_id=contact_id, not_before=not_before, expires_at=expires_at)
+    return bool(await enqueue_many(session, [item], now=now))
 
 
 async def claim(
