@@ -26,14 +26,13 @@ from bot.models import (
     Consultation,
     MessageAnchor,
     RoundStatus,
-    Route,
     Section,
     SectionResponse,
     utcnow,
 )
 from bot.services.errors import InvalidInput, NotFound, Refused, RoundClosed, UnknownClause
 from bot.services.registry import Actor
-from bot.services.rounds import may_read_section, readable, sections_for_actor
+from bot.services.rounds import may_read_section, readable, routed_to, sections_for_actor
 from documents.draft import normalise_ref
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -169,17 +168,15 @@ def _infos(session: AsyncSession) -> dict[int, ClauseInfo]:
     return _clause_infos.setdefault(engine, {})
 
 
-def _keep(session: AsyncSession, info: ClauseInfo) -> None:
-    infos = _infos(session)
-    if len(infos) > 50_000:
-        infos.clear()
-    infos[info.id] = info
-
-
-def _remember(session: AsyncSession, clause: Clause, consultation: Consultation) -> ClauseInfo:
-    info = ClauseInfo(clause.id, clause.ref, clause.text, clause.section_id, consultation.id, consultation.title)
-    if consultation.status != RoundStatus.DRAFT:  # a draft's clauses may still be replaced
-        _keep(session, info)
+def _remembered(session: AsyncSession, row) -> ClauseInfo:
+    """The clause of a row of `_CLAUSE_AND_ROUND`, kept unless its round is still a draft
+    (whose clauses may be replaced)."""
+    info = ClauseInfo(row.id, row.ref, row.text, row.section_id, row.consultation_id, row.title)
+    if row.status != RoundStatus.DRAFT:
+        infos = _infos(session)
+        if len(infos) > 50_000:
+            infos.clear()
+        infos[info.id] = info
     return info
 
 
@@ -187,14 +184,10 @@ async def clause_info(session: AsyncSession, clause_id: int) -> ClauseInfo:
     info = _infos(session).get(clause_id)
     if info is not None:
         return info
-    row = (
-        await session.execute(
-            select(Clause, Consultation).join(Consultation, Consultation.id == Clause.consultation_id).where(Clause.id == clause_id)
-        )
-    ).first()
+    row = (await session.execute(_CLAUSE_BY_ID, {"clause": clause_id})).first()
     if row is None:
         raise NotFound(texts.clause_gone())
-    return _remember(session, row[0], row[1])
+    return _remembered(session, row)
 
 
 _DRAFTS = CommentDraft.__table__
@@ -228,19 +221,22 @@ def _change_statement(values: dict) -> tuple[object, dict]:
     return statement, params
 
 
-async def _view_of_row(session: AsyncSession, row) -> DraftView:
-    info = await clause_info(session, row.clause_id)
+def _view(info: ClauseInfo, draft) -> DraftView:
     return DraftView(
         clause_id=info.id,
         clause_ref=info.ref,
         clause_text=info.text,
         consultation_title=info.consultation_title,
-        step=row.step,
-        kind=row.kind,
-        text=row.text,
-        proposed=row.proposed,
-        editing=row.comment_id,
+        step=draft.step,
+        kind=draft.kind,
+        text=draft.text,
+        proposed=draft.proposed,
+        editing=draft.comment_id,
     )
+
+
+async def _view_of_row(session: AsyncSession, row) -> DraftView:
+    return _view(await clause_info(session, row.clause_id), row)
 
 
 async def current_draft(session: AsyncSession, actor: Actor) -> DraftView | None:
@@ -257,11 +253,13 @@ async def _change_draft(session: AsyncSession, actor: Actor, **values) -> DraftV
     return await _view_of_row(session, row)
 
 
-async def _save_draft(session: AsyncSession, actor: Actor, **values) -> None:
-    """Begin a comment, replacing any unfinished one (one statement: an upsert)."""
+async def _save_draft(session: AsyncSession, actor: Actor, **values) -> SimpleNamespace:
+    """Begin a comment, replacing any unfinished one (one statement: an upsert). Returns the
+    draft as saved."""
     values = {"comment_id": None, "kind": None, "text": None, "proposed": None, **values}
     params = {f"v_{name}": value for name, value in values.items()}
     await session.execute(_SAVE_DRAFT[session.bind.dialect.name], {"v_contact_id": actor.contact_id, **params})
+    return SimpleNamespace(**values)
 
 
 _DRAFT_FIELDS = ("clause_id", "comment_id", "step", "kind", "text", "proposed", "updated_at")
@@ -279,27 +277,21 @@ _SAVE_DRAFT = {
 # A clause with what a comment on it needs to know of its round, and whether the delegate's
 # body may see it (every body may, in a round without routes). Built once: the comment flow
 # begins with it.
-_CLAUSES, _ROUNDS, _ROUTES = Clause.__table__, Consultation.__table__, Route.__table__
-_ROUTES_OF_ROUND = select(_ROUTES.c.section_id).where(_ROUTES.c.consultation_id == _CLAUSES.c.consultation_id)
-_FOR_COMMENT = (
-    select(
-        _CLAUSES.c.id,
-        _CLAUSES.c.ref,
-        _CLAUSES.c.text,
-        _CLAUSES.c.section_id,
-        _CLAUSES.c.consultation_id,
-        _ROUNDS.c.title,
-        _ROUNDS.c.status,
-        _ROUNDS.c.deadline,
-        _ROUNDS.c.allow_late,
-        (
-            ~_ROUTES_OF_ROUND.exists()
-            | _ROUTES_OF_ROUND.where(
-                _ROUTES.c.section_id == _CLAUSES.c.section_id, _ROUTES.c.body_id == bindparam("body")
-            ).exists()
-        ).label("visible"),
-    )
-    .join(_ROUNDS, _ROUNDS.c.id == _CLAUSES.c.consultation_id)
+_CLAUSES, _ROUNDS = Clause.__table__, Consultation.__table__
+_CLAUSE_AND_ROUND = select(
+    _CLAUSES.c.id,
+    _CLAUSES.c.ref,
+    _CLAUSES.c.text,
+    _CLAUSES.c.section_id,
+    _CLAUSES.c.consultation_id,
+    _ROUNDS.c.title,
+    _ROUNDS.c.status,
+    _ROUNDS.c.deadline,
+    _ROUNDS.c.allow_late,
+).join(_ROUNDS, _ROUNDS.c.id == _CLAUSES.c.consultation_id)
+_CLAUSE_BY_ID = _CLAUSE_AND_ROUND.where(_CLAUSES.c.id == bindparam("clause"))
+_FOR_COMMENT = _CLAUSE_AND_ROUND.add_columns(
+    routed_to(_CLAUSES.c.consultation_id, _CLAUSES.c.section_id, bindparam("body")).label("visible")
 )
 _CLAUSE_FOR_COMMENT = _FOR_COMMENT.where(_CLAUSES.c.id == bindparam("clause"))
 # By reference, in the rounds the body sees: an open one first, then the most recent.
@@ -307,10 +299,6 @@ _REF_FOR_COMMENT = (
     _FOR_COMMENT.where(func.lower(_CLAUSES.c.ref) == bindparam("ref"), _ROUNDS.c.status != RoundStatus.DRAFT)
     .order_by(case((_ROUNDS.c.status == RoundStatus.OPEN, 0), else_=1), _ROUNDS.c.id.desc())
 )
-
-
-def _info_of(row) -> ClauseInfo:
-    return ClauseInfo(row.id, row.ref, row.text, row.section_id, row.consultation_id, row.title)
 
 
 async def start_comment(
@@ -360,22 +348,10 @@ async def _start(
     check_accepting(row, now)
     if text is not None:
         text = clean_text(text, limit=limit)
-    info = _info_of(row)
-    if row.status != RoundStatus.DRAFT:  # a draft's clauses may still be replaced
-        _keep(session, info)
+    info = _remembered(session, row)
     # All reads are done: the write (and SQLite's write lock) lasts only until the commit.
-    await _save_draft(session, actor, clause_id=info.id, step=step or STEP_KIND, text=text, updated_at=now)
-    return DraftView(
-        clause_id=info.id,
-        clause_ref=info.ref,
-        clause_text=info.text,
-        consultation_title=info.consultation_title,
-        step=step or STEP_KIND,
-        kind=None,
-        text=text,
-        proposed=None,
-        editing=None,
-    )
+    draft = await _save_draft(session, actor, clause_id=info.id, step=step or STEP_KIND, text=text, updated_at=now)
+    return _view(info, draft)
 
 
 # The step that follows, worked out by the database in the same statement that changes the draft.
@@ -556,7 +532,9 @@ async def _own_comment(session: AsyncSession, actor: Actor, comment_id: int, now
 async def edit_comment(session: AsyncSession, actor: Actor, comment_id: int, now: datetime | None = None) -> DraftView:
     now = now or utcnow()
     comment = await _own_comment(session, actor, comment_id, now)
-    values = dict(
+    draft = await _save_draft(
+        session,
+        actor,
         clause_id=comment.clause_id,
         comment_id=comment.id,
         step=STEP_CONFIRM,
@@ -565,8 +543,7 @@ async def edit_comment(session: AsyncSession, actor: Actor, comment_id: int, now
         proposed=comment.proposed,
         updated_at=now,
     )
-    await _save_draft(session, actor, **values)
-    return await _view_of_row(session, SimpleNamespace(**values))
+    return await _view_of_row(session, draft)
 
 
 async def withdraw_comment(session: AsyncSession, actor: Actor, comment_id: int, now: datetime | None = None) -> str:

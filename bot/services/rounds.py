@@ -208,15 +208,21 @@ async def visible_consultations(session: AsyncSession, actor: Actor) -> list[Con
     )
 
 
+def routed_to(consultation_id, section_id, body_id):
+    """A SQL condition: the section is routed to the body (every section is, in a round without
+    routes). Its arguments may be columns or parameters, so it fits inside any query."""
+    of_round = select(Route.section_id).where(Route.consultation_id == consultation_id)
+    return ~of_round.exists() | of_round.where(Route.section_id == section_id, Route.body_id == body_id).exists()
+
+
 def readable(consultation_id, section_id, actor: Actor):
-    """A SQL condition: the section is routed to the actor's body (every section is, in a round
-    without routes). For use inside a query, so the check costs no statement of its own."""
+    """A SQL condition: the actor may read the section. For use inside a query, so the check
+    costs no statement of its own."""
     if actor.is_secretariat:
         return true()
     if actor.body_id is None:
         return false()
-    of_round = select(Route.section_id).where(Route.consultation_id == consultation_id)
-    return ~of_round.exists() | of_round.where(Route.section_id == section_id, Route.body_id == actor.body_id).exists()
+    return routed_to(consultation_id, section_id, actor.body_id)
 
 
 async def may_read_section(session: AsyncSession, consultation_id: int, section_id: int, actor: Actor) -> bool:
