@@ -50,6 +50,8 @@ async def test_summary_nudge_mute_extend_late_and_close(env):
         assert "Asia/Yangon" in (await filipino.next_message()).content
         await filipino.send("/timezone Mars/Olympus")
         assert "not a time zone" in (await filipino.next_message()).content
+        await filipino.send("/deadline")  # times in chat follow the delegate's own zone at once
+        assert "(UTC+6:30)" in (await filipino.wait_for("Deadlines")).content
 
         await officer.send("/reminders")
         plan = await officer.wait_for("Reminders for")
