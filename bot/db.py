@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
+import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -91,28 +94,65 @@ class Database:
         await self.engine.dispose()
 
 
-class _OneTripCursor(aiosqlite.Cursor):
-    """A cursor that runs a statement, fetches its rows and closes in one trip to the
-    connection's thread. (aiosqlite makes a trip for each step: cursor, execute, fetch,
-    close; every trip is an event-loop wake-up, and they were most of a query's cost.)"""
+# SQLite statements run on the event loop's own thread. A statement on a local file takes
+# microseconds; handing each one to a worker thread and back (as aiosqlite does) cost far more
+# than the statement, in thread switches and event-loop wake-ups. What a thread gave for free
+# is kept by hand: a write waiting for another write must not block the loop, so writers of
+# one file queue on an asyncio lock (`_writer_lock`) and SQLite's own busy wait is left for
+# other processes (the CLI), whose transactions last milliseconds.
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        super().__init__(conn, None)  # the sqlite3 cursor is made in the thread, per statement
+
+def _is_read(sql: str) -> bool:
+    """SELECT and PRAGMA never begin a write transaction (the sqlite3 module begins one
+    implicitly before INSERT, UPDATE, DELETE and REPLACE; DDL and SAVEPOINT take the write
+    lock themselves)."""
+    return sql.lstrip()[:6].upper() in ("SELECT", "PRAGMA")
+
+
+_writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _writer_lock(database: str) -> asyncio.Lock | None:
+    """The lock that writers of this file queue on, in this event loop. An in-memory
+    database is private to its connection and needs none."""
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        return None
+    locks = _writer_locks.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(os.path.realpath(database), asyncio.Lock())
+
+
+class _InlineCursor(aiosqlite.Cursor):
+    """Runs a statement, fetches its rows and closes in one step on the loop's thread."""
+
+    def __init__(self, conn: _InlineConnection) -> None:
+        super().__init__(conn, None)  # the sqlite3 cursor is made per statement
         self._rows: list = []
 
     async def execute(self, sql, parameters=None):
-        connection = self._conn._conn
+        connection: _InlineConnection = self._conn
+        await connection.before(sql)
+        cursor = connection._conn.cursor()
+        try:
+            cursor.execute(sql, parameters if parameters is not None else ())
+            self._rows = cursor.fetchall() if cursor.description else []
+        finally:
+            cursor.close()  # description, rowcount and lastrowid stay readable
+            self._cursor = cursor
+            connection.after()
+        return self
 
-        def run():
-            cursor = connection.cursor()
-            try:
-                cursor.execute(sql, parameters if parameters is not None else ())
-                rows = cursor.fetchall() if cursor.description else []
-            finally:
-                cursor.close()  # description, rowcount and lastrowid stay readable
-            return cursor, rows
-
-        self._cursor, self._rows = await self._execute(run)
+    async def executemany(self, sql, parameters):
+        connection: _InlineConnection = self._conn
+        await connection.before(sql)
+        cursor = connection._conn.cursor()
+        try:
+            cursor.executemany(sql, parameters)
+        finally:
+            cursor.close()
+            self._cursor, self._rows = cursor, []
+            connection.after()
         return self
 
     async def fetchall(self):
@@ -126,21 +166,6 @@ class _OneTripCursor(aiosqlite.Cursor):
         size = size or 1
         rows, self._rows = self._rows[:size], self._rows[size:]
         return rows
-
-    async def executemany(self, sql, parameters):
-        connection = self._conn._conn
-
-        def run():
-            cursor = connection.cursor()
-            try:
-                cursor.executemany(sql, parameters)
-            finally:
-                cursor.close()
-            return cursor
-
-        self._cursor = await self._execute(run)
-        self._rows = []
-        return self
 
     async def close(self) -> None:
         self._rows = []
@@ -158,19 +183,79 @@ class _OneTripCursor(aiosqlite.Cursor):
         return self._cursor.lastrowid if self._cursor is not None else None
 
 
-class _OneTripConnection(aiosqlite.Connection):
-    def cursor(self) -> _OneTripCursor:  # type: ignore[override]
-        # SQLAlchemy enters it with `async with`: no trip is needed to make one.
-        return _OneTripCursor(self)
+class _InlineConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose statements, commits and rollbacks run on the loop's
+    thread (its worker thread only opens and closes the sqlite3 connection)."""
+
+    def __init__(self, connector, *, database: str, lock_timeout: float) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        self._database = database
+        self._lock_timeout = lock_timeout
+        self._writer: asyncio.Lock | None = None  # held from the first write to commit or rollback
+
+    async def _execute(self, fn, *args, **kwargs):
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+    def cursor(self) -> _InlineCursor:  # type: ignore[override]
+        # SQLAlchemy enters it with `async with`: nothing needs to run to make one.
+        return _InlineCursor(self)
+
+    async def before(self, sql: str) -> None:
+        """Queue behind this process's other writers of the file before a write begins."""
+        if self._writer is not None or _is_read(sql):
+            return
+        lock = _writer_lock(self._database)
+        if lock is None:
+            return
+        try:
+            await asyncio.wait_for(lock.acquire(), self._lock_timeout)
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked") from None
+        self._writer = lock
+
+    def after(self) -> None:
+        """Let the next writer in once this connection's transaction has ended."""
+        if self._writer is not None and not (self._connection is not None and self._connection.in_transaction):
+            self._writer, writer = None, self._writer
+            writer.release()
+
+    async def commit(self) -> None:
+        try:
+            await super().commit()
+        finally:
+            self.after()
+
+    async def rollback(self) -> None:
+        try:
+            await super().rollback()
+        finally:
+            self.after()
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            self.after()
+
+    def stop(self):
+        # Called when SQLAlchemy gives up on a connection (a cancelled task): its
+        # transaction dies with it, so its place in the queue goes too.
+        if self._writer is not None:
+            self._writer, writer = None, self._writer
+            writer.release()
+        return super().stop()
 
 
-def _sqlite_connector(database: str, **options):
-    """SQLAlchemy's `async_creator` for SQLite: an aiosqlite connection with one-trip cursors."""
-    import sqlite3
+def _sqlite_connector(database: str, *, timeout: float):
+    """SQLAlchemy's `async_creator` for SQLite: a connection that runs statements inline."""
 
     async def connect() -> aiosqlite.Connection:
-        connection = _OneTripConnection(
-            lambda: sqlite3.connect(database, check_same_thread=False, **options), iter_chunk_size=64
+        connection = _InlineConnection(
+            lambda: sqlite3.connect(database, check_same_thread=False, timeout=timeout),
+            database=database,
+            lock_timeout=timeout,
         )
         connection._thread.daemon = True
         return await connection

@@ -1,5 +1,6 @@
 """The database layer itself: what every repository relies on from a statement, on SQLite
-(whose connections run each statement in one trip to their thread) and on PostgreSQL."""
+(whose statements run on the event loop's thread, writers queuing on a lock) and on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -56,3 +57,61 @@ async def test_concurrent_sessions_each_see_their_own_results(db):
 
     results = await asyncio.gather(*(count_to(n * 10) for n in range(12)))
     assert results == [[n * 10, n * 10 + 1] for n in range(12)]
+
+
+async def _codes(db) -> set[str]:
+    async with db.session() as session:
+        return set(await session.scalars(select(Body.code).where(Body.code.like("W%"))))
+
+
+async def test_a_write_waiting_for_another_leaves_the_bot_free_to_work(db):
+    """An update that writes while another update's transaction is open waits its turn; the
+    bot meanwhile goes on reading and answering (nothing blocks the event loop)."""
+    first_wrote, finish_first = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with db.session() as session:
+            session.add(Body(code="W1", name="First"))
+            await session.flush()
+            first_wrote.set()
+            await finish_first.wait()  # e.g. a reply being sent before the commit
+
+    async def second() -> None:
+        await first_wrote.wait()
+        async with db.session() as session:
+            session.add(Body(code="W2", name="Second"))
+            await session.flush()
+
+    tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
+    await first_wrote.wait()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.sleep(0.2)
+    assert loop.time() - started < 1.0  # the loop was not held up by the waiting write
+    assert "W1" not in await _codes(db)  # reads go on, and see nothing uncommitted
+    if db.is_sqlite:
+        assert not tasks[1].done()  # one writer at a time (PostgreSQL locks rows instead)
+    finish_first.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)
+    assert await _codes(db) == {"W1", "W2"}
+
+
+async def test_a_writer_cancelled_mid_transaction_does_not_hold_up_the_next(db):
+    wrote = asyncio.Event()
+
+    async def abandoned() -> None:
+        async with db.session() as session:
+            session.add(Body(code="W3", name="Abandoned"))
+            await session.flush()
+            wrote.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.create_task(abandoned())
+    await wrote.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with asyncio.timeout(10):
+        async with db.session() as session:
+            session.add(Body(code="W4", name="Next"))
+    assert await _codes(db) == {"W4"}
