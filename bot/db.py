@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import os
 import sqlite3
+import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -54,10 +56,16 @@ def _ensure_sqlite_dir(url: URL) -> None:
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+# A pooled PostgreSQL connection that sat unused this long is checked before it is handed
+# out (the server may have restarted or dropped it meanwhile); a busy bot reuses its
+# connections within milliseconds and is spared the extra round trips of every check.
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
 class Database:
     """Owns the engine and hands out sessions."""
 
-    def __init__(self, raw_url: str, *, echo: bool = False) -> None:
+    def __init__(self, raw_url: str, *, echo: bool = False, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> None:
         self.url = async_url(raw_url)
         kwargs: dict = {"echo": echo}
         if is_sqlite(self.url):
@@ -67,12 +75,14 @@ class Database:
             if self.url.database in (None, "", ":memory:"):
                 kwargs["poolclass"] = NullPool
         else:
-            kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 10
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if is_sqlite(self.url):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine.sync_engine, "checkin", _idle_from_now)
+            event.listen(self.engine.sync_engine, "checkout", _ping_if_idle(ping_after_idle))
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession)
 
     @property
@@ -261,6 +271,26 @@ def _sqlite_connector(database: str, *, timeout: float):
         return await connection
 
     return connect
+
+
+def _idle_from_now(_dbapi_connection, record) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(after: float):
+    """A checkout hook that pings a connection idle for `after` seconds or more; one that does
+    not answer is replaced by a new one (the pool retries on DisconnectionError)."""
+
+    def check(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < after:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            raise DisconnectionError(f"connection lost while idle: {error}") from error
+
+    return check
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - trivial

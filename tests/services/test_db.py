@@ -115,3 +115,25 @@ async def test_a_writer_cancelled_mid_transaction_does_not_hold_up_the_next(db):
         async with db.session() as session:
             session.add(Body(code="W4", name="Next"))
     assert await _codes(db) == {"W4"}
+
+
+async def test_a_connection_the_server_dropped_while_idle_is_replaced_unnoticed(database_url):
+    """PostgreSQL restarted, or a proxy cut an idle connection: the next update still works."""
+    from bot.db import Database
+
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has no server to drop a connection")
+    db = Database(database_url, ping_after_idle=0.05)
+    try:
+        async with db.session() as session:
+            first = await session.scalar(text("select pg_backend_pid()"))
+        other = Database(database_url)
+        async with other.session() as session:
+            assert await session.scalar(text("select pg_terminate_backend(:pid)"), {"pid": first})
+        await other.dispose()
+        await asyncio.sleep(0.1)
+        async with db.session() as session:
+            second = await session.scalar(text("select pg_backend_pid()"))
+        assert second != first
+    finally:
+        await db.dispose()
