@@ -25,6 +25,7 @@ from bot.sender import OutboxSender
 from bot.services import registry, updates
 from bot.services.reminders import timing_from
 from bot.timer import Timer
+from bot.transport import AiohttpRequest
 from handlers import chair, common, delegate, secretariat
 
 log = logging.getLogger(__name__)
@@ -56,10 +57,8 @@ def build_application(settings: Settings, *, db: Database | None = None, token: 
         # are not throttled, but a 429 "retry after" is honoured and retried.
         .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
         .concurrent_updates(8)
-        .connect_timeout(10)
-        .read_timeout(20)
-        .write_timeout(30)
-        .get_updates_read_timeout(35)
+        .request(AiohttpRequest(connect_timeout=10, read_timeout=20, write_timeout=30, media_write_timeout=60))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1, connect_timeout=10, read_timeout=35))
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
