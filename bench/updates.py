@@ -4,10 +4,13 @@ same conversation shape (a message and three button presses, each answered).
 
     python bench/updates.py [--delegates 40] [--rounds 3] [--repeats 5] [--database URL]
 
-The three bots run side by side and are measured in turns; each figure is the median.
+The bots run side by side and are measured in turns; each figure is the median.
 
-Before it, the same echo bot recording each update in the database (one session and commit
-per update, the least a bot does that loses nothing): durable_echo_per_s=D ratio_to_durable_echo=C/D
+The echo bot of the last line is python-telegram-bot as it comes (its HTTP over httpx).
+Clausebot talks HTTP over aiohttp (bot/transport.py), so the line before it also gives the
+echo bot on that same transport, and that echo bot recording each update in the database
+(one session and commit per update, the least a bot does that loses nothing):
+    same_transport_echo_per_s=F ratio_to_same_transport_echo=C/F durable_echo_per_s=D ratio_to_durable_echo=C/D
 
 Last line: comments_per_s=C echo_per_s=E ratio=C/E
 """
@@ -37,6 +40,7 @@ from bot.db import Database, upgrade_async  # noqa: E402
 from bot.models import UTCDateTime  # noqa: E402
 from bot.runner import polling  # noqa: E402
 from bot.services import outbox, registry, rounds  # noqa: E402
+from bot.transport import AiohttpRequest  # noqa: E402
 from documents.sample import sample_draft  # noqa: E402
 from localapi import LocalBotApi  # noqa: E402
 
@@ -68,9 +72,10 @@ _ECHO_UPDATES = Table(
 )
 
 
-async def echo_bot(server: LocalBotApi, db: Database | None = None):
+async def echo_bot(server: LocalBotApi, db: Database | None = None, *, token: str, aiohttp: bool = False):
     """The bare echo bot; with a database, one that also records each update there (its own
-    session and commit, as any bot must that loses nothing): the floor of durable handling."""
+    session and commit, as any bot must that loses nothing): the floor of durable handling.
+    With `aiohttp`, it talks HTTP as Clausebot does."""
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("next", callback_data="next")]])
     if db is not None:
         async with db.engine.begin() as connection:
@@ -96,14 +101,16 @@ async def echo_bot(server: LocalBotApi, db: Database | None = None):
         else:
             await update.effective_chat.send_message("done")
 
-    application = (
+    builder = (
         ApplicationBuilder()
-        .token("654321:ECHO" if db is None else "654322:DURABLE")
+        .token(token)
         .base_url(f"{server.url}/bot")
         .base_file_url(f"{server.url}/file/bot")
         .concurrent_updates(CONCURRENCY)
-        .build()
     )
+    if aiohttp:
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=10))
+    application = builder.build()
     application.add_handler(MessageHandler(filters.TEXT, on_text))
     application.add_handler(CallbackQueryHandler(on_press))
     return application
@@ -137,8 +144,14 @@ async def main(delegates: int, rounds_: int, repeats: int, database: str | None)
         database = database or f"sqlite:///{tmp}/bench.db"
         await upgrade_async(database)
         db = Database(database)
-        async with LocalBotApi() as echo_server, LocalBotApi() as durable_server, LocalBotApi() as server:
+        async with (
+            LocalBotApi() as echo_server,
+            LocalBotApi() as same_server,
+            LocalBotApi() as durable_server,
+            LocalBotApi() as server,
+        ):
             echo_users = [echo_server.user(50_000 + n, f"Echo {n}") for n in range(delegates)]
+            same_users = [same_server.user(70_000 + n, f"Same {n}") for n in range(delegates)]
             durable_users = [durable_server.user(60_000 + n, f"Durable {n}") for n in range(delegates)]
             users = [server.user(10_000 + n, f"Delegate {n}") for n in range(delegates)]
             await enrol(db, users)
@@ -149,21 +162,32 @@ async def main(delegates: int, rounds_: int, repeats: int, database: str | None)
                 quiet_hours="",
                 _env_file=None,
             )
-            echo = await echo_bot(echo_server)
-            durable = await echo_bot(durable_server, db)
+            echo = await echo_bot(echo_server, token="654321:ECHO")
+            same = await echo_bot(same_server, token="654323:SAME", aiohttp=True)
+            durable = await echo_bot(durable_server, db, token="654322:DURABLE", aiohttp=True)
             ours = build_application(settings, db=Database(database))
             refs = ["1.1", "2.1", "3.2", "4.1", "5.2", "6.1"]
 
             async def comment(user, n):
                 await comment_once(user, refs[n % len(refs)], n)
 
-            async with polling(echo, poll_timeout=2), polling(durable, poll_timeout=2), polling(ours, poll_timeout=2):
+            async with (
+                polling(echo, poll_timeout=2),
+                polling(same, poll_timeout=2),
+                polling(durable, poll_timeout=2),
+                polling(ours, poll_timeout=2),
+            ):
                 await circulation_done(db)
                 await asyncio.gather(*(u.drain(quiet=0.2, timeout=60) for u in users))
-                runs = {"echo": (echo_users, echo_once), "durable": (durable_users, echo_once), "ours": (users, comment)}
+                runs = {
+                    "echo": (echo_users, echo_once),
+                    "same": (same_users, echo_once),
+                    "durable": (durable_users, echo_once),
+                    "ours": (users, comment),
+                }
                 for people, work in runs.values():  # warm up
                     await measure(people[:2], work, 1)
-                # In turns, so that whatever else the machine does weighs on all three alike.
+                # In turns, so that whatever else the machine does weighs on all of them alike.
                 seconds: dict[str, list[float]] = {name: [] for name in runs}
                 for _ in range(repeats):
                     for name, (people, work) in runs.items():
@@ -171,14 +195,19 @@ async def main(delegates: int, rounds_: int, repeats: int, database: str | None)
         await db.dispose()
 
     total = delegates * rounds_
-    echo_per_s, durable_per_s, comments_per_s = (total / statistics.median(seconds[n]) for n in ("echo", "durable", "ours"))
+    echo_per_s, same_per_s, durable_per_s, comments_per_s = (
+        total / statistics.median(seconds[n]) for n in ("echo", "same", "durable", "ours")
+    )
     print(
         f"delegates={delegates} rounds={rounds_} repeats={repeats} database={database.split(':')[0]} "
         f"seconds={ {name: [round(x, 2) for x in values] for name, values in seconds.items()} }",
         file=sys.stderr,
     )
-    # The echo bot that records each update in the database: what durable handling alone costs.
-    print(f"durable_echo_per_s={durable_per_s:.1f} ratio_to_durable_echo={comments_per_s / durable_per_s:.2f}")
+    # The echo bot on Clausebot's HTTP transport, bare and recording each update in the database.
+    print(
+        f"same_transport_echo_per_s={same_per_s:.1f} ratio_to_same_transport_echo={comments_per_s / same_per_s:.2f} "
+        f"durable_echo_per_s={durable_per_s:.1f} ratio_to_durable_echo={comments_per_s / durable_per_s:.2f}"
+    )
     return f"comments_per_s={comments_per_s:.1f} echo_per_s={echo_per_s:.1f} ratio={comments_per_s / echo_per_s:.2f}"
 
 

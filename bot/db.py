@@ -130,7 +130,10 @@ def _writer_lock(database: str) -> asyncio.Lock | None:
     if database in ("", ":memory:") or database.startswith("file::memory:"):
         return None
     locks = _writer_locks.setdefault(asyncio.get_running_loop(), {})
-    return locks.setdefault(os.path.realpath(database), asyncio.Lock())
+    lock = locks.get(database)
+    if lock is None:
+        lock = locks[database] = asyncio.Lock()
+    return lock
 
 
 class _InlineCursor(aiosqlite.Cursor):
@@ -199,7 +202,8 @@ class _InlineConnection(aiosqlite.Connection):
 
     def __init__(self, connector, *, database: str, lock_timeout: float) -> None:
         super().__init__(connector, iter_chunk_size=64)
-        self._database = database
+        # One lock per file, however its path is spelled.
+        self._database = database if database in ("", ":memory:") or database.startswith("file:") else os.path.realpath(database)
         self._lock_timeout = lock_timeout
         self._writer: asyncio.Lock | None = None  # held from the first write to commit or rollback
 
