@@ -223,10 +223,13 @@ class _InlineConnection(aiosqlite.Connection):
         lock = _writer_lock(self._database)
         if lock is None:
             return
-        try:
-            await asyncio.wait_for(lock.acquire(), self._lock_timeout)
-        except TimeoutError:
-            raise sqlite3.OperationalError("database is locked") from None
+        if not lock.locked():
+            await lock.acquire()  # free: taken at once, nothing to wait for
+        else:
+            try:
+                await asyncio.wait_for(lock.acquire(), self._lock_timeout)
+            except TimeoutError:
+                raise sqlite3.OperationalError("database is locked") from None
         self._writer = lock
 
     def after(self) -> None:

@@ -55,6 +55,8 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
+                # HTTPS_PROXY, HTTP_PROXY and NO_PROXY from the environment, as with httpx.
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:

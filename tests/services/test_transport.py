@@ -92,12 +92,16 @@ async def test_a_slow_answer_times_out_and_the_next_request_goes_through(api):
         assert time.monotonic() - started >= 0.9
 
 
-async def test_no_server_is_a_network_error_not_a_hang():
+async def _dead_port() -> int:
     probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port = probe.sockets[0].getsockname()[1]
     probe.close()
     await probe.wait_closed()
-    bot = make_bot(f"http://127.0.0.1:{port}", connect_timeout=2)
+    return port
+
+
+async def test_no_server_is_a_network_error_not_a_hang():
+    bot = make_bot(f"http://127.0.0.1:{await _dead_port()}", connect_timeout=2)
     started = time.monotonic()
     try:
         with pytest.raises(NetworkError):
@@ -105,3 +109,20 @@ async def test_no_server_is_a_network_error_not_a_hang():
     finally:
         await bot.shutdown()
     assert time.monotonic() - started < 3
+
+
+async def test_the_proxy_of_the_environment_is_used(api, monkeypatch):
+    """A bot behind a government network's proxy reaches Telegram through it (HTTP_PROXY,
+    HTTPS_PROXY and NO_PROXY, as with python-telegram-bot's default transport)."""
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{await _dead_port()}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    bot = make_bot(api.url, connect_timeout=2)
+    try:
+        with pytest.raises(NetworkError):
+            await bot.initialize()  # the proxy is down: nothing gets through
+    finally:
+        await bot.shutdown()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    async with make_bot(api.url) as bot:
+        assert (await bot.get_me()).is_bot
