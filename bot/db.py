@@ -202,8 +202,9 @@ class _InlineConnection(aiosqlite.Connection):
 
     def __init__(self, connector, *, database: str, lock_timeout: float) -> None:
         super().__init__(connector, iter_chunk_size=64)
+        in_memory = database in ("", ":memory:") or database.startswith("file:")
         # One lock per file, however its path is spelled.
-        self._database = database if database in ("", ":memory:") or database.startswith("file:") else os.path.realpath(database)
+        self._database = database if in_memory else os.path.realpath(database)
         self._lock_timeout = lock_timeout
         self._writer: asyncio.Lock | None = None  # held from the first write to commit or rollback
 
@@ -218,6 +219,8 @@ class _InlineConnection(aiosqlite.Connection):
 
     async def before(self, sql: str) -> None:
         """Queue behind this process's other writers of the file before a write begins."""
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
         if self._writer is not None or _is_read(sql):
             return
         lock = _writer_lock(self._database)
