@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class AiohttpRequest(BaseRequest):
-    __slots__ = ("_connect", "_media_write", "_pool", "_pool_size", "_read", "_session", "_write")
+    __slots__ = ("_connect", "_media_write", "_pool", "_pool_size", "_proxies", "_read", "_session", "_write")
 
     def __init__(
         self,
@@ -45,6 +47,7 @@ class AiohttpRequest(BaseRequest):
         self._pool = pool_timeout
         self._media_write = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -55,9 +58,8 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
-                # HTTPS_PROXY, HTTP_PROXY and NO_PROXY from the environment, as with httpx.
-                trust_env=True,
             )
+            self._proxies = {}
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -103,12 +105,25 @@ class AiohttpRequest(BaseRequest):
         try:
             # Nothing in aiohttp bounds the sending of the body: the whole exchange is.
             async with asyncio.timeout(_sum(connect, pool, write, read)):
-                async with self._session.request(method, url, data=data, timeout=timeout) as response:
+                async with self._session.request(
+                    method, url, data=data, timeout=timeout, proxy=self._proxy_for(url)
+                ) as response:
                     return response.status, await response.read()
         except (TimeoutError, aiohttp.ServerTimeoutError) as err:
             raise TimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err
+
+    def _proxy_for(self, url: str) -> str | None:
+        """The proxy the environment names for this URL (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY,
+        NO_PROXY), as httpx would use it; read once per host, not at every request."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "")
+        if key not in self._proxies:
+            proxies = getproxies()
+            proxy = proxies.get(parts.scheme) or proxies.get("all")
+            self._proxies[key] = None if not proxy or proxy_bypass(parts.hostname or "") else proxy
+        return self._proxies[key]
 
 
 def _sum(*parts: float | None) -> float | None:
