@@ -14,7 +14,7 @@ longer media timeout).
 from __future__ import annotations
 
 import asyncio
-import logging
+import re
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
 
@@ -24,7 +24,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-log = logging.getLogger(__name__)
+# The token is part of every Bot API URL; an error message must not carry it into the logs.
+_TOKEN_IN_URL = re.compile(r"/bot[^/\s]+/")
 
 
 class AiohttpRequest(BaseRequest):
@@ -109,10 +110,13 @@ class AiohttpRequest(BaseRequest):
                     method, url, data=data, timeout=timeout, proxy=self._proxy_for(url)
                 ) as response:
                     return response.status, await response.read()
+        # The original errors are not chained: some name the whole URL, token included.
         except (TimeoutError, aiohttp.ServerTimeoutError) as err:
-            raise TimedOut from err
+            detail = _TOKEN_IN_URL.sub("/bot<token>/", str(err))
+            raise TimedOut(f"Timed out: {detail}" if detail else None) from None
         except aiohttp.ClientError as err:
-            raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err
+            detail = _TOKEN_IN_URL.sub("/bot<token>/", str(err))
+            raise NetworkError(f"aiohttp.{err.__class__.__name__}: {detail}") from None
 
     def _proxy_for(self, url: str) -> str | None:
         """The proxy the environment names for this URL (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY,

@@ -128,3 +128,17 @@ async def test_the_proxy_of_the_environment_is_used(api, monkeypatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     async with make_bot(api.url) as bot:
         assert (await bot.get_me()).is_bot
+
+
+async def test_a_bad_api_url_is_named_in_the_error_without_the_token():
+    """A typo in TELEGRAM_API_URL shows up in the log as the URL, never with the bot's token."""
+    import traceback
+
+    bot = make_bot("http://127.0.0.1:99999")
+    try:
+        with pytest.raises(NetworkError) as failure:
+            await bot.initialize()
+    finally:
+        await bot.shutdown()
+    assert "http://127.0.0.1:99999/bot<token>/getMe" in str(failure.value)
+    assert TOKEN.split(":")[1] not in "".join(traceback.format_exception(failure.value))
