@@ -1,7 +1,12 @@
 """Circulate the sample draft to N contacts through a local Bot API server that enforces
 Telegram's limits (30 messages a second overall, one a second per chat, 429 beyond).
 
-    python bench/circulate.py [--contacts 500] [--database URL]
+    python bench/circulate.py [--contacts 500] [--database URL] [--kill-at 0.4]
+
+With --kill-at F the bot runs as its own process (`clausebot run`), is killed with SIGKILL
+once that fraction of the messages has gone out, and is started again; messages the dead
+process had claimed go back in the queue once its heartbeat is INSTANCE_TIMEOUT_SECONDS (5
+here) old. The time then includes the restart.
 
 Last line: messages=M seconds=S rate=R limit=30 lost=L duplicates=D
 """
@@ -10,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import sys
 import tempfile
 import time
@@ -33,7 +40,39 @@ from localapi import LocalBotApi  # noqa: E402
 LIMIT = 30
 
 
-async def main(contacts: int, database: str | None) -> str:
+async def run_killed(
+    server: LocalBotApi, database: str, queued: int, kill_at: float, log_path: Path
+) -> tuple[int, asyncio.subprocess.Process]:
+    """The bot as its own process, killed with SIGKILL part-way and started again: how many
+    messages had gone out at the kill, and the new process."""
+    environment = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "123456:BENCH",
+        "TELEGRAM_API_URL": server.url,
+        "DATABASE_URL": database,
+        "QUIET_HOURS": "",
+        "OUTBOX_POLL_SECONDS": "0.2",
+        "INSTANCE_TIMEOUT_SECONDS": "5",
+    }
+
+    async def start() -> asyncio.subprocess.Process:
+        with log_path.open("ab") as log:
+            return await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "run", env=environment, stdout=log, stderr=log
+            )
+
+    process = await start()
+    while len(server.calls_of("sendMessage")) < queued * kill_at:
+        if process.returncode is not None:
+            raise RuntimeError(f"the bot stopped on its own: see {log_path}")
+        await asyncio.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    await process.wait()
+    killed_after = server.stats["sent"]
+    return killed_after, await start()
+
+
+async def main(contacts: int, database: str | None, kill_at: float | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="clausebot-bench-") as tmp:
         database = database or f"sqlite:///{tmp}/bench.db"
         await upgrade_async(database)
@@ -64,21 +103,31 @@ async def main(contacts: int, database: str | None) -> str:
                     users.append(user)
                 outline = await rounds.import_draft(session, sample_draft(), "sample.docx")
                 consultation = await rounds.resolve_consultation(session, outline.consultation)
-            application = build_application(settings, db=db)
-            async with polling(application, poll_timeout=2):
+            if kill_at is None:
+                application = build_application(settings, db=db)
+                async with polling(application, poll_timeout=2):
+                    started = time.monotonic()
+                    async with db.session() as session:
+                        now = datetime.now(UTC)
+                        opened = await rounds.open_round(session, consultation, now + timedelta(days=60), now=now)
+                    application.bot_data.sender.wake()
+                    await queue_emptied(db)
+                    seconds = time.monotonic() - started
+            else:
                 started = time.monotonic()
                 async with db.session() as session:
                     now = datetime.now(UTC)
                     opened = await rounds.open_round(session, consultation, now + timedelta(days=60), now=now)
-                application.bot_data.sender.wake()
-                while True:
-                    async with db.session() as session:
-                        if not await outbox.pending_count(session):
-                            break
-                    await asyncio.sleep(0.2)
-                seconds = time.monotonic() - started
-                async with db.session() as session:
-                    statuses = Counter(s for s in await session.scalars(select(Outbox.status)))
+                killed_after, process = await run_killed(server, database, opened.messages_queued, kill_at, Path(tmp) / "bot.log")
+                try:
+                    await queue_emptied(db)
+                    seconds = time.monotonic() - started
+                finally:
+                    process.send_signal(signal.SIGTERM)
+                    await process.wait()
+                print(f"killed with SIGKILL after {killed_after} messages, then started again", file=sys.stderr)
+            async with db.session() as session:
+                statuses = Counter(s for s in await session.scalars(select(Outbox.status)))
             await db.dispose()
             delivered = Counter()
             duplicates = 0
@@ -96,9 +145,18 @@ async def main(contacts: int, database: str | None) -> str:
             )
 
 
+async def queue_emptied(db: Database) -> None:
+    while True:
+        async with db.session() as session:
+            if not await outbox.pending_count(session):
+                return
+        await asyncio.sleep(0.2)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=500)
     parser.add_argument("--database", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--kill-at", type=float, help="SIGKILL the bot once this fraction is sent, then restart it")
     args = parser.parse_args()
-    print(asyncio.run(main(args.contacts, args.database)))
+    print(asyncio.run(main(args.contacts, args.database, args.kill_at)))

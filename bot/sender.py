@@ -81,6 +81,7 @@ class OutboxSender:
         *,
         poll_seconds: float = 2.0,
         concurrency: int = 32,
+        unrecorded: int = 8,
         batch: int = 100,
         per_second: float = 29.0,
         instance_timeout: float = 30.0,
@@ -95,6 +96,11 @@ class OutboxSender:
         self.db = db
         self.poll_seconds = poll_seconds
         self.concurrency = concurrency
+        # Messages out to Telegram and not yet recorded as sent: the ones a SIGKILL can make
+        # arrive twice. Bounded, so that a slow database pauses sending instead of letting
+        # them pile up (8 keep the pace with Telegram a few hundred milliseconds away).
+        self.unrecorded = unrecorded
+        self._out = asyncio.Semaphore(unrecorded)
         self.batch = batch
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -188,10 +194,11 @@ class OutboxSender:
                 for item in queue:
                     await self._chat_turn(item.chat_id)
                     await self.pacer.wait()
-                    if self._stopping:  # sends under way finish; no new one starts
-                        return
-                    unsent.discard(item.id)
-                    await self._deliver(item)
+                    async with self._out:
+                        if self._stopping:  # sends under way finish; no new one starts
+                            return
+                        unsent.discard(item.id)
+                        await self._deliver(item)
                     self._last_in_chat[item.chat_id] = asyncio.get_running_loop().time()
 
         await asyncio.gather(*(chat(queue) for queue in by_chat.values()))

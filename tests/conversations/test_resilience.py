@@ -184,3 +184,50 @@ async def test_an_update_delivered_again_does_not_create_a_second_comment(env):
         from bot.models import Comment
 
         assert await session.scalar(select(func.count()).select_from(Comment)) == 1
+
+
+async def test_while_the_database_is_slow_to_record_sends_sending_pauses(env, monkeypatch):
+    """A message that went out and is not yet recorded as sent could arrive twice after a
+    crash; when the database is slow to record, the bot stops sending rather than let such
+    messages pile up, and goes on once it has caught up. Nothing is lost or sent twice."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.services import outbox, registry, rounds
+    from tests.factories import small_draft
+
+    contacts = 30
+    users = [env.server.user(8000 + n, f"D{n}") for n in range(contacts)]
+    async with env.db.session() as session:
+        for user in users:
+            user.started = True
+            issued = await registry.issue_invite(session, role="delegate", body="SOMHD", state="Thailand")
+            await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D")
+        outline = await rounds.import_draft(session, small_draft(), "plan.docx")
+        consultation = await rounds.resolve_consultation(session, outline.consultation)
+        now = datetime.now(UTC)
+        opened = await rounds.open_round(session, consultation, now + timedelta(days=30), now=now)
+
+    database_caught_up = asyncio.Event()
+    record = outbox.mark_sent
+
+    async def slow_record(*args, **kwargs):
+        await database_caught_up.wait()
+        return await record(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "mark_sent", slow_record)
+    async with env.running() as application:
+        sender = application.bot_data.sender
+        sender.wake()
+        await asyncio.sleep(1.5)  # at the bot's pace, some 40 messages would have gone by now
+        out_unrecorded = len(env.server.calls_of("sendMessage"))
+        assert 0 < out_unrecorded <= 8 == sender.unrecorded
+        database_caught_up.set()
+        for _ in range(300):
+            async with env.db.session() as session:
+                if not await outbox.pending_count(session):
+                    break
+            await asyncio.sleep(0.1)
+    assert len(env.server.calls_of("sendMessage")) == opened.messages_queued
+    for user in users:
+        contents = [m.content for m in user.messages()]
+        assert len(contents) == len(set(contents)) == 4, (user.id, contents)
