@@ -73,8 +73,9 @@ async def test_the_demo_writes_a_consolidated_draft(tmp_path):
 
 
 async def test_killed_mid_circulation_and_restarted_every_contact_gets_every_section(env):
-    """SIGKILL while circulating, then a new process: nothing is lost; a message that was in
-    flight at the very moment of the kill may arrive twice, nothing else does."""
+    """SIGKILL while circulating, then a new process: nothing is lost; a message that had
+    gone out and was not yet recorded at the very moment of the kill may arrive twice
+    (never more than 8 of them), nothing else does."""
     from bot.services import registry, rounds
     from tests.factories import small_draft
 
@@ -112,7 +113,7 @@ async def test_killed_mid_circulation_and_restarted_every_contact_gets_every_sec
         contents = [m.content for m in user.messages()]
         assert len(set(contents)) == 4, (user.id, contents)  # the introduction and three sections
         duplicates += len(contents) - len(set(contents))
-    assert duplicates <= 2
+    assert duplicates <= 8  # out and not yet recorded at the kill: the sender allows no more
 
 
 async def test_sigterm_finishes_the_update_in_hand_and_leaves_the_queue_consistent(env):
