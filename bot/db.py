@@ -124,10 +124,10 @@ _writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, as
 )
 
 
-def _writer_lock(database: str) -> asyncio.Lock | None:
+def _writer_lock(database: str | None) -> asyncio.Lock | None:
     """The lock that writers of this file queue on, in this event loop. An in-memory
-    database is private to its connection and needs none."""
-    if database in ("", ":memory:") or database.startswith("file::memory:"):
+    database (None) is private to its connection and needs none."""
+    if database is None:
         return None
     locks = _writer_locks.setdefault(asyncio.get_running_loop(), {})
     lock = locks.get(database)
@@ -144,27 +144,29 @@ class _InlineCursor(aiosqlite.Cursor):
         self._rows: list = []
 
     async def execute(self, sql, parameters=None):
+        def run(cursor):
+            cursor.execute(sql, parameters if parameters is not None else ())
+            return cursor.fetchall() if cursor.description else []
+
+        return await self._run(sql, run)
+
+    async def executemany(self, sql, parameters):
+        def run(cursor):
+            cursor.executemany(sql, parameters)
+            return []
+
+        return await self._run(sql, run)
+
+    async def _run(self, sql, work):
+        """One statement: its turn among writers, a fresh sqlite3 cursor, the rows."""
         connection: _InlineConnection = self._conn
         await connection.before(sql)
         cursor = connection._conn.cursor()
         try:
-            cursor.execute(sql, parameters if parameters is not None else ())
-            self._rows = cursor.fetchall() if cursor.description else []
+            self._rows = work(cursor)
         finally:
             cursor.close()  # description, rowcount and lastrowid stay readable
             self._cursor = cursor
-            connection.after()
-        return self
-
-    async def executemany(self, sql, parameters):
-        connection: _InlineConnection = self._conn
-        await connection.before(sql)
-        cursor = connection._conn.cursor()
-        try:
-            cursor.executemany(sql, parameters)
-        finally:
-            cursor.close()
-            self._cursor, self._rows = cursor, []
             connection.after()
         return self
 
@@ -202,9 +204,12 @@ class _InlineConnection(aiosqlite.Connection):
 
     def __init__(self, connector, *, database: str, lock_timeout: float) -> None:
         super().__init__(connector, iter_chunk_size=64)
-        in_memory = database in ("", ":memory:") or database.startswith("file:")
-        # One lock per file, however its path is spelled.
-        self._database = database if in_memory else os.path.realpath(database)
+        # The file whose writers this connection queues with, however its path is spelled
+        # (a URI as given); None for an in-memory database.
+        if database in ("", ":memory:") or database.startswith("file::memory:"):
+            self._database: str | None = None
+        else:
+            self._database = database if database.startswith("file:") else os.path.realpath(database)
         self._lock_timeout = lock_timeout
         self._writer: asyncio.Lock | None = None  # held from the first write to commit or rollback
 

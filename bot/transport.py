@@ -112,11 +112,10 @@ class AiohttpRequest(BaseRequest):
                     return response.status, await response.read()
         # The original errors are not chained: some name the whole URL, token included.
         except (TimeoutError, aiohttp.ServerTimeoutError) as err:
-            detail = _TOKEN_IN_URL.sub("/bot<token>/", str(err))
+            detail = _masked(err)
             raise TimedOut(f"Timed out: {detail}" if detail else None) from None
         except aiohttp.ClientError as err:
-            detail = _TOKEN_IN_URL.sub("/bot<token>/", str(err))
-            raise NetworkError(f"aiohttp.{err.__class__.__name__}: {detail}") from None
+            raise NetworkError(f"aiohttp.{err.__class__.__name__}: {_masked(err)}") from None
 
     def _proxy_for(self, url: str) -> str | None:
         """The proxy the environment names for this URL (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY,
@@ -128,6 +127,10 @@ class AiohttpRequest(BaseRequest):
             proxy = proxies.get(parts.scheme) or proxies.get("all")
             self._proxies[key] = None if not proxy or proxy_bypass(parts.hostname or "") else proxy
         return self._proxies[key]
+
+
+def _masked(error: Exception) -> str:
+    return _TOKEN_IN_URL.sub("/bot<token>/", str(error))
 
 
 def _sum(*parts: float | None) -> float | None:
