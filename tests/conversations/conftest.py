@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 from contextlib import asynccontextmanager
@@ -37,6 +38,37 @@ class BotEnv:
         await user.send(f"/start {await self.invite(role, body, state, name)}")
         await user.wait_for("registered")
         return user
+
+    async def circulating(self, contacts: int, first_user_id: int):
+        """`contacts` delegates (SOMHD, Thailand) who have opened the chat, and a round of the
+        small draft opened for them: its messages queued, not yet sent."""
+        from datetime import UTC, datetime, timedelta
+
+        from bot.services import rounds
+        from tests.factories import small_draft
+
+        users = [self.server.user(first_user_id + n, f"D{n}") for n in range(contacts)]
+        async with self.db.session() as session:
+            for user in users:
+                user.started = True
+                issued = await registry.issue_invite(session, role="delegate", body="SOMHD", state="Thailand")
+                await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D")
+            outline = await rounds.import_draft(session, small_draft(), "plan.docx")
+            consultation = await rounds.resolve_consultation(session, outline.consultation)
+            now = datetime.now(UTC)
+            opened = await rounds.open_round(session, consultation, now + timedelta(days=30), now=now)
+        return users, opened
+
+    async def queue_emptied(self, *, tries: int = 600) -> bool:
+        """Wait until the outgoing queue holds nothing queued or being sent."""
+        from bot.services import outbox
+
+        for _ in range(tries):
+            async with self.db.session() as session:
+                if not await outbox.pending_count(session):
+                    return True
+            await asyncio.sleep(0.1)
+        return False
 
     @asynccontextmanager
     async def running(self):

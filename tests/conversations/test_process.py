@@ -76,22 +76,7 @@ async def test_killed_mid_circulation_and_restarted_every_contact_gets_every_sec
     """SIGKILL while circulating, then a new process: nothing is lost; a message that had
     gone out and was not yet recorded at the very moment of the kill may arrive twice
     (never more than 8 of them), nothing else does."""
-    from bot.services import registry, rounds
-    from tests.factories import small_draft
-
-    contacts = 60
-    users = [env.server.user(5000 + n, f"D{n}") for n in range(contacts)]
-    async with env.db.session() as session:
-        for n, user in enumerate(users):
-            user.started = True
-            issued = await registry.issue_invite(session, role="delegate", body="SOMHD", state="Thailand")
-            await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D")
-        outline = await rounds.import_draft(session, small_draft(), "plan.docx")
-        consultation = await rounds.resolve_consultation(session, outline.consultation)
-        from datetime import UTC, datetime, timedelta
-
-        now = datetime.now(UTC)
-        opened = await rounds.open_round(session, consultation, now + timedelta(days=30), now=now)
+    users, opened = await env.circulating(60, 5000)
     extra = {"INSTANCE_TIMEOUT_SECONDS": "2"}
     process = await _start_bot(env, extra)
     try:
@@ -104,7 +89,7 @@ async def test_killed_mid_circulation_and_restarted_every_contact_gets_every_sec
         sent_before = len(env.server.calls_of("sendMessage"))
         assert 0 < sent_before < opened.messages_queued
         process = await _start_bot(env, extra)
-        assert await _queue_emptied(env)
+        assert await env.queue_emptied()
     finally:
         if process.returncode is None:
             await _stop(process)
@@ -120,25 +105,12 @@ async def test_sigterm_finishes_the_update_in_hand_and_leaves_the_queue_consiste
     """SIGTERM while a reply and a circulation are under way (the network is slow): the update
     in hand is finished and recorded, sends under way are recorded, the rest of the queue is
     given back; after a restart everyone has everything exactly once."""
-    from datetime import UTC, datetime, timedelta
-
     from sqlalchemy import func, select
 
     from bot.models import CommentDraft, Outbox, ProcessedUpdate
-    from bot.services import registry, rounds
-    from tests.factories import small_draft
 
     contacts = 24
-    users = [env.server.user(7000 + n, f"D{n}") for n in range(contacts)]
-    async with env.db.session() as session:
-        for user in users:
-            user.started = True
-            issued = await registry.issue_invite(session, role="delegate", body="SOMHD", state="Thailand")
-            await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D")
-        outline = await rounds.import_draft(session, small_draft(), "plan.docx")
-        consultation = await rounds.resolve_consultation(session, outline.consultation)
-        now = datetime.now(UTC)
-        opened = await rounds.open_round(session, consultation, now + timedelta(days=30), now=now)
+    users, opened = await env.circulating(contacts, 7000)
     writer = users[0]
     env.server.delays["sendmessage"] = 0.6  # every message takes a while to go out
     process = await _start_bot(env)
@@ -179,7 +151,7 @@ async def test_sigterm_finishes_the_update_in_hand_and_leaves_the_queue_consiste
     env.server.delays.clear()
     process = await _start_bot(env)
     try:
-        assert await _queue_emptied(env)
+        assert await env.queue_emptied()
         await asyncio.sleep(0.5)
     finally:
         await _stop(process)
@@ -196,15 +168,3 @@ async def _contact_id(session, telegram_user_id: int) -> int:
     from bot.models import Contact
 
     return await session.scalar(select(Contact.id).where(Contact.telegram_user_id == telegram_user_id))
-
-
-async def _queue_emptied(env, *, tries: int = 600) -> bool:
-    """Wait until the outgoing queue holds nothing queued or being sent."""
-    from bot.services import outbox
-
-    for _ in range(tries):
-        async with env.db.session() as session:
-            if not await outbox.pending_count(session):
-                return True
-        await asyncio.sleep(0.1)
-    return False

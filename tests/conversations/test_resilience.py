@@ -190,22 +190,9 @@ async def test_while_the_database_is_slow_to_record_sends_sending_pauses(env, mo
     """A message that went out and is not yet recorded as sent could arrive twice after a
     crash; when the database is slow to record, the bot stops sending rather than let such
     messages pile up, and goes on once it has caught up. Nothing is lost or sent twice."""
-    from datetime import UTC, datetime, timedelta
+    from bot.services import outbox
 
-    from bot.services import outbox, registry, rounds
-    from tests.factories import small_draft
-
-    contacts = 30
-    users = [env.server.user(8000 + n, f"D{n}") for n in range(contacts)]
-    async with env.db.session() as session:
-        for user in users:
-            user.started = True
-            issued = await registry.issue_invite(session, role="delegate", body="SOMHD", state="Thailand")
-            await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D")
-        outline = await rounds.import_draft(session, small_draft(), "plan.docx")
-        consultation = await rounds.resolve_consultation(session, outline.consultation)
-        now = datetime.now(UTC)
-        opened = await rounds.open_round(session, consultation, now + timedelta(days=30), now=now)
+    users, opened = await env.circulating(30, 8000)
 
     database_caught_up = asyncio.Event()
     record = outbox.mark_sent
@@ -222,11 +209,7 @@ async def test_while_the_database_is_slow_to_record_sends_sending_pauses(env, mo
         out_unrecorded = len(env.server.calls_of("sendMessage"))
         assert 0 < out_unrecorded <= 8 == sender.unrecorded
         database_caught_up.set()
-        for _ in range(300):
-            async with env.db.session() as session:
-                if not await outbox.pending_count(session):
-                    break
-            await asyncio.sleep(0.1)
+        assert await env.queue_emptied()
     assert len(env.server.calls_of("sendMessage")) == opened.messages_queued
     for user in users:
         contents = [m.content for m in user.messages()]
