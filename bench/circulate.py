@@ -32,8 +32,10 @@ from bot.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db import Database, upgrade_async  # noqa: E402
 from bot.models import Outbox  # noqa: E402
+from bot.rendering import RENDERER
 from bot.runner import polling  # noqa: E402
 from bot.services import outbox, registry, rounds  # noqa: E402
+from bot.services.registry import CONSOLE
 from documents.sample import sample_draft  # noqa: E402
 from localapi import LocalBotApi  # noqa: E402
 
@@ -95,7 +97,7 @@ async def main(contacts: int, database: str | None, kill_at: float | None = None
                     user = server.user(10_000 + n, f"Delegate {n}")
                     user.started = True  # as if they had opened the chat
                     issued = await registry.issue_invite(
-                        session, role="delegate", body=bodies[n % len(bodies)], state=states[(n // len(bodies)) % len(states)]
+                        session, CONSOLE, role="delegate", body=bodies[n % len(bodies)], state=states[(n // len(bodies)) % len(states)]
                     )
                     await registry.join(
                         session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name=user.first_name
@@ -109,7 +111,7 @@ async def main(contacts: int, database: str | None, kill_at: float | None = None
                     started = time.monotonic()
                     async with db.session() as session:
                         now = datetime.now(UTC)
-                        opened = await rounds.open_round(session, consultation, now + timedelta(days=60), now=now)
+                        opened = await rounds.open_round(session, CONSOLE, consultation, now + timedelta(days=60), render=RENDERER, now=now)
                     application.bot_data.sender.wake()
                     await queue_emptied(db)
                     seconds = time.monotonic() - started
@@ -117,7 +119,7 @@ async def main(contacts: int, database: str | None, kill_at: float | None = None
                 started = time.monotonic()
                 async with db.session() as session:
                     now = datetime.now(UTC)
-                    opened = await rounds.open_round(session, consultation, now + timedelta(days=60), now=now)
+                    opened = await rounds.open_round(session, CONSOLE, consultation, now + timedelta(days=60), render=RENDERER, now=now)
                 killed_after, process = await run_killed(server, database, opened.messages_queued, kill_at, Path(tmp) / "bot.log")
                 try:
                     await queue_emptied(db)

@@ -32,14 +32,21 @@ from sqlalchemy import BigInteger, Column, MetaData, Table  # noqa: E402
 from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: E402
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert  # noqa: E402
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
-from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters  # noqa: E402
+from telegram.ext import (  # noqa: E402
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db import Database, upgrade_async  # noqa: E402
 from bot.models import UTCDateTime  # noqa: E402
+from bot.rendering import RENDERER
 from bot.runner import polling  # noqa: E402
 from bot.services import outbox, registry, rounds  # noqa: E402
+from bot.services.registry import CONSOLE
 from bot.transport import AiohttpRequest  # noqa: E402
 from documents.sample import sample_draft  # noqa: E402
 from localapi import LocalBotApi  # noqa: E402
@@ -220,13 +227,13 @@ async def enrol(db: Database, users) -> None:
         for n, user in enumerate(users):
             user.started = True
             issued = await registry.issue_invite(
-                session, role="delegate", body=bodies[n % len(bodies)], state=states[n % len(states)]
+                session, CONSOLE, role="delegate", body=bodies[n % len(bodies)], state=states[n % len(states)]
             )
             await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D")
         outline = await rounds.import_draft(session, sample_draft(), "sample.docx")
         consultation = await rounds.resolve_consultation(session, outline.consultation)
         now = datetime.now(UTC)
-        await rounds.open_round(session, consultation, now + timedelta(days=60), now=now)
+        await rounds.open_round(session, CONSOLE, consultation, now + timedelta(days=60), render=RENDERER, now=now)
 
 
 if __name__ == "__main__":

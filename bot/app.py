@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
+    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -18,15 +20,19 @@ from telegram.ext import (
     filters,
 )
 
+from bot import callbacks, texts
 from bot.config import Settings
 from bot.context import BotData, ClausebotApplication, ClausebotContext
 from bot.db import Database
+from bot.models import Role
 from bot.sender import OutboxSender
 from bot.services import registry, updates
-from bot.services.reminders import timing_from
+from bot.services.timetable import timing_from
 from bot.timer import Timer
 from bot.transport import AiohttpRequest
 from handlers import chair, common, delegate, secretariat
+from handlers.common import Handler
+from handlers.gate import Gate
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +46,7 @@ def build_application(settings: Settings, *, db: Database | None = None, token: 
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     db = db or Database(settings.database_url, echo=settings.sql_echo)
-    bot_data = BotData(settings=settings, db=db)
+    bot_data = BotData(settings=settings, db=db, menus=menus())
     if clock is not None:
         bot_data.clock = clock
     context_types = ContextTypes(context=ClausebotContext, bot_data=lambda: bot_data)
@@ -68,62 +74,116 @@ def build_application(settings: Settings, *, db: Database | None = None, token: 
     return application
 
 
-def register_handlers(app) -> None:
-    app.add_handler(TypeHandler(Update, common.gate), group=GROUP_GATE)
+EVERYONE = frozenset(Role)
+CHAIRS = frozenset({Role.CHAIR, Role.SECRETARIAT})
+SECRETARIAT = frozenset({Role.SECRETARIAT})
 
-    commands = [
-        ("start", common.start),
-        ("help", common.help_command),
-        ("sections", delegate.sections),
-        ("clause", delegate.clause),
-        ("comment", delegate.comment_command),
-        ("mycomments", delegate.my_comments),
-        ("deadline", delegate.deadline),
-        ("cancel", delegate.cancel_comment),
-        ("timezone", delegate.timezone),
-        ("status", chair.status_command),
-        ("summary", chair.summary),
-        ("consultations", secretariat.consultations),
-        ("invite", secretariat.invite),
-        ("route", secretariat.route),
-        ("open", secretariat.open_round),
-        ("close", secretariat.close_round),
-        ("extend", secretariat.extend),
-        ("latecomments", secretariat.late_comments),
-        ("reminders", secretariat.reminder_plan),
-        ("consolidate", secretariat.consolidate),
-    ]
-    for name, callback in commands:
-        app.add_handler(CommandHandler(name, common.refusals(callback)), group=GROUP_MAIN)
 
-    buttons = [
-        (r"^cm:\d+$", delegate.start_on_clause),
-        (r"^pk:\d+$", delegate.pick),
-        (r"^k:(ge|te|ed)$", delegate.choose_kind),
-        (r"^skip$", delegate.skip_proposed),
-        (r"^pv:(text|prop|kind)$", delegate.change_part),
-        (r"^ok$", delegate.send_comment),
-        (r"^x$", delegate.cancel_comment),
-        (r"^sec:\d+$", delegate.show_section),
-        (r"^nc:\d+$", delegate.no_comments),
-        (r"^ncu:\d+$", delegate.undo_no_comments),
-        (r"^me:\d+$", delegate.edit_comment),
-        (r"^mw:\d+$", delegate.ask_withdraw),
-        (r"^mwy:\d+$", delegate.withdraw),
-        (r"^mwn:\d+$", delegate.keep),
-        (r"^(mute|unmute):\d+$", delegate.mute),
-        (r"^nudge:\d+:\d+$", chair.nudge),
-        (r"^up:(n|x):\d+$|^up:r:\d+:\d+$", secretariat.upload_choice),
-    ]
-    for pattern, callback in buttons:
-        app.add_handler(CallbackQueryHandler(common.refusals(callback), pattern=pattern), group=GROUP_MAIN)
+@dataclass(frozen=True)
+class Command:
+    """One chat command: who may use it, and where it stands in whose menu (the menu's
+    wording is in `texts.MENU`)."""
 
+    name: str
+    handler: Handler
+    roles: frozenset[Role] | None  # None: anyone, registered or not
+    menu: tuple[Role, ...] = ()
+
+
+@dataclass(frozen=True)
+class Button:
+    data: type[callbacks.CallbackData] | tuple[type[callbacks.CallbackData], ...]
+    handler: Handler
+    roles: frozenset[Role] = EVERYONE
+
+    @property
+    def kinds(self) -> tuple[type[callbacks.CallbackData], ...]:
+        return self.data if isinstance(self.data, tuple) else (self.data,)
+
+
+D, C, S = Role.DELEGATE, Role.CHAIR, Role.SECRETARIAT
+
+# The one list of commands: it registers the handlers, feeds the gate and builds each role's
+# menu (in this order).
+COMMANDS: tuple[Command, ...] = (
+    Command("start", common.start, None),
+    Command("status", chair.status_command, CHAIRS, menu=(C, S)),
+    Command("consolidate", secretariat.consolidate, SECRETARIAT, menu=(S,)),
+    Command("open", secretariat.open_round, SECRETARIAT, menu=(S,)),
+    Command("invite", secretariat.invite, SECRETARIAT, menu=(S,)),
+    Command("consultations", secretariat.consultations, SECRETARIAT, menu=(S,)),
+    Command("route", secretariat.route, SECRETARIAT, menu=(S,)),
+    Command("extend", secretariat.extend, SECRETARIAT, menu=(S,)),
+    Command("reminders", secretariat.reminder_plan, SECRETARIAT, menu=(S,)),
+    Command("latecomments", secretariat.late_comments, SECRETARIAT, menu=(S,)),
+    Command("summary", chair.summary, CHAIRS, menu=(C, S)),
+    Command("close", secretariat.close_round, SECRETARIAT, menu=(S,)),
+    Command("sections", delegate.sections, EVERYONE, menu=(D, C, S)),
+    Command("mycomments", delegate.my_comments, EVERYONE, menu=(D, C)),
+    Command("comment", delegate.comment_command, EVERYONE, menu=(D,)),
+    Command("clause", delegate.clause, EVERYONE, menu=(D,)),
+    Command("deadline", delegate.deadline, EVERYONE, menu=(D, C, S)),
+    Command("cancel", delegate.cancel_comment, EVERYONE, menu=(D,)),
+    Command("timezone", delegate.timezone, EVERYONE, menu=(D,)),
+    Command("help", common.help_command, None, menu=(D, C, S)),
+)
+
+# The one list of buttons: the gate lets through only presses whose data matches one of
+# them, for the roles named; each handler's service checks the object again.
+BUTTONS: tuple[Button, ...] = (
+    Button(callbacks.CommentOn, delegate.start_on_clause),
+    Button(callbacks.PickClause, delegate.pick),
+    Button(callbacks.ChooseKind, delegate.choose_kind),
+    Button(callbacks.SkipProposed, delegate.skip_proposed),
+    Button(callbacks.ChangePart, delegate.change_part),
+    Button(callbacks.SendComment, delegate.send_comment),
+    Button(callbacks.CancelComment, delegate.cancel_comment),
+    Button(callbacks.ShowSection, delegate.show_section),
+    Button(callbacks.NoComments, delegate.no_comments),
+    Button(callbacks.UndoNoComments, delegate.undo_no_comments),
+    Button(callbacks.EditComment, delegate.edit_comment),
+    Button(callbacks.AskWithdraw, delegate.ask_withdraw),
+    Button(callbacks.Withdraw, delegate.withdraw),
+    Button(callbacks.KeepComment, delegate.keep),
+    Button((callbacks.Mute, callbacks.Unmute), delegate.mute),
+    Button(callbacks.Nudge, chair.nudge, CHAIRS),
+    Button((callbacks.UploadNew, callbacks.UploadReplace, callbacks.UploadCancel), secretariat.upload_choice, SECRETARIAT),
+)
+
+UPLOADS = SECRETARIAT
+
+
+def menus() -> dict[Role, list[tuple[str, str]]]:
+    """Each role's command menu, from the command table."""
+    return {role: [(c.name, texts.menu_entry(c.name, role)) for c in COMMANDS if role in c.menu] for role in Role}
+
+
+def gate() -> Gate:
+    return Gate(
+        {c.name: c.roles for c in COMMANDS},
+        [(kind.pattern(), b.roles) for b in BUTTONS for kind in b.kinds],
+        uploads=UPLOADS,
+    )
+
+
+def register_handlers(app: Application) -> None:
+    app.add_handler(TypeHandler(Update, gate()), group=GROUP_GATE)
+    for command in COMMANDS:
+        app.add_handler(CommandHandler(command.name, common.refusals(command.handler)), group=GROUP_MAIN)
+    for button in BUTTONS:
+        for kind in button.kinds:
+            app.add_handler(
+                CallbackQueryHandler(common.refusals(button.handler), pattern=kind.pattern()), group=GROUP_MAIN
+            )
+    app.add_handler(CallbackQueryHandler(common.unknown_button), group=GROUP_MAIN)
     app.add_handler(MessageHandler(filters.Document.ALL, common.refusals(secretariat.upload)), group=GROUP_MAIN)
-    # Free text comes last: it continues a comment being written or replies to a section.
+    # Free text comes after commands, buttons and uploads: it continues a comment being
+    # written or replies to a section.
     app.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND, common.refusals(delegate.text_message)), group=GROUP_MAIN
     )
-    app.add_handler(MessageHandler(filters.COMMAND, common.help_command), group=GROUP_MAIN)
+    # Last: photos, stickers, voice… get told what the bot reads.
+    app.add_handler(MessageHandler(filters.ALL & ~filters.COMMAND, common.not_understood), group=GROUP_MAIN)
     app.add_error_handler(common.error_handler)
 
 
@@ -135,7 +195,7 @@ async def post_init(application) -> None:
         await registry.set_meta(session, "bot_username", bot_data.bot_username)
         bot_data.ledger = updates.Ledger(await updates.newest(session))
     await application.bot.set_my_commands(
-        [BotCommand(name, description) for name, description in common.MENU[common.Role.DELEGATE]],
+        [BotCommand(name, description) for name, description in bot_data.menus[Role.DELEGATE]],
         scope=BotCommandScopeDefault(),
     )
     sender = OutboxSender(

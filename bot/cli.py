@@ -79,7 +79,7 @@ def _call(settings: Settings, work):
     try:
         return asyncio.run(_with_session(settings, work))
     except ServiceError as exc:
-        raise CommandFailed(str(exc)) from exc
+        raise CommandFailed(texts.refusal(exc)) from exc
     except DraftError as exc:
         raise CommandFailed(f"{exc}\nNothing was stored.") from exc
 
@@ -185,7 +185,7 @@ def cmd_invite(args) -> int:
             if not username:
                 raise CommandFailed(texts.no_bot_username())
             fields, rows, invites = await registry.enrol_csv(
-                session, source.read_text(encoding="utf-8-sig"), ttl_days=settings.invite_ttl_days
+                session, registry.CONSOLE, source.read_text(encoding="utf-8-sig"), ttl_days=settings.invite_ttl_days
             )
             links = [registry.invite_link(username, i.token) for i in invites]
             output = registry.write_csv_with_links(fields, rows, links)
@@ -206,7 +206,7 @@ def cmd_invite(args) -> int:
         if not username:
             raise CommandFailed(texts.no_bot_username())
         issued = await registry.issue_invite(
-            session,
+            session, registry.CONSOLE,
             role=args.role,
             body=args.body,
             state=args.state,
@@ -254,7 +254,7 @@ def cmd_route(args) -> int:
         consultation = await rounds.resolve_consultation(session, args.consultation)
         if args.body:
             sections = [] if not args.section or args.section == ["all"] else args.section
-            table = await rounds.set_routes(session, consultation, sections, args.body)
+            table = await rounds.set_routes(session, _console(), consultation, sections, args.body)
         else:
             table = await rounds.routing_table(session, consultation)
         return consultation.name, table
@@ -267,7 +267,7 @@ def cmd_route(args) -> int:
 def cmd_open(args) -> int:
     settings = load_settings(args)
     from bot.services import rounds
-    from bot.services.reminders import timing_from
+    from bot.services.timetable import timing_from
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
@@ -275,7 +275,7 @@ def cmd_open(args) -> int:
         deadline = rounds.parse_deadline(
             args.deadline, days=args.days if args.days is not None else settings.default_round_days, tz=settings.tz, now=now
         )
-        return await rounds.open_round(session, consultation, deadline, now=now, timing=timing_from(settings))
+        return await rounds.open_round(session, _console(), consultation, deadline, render=_renderer(), now=now, timing=timing_from(settings))
 
     opened = _call(settings, work)
     print(_plain(texts.opened(opened, settings.tz)))
@@ -283,16 +283,27 @@ def cmd_open(args) -> int:
     return 0
 
 
+def _renderer():
+    from bot.rendering import RENDERER
+
+    return RENDERER
+
+
+def _console():
+    """The person at the command line acts as the Secretariat."""
+    from bot.services.registry import CONSOLE
+
+    return CONSOLE
+
+
 def cmd_close(args) -> int:
     settings = load_settings(args)
-    from bot.services import rounds
-
-    from bot.services import reminders
+    from bot.services import rounds, timetable
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
-        await rounds.close_round(session, consultation)
-        await reminders.announce_close(session, consultation, reminders.timing_from(settings), now=datetime.now(UTC))
+        await rounds.close_round(session, _console(), consultation)
+        await rounds.announce_close(session, consultation, timetable.timing_from(settings), render=_renderer(), now=datetime.now(UTC))
         return consultation.name
 
     name = _call(settings, work)
@@ -302,13 +313,13 @@ def cmd_close(args) -> int:
 
 def cmd_extend(args) -> int:
     settings = load_settings(args)
-    from bot.services import reminders, rounds
+    from bot.services import rounds, timetable
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
         now = datetime.now(UTC)
         deadline = rounds.extended_deadline(consultation, days=args.days, value=args.deadline, tz=settings.tz, now=now)
-        told = await reminders.change_deadline(session, consultation, deadline, reminders.timing_from(settings), now=now)
+        told = await rounds.change_deadline(session, _console(), consultation, deadline, timetable.timing_from(settings), render=_renderer(), now=now)
         return consultation.title, deadline, told
 
     title, deadline, told = _call(settings, work)
@@ -318,11 +329,11 @@ def cmd_extend(args) -> int:
 
 def cmd_late(args) -> int:
     settings = load_settings(args)
-    from bot.services import reminders, rounds
+    from bot.services import rounds
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
-        await reminders.set_allow_late(session, consultation, args.setting == "on")
+        await rounds.set_allow_late(session, _console(), consultation, args.setting == "on")
         return consultation.title
 
     title = _call(settings, work)
@@ -332,18 +343,18 @@ def cmd_late(args) -> int:
 
 def cmd_reminders(args) -> int:
     settings = load_settings(args)
-    from bot.services import reminders, rounds
+    from bot.services import rounds, timetable
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
-        timing = reminders.timing_from(settings)
+        timing = timetable.timing_from(settings)
         if args.schedule is not None or args.everyone is not None:
-            await reminders.set_schedule(
-                session, consultation, timing, schedule=args.schedule, everyone=args.everyone, now=datetime.now(UTC)
+            await timetable.set_schedule(
+                session, _console(), consultation, timing, schedule=args.schedule, everyone=args.everyone, now=datetime.now(UTC)
             )
-        jobs = await reminders.plan_of(session, consultation)
+        jobs = await timetable.plan_of(session, consultation)
         return texts.reminder_plan(
-            consultation.title, reminders.schedule_of(consultation, timing), consultation.remind_everyone, jobs, settings.tz
+            consultation.title, timetable.schedule_of(consultation, timing), consultation.remind_everyone, jobs, settings.tz
         )
 
     text = _call(settings, work)
@@ -382,7 +393,7 @@ def cmd_consolidate(args) -> int:
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
-        return await consolidation.gather(session, consultation)
+        return await consolidation.gather(session, _console(), consultation)
 
     data = _call(settings, work)
     outputs = asyncio.run(consolidation.compile_outputs(data))

@@ -13,8 +13,9 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, E
 
 from bot.config import Settings
 from bot.db import Database
-from bot.models import utcnow
+from bot.models import Role, utcnow
 from bot.services.registry import Actor, ActorCache
+from bot.services.timetable import Timing, timing_from
 from bot.services.updates import Ledger
 
 if TYPE_CHECKING:
@@ -60,7 +61,8 @@ class BotData:
     actors: ActorCache = field(default_factory=ActorCache)
     # The newest update handled before this process started (see services.updates.Ledger).
     ledger: Ledger = field(default_factory=Ledger)
-    extra: dict = field(default_factory=dict)
+    # Each role's command menu (from the command table of bot.app).
+    menus: dict[Role, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 class ClausebotContext(CallbackContext[ExtBot, dict, dict, BotData]):
@@ -102,9 +104,7 @@ class ClausebotContext(CallbackContext[ExtBot, dict, dict, BotData]):
             self.bot_data.sender.wake()
 
     @property
-    def timing(self):
-        from bot.services.reminders import timing_from
-
+    def timing(self) -> Timing:
         return timing_from(self.settings)
 
     async def rearm_timer(self) -> None:

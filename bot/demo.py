@@ -115,7 +115,7 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
 
                 async def invite(role: str, body: str | None, state: str | None, name: str) -> str:
                     async with db.session() as session:
-                        issued = await registry.issue_invite(session, role=role, body=body, state=state, name=name)
+                        issued = await registry.issue_invite(session, registry.CONSOLE, role=role, body=body, state=state, name=name)
                     return issued.token
 
                 # The Secretariat joins with a link printed by `clausebot invite --role secretariat`.
@@ -262,11 +262,11 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
 
 async def _fast_forward(say, application, db, clock, name, people, chairs, officer, out: Path) -> None:
     """Play the rest of the window: every reminder and milestone summary, in seconds."""
-    from bot.services import reminders, rounds
+    from bot.services import rounds, timetable
 
     async with db.session() as session:
         consultation = await rounds.resolve_consultation(session, name)
-        plan = [(job.kind, job.label, job.due_at) for job in await reminders.plan_of(session, consultation) if job.status == "pending"]
+        plan = [(job.kind, job.label, job.due_at) for job in await timetable.plan_of(session, consultation) if job.status == "pending"]
         deadline = consultation.deadline
     say(f"Fast-forwarding through the {len(plan)} planned reminders and summaries of the 60-day window")
     out.parent.mkdir(parents=True, exist_ok=True)

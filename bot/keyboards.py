@@ -1,19 +1,10 @@
-"""Every inline keyboard, as rows of (label, callback data).
-
-Callback data is a short prefixed id well under Telegram's 64-byte limit:
-
-    cm:<clause>      comment on a clause          pk:<clause>   pick the clause of a reply
-    nc:<section>     no comments on a section     ncu:<section> undo that
-    sec:<section>    show a section               k:<ge|te|ed>  comment type
-    skip             no proposed wording          ok / x        send / cancel the comment
-    pv:<text|prop|kind>  change part of the comment being written
-    me:<comment> / mw:<comment> / mwy:<comment> / mwn:<comment>   edit / withdraw / confirm / keep
-    up:n:<upload> / up:r:<upload>:<consultation> / up:x:<upload>    confirm an uploaded draft
-"""
+"""Every inline keyboard, as rows of (label, callback data); the data is typed in `bot.callbacks`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from bot import callbacks as cb
 
 Rows = list[list[tuple[str, str]]]
 
@@ -29,79 +20,79 @@ def _ref_label(ref: str) -> str:
 
 
 def section_buttons(clauses, section_id: int, *, with_no_comments: bool) -> Rows:
-    rows = _rows([(f"💬 {_ref_label(c.ref)}", f"cm:{c.id}") for c in clauses], CLAUSE_BUTTONS_PER_ROW)
+    rows = _rows([(f"💬 {_ref_label(c.ref)}", cb.CommentOn(c.id).pack()) for c in clauses], CLAUSE_BUTTONS_PER_ROW)
     if with_no_comments:
-        rows.append([("✅ No comments on this section", f"nc:{section_id}")])
+        rows.append([("✅ No comments on this section", cb.NoComments(section_id).pack())])
     return rows
 
 
 def clause_buttons(clause_id: int, clause_ref: str, section_id: int, section_ref: str) -> Rows:
     return [
-        [(f"💬 Comment on {_ref_label(clause_ref)}", f"cm:{clause_id}")],
-        [(f"📖 Whole section {_ref_label(section_ref)}", f"sec:{section_id}")],
+        [(f"💬 Comment on {_ref_label(clause_ref)}", cb.CommentOn(clause_id).pack())],
+        [(f"📖 Whole section {_ref_label(section_ref)}", cb.ShowSection(section_id).pack())],
     ]
 
 
 def sections_menu(sections: Sequence[tuple[int, str]]) -> Rows:
-    return [[(label, f"sec:{section_id}")] for section_id, label in sections]
+    return [[(label, cb.ShowSection(section_id).pack())] for section_id, label in sections]
 
 
 def pick_clause(clauses: Sequence[tuple[int, str]]) -> Rows:
-    rows = _rows([(_ref_label(ref), f"pk:{cid}") for cid, ref in clauses], CLAUSE_BUTTONS_PER_ROW)
-    rows.append([("Cancel", "x")])
+    rows = _rows([(_ref_label(ref), cb.PickClause(cid).pack()) for cid, ref in clauses], CLAUSE_BUTTONS_PER_ROW)
+    rows.append([("Cancel", cb.CancelComment().pack())])
     return rows
 
 
 def kinds() -> Rows:
-    return [[("General", "k:ge"), ("Technical", "k:te"), ("Editorial", "k:ed")], [("Cancel", "x")]]
+    return [[("General", cb.ChooseKind("ge").pack()), ("Technical", cb.ChooseKind("te").pack()), ("Editorial", cb.ChooseKind("ed").pack())], [("Cancel", cb.CancelComment().pack())]]
 
 
 def proposed() -> Rows:
-    return [[("Skip – no new wording", "skip")], [("Cancel", "x")]]
+    return [[("Skip – no new wording", cb.SkipProposed().pack())], [("Cancel", cb.CancelComment().pack())]]
 
 
 def text_step() -> Rows:
-    return [[("Cancel", "x")]]
+    return [[("Cancel", cb.CancelComment().pack())]]
 
 
 def preview(has_proposed: bool) -> Rows:
     return [
-        [("✅ Send", "ok")],
-        [("✏️ Text", "pv:text"), ("📝 Wording" if not has_proposed else "📝 Change wording", "pv:prop"), ("🏷 Type", "pv:kind")],
-        [("Cancel", "x")],
+        [("✅ Send", cb.SendComment().pack())],
+        [("✏️ Text", cb.ChangePart("text").pack()), ("📝 Wording" if not has_proposed else "📝 Change wording", cb.ChangePart("prop").pack()), ("🏷 Type", cb.ChangePart("kind").pack())],
+        [("Cancel", cb.CancelComment().pack())],
     ]
 
 
 def my_comment(comment_id: int) -> Rows:
-    return [[("✏️ Edit", f"me:{comment_id}"), ("🗑 Withdraw", f"mw:{comment_id}")]]
+    return [[("✏️ Edit", cb.EditComment(comment_id).pack()), ("🗑 Withdraw", cb.AskWithdraw(comment_id).pack())]]
 
 
 def confirm_withdraw(comment_id: int) -> Rows:
-    return [[("Yes, withdraw", f"mwy:{comment_id}"), ("No, keep it", f"mwn:{comment_id}")]]
+    return [[("Yes, withdraw", cb.Withdraw(comment_id).pack()), ("No, keep it", cb.KeepComment(comment_id).pack())]]
 
 
 def undo_no_comments(section_id: int) -> Rows:
-    return [[("↩️ Undo", f"ncu:{section_id}")]]
+    return [[("↩️ Undo", cb.UndoNoComments(section_id).pack())]]
 
 
 def upload_choices(upload_id: int, replaceable: Sequence[tuple[int, str]]) -> Rows:
-    rows: Rows = [[("✅ Store as a new consultation", f"up:n:{upload_id}")]]
+    rows: Rows = [[("✅ Store as a new consultation", cb.UploadNew(upload_id).pack())]]
     for consultation_id, name in replaceable[:5]:
         label = f"♻️ Replace draft of {name}"
-        rows.append([(label if len(label) <= 60 else label[:59] + "…", f"up:r:{upload_id}:{consultation_id}")])
-    rows.append([("✖️ Cancel", f"up:x:{upload_id}")])
+        rows.append([(label if len(label) <= 60 else label[:59] + "…", cb.UploadReplace(upload_id, consultation_id).pack())])
+    rows.append([("✖️ Cancel", cb.UploadCancel(upload_id).pack())])
     return rows
 
 
 def reminder(sections: Sequence[tuple[int, str]], consultation_id: int) -> Rows:
-    rows = [[(label, f"sec:{section_id}")] for section_id, label in sections[:8]]
-    rows.append([("🔕 Mute reminders for this round", f"mute:{consultation_id}")])
+    rows = [[(label, cb.ShowSection(section_id).pack())] for section_id, label in sections[:8]]
+    rows.append([("🔕 Mute reminders for this round", cb.Mute(consultation_id).pack())])
     return rows
 
 
 def unmute(consultation_id: int) -> Rows:
-    return [[("🔔 Turn reminders back on", f"unmute:{consultation_id}")]]
+    return [[("🔔 Turn reminders back on", cb.Unmute(consultation_id).pack())]]
 
 
 def nudge(consultation_id: int, body_id: int, waiting: int) -> Rows:
-    return [[(f"📣 Nudge the {waiting} not yet responded", f"nudge:{consultation_id}:{body_id}")]]
+    return [[(f"📣 Nudge the {waiting} not yet responded", cb.Nudge(consultation_id, body_id).pack())]]

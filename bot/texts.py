@@ -4,9 +4,13 @@ a user or a document goes through `esc`."""
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
+
+from bot.services import registry
+from bot.services.errors import CsvRowErrors, Reason, ServiceError
 
 MESSAGE_LIMIT = 4096
 # Room left for Telegram's own counting and the part header.
@@ -20,10 +24,29 @@ def esc(value: object) -> str:
     return html.escape(str(value if value is not None else ""), quote=False)
 
 
-def author_label(body_code: str | None, state_name: str | None) -> str:
-    if body_code and state_name:
-        return f"{body_code} – {state_name}"
-    return body_code or state_name or "Secretariat"
+QUOTE_LIMIT = 60
+
+
+def shorten(value: str, limit: int = QUOTE_LIMIT) -> str:
+    """What someone typed, cut to a length a reply can quote."""
+    value = "".join(ch if ch.isprintable() else " " for ch in value)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """What someone typed, shortened and escaped, for quoting it back."""
+    return esc(shorten(str(value if value is not None else ""), limit))
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain(text: str | None) -> str:
+    """Telegram HTML as plain text (a button's pop-up, the command line)."""
+    return html.unescape(_TAG.sub("", text or ""))
+
+
+author_label = registry.author_label
 
 
 def when(moment: datetime | None, tz: ZoneInfo | None = None) -> str:
@@ -165,6 +188,35 @@ def help_for(role: str | None) -> str:
     return HELP_DELEGATE
 
 
+# Each command's line in the command menu Telegram shows; a role may word it differently.
+MENU: dict[str, str | dict[str, str]] = {
+    "status": {"chair": "Who has and has not responded", "secretariat": "Responses per body and Member State"},
+    "consolidate": "Consolidated Word draft",
+    "open": "Open a round and circulate",
+    "invite": "Invite link: /invite ROLE BODY STATE",
+    "consultations": "All consultations",
+    "route": "Route sections to bodies",
+    "extend": "Move a deadline",
+    "reminders": "Reminder plan of a round",
+    "latecomments": "Accept or refuse late comments",
+    "summary": {"chair": "Summary for your body", "secretariat": "Cross-body summary with chart"},
+    "close": "Close a round",
+    "sections": {"delegate": "Sections sent to you", "chair": "Sections of the draft", "secretariat": "Read the draft"},
+    "mycomments": {"delegate": "Your comments: edit or withdraw", "chair": "Your comments"},
+    "comment": "Comment on a clause: /comment 2.3.1 text",
+    "clause": "Show a clause: /clause 2.3.1",
+    "deadline": {"delegate": "Deadlines and time left", "chair": "Deadlines and time left", "secretariat": "Deadlines"},
+    "cancel": "Drop the comment you are writing",
+    "timezone": "Your time zone for dates and reminders",
+    "help": {"delegate": "How to take part", "chair": "What you can do", "secretariat": "What you can do"},
+}
+
+
+def menu_entry(command: str, role: str) -> str:
+    entry = MENU.get(command, command)
+    return entry if isinstance(entry, str) else entry.get(role, next(iter(entry.values())))
+
+
 def secretariat_only(command: str) -> str:
     return f"⛔ /{esc(command)} is for the Secretariat only."
 
@@ -182,7 +234,55 @@ def private_only() -> str:
 
 
 def unknown_command(command: str) -> str:
-    return f"I don't know /{esc(command)}. Send /help to see the commands you can use."
+    return f"I don't know /{quote(command)}. Send /help to see the commands you can use."
+
+
+def command_not_for_role(command: str, allowed: frozenset[str]) -> str:
+    if allowed == {"secretariat"}:
+        return secretariat_only(command)
+    if "delegate" not in allowed and "chair" in allowed:
+        return chairs_only(command)
+    if allowed == {"focal"} or allowed == {"focal", "secretariat"}:
+        return f"⛔ /{esc(command)} is for national focal points."
+    return f"⛔ /{esc(command)} is not open to your role."
+
+
+def not_for_role(role: str, allowed: Sequence[str]) -> str:
+    names = {"secretariat": "the Secretariat", "chair": "chairs", "delegate": "delegates", "focal": "national focal points"}
+    return "⛔ Only " + " and ".join(names.get(r, r) for r in allowed) + " can do that."
+
+
+def sent_ack() -> str:
+    return "Sent"
+
+
+def withdrawn_ack() -> str:
+    return "Withdrawn"
+
+
+def recorded_ack() -> str:
+    return "Recorded"
+
+
+def nudged_ack() -> str:
+    return "Nudged"
+
+
+def button_unknown() -> str:
+    return "This button is out of date or not one of mine. Send /help to see what you can do."
+
+
+def button_not_for_role() -> str:
+    return "⛔ This button is not for your role."
+
+
+def only_text(is_secretariat: bool) -> str:
+    if is_secretariat:
+        return "I read text messages, commands and Word drafts (.docx). Send /help to see what you can do."
+    return (
+        "I can only read text. To comment, tap a clause number under a section, reply to a section "
+        "message with your text, or send <code>/comment 2.3.1 your text</code>."
+    )
 
 
 def hint_free_text() -> str:
@@ -732,18 +832,54 @@ def status_report(r, tz: ZoneInfo, now: datetime) -> str:
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT - 96) -> list[str]:
-    """Split a long report on line boundaries."""
+    """Split a long report on line boundaries (a line longer than a message on word
+    boundaries, its open tags closed at the cut and opened again after it)."""
     if len(text) <= limit:
         return [text]
     parts, current = [], ""
     for line in text.split("\n"):
-        if current and len(current) + len(line) + 1 > limit:
-            parts.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
+        for piece in _split_line(line, limit) if len(line) > limit else [line]:
+            if current and len(current) + len(piece) + 1 > limit:
+                parts.append(current)
+                current = ""
+            current = f"{current}\n{piece}" if current else piece
     if current:
         parts.append(current)
     return parts
+
+
+_TOKEN = re.compile(r"(<[^>]*>|&[#\w]+;|\s+|[^<&\s]+|[<&])")
+
+
+def _split_line(line: str, limit: int) -> list[str]:
+    budget = limit - 64  # room for the tags closed and reopened at a cut
+    pieces: list[str] = []
+    current, open_tags = "", []
+    for token in _TOKEN.findall(line):
+        if token.startswith("</"):
+            if open_tags:
+                open_tags.pop()
+        elif token.startswith("<") and len(token) > 1 and not token.endswith("/>"):
+            open_tags.append(token)
+        while len(current) + len(token) > budget:
+            room = budget - len(current)
+            if token.startswith(("<", "&")) or room <= 0:
+                head, token_rest = "", token
+            else:
+                head, token_rest = token[:room], token[room:]
+            pieces.append(current + head + "".join(_closing(t) for t in reversed(open_tags)))
+            current, token = "".join(open_tags), token_rest
+            if not token_rest:
+                break
+        current += token
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _closing(tag: str) -> str:
+    name = re.match(r"<\s*([a-zA-Z-]+)", tag)
+    return f"</{name.group(1)}>" if name else ""
 
 
 # --- consolidation ---------------------------------------------------------------------------------------
@@ -936,3 +1072,81 @@ def reminder_plan(title: str, schedule: str, everyone: bool, jobs, tz: ZoneInfo)
 
 def timezone_is(name: str) -> str:
     return f"🕒 Your time zone is <b>{esc(name)}</b>. Dates and reminders follow it. Change it with <code>/timezone Asia/Yangon</code>."
+
+
+def bad_duration(value: str) -> str:
+    return f"“{esc(value)}” is not a duration: use a number and a unit s, m, h or d, like 7d or 90m."
+
+
+# --- refusals ----------------------------------------------------------------------------------------
+
+# How each refusal of a service is worded; its data are the function's arguments.
+REFUSALS: dict[Reason, Callable[..., str]] = {
+    Reason.ALREADY_OPEN: already_open,
+    Reason.ALREADY_RECORDED: already_recorded,
+    Reason.ALREADY_REGISTERED: already_registered,
+    Reason.BAD_BODY_CODE: bad_body_code,
+    Reason.BAD_DAYS: bad_days,
+    Reason.BAD_DEADLINE: bad_deadline,
+    Reason.BAD_DURATION: bad_duration,
+    Reason.BAD_EMAIL: bad_email,
+    Reason.BAD_KIND: bad_kind,
+    Reason.BAD_ROLE: bad_role,
+    Reason.BAD_SCHEDULE: bad_schedule,
+    Reason.BAD_STATE: bad_state,
+    Reason.BAD_TIMEZONE: bad_timezone,
+    Reason.CANNOT_REPLACE_OPEN: cannot_replace_open,
+    Reason.CLAUSE_GONE: clause_gone,
+    Reason.CLAUSE_NOT_ROUTED: clause_not_routed,
+    Reason.COMMENT_GONE: comment_gone,
+    Reason.COMMENT_INCOMPLETE: comment_incomplete,
+    Reason.CONSULTATION_EXISTS: consultation_exists,
+    Reason.CSV_EMPTY: csv_empty,
+    Reason.CSV_MISSING_COLUMNS: csv_missing_columns,
+    Reason.DEADLINE_IN_PAST: deadline_in_past,
+    Reason.EMPTY_TEXT: empty_text,
+    Reason.INVITE_EXPIRED: invite_expired,
+    Reason.INVITE_NEEDS_BODY_AND_STATE: invite_needs_body_and_state,
+    Reason.INVITE_UNKNOWN: invite_unknown,
+    Reason.INVITE_USED: invite_used,
+    Reason.LATE_USAGE: late_usage,
+    Reason.NOTHING_TO_CIRCULATE: nothing_to_circulate,
+    Reason.NOT_FOR_ROLE: not_for_role,
+    Reason.NOT_OPEN: not_open,
+    Reason.NO_COMMENT_IN_PROGRESS: no_comment_in_progress,
+    Reason.NO_CONSULTATIONS: no_consultations,
+    Reason.NUDGE_NOT_YOURS: nudge_not_yours,
+    Reason.NUDGE_TOO_SOON: nudge_too_soon,
+    Reason.ONLY_DELEGATES_COMMENT: only_delegates_comment,
+    Reason.ROUND_CLOSED: round_closed,
+    Reason.ROUND_CLOSED_ALREADY: round_closed_already,
+    Reason.ROUND_NOT_OPEN: round_not_open,
+    Reason.ROUTE_NEEDS_BODIES: route_needs_bodies,
+    Reason.SECTION_GONE: section_gone,
+    Reason.TEXT_TOO_LONG: text_too_long,
+    Reason.UNKNOWN_BODY: unknown_body,
+    Reason.UNKNOWN_CLAUSE: unknown_clause,
+    Reason.UNKNOWN_CONSULTATION: unknown_consultation,
+    Reason.UNKNOWN_SECTIONS: unknown_sections,
+    Reason.UNKNOWN_STATE: unknown_state,
+    Reason.UPLOAD_GONE: upload_gone,
+    Reason.WHICH_CONSULTATION: which_consultation,
+}
+
+
+def _quotable(value: object) -> object:
+    if isinstance(value, str):
+        return shorten(value)
+    if isinstance(value, list | tuple):
+        return [_quotable(v) for v in value[:12]]
+    return value
+
+
+def refusal(error: ServiceError) -> str:
+    """A service's refusal, worded for the person who asked. What they typed is quoted
+    shortened: a 4,000-character clause reference is not sent back whole."""
+    if isinstance(error, CsvRowErrors):
+        rows = "\n".join(f"line {line}: {refusal(row)}" for line, row in error.errors[:50])
+        more = f"\n… and {len(error.errors) - 50} more" if len(error.errors) > 50 else ""
+        return f"{len(error.errors)} row(s) could not be enrolled; nothing was changed.\n{rows}{more}"
+    return REFUSALS[error.reason](**{key: _quotable(value) for key, value in error.data.items()})

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 from bot.db import Database
 from bot.models import utcnow
-from bot.services import reminders, updates
+from bot.rendering import RENDERER
+from bot.services import reminders, timetable, updates
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ class Timer:
         self,
         job_queue,
         db: Database,
-        timing: reminders.Timing,
+        timing: timetable.Timing,
         *,
         on_queued: Callable[[], None] | None = None,
         check_every: float = 30.0,
@@ -55,7 +56,7 @@ class Timer:
     async def fire(self) -> reminders.Fired | None:
         try:
             async with self.db.session() as session:
-                fired = await reminders.fire_due(session, self.timing, now=self.clock())
+                fired = await reminders.fire_due(session, self.timing, render=RENDERER, now=self.clock())
                 await updates.forget_old(session, now=self.clock())
         except Exception:
             log.exception("could not fire due reminders")
@@ -69,7 +70,7 @@ class Timer:
 
     async def rearm(self) -> None:
         async with self.db.session() as session:
-            due = await reminders.next_due(session)
+            due = await timetable.next_due(session)
         _remove(self._next_job)
         self._next_job = None
         if due is None:

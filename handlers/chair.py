@@ -6,11 +6,12 @@ import io
 
 from telegram import InputFile, Update
 
+from bot import callbacks as cb
 from bot import texts
 from bot.context import ClausebotContext
+from bot.rendering import RENDERER
 from bot.services import reminders, rounds, status
-from bot.services.errors import ServiceError
-from handlers.common import answer, drop_buttons, reply
+from handlers.common import answer, drop_buttons, pressed, reply
 
 
 async def _consultations(context: ClausebotContext) -> list:
@@ -29,9 +30,8 @@ async def status_command(update: Update, context: ClausebotContext) -> None:
     if not consultations:
         await reply(update, texts.no_consultations(actor.is_secretariat))
         return
-    body_id = None if actor.is_secretariat else actor.body_id
     for consultation in consultations:
-        report = await status.status_report(context.session, consultation, body_id=body_id)
+        report = await status.report_for(context.session, actor, consultation)
         await reply(update, texts.status_report(report, actor.tz, context.now()))
 
 
@@ -42,11 +42,8 @@ async def summary(update: Update, context: ClausebotContext) -> None:
     if not consultations:
         await reply(update, texts.no_consultations(actor.is_secretariat))
         return
-    body_id = None if actor.is_secretariat else actor.body_id
     for consultation in consultations:
-        result = await reminders.build_summary(
-            context.session, consultation, body_id=body_id, now=context.now(), tz=actor.tz
-        )
+        result = await reminders.summary_for(context.session, actor, consultation, now=context.now(), render=RENDERER)
         await update.effective_chat.send_photo(
             InputFile(io.BytesIO(result.chart), filename="responses.png"), caption=result.caption
         )
@@ -54,17 +51,18 @@ async def summary(update: Update, context: ClausebotContext) -> None:
 
 
 async def nudge(update: Update, context: ClausebotContext) -> None:
-    _, consultation_id, body_id = update.callback_query.data.split(":")
-    try:
-        result = await reminders.nudge(
-            context.session, context.me, int(consultation_id), int(body_id), now=context.now(), timing=context.timing
-        )
-    except ServiceError as exc:
-        await context.session.rollback()
-        await answer(update, str(exc), alert=True)
-        return
+    data = pressed(update, cb.Nudge)
+    result = await reminders.nudge(
+        context.session,
+        context.me,
+        data.consultation_id,
+        data.body_id,
+        now=context.now(),
+        timing=context.timing,
+        render=RENDERER,
+    )
     await context.commit()
     context.wake_sender()
-    await answer(update, "Nudged")
+    await answer(update, texts.nudged_ack())
     await drop_buttons(update)
     await reply(update, texts.nudged(result.recipients, result.states))

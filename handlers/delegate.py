@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot import callbacks as cb
 from bot import keyboards, texts
 from bot.context import ClausebotContext
-from bot.services import comments, reminders, rounds
-from bot.services.comments import STEP_CONFIRM, STEP_KIND, STEP_PICK, STEP_PROPOSED, STEP_TEXT
 from bot.sender import markup
+from bot.services import comments, registry, reminders, rounds
+from bot.services.comments import (
+    STEP_KIND,
+    STEP_PICK,
+    STEP_PROPOSED,
+    STEP_TEXT,
+)
 from documents.draft import normalise_ref
-from handlers.common import answer, callback_arg, drop_buttons, replace, reply
+from handlers.common import answer, drop_buttons, pressed, replace, reply
 
 MY_COMMENTS_SHOWN = 30
 
@@ -41,7 +47,9 @@ async def sections(update: Update, context: ClausebotContext) -> None:
 
 async def show_section(update: Update, context: ClausebotContext) -> None:
     await answer(update)
-    consultation, section = await rounds.section_for_actor(context.session, context.me, callback_arg(update))
+    consultation, section = await rounds.section_for_actor(
+        context.session, context.me, pressed(update, cb.ShowSection).section_id
+    )
     parts = texts.section_parts(consultation.title, section, section.clauses)
     for index, (html, clause_ids) in enumerate(parts):
         clauses = [c for c in section.clauses if c.id in set(clause_ids)]
@@ -110,7 +118,7 @@ async def comment_command(update: Update, context: ClausebotContext) -> None:
 
 
 async def start_on_clause(update: Update, context: ClausebotContext) -> None:
-    clause_id = callback_arg(update)
+    clause_id = pressed(update, cb.CommentOn).clause_id
     view = await comments.start_comment(context.session, context.me, clause_id, now=context.now())
     await context.commit()
     await answer(update)
@@ -118,14 +126,14 @@ async def start_on_clause(update: Update, context: ClausebotContext) -> None:
 
 
 async def pick(update: Update, context: ClausebotContext) -> None:
-    view = await comments.pick_clause(context.session, context.me, callback_arg(update), now=context.now())
+    view = await comments.pick_clause(context.session, context.me, pressed(update, cb.PickClause).clause_id, now=context.now())
     await context.commit()
     await answer(update)
     await prompt(update, view, in_place=True)
 
 
 async def choose_kind(update: Update, context: ClausebotContext) -> None:
-    kind = update.callback_query.data.split(":", 1)[1]
+    kind = pressed(update, cb.ChooseKind).kind
     view = await comments.set_kind(context.session, context.me, kind, now=context.now())
     await context.commit()
     await answer(update, texts.KIND_NAMES.get(kind))
@@ -140,8 +148,8 @@ async def skip_proposed(update: Update, context: ClausebotContext) -> None:
 
 
 async def change_part(update: Update, context: ClausebotContext) -> None:
-    part = update.callback_query.data.split(":", 1)[1]
-    step = {"text": STEP_TEXT, "prop": STEP_PROPOSED, "kind": STEP_KIND}.get(part, STEP_CONFIRM)
+    part = pressed(update, cb.ChangePart).part
+    step = {"text": STEP_TEXT, "prop": STEP_PROPOSED, "kind": STEP_KIND}[part]
     view = await comments.goto_step(context.session, context.me, step)
     await context.commit()
     await answer(update)
@@ -150,11 +158,13 @@ async def change_part(update: Update, context: ClausebotContext) -> None:
 
 async def send_comment(update: Update, context: ClausebotContext) -> None:
     actor = context.me
-    saved = await comments.submit(
-        context.session, actor, source_key=f"{actor.contact_id}:{update.update_id}", now=context.now()
-    )
+    pressed(update, cb.SendComment)
+    prompt_message = update.callback_query.message
+    # One prompt, one comment: the same Send pressed twice is answered as the first was.
+    source = f"{actor.contact_id}:m{prompt_message.message_id}" if prompt_message else f"{actor.contact_id}:u{update.update_id}"
+    saved = await comments.submit(context.session, actor, source_key=source, now=context.now())
     await context.commit()
-    await answer(update, "Sent")
+    await answer(update, texts.sent_ack())
     await replace(update, texts.saved(saved))
 
 
@@ -245,26 +255,29 @@ async def my_comments(update: Update, context: ClausebotContext) -> None:
 
 
 async def edit_comment(update: Update, context: ClausebotContext) -> None:
-    view = await comments.edit_comment(context.session, context.me, callback_arg(update), now=context.now())
+    comment_id = pressed(update, cb.EditComment).comment_id
+    view = await comments.edit_comment(context.session, context.me, comment_id, now=context.now())
     await context.commit()
     await answer(update)
     await prompt(update, view)
 
 
 async def ask_withdraw(update: Update, context: ClausebotContext) -> None:
-    item = await comments.comment_summary(context.session, context.me, callback_arg(update))
+    item = await comments.comment_summary(context.session, context.me, pressed(update, cb.AskWithdraw).comment_id)
     await answer(update)
     await reply(update, texts.confirm_withdraw(item), keyboards.confirm_withdraw(item.id))
 
 
 async def withdraw(update: Update, context: ClausebotContext) -> None:
-    ref = await comments.withdraw_comment(context.session, context.me, callback_arg(update), now=context.now())
+    comment_id = pressed(update, cb.Withdraw).comment_id
+    ref = await comments.withdraw_comment(context.session, context.me, comment_id, now=context.now())
     await context.commit()
-    await answer(update, "Withdrawn")
+    await answer(update, texts.withdrawn_ack())
     await replace(update, texts.withdrawn(ref))
 
 
 async def keep(update: Update, context: ClausebotContext) -> None:
+    pressed(update, cb.KeepComment)
     await answer(update, texts.kept())
     await drop_buttons(update)
 
@@ -273,14 +286,16 @@ async def keep(update: Update, context: ClausebotContext) -> None:
 
 
 async def no_comments(update: Update, context: ClausebotContext) -> None:
-    result = await comments.no_comments(context.session, context.me, callback_arg(update), now=context.now())
+    section_id = pressed(update, cb.NoComments).section_id
+    result = await comments.no_comments(context.session, context.me, section_id, now=context.now())
     await context.commit()
-    await answer(update, "Recorded")
+    await answer(update, texts.recorded_ack())
     await reply(update, texts.no_comments_recorded(result), keyboards.undo_no_comments(result.section_id))
 
 
 async def undo_no_comments(update: Update, context: ClausebotContext) -> None:
-    result = await comments.undo_no_comments(context.session, context.me, callback_arg(update), now=context.now())
+    section_id = pressed(update, cb.UndoNoComments).section_id
+    result = await comments.undo_no_comments(context.session, context.me, section_id, now=context.now())
     await context.commit()
     await answer(update)
     await drop_buttons(update)
@@ -291,12 +306,14 @@ async def undo_no_comments(update: Update, context: ClausebotContext) -> None:
 
 
 async def mute(update: Update, context: ClausebotContext) -> None:
-    action, consultation_id = update.callback_query.data.split(":")
-    title = await reminders.mute(context.session, context.me, int(consultation_id), action == "mute")
+    data = update.callback_query.data or ""
+    muting = data.startswith(cb.Mute.prefix + ":")
+    consultation_id = (pressed(update, cb.Mute) if muting else pressed(update, cb.Unmute)).consultation_id
+    title = await reminders.mute(context.session, context.me, consultation_id, muting)
     await context.commit()
     await answer(update)
-    if action == "mute":
-        await reply(update, texts.muted(title), keyboards.unmute(int(consultation_id)))
+    if muting:
+        await reply(update, texts.muted(title), keyboards.unmute(consultation_id))
     else:
         await drop_buttons(update)
         await reply(update, texts.unmuted(title))
@@ -304,7 +321,7 @@ async def mute(update: Update, context: ClausebotContext) -> None:
 
 async def timezone(update: Update, context: ClausebotContext) -> None:
     wanted = context.args[0] if context.args else None
-    name = await reminders.set_timezone(context.session, context.me, wanted) if wanted else context.me.timezone
+    name = await registry.set_timezone(context.session, context.me, wanted) if wanted else context.me.timezone
     await context.commit()
     if wanted:
         context.bot_data.actors.forget(update.effective_user.id)

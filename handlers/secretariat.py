@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 import time
 
 from telegram import InputFile, Update
 from telegram.error import TelegramError
 
+from bot import callbacks as cb
 from bot import keyboards, texts
 from bot.context import ClausebotContext
-from bot.services import consolidation, registry, reminders, rounds
-from bot.services.errors import InvalidInput
-from handlers.common import answer, drop_buttons, reply
+from bot.rendering import RENDERER
+from bot.services import consolidation, registry, rounds, timetable
+from bot.services.errors import InvalidInput, Reason
+from handlers.common import answer, drop_buttons, pressed, reply
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +51,23 @@ async def upload(update: Update, context: ClausebotContext) -> None:
 
 
 async def upload_choice(update: Update, context: ClausebotContext) -> None:
-    parts = update.callback_query.data.split(":")
-    action, upload_id = parts[1], int(parts[2])
+    data = update.callback_query.data or ""
+    choice: cb.UploadNew | cb.UploadReplace | cb.UploadCancel
+    if data.startswith(cb.UploadCancel.prefix + ":"):
+        choice = pressed(update, cb.UploadCancel)
+    elif data.startswith(cb.UploadReplace.prefix + ":"):
+        choice = pressed(update, cb.UploadReplace)
+    else:
+        choice = pressed(update, cb.UploadNew)
+    upload_id = choice.upload_id
     await answer(update)
     await drop_buttons(update)
-    if action == "x":
+    if isinstance(choice, cb.UploadCancel):
         await rounds.discard_upload(context.session, context.me, upload_id)
         await context.commit()
         await reply(update, texts.upload_cancelled())
         return
-    replace_id = int(parts[3]) if action == "r" else None
+    replace_id = choice.consultation_id if isinstance(choice, cb.UploadReplace) else None
     outline = await rounds.confirm_upload(
         context.session, context.me, upload_id, replace_id=replace_id, max_bytes=context.settings.max_upload_bytes
     )
@@ -66,7 +76,7 @@ async def upload_choice(update: Update, context: ClausebotContext) -> None:
 
 
 async def consultations(update: Update, context: ClausebotContext) -> None:
-    rows = [(c.name, c.title, c.status, c.deadline) for c in await rounds.all_consultations(context.session)]
+    rows = [(c.name, c.title, c.status, c.deadline) for c in await rounds.visible_consultations(context.session, context.me)]
     await reply(update, texts.consultations_list(rows, context.settings.tz))
 
 
@@ -83,11 +93,12 @@ async def invite(update: Update, context: ClausebotContext) -> None:
     rest = args[1:]
     if role != "secretariat":
         if not rest:
-            raise InvalidInput(texts.invite_needs_body_and_state(role))
+            raise InvalidInput(Reason.INVITE_NEEDS_BODY_AND_STATE, role=role)
         body, rest = rest[0], rest[1:]
         state, rest = await _take_state(context, rest, required=role == "delegate")
     issued = await registry.issue_invite(
         context.session,
+        context.me,
         role=role,
         body=body,
         state=state,
@@ -110,7 +121,7 @@ async def _take_state(context: ClausebotContext, words: list[str], *, required: 
         if candidate in names:
             return names[candidate], words[size:]
     if required:
-        raise InvalidInput(texts.unknown_state(" ".join(words[:2]) or "(none)", [s.name for s in states]))
+        raise InvalidInput(Reason.UNKNOWN_STATE, name=" ".join(words[:2]) or "(none)", known=[s.name for s in states])
     return None, words
 
 
@@ -120,15 +131,15 @@ async def _take_state(context: ClausebotContext, words: list[str], *, required: 
 async def route(update: Update, context: ClausebotContext) -> None:
     args = list(context.args or [])
     if not args:
-        consultation = await rounds.resolve_consultation(context.session, None)
+        consultation = await rounds.resolve_consultation(context.session, None, context.me)
         await reply(update, texts.routing(consultation.name, await rounds.routing_table(context.session, consultation)))
         return
     if len(args) < 3:
         await reply(update, texts.route_usage())
         return
-    consultation = await rounds.resolve_consultation(context.session, args[0])
+    consultation = await rounds.resolve_consultation(context.session, args[0], context.me)
     section_refs = [] if args[1].lower() == "all" else [r for r in args[1].split(",") if r]
-    table = await rounds.set_routes(context.session, consultation, section_refs, args[2:])
+    table = await rounds.set_routes(context.session, context.me, consultation, section_refs, args[2:])
     await context.commit()
     await reply(update, texts.routing(consultation.name, table))
 
@@ -137,7 +148,9 @@ def _split_open_args(args: list[str]) -> tuple[str | None, str | None, int | Non
     name = deadline = None
     days = None
     for arg in args:
-        if arg.isdigit():
+        if re.fullmatch(r"[+-]?\d+", arg):
+            if len(arg) > 6 or int(arg) < 0:
+                raise InvalidInput(Reason.BAD_DAYS, days=arg)
             days = int(arg)
         elif arg[:4].isdigit() and "-" in arg:
             deadline = arg
@@ -149,11 +162,13 @@ def _split_open_args(args: list[str]) -> tuple[str | None, str | None, int | Non
 async def open_round(update: Update, context: ClausebotContext) -> None:
     name, deadline_text, days = _split_open_args(list(context.args or []))
     settings = context.settings
-    consultation = await rounds.resolve_consultation(context.session, name)
+    consultation = await rounds.resolve_consultation(context.session, name, context.me)
     deadline = rounds.parse_deadline(
         deadline_text, days=days if days is not None else settings.default_round_days, tz=settings.tz, now=context.now()
     )
-    opened = await rounds.open_round(context.session, consultation, deadline, now=context.now(), timing=context.timing)
+    opened = await rounds.open_round(
+        context.session, context.me, consultation, deadline, render=RENDERER, now=context.now(), timing=context.timing
+    )
     await context.commit()
     context.wake_sender()
     await context.rearm_timer()
@@ -162,9 +177,9 @@ async def open_round(update: Update, context: ClausebotContext) -> None:
 
 async def close_round(update: Update, context: ClausebotContext) -> None:
     name = context.args[0] if context.args else None
-    consultation = await rounds.resolve_consultation(context.session, name)
-    await rounds.close_round(context.session, consultation, now=context.now())
-    await reminders.announce_close(context.session, consultation, context.timing, now=context.now())
+    consultation = await rounds.resolve_consultation(context.session, name, context.me)
+    await rounds.close_round(context.session, context.me, consultation, now=context.now())
+    await rounds.announce_close(context.session, consultation, context.timing, render=RENDERER, now=context.now())
     await context.commit()
     context.wake_sender()
     await context.rearm_timer()
@@ -186,11 +201,16 @@ async def extend(update: Update, context: ClausebotContext) -> None:
         await reply(update, texts.extend_usage())
         return
     settings = context.settings
-    consultation = await rounds.resolve_consultation(context.session, name)
-    deadline = rounds.extended_deadline(
-        consultation, days=int(value) if value.isdigit() else None, value=value, tz=settings.tz, now=context.now()
+    consultation = await rounds.resolve_consultation(context.session, name, context.me)
+    days = None
+    if re.fullmatch(r"[+-]?\d+", value):
+        if len(value) > 6 or int(value) <= 0:
+            raise InvalidInput(Reason.BAD_DAYS, days=value)
+        days = int(value)
+    deadline = rounds.extended_deadline(consultation, days=days, value=value, tz=settings.tz, now=context.now())
+    told = await rounds.change_deadline(
+        context.session, context.me, consultation, deadline, context.timing, render=RENDERER, now=context.now()
     )
-    told = await reminders.change_deadline(context.session, consultation, deadline, context.timing, now=context.now())
     await context.commit()
     context.wake_sender()
     await context.rearm_timer()
@@ -199,11 +219,11 @@ async def extend(update: Update, context: ClausebotContext) -> None:
 
 async def late_comments(update: Update, context: ClausebotContext) -> None:
     name, value = _name_and_value(list(context.args or []))
-    consultation = await rounds.resolve_consultation(context.session, name)
+    consultation = await rounds.resolve_consultation(context.session, name, context.me)
     if value is not None:
         if value.lower() not in ("on", "off"):
-            raise InvalidInput(texts.late_usage())
-        await reminders.set_allow_late(context.session, consultation, value.lower() == "on")
+            raise InvalidInput(Reason.LATE_USAGE)
+        await rounds.set_allow_late(context.session, context.me, consultation, value.lower() == "on")
     await context.commit()
     await reply(update, texts.late_comments(consultation.title, consultation.allow_late))
 
@@ -217,19 +237,25 @@ async def reminder_plan(update: Update, context: ClausebotContext) -> None:
             args.remove(word)
     schedule = next((a for a in args if any(ch.isdigit() for ch in a)), None)
     name = next((a for a in args if a != schedule), None)
-    consultation = await rounds.resolve_consultation(context.session, name)
+    consultation = await rounds.resolve_consultation(context.session, name, context.me)
     if schedule is not None or everyone is not None:
-        await reminders.set_schedule(
-            context.session, consultation, context.timing, schedule=schedule, everyone=everyone, now=context.now()
+        await timetable.set_schedule(
+            context.session,
+            context.me,
+            consultation,
+            context.timing,
+            schedule=schedule,
+            everyone=everyone,
+            now=context.now(),
         )
-    jobs = await reminders.plan_of(context.session, consultation)
+    jobs = await timetable.plan_of(context.session, consultation)
     await context.commit()
     await context.rearm_timer()
     await reply(
         update,
         texts.reminder_plan(
             consultation.title,
-            reminders.schedule_of(consultation, context.timing),
+            timetable.schedule_of(consultation, context.timing),
             consultation.remind_everyone,
             jobs,
             context.settings.tz,
@@ -242,8 +268,8 @@ async def reminder_plan(update: Update, context: ClausebotContext) -> None:
 
 async def consolidate(update: Update, context: ClausebotContext) -> None:
     name = context.args[0] if context.args else None
-    consultation = await rounds.resolve_consultation(context.session, name)
-    data = await consolidation.gather(context.session, consultation, now=context.now())
+    consultation = await rounds.resolve_consultation(context.session, name, context.me)
+    data = await consolidation.gather(context.session, context.me, consultation, now=context.now())
     # Nothing else in this update needs the database: release the connection during the work.
     await context.session.commit()
     status = await update.effective_chat.send_message(texts.consolidating(consultation.title))

@@ -10,13 +10,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import ColumnElement, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts
 from bot.models import (
     Clause,
     Comment,
@@ -30,9 +38,21 @@ from bot.models import (
     SectionResponse,
     utcnow,
 )
-from bot.services.errors import InvalidInput, NotFound, Refused, RoundClosed, UnknownClause
+from bot.services.errors import (
+    InvalidInput,
+    NotFound,
+    Reason,
+    Refused,
+    RoundClosed,
+    UnknownClause,
+)
 from bot.services.registry import Actor
-from bot.services.rounds import may_read_section, readable, routed_to, sections_for_actor
+from bot.services.rounds import (
+    may_read_section,
+    readable,
+    routed_to,
+    sections_for_actor,
+)
 from documents.draft import normalise_ref
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -44,9 +64,9 @@ def clean_text(value: str, *, limit: int) -> str:
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     value = _CONTROL.sub("", value).strip()
     if not value:
-        raise InvalidInput(texts.empty_text())
+        raise InvalidInput(Reason.EMPTY_TEXT)
     if len(value) > limit:
-        raise InvalidInput(texts.text_too_long(len(value), limit))
+        raise InvalidInput(Reason.TEXT_TOO_LONG, length=len(value), limit=limit)
     return value
 
 
@@ -56,7 +76,7 @@ def clean_text(value: str, *, limit: int) -> str:
 async def clause_by_id(session: AsyncSession, clause_id: int) -> Clause:
     clause = await session.get(Clause, clause_id)
     if clause is None:
-        raise NotFound(texts.clause_gone())
+        raise NotFound(Reason.CLAUSE_GONE)
     return clause
 
 
@@ -80,7 +100,7 @@ async def find_clause(session: AsyncSession, consultation: Consultation, actor: 
         original = next(r for r in refs if r.lower() == match)
         if original not in suggestions:
             suggestions.append(original)
-    raise UnknownClause(texts.unknown_clause(ref, consultation.name, suggestions[:6]), suggestions[:6])
+    raise UnknownClause(ref=ref, consultation=consultation.name, suggestions=suggestions[:6])
 
 
 async def anchor_for(session: AsyncSession, chat_id: int, message_id: int) -> MessageAnchor | None:
@@ -110,16 +130,16 @@ async def record_anchor(
 def check_accepting(consultation: Consultation, now: datetime) -> bool:
     """Raise when the round does not take comments; return True when a comment would be late."""
     if consultation.status == RoundStatus.DRAFT:
-        raise RoundClosed(texts.round_not_open(consultation.title))
+        raise RoundClosed(Reason.ROUND_NOT_OPEN, title=consultation.title)
     late = bool(consultation.deadline and now > consultation.deadline)
     if consultation.status == RoundStatus.CLOSED or (late and not consultation.allow_late):
-        raise RoundClosed(texts.round_closed(consultation.title, consultation.deadline))
+        raise RoundClosed(Reason.ROUND_CLOSED, title=consultation.title, deadline=consultation.deadline)
     return late
 
 
 def _require_delegate(actor: Actor) -> None:
     if actor.body_id is None or actor.state_id is None:
-        raise Refused(texts.only_delegates_comment())
+        raise Refused(Reason.ONLY_DELEGATES_COMMENT)
 
 
 # --- the comment being written ---------------------------------------------------------------------
@@ -186,7 +206,7 @@ async def clause_info(session: AsyncSession, clause_id: int) -> ClauseInfo:
         return info
     row = (await session.execute(_CLAUSE_BY_ID, {"clause": clause_id})).first()
     if row is None:
-        raise NotFound(texts.clause_gone())
+        raise NotFound(Reason.CLAUSE_GONE)
     return _remembered(session, row)
 
 
@@ -249,7 +269,7 @@ async def _change_draft(session: AsyncSession, actor: Actor, **values) -> DraftV
     statement, params = _change_statement(values)
     row = (await session.execute(statement, {"draft_of": actor.contact_id, **params})).first()
     if row is None:
-        raise NotFound(texts.no_comment_in_progress())
+        raise NotFound(Reason.NO_COMMENT_IN_PROGRESS)
     return await _view_of_row(session, row)
 
 
@@ -313,12 +333,20 @@ async def start_comment(
 ) -> DraftView:
     """Begin a comment on a clause (replacing any unfinished one)."""
     _require_delegate(actor)
-    row = (await session.execute(_CLAUSE_FOR_COMMENT, {"clause": clause_id, "body": actor.body_id})).first()
-    if row is None:
-        raise NotFound(texts.clause_gone())
-    if not row.visible:
-        raise Refused(texts.clause_not_routed(row.ref))
+    row = await _commentable(session, actor, clause_id)
     return await _start(session, actor, row, text=text, now=now, limit=limit, step=step)
+
+
+async def _commentable(session: AsyncSession, actor: Actor, clause_id: int):
+    """The clause with its round, if the delegate may comment on it: a clause of a round that
+    was circulated, in a section routed to their body. A clause of a draft not yet circulated
+    does not exist for them."""
+    row = (await session.execute(_CLAUSE_FOR_COMMENT, {"clause": clause_id, "body": actor.body_id})).first()
+    if row is None or row.status == RoundStatus.DRAFT:
+        raise NotFound(Reason.CLAUSE_GONE)
+    if not row.visible:
+        raise Refused(Reason.CLAUSE_NOT_ROUTED, ref=row.ref)
+    return row
 
 
 async def comment_on_ref(
@@ -372,15 +400,20 @@ _STEP_AFTER_TEXT = case(
 
 
 async def pick_clause(session: AsyncSession, actor: Actor, clause_id: int, now: datetime | None = None) -> DraftView:
-    info = await clause_info(session, clause_id)
-    return await _change_draft(session, actor, clause_id=info.id, step=STEP_KIND, updated_at=now or utcnow())
+    """The delegate names the clause of a comment begun by replying to a several-clause message."""
+    _require_delegate(actor)
+    now = now or utcnow()
+    row = await _commentable(session, actor, clause_id)
+    check_accepting(row, now)
+    info = _remembered(session, row)
+    return await _change_draft(session, actor, clause_id=info.id, step=STEP_KIND, updated_at=now)
 
 
 async def set_kind(session: AsyncSession, actor: Actor, kind: str, now: datetime | None = None) -> DraftView:
     try:
         kind = CommentKind(kind).value
     except ValueError as exc:
-        raise InvalidInput(texts.bad_kind(kind)) from exc
+        raise InvalidInput(Reason.BAD_KIND, kind=kind) from exc
     return await _change_draft(session, actor, kind=kind, step=_STEP_AFTER_KIND, updated_at=now or utcnow())
 
 
@@ -421,21 +454,27 @@ async def submit(
     """Turn the comment being written into a recorded comment (or update the one being edited)."""
     now = now or utcnow()
     # Taken and removed in one statement: pressing "Send" twice records one comment.
+    _require_delegate(actor)
     draft = (await session.execute(_TAKE_DRAFT, {"draft_of": actor.contact_id})).first()
     if draft is None:
-        raise NotFound(texts.no_comment_in_progress())
+        # The same Send pressed twice (or delivered twice): the second gets the first's answer.
+        earlier = await _sent_from(session, actor, source_key)
+        if earlier is not None:
+            return earlier
+        raise NotFound(Reason.NO_COMMENT_IN_PROGRESS)
     if not draft.kind or not draft.text:
-        raise InvalidInput(texts.comment_incomplete())
+        raise InvalidInput(Reason.COMMENT_INCOMPLETE)
     info = await clause_info(session, draft.clause_id)
     consultation = (await session.execute(_ROUND_STATE, {"round": info.consultation_id})).one()
     late = check_accepting(consultation, now)
     if draft.comment_id:
         comment = await session.get(Comment, draft.comment_id)
         if comment is None or comment.status != CommentStatus.ACTIVE:
-            raise NotFound(texts.comment_gone())
+            raise NotFound(Reason.COMMENT_GONE)
         comment.kind, comment.text, comment.proposed = draft.kind, draft.text, draft.proposed
         comment.updated_at = now
         comment.late = comment.late or late
+        comment.source_key = source_key or comment.source_key
         await session.flush()
         return Saved(comment.id, info.ref, comment.kind, comment.late, True, consultation.title)
     try:
@@ -458,8 +497,22 @@ async def submit(
             ),
         )
     except IntegrityError as exc:  # the same message handled twice
-        raise Refused(texts.already_recorded()) from exc
+        raise Refused(Reason.ALREADY_RECORDED) from exc
     return Saved(comment_id, info.ref, draft.kind, late, False, consultation.title)
+
+
+async def _sent_from(session: AsyncSession, actor: Actor, source_key: str | None) -> Saved | None:
+    """The comment this person already sent from the same prompt, if any."""
+    if not source_key:
+        return None
+    comment = await session.scalar(
+        select(Comment).where(Comment.source_key == source_key, Comment.contact_id == actor.contact_id)
+    )
+    if comment is None:
+        return None
+    info = await clause_info(session, comment.clause_id)
+    edited = comment.updated_at is not None and comment.updated_at != comment.created_at
+    return Saved(comment.id, info.ref, comment.kind, comment.late, edited, info.consultation_title)
 
 
 _ROUND_STATE = select(_ROUNDS.c.title, _ROUNDS.c.status, _ROUNDS.c.deadline, _ROUNDS.c.allow_late).where(
@@ -523,7 +576,7 @@ async def my_comments(session: AsyncSession, actor: Actor, now: datetime | None 
 async def _own_comment(session: AsyncSession, actor: Actor, comment_id: int, now: datetime) -> Comment:
     comment = await session.get(Comment, comment_id)
     if comment is None or comment.contact_id != actor.contact_id or comment.status != CommentStatus.ACTIVE:
-        raise NotFound(texts.comment_gone())
+        raise NotFound(Reason.COMMENT_GONE)
     consultation = await session.get(Consultation, comment.consultation_id)
     check_accepting(consultation, now)
     return comment
@@ -560,7 +613,7 @@ async def comment_summary(session: AsyncSession, actor: Actor, comment_id: int) 
     for item in await my_comments(session, actor):
         if item.id == comment_id:
             return item
-    raise NotFound(texts.comment_gone())
+    raise NotFound(Reason.COMMENT_GONE)
 
 
 # --- no comments on a section --------------------------------------------------------------------------
@@ -575,16 +628,23 @@ class SectionAnswer:
     recorded: bool
 
 
+async def _answerable_section(
+    session: AsyncSession, actor: Actor, section_id: int, now: datetime
+) -> tuple[Section, Consultation]:
+    section = await session.get(Section, section_id)
+    consultation = await session.get(Consultation, section.consultation_id) if section is not None else None
+    if section is None or consultation is None or consultation.status == RoundStatus.DRAFT:
+        raise NotFound(Reason.SECTION_GONE)
+    if not await may_read_section(session, consultation.id, section.id, actor):
+        raise Refused(Reason.CLAUSE_NOT_ROUTED, ref=section.ref)
+    check_accepting(consultation, now)
+    return section, consultation
+
+
 async def no_comments(session: AsyncSession, actor: Actor, section_id: int, now: datetime | None = None) -> SectionAnswer:
     now = now or utcnow()
     _require_delegate(actor)
-    section = await session.get(Section, section_id)
-    if section is None:
-        raise NotFound(texts.section_gone())
-    consultation = await session.get(Consultation, section.consultation_id)
-    check_accepting(consultation, now)
-    if not await may_read_section(session, consultation.id, section.id, actor):
-        raise Refused(texts.clause_not_routed(section.ref))
+    section, consultation = await _answerable_section(session, actor, section_id, now)
     existing = await session.scalar(
         select(SectionResponse).where(SectionResponse.section_id == section.id, SectionResponse.contact_id == actor.contact_id)
     )
@@ -605,11 +665,8 @@ async def no_comments(session: AsyncSession, actor: Actor, section_id: int, now:
 
 async def undo_no_comments(session: AsyncSession, actor: Actor, section_id: int, now: datetime | None = None) -> SectionAnswer:
     now = now or utcnow()
-    section = await session.get(Section, section_id)
-    if section is None:
-        raise NotFound(texts.section_gone())
-    consultation = await session.get(Consultation, section.consultation_id)
-    check_accepting(consultation, now)
+    _require_delegate(actor)
+    section, consultation = await _answerable_section(session, actor, section_id, now)
     result = await session.execute(
         delete(SectionResponse).where(SectionResponse.section_id == section.id, SectionResponse.contact_id == actor.contact_id)
     )
@@ -621,15 +678,17 @@ async def _find_clause_anywhere(session: AsyncSession, actor: Actor, ref: str) -
 
     consultations = await visible_consultations(session, actor)
     if not consultations:
-        raise NotFound(texts.no_consultations(actor.is_secretariat))
+        raise NotFound(Reason.NO_CONSULTATIONS, is_secretariat=actor.is_secretariat)
     ordered = sorted(consultations, key=lambda c: (c.status != RoundStatus.OPEN, -c.id))
-    first_error: UnknownClause | None = None
+    suggestions: list[str] = []
     for consultation in ordered:
         try:
             return consultation, await find_clause(session, consultation, actor, ref)
         except UnknownClause as exc:
-            first_error = first_error or exc
-    raise first_error
+            suggestions += [s for s in exc.suggestions if s not in suggestions]
+    # In none of them: the nearest references of every round the delegate is in.
+    where = ordered[0].name if len(ordered) == 1 else ", ".join(c.name for c in ordered)
+    raise UnknownClause(ref=ref, consultation=where, suggestions=suggestions[:6])
 
 
 async def find_clause_anywhere(session: AsyncSession, actor: Actor, ref: str) -> tuple[Consultation, Section, Clause]:

@@ -11,11 +11,26 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Body, Clause, Comment, CommentStatus, Consultation, MemberState, Section, utcnow
+from bot.models import (
+    Body,
+    Clause,
+    Comment,
+    CommentStatus,
+    Consultation,
+    MemberState,
+    Role,
+    Section,
+    utcnow,
+)
+from bot.services.registry import Actor, author_label, require
 from bot.services.rounds import sections_of
 from bot.services.status import status_report
-from bot.texts import author_label
-from documents.consolidate import CommentEntry, ConsolidationInfo, consolidate, draft_with_proposals
+from documents.consolidate import (
+    CommentEntry,
+    ConsolidationInfo,
+    consolidate,
+    draft_with_proposals,
+)
 from documents.matrix import comment_matrix_xlsx
 
 
@@ -27,7 +42,10 @@ class ConsolidationInput:
     info: ConsolidationInfo
 
 
-async def gather(session: AsyncSession, consultation: Consultation, *, now: datetime | None = None) -> ConsolidationInput:
+async def gather(
+    session: AsyncSession, actor: Actor, consultation: Consultation, *, now: datetime | None = None
+) -> ConsolidationInput:
+    require(actor, Role.SECRETARIAT)
     now = now or utcnow()
     draft = await session.scalar(select(Consultation.draft_bytes).where(Consultation.id == consultation.id))
     rows = await session.execute(

@@ -1,34 +1,106 @@
-"""Errors a user can act on. `str(error)` is the message shown to them."""
+"""Refusals: what a service says when it will not do what it was asked, and why.
+
+A refusal carries a `Reason` and the plain data its explanation needs (a name, a date, the
+nearest clause references); it never carries text. The edge renders it for the person who
+asked (`bot.texts.refusal`), in chat or at the command line. Nothing was changed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class Reason(StrEnum):
+    ALREADY_OPEN = "already_open"
+    ALREADY_RECORDED = "already_recorded"
+    ALREADY_REGISTERED = "already_registered"
+    BAD_BODY_CODE = "bad_body_code"
+    BAD_DAYS = "bad_days"
+    BAD_DEADLINE = "bad_deadline"
+    BAD_DURATION = "bad_duration"
+    BAD_EMAIL = "bad_email"
+    BAD_KIND = "bad_kind"
+    BAD_ROLE = "bad_role"
+    BAD_SCHEDULE = "bad_schedule"
+    BAD_STATE = "bad_state"
+    BAD_TIMEZONE = "bad_timezone"
+    CANNOT_REPLACE_OPEN = "cannot_replace_open"
+    CLAUSE_GONE = "clause_gone"
+    CLAUSE_NOT_ROUTED = "clause_not_routed"
+    COMMENT_GONE = "comment_gone"
+    COMMENT_INCOMPLETE = "comment_incomplete"
+    CONSULTATION_EXISTS = "consultation_exists"
+    CSV_EMPTY = "csv_empty"
+    CSV_MISSING_COLUMNS = "csv_missing_columns"
+    DEADLINE_IN_PAST = "deadline_in_past"
+    EMPTY_TEXT = "empty_text"
+    INVITE_EXPIRED = "invite_expired"
+    INVITE_NEEDS_BODY_AND_STATE = "invite_needs_body_and_state"
+    INVITE_UNKNOWN = "invite_unknown"
+    INVITE_USED = "invite_used"
+    LATE_USAGE = "late_usage"
+    NOTHING_TO_CIRCULATE = "nothing_to_circulate"
+    NOT_FOR_ROLE = "not_for_role"
+    NOT_OPEN = "not_open"
+    NO_COMMENT_IN_PROGRESS = "no_comment_in_progress"
+    NO_CONSULTATIONS = "no_consultations"
+    NUDGE_NOT_YOURS = "nudge_not_yours"
+    NUDGE_TOO_SOON = "nudge_too_soon"
+    ONLY_DELEGATES_COMMENT = "only_delegates_comment"
+    ROUND_CLOSED = "round_closed"
+    ROUND_CLOSED_ALREADY = "round_closed_already"
+    ROUND_NOT_OPEN = "round_not_open"
+    ROUTE_NEEDS_BODIES = "route_needs_bodies"
+    SECTION_GONE = "section_gone"
+    TEXT_TOO_LONG = "text_too_long"
+    UNKNOWN_BODY = "unknown_body"
+    UNKNOWN_CLAUSE = "unknown_clause"
+    UNKNOWN_CONSULTATION = "unknown_consultation"
+    UNKNOWN_SECTIONS = "unknown_sections"
+    UNKNOWN_STATE = "unknown_state"
+    UPLOAD_GONE = "upload_gone"
+    WHICH_CONSULTATION = "which_consultation"
 
 
 class ServiceError(Exception):
-    """A refusal with a clear, user-facing explanation. Nothing was changed."""
+    """A refusal: a reason, and the data that explains it."""
+
+    def __init__(self, reason: Reason, **data: Any) -> None:
+        super().__init__(reason, data)
+        self.reason = reason
+        self.data = data
+
+    def __str__(self) -> str:
+        details = ", ".join(f"{key}={value!r}" for key, value in self.data.items())
+        return f"{self.reason.value}({details})"
 
 
 class NotFound(ServiceError):
-    pass
+    """What was named does not exist (or is not visible to the one who asked)."""
 
 
 class Refused(ServiceError):
-    pass
+    """It exists, but this person may not do this to it now."""
 
 
 class RoundClosed(ServiceError):
-    pass
-
-
-class UnknownClause(ServiceError):
-    def __init__(self, message: str, suggestions: list[str]) -> None:
-        super().__init__(message)
-        self.suggestions = suggestions
+    """The round is not taking comments."""
 
 
 class InvalidInput(ServiceError):
-    pass
+    """What was typed cannot be read."""
+
+
+class UnknownClause(NotFound):
+    def __init__(self, reason: Reason = Reason.UNKNOWN_CLAUSE, **data: Any) -> None:
+        super().__init__(reason, **data)
+        self.suggestions: list[str] = list(data.get("suggestions", []))
 
 
 class CsvRowErrors(ServiceError):
-    def __init__(self, errors: list[tuple[int, str]]) -> None:
+    """Rows of a contacts file that cannot be enrolled, by line number; nothing was enrolled."""
+
+    def __init__(self, errors: list[tuple[int, ServiceError]]) -> None:
+        super().__init__(Reason.CSV_EMPTY if not errors else errors[0][1].reason)
         self.errors = errors
-        lines = "\n".join(f"line {line}: {msg}" for line, msg in errors)
-        super().__init__(f"{len(errors)} row(s) could not be enrolled; nothing was changed.\n{lines}")

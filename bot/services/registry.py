@@ -14,12 +14,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts
 from bot.models import Body, Contact, Invite, MemberState, Meta, Role, utcnow
-from bot.services.errors import CsvRowErrors, InvalidInput, NotFound, Refused
+from bot.services.errors import CsvRowErrors, InvalidInput, NotFound, Reason, Refused
+from bot.services.schedule import known_zone
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def author_label(body_code: str | None, state_name: str | None) -> str:
+    """Who a comment speaks for, as the consolidated draft names its author: "SOMHD – Thailand"."""
+    if body_code and state_name:
+        return f"{body_code} – {state_name}"
+    return body_code or state_name or "Secretariat"
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ class Actor:
 
     @property
     def label(self) -> str:
-        return texts.author_label(self.body_code, self.state_name)
+        return author_label(self.body_code, self.state_name)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -54,6 +61,27 @@ class Actor:
             return ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             return ZoneInfo("UTC")
+
+
+# Whoever runs the command line on the bot's machine acts as the Secretariat.
+CONSOLE = Actor(
+    contact_id=0,
+    name="command line",
+    role=Role.SECRETARIAT,
+    body_id=None,
+    body_code=None,
+    state_id=None,
+    state_name=None,
+    timezone="UTC",
+    chat_id=None,
+)
+
+
+def require(actor: Actor, *roles: Role) -> None:
+    """Refuse unless the actor has one of these roles. Every service that acts for the
+    Secretariat or a chair checks it itself, whatever checked before it."""
+    if actor.role not in roles:
+        raise Refused(Reason.NOT_FOR_ROLE, role=str(actor.role), allowed=[str(r) for r in roles])
 
 
 def actor_from(contact: Contact, default_tz: str = "UTC") -> Actor:
@@ -115,7 +143,7 @@ async def actor_for_user(session: AsyncSession, telegram_user_id: int, default_t
 async def add_body(session: AsyncSession, code: str, name: str = "") -> Body:
     code = code.strip().upper()
     if not re.fullmatch(r"[A-Z0-9][A-Z0-9_-]{0,31}", code):
-        raise InvalidInput(texts.bad_body_code(code))
+        raise InvalidInput(Reason.BAD_BODY_CODE, code=code)
     body = await session.scalar(select(Body).where(Body.code == code))
     if body is None:
         body = Body(code=code, name=name.strip())
@@ -129,11 +157,11 @@ async def add_body(session: AsyncSession, code: str, name: str = "") -> Body:
 async def add_state(session: AsyncSession, name: str, code: str, timezone: str = "UTC") -> MemberState:
     name, code = name.strip(), code.strip().upper()
     if not name or not re.fullmatch(r"[A-Z]{2,3}", code):
-        raise InvalidInput(texts.bad_state(name, code))
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(texts.bad_timezone(timezone)) from exc
+        raise InvalidInput(Reason.BAD_STATE, name=name, code=code)
+    zone = known_zone(timezone)
+    if zone is None:
+        raise InvalidInput(Reason.BAD_TIMEZONE, tz=timezone)
+    timezone = zone
     state = await session.scalar(select(MemberState).where((MemberState.code == code) | (MemberState.name == name)))
     if state is None:
         state = MemberState(name=name, code=code, timezone=timezone)
@@ -167,7 +195,7 @@ async def resolve_body(session: AsyncSession, code: str) -> Body:
     body = await session.scalar(select(Body).where(func.upper(Body.code) == code.strip().upper()))
     if body is None:
         known = [b.code for b in await list_bodies(session)]
-        raise NotFound(texts.unknown_body(code, known))
+        raise NotFound(Reason.UNKNOWN_BODY, code=code, known=known)
     return body
 
 
@@ -177,7 +205,7 @@ async def resolve_state(session: AsyncSession, name: str) -> MemberState:
     for state in states:
         if key in (state.name.lower(), state.code.lower()):
             return state
-    raise NotFound(texts.unknown_state(name, [s.name for s in states]))
+    raise NotFound(Reason.UNKNOWN_STATE, name=name, known=[s.name for s in states])
 
 
 # --- invites -------------------------------------------------------------------------------
@@ -198,11 +226,12 @@ def parse_role(value: str) -> Role:
     try:
         return Role(value.strip().lower())
     except ValueError as exc:
-        raise InvalidInput(texts.bad_role(value)) from exc
+        raise InvalidInput(Reason.BAD_ROLE, role=value) from exc
 
 
 async def issue_invite(
     session: AsyncSession,
+    actor: Actor,
     *,
     role: str | Role,
     body: str | None,
@@ -212,17 +241,18 @@ async def issue_invite(
     ttl_days: int = 30,
     now: datetime | None = None,
 ) -> IssuedInvite:
+    require(actor, Role.SECRETARIAT)
     now = now or utcnow()
     role = parse_role(role) if isinstance(role, str) else role
     body_row = await resolve_body(session, body) if body else None
     state_row = await resolve_state(session, state) if state else None
     if role in (Role.DELEGATE,) and (body_row is None or state_row is None):
-        raise InvalidInput(texts.invite_needs_body_and_state(role))
+        raise InvalidInput(Reason.INVITE_NEEDS_BODY_AND_STATE, role=role)
     if role == Role.CHAIR and body_row is None:
-        raise InvalidInput(texts.invite_needs_body_and_state(role))
+        raise InvalidInput(Reason.INVITE_NEEDS_BODY_AND_STATE, role=role)
     email = email.strip()
     if email and not EMAIL_RE.match(email):
-        raise InvalidInput(texts.bad_email(email))
+        raise InvalidInput(Reason.BAD_EMAIL, email=email)
     contact = Contact(
         name=name.strip(),
         email=email,
@@ -257,23 +287,24 @@ def invite_link(bot_username: str, token: str) -> str:
 CSV_COLUMNS = ("name", "role", "body", "state", "email")
 
 
-async def enrol_csv(session: AsyncSession, data: str, *, ttl_days: int = 30, now: datetime | None = None):
+async def enrol_csv(session: AsyncSession, actor: Actor, data: str, *, ttl_days: int = 30, now: datetime | None = None):
     """Enrol every row of a contacts spreadsheet, or none of them.
 
     Returns (fieldnames, rows, invites) with one invite per row in order. Bad rows raise
     `CsvRowErrors` naming each line; the caller rolls back.
     """
+    require(actor, Role.SECRETARIAT)
     reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
     if reader.fieldnames is None:
-        raise CsvRowErrors([(1, texts.csv_empty())])
+        raise CsvRowErrors([(1, InvalidInput(Reason.CSV_EMPTY))])
     fields = [f.strip().lower() for f in reader.fieldnames]
     missing = [c for c in CSV_COLUMNS if c not in fields and c != "email"]
     if missing:
-        raise CsvRowErrors([(1, texts.csv_missing_columns(missing))])
+        raise CsvRowErrors([(1, InvalidInput(Reason.CSV_MISSING_COLUMNS, missing=missing))])
     reader.fieldnames = fields
     rows = list(reader)
     if not rows:
-        raise CsvRowErrors([(1, texts.csv_empty())])
+        raise CsvRowErrors([(1, InvalidInput(Reason.CSV_EMPTY))])
     errors: list[tuple[int, str]] = []
     invites: list[IssuedInvite] = []
     for index, row in enumerate(rows):
@@ -283,6 +314,7 @@ async def enrol_csv(session: AsyncSession, data: str, *, ttl_days: int = 30, now
             invites.append(
                 await issue_invite(
                     session,
+                    actor,
                     role=(row.get("role") or "").strip() or "delegate",
                     body=(row.get("body") or "").strip() or None,
                     state=(row.get("state") or "").strip() or None,
@@ -293,7 +325,7 @@ async def enrol_csv(session: AsyncSession, data: str, *, ttl_days: int = 30, now
                 )
             )
         except (InvalidInput, NotFound) as exc:
-            errors.append((line, str(exc)))
+            errors.append((line, exc))
     if errors:
         raise CsvRowErrors(errors)
     return fields, rows, invites
@@ -331,18 +363,18 @@ async def join(
     existing = await session.scalar(select(Contact).where(Contact.telegram_user_id == telegram_user_id))
     token = token.strip()
     if not TOKEN_RE.match(token):
-        raise Refused(texts.invite_unknown())
+        raise Refused(Reason.INVITE_UNKNOWN)
     invite = await session.scalar(select(Invite).where(Invite.token == token).with_for_update(of=Invite))
     if invite is None:
-        raise Refused(texts.invite_unknown())
+        raise Refused(Reason.INVITE_UNKNOWN)
     if existing is not None:
         if invite.contact_id == existing.id:
             return Joined(actor_from(existing, default_tz), already=True)
-        raise Refused(texts.already_registered(actor_from(existing, default_tz).label, existing.role))
+        raise Refused(Reason.ALREADY_REGISTERED, label=actor_from(existing, default_tz).label, role=existing.role)
     if invite.used_at is not None:
-        raise Refused(texts.invite_used())
+        raise Refused(Reason.INVITE_USED)
     if invite.expires_at <= now:
-        raise Refused(texts.invite_expired(invite.expires_at))
+        raise Refused(Reason.INVITE_EXPIRED, at=invite.expires_at)
     contact = invite.contact
     invite.used_at = now
     invite.used_by = telegram_user_id
@@ -369,3 +401,16 @@ async def set_meta(session: AsyncSession, key: str, value: str) -> None:
     else:
         row.value = value
     await session.flush()
+
+
+# --- a contact's own settings --------------------------------------------------------------------------
+
+
+async def set_timezone(session: AsyncSession, actor: Actor, name: str | None) -> str:
+    contact = await session.get(Contact, actor.contact_id)
+    zone = known_zone(name) if name else None
+    if name and zone is None:
+        raise InvalidInput(Reason.BAD_TIMEZONE, tz=name)
+    contact.timezone = zone
+    await session.flush()
+    return contact.timezone or (contact.state.timezone if contact.state else "UTC")

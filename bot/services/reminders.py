@@ -1,9 +1,8 @@
-"""The round's timetable: reminders to delegates, digests and milestone summaries to chairs
-and the Secretariat, nudges, muting, and changes of deadline.
+"""What the timetable sends when it falls due: reminders to delegates, digests and milestone
+summaries to chairs and the Secretariat; chairs' nudges and delegates' muting.
 
-Everything here is driven by `now` passed in, so a whole 60-day round can be played in
-compressed time. The planned jobs live in the database; a timer only asks `fire_due` to
-look at them.
+The planned jobs live in the database (`timetable`); a timer only asks `fire_due` to look at
+them. Everything is driven by the `now` passed in, so a round can be played in compressed time.
 """
 
 from __future__ import annotations
@@ -11,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import keyboards, texts
 from bot.models import (
     Clause,
     Comment,
@@ -36,135 +35,23 @@ from bot.models import (
     SectionResponse,
 )
 from bot.services import outbox
-from bot.services.errors import InvalidInput, NotFound, Refused
-from bot.services.registry import Actor
-from bot.services.rounds import bodies_taking_part, sections_for_body, sections_of
-from bot.services.schedule import next_daytime, parse_duration, parse_offsets, reminder_due
+from bot.services.errors import NotFound, Reason, Refused
+from bot.services.registry import Actor, require
+from bot.services.render import Renderer, Rows
+from bot.services.rounds import (
+    bodies_taking_part,
+    sections_for_body,
+    sections_of,
+    visible_consultations,
+)
+from bot.services.schedule import next_daytime
 from bot.services.status import StatusReport, status_report
+from bot.services.timetable import DONE, PENDING, SKIPPED, Timing, contact_tz
 
-PENDING, DONE, SKIPPED = "pending", "done", "skipped"
 NUDGE_INTERVAL = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class Timing:
-    """How the timetable is laid out (from the settings)."""
-
-    schedule: str = "30d,14d,7d,3d,1d,0d"
-    quiet_hours: tuple[int, int] | None = (21, 8)
-    digest_every: timedelta | None = timedelta(days=7)
-    milestones: tuple[tuple[str, timedelta], ...] = (("7d", timedelta(days=7)), ("1d", timedelta(days=1)), ("0d", timedelta(0)))
-    default_tz: str = "UTC"
-
-
-def timing_from(settings) -> Timing:
-    from bot.services.schedule import parse_quiet_hours
-
-    digest = settings.digest_every.strip()
-    return Timing(
-        schedule=settings.reminder_schedule,
-        quiet_hours=parse_quiet_hours(settings.quiet_hours),
-        digest_every=parse_duration(digest) if digest else None,
-        milestones=tuple(parse_offsets(settings.summary_milestones)),
-        default_tz=settings.timezone,
-    )
-
-
-def schedule_of(consultation: Consultation, timing: Timing) -> str:
-    return consultation.reminder_schedule or timing.schedule
-
-
-def contact_tz(contact: Contact, default: str = "UTC") -> ZoneInfo:
-    for name in (contact.timezone, contact.state.timezone if contact.state else None, default):
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
-
-
 # --- planning ---------------------------------------------------------------------------------------
-
-
-async def plan_round(session: AsyncSession, consultation: Consultation, timing: Timing, *, now: datetime) -> int:
-    """(Re)build the pending part of the timetable from the round's deadline and schedule.
-    Jobs already done stay; nothing is planned in the past."""
-    await session.execute(
-        delete(PlannedJob).where(PlannedJob.consultation_id == consultation.id, PlannedJob.status == PENDING)
-    )
-    if consultation.status != RoundStatus.OPEN or consultation.deadline is None:
-        await session.flush()
-        return 0
-    deadline = consultation.deadline
-    opened = consultation.opened_at or now
-    done = {
-        (kind, label)
-        for kind, label in await session.execute(
-            select(PlannedJob.kind, PlannedJob.label).where(
-                PlannedJob.consultation_id == consultation.id, PlannedJob.status != PENDING
-            )
-        )
-    }
-    jobs: list[tuple[str, str, datetime]] = []
-    for label, offset in parse_offsets(schedule_of(consultation, timing)):
-        due = reminder_due(deadline, opened, offset)
-        if due > now and due < deadline:
-            jobs.append(("reminder", label, due))
-    for label, offset in timing.milestones:
-        due = deadline - offset
-        jobs.append(("milestone", "deadline" if offset == timedelta(0) else label, due))
-    milestone_times = [due for kind, _, due in jobs if kind == "milestone"]
-    if timing.digest_every:
-        week, due = 1, opened + timing.digest_every
-        while due < deadline:
-            # A digest close to a milestone summary would only repeat it.
-            if all(abs(due - m) > timing.digest_every / 3 for m in milestone_times):
-                jobs.append(("digest", f"week {week}", due))
-            week, due = week + 1, due + timing.digest_every
-    count = 0
-    for kind, label, due in jobs:
-        if (kind, label) in done or due <= now:
-            continue
-        session.add(PlannedJob(consultation_id=consultation.id, kind=kind, label=label, due_at=due, status=PENDING))
-        count += 1
-    await session.flush()
-    return count
-
-
-async def plan_of(session: AsyncSession, consultation: Consultation) -> list[PlannedJob]:
-    return list(
-        await session.scalars(
-            select(PlannedJob).where(PlannedJob.consultation_id == consultation.id).order_by(PlannedJob.due_at, PlannedJob.id)
-        )
-    )
-
-
-async def next_due(session: AsyncSession) -> datetime | None:
-    return await session.scalar(select(func.min(PlannedJob.due_at)).where(PlannedJob.status == PENDING))
-
-
-async def set_schedule(
-    session: AsyncSession,
-    consultation: Consultation,
-    timing: Timing,
-    *,
-    schedule: str | None = None,
-    everyone: bool | None = None,
-    now: datetime,
-) -> None:
-    if schedule is not None:
-        try:
-            offsets = parse_offsets(schedule)
-        except ValueError as exc:
-            raise InvalidInput(texts.esc(str(exc))) from exc
-        if not offsets:
-            raise InvalidInput(texts.bad_schedule(schedule))
-        consultation.reminder_schedule = ",".join(label for label, _ in offsets)
-    if everyone is not None:
-        consultation.remind_everyone = everyone
-    await session.flush()
-    await plan_round(session, consultation, timing, now=now)
 
 
 # --- who has answered what --------------------------------------------------------------------------
@@ -200,7 +87,7 @@ class Fired:
     jobs: list[str] = field(default_factory=list)
 
 
-async def fire_due(session: AsyncSession, timing: Timing, *, now: datetime) -> Fired:
+async def fire_due(session: AsyncSession, timing: Timing, *, now: datetime, render: Renderer) -> Fired:
     """Turn every job that is due into queued messages, once. Jobs due together (after a
     stop, say) are merged: one message per person."""
     query = (
@@ -222,7 +109,7 @@ async def fire_due(session: AsyncSession, timing: Timing, *, now: datetime) -> F
         if reminders:
             latest = reminders[-1]
             if consultation.status == RoundStatus.OPEN and consultation.deadline and now < consultation.deadline:
-                fired.reminders += await _send_reminders(session, consultation, latest, timing, now=now)
+                fired.reminders += await _send_reminders(session, consultation, latest, timing, now=now, render=render)
                 for job in reminders:
                     job.status, job.done_at = DONE, now
             else:
@@ -231,7 +118,7 @@ async def fire_due(session: AsyncSession, timing: Timing, *, now: datetime) -> F
                 fired.skipped += len(reminders)
         if summaries:
             latest = summaries[-1]
-            fired.summaries += await _send_summaries(session, consultation, latest, timing, now=now)
+            fired.summaries += await _send_summaries(session, consultation, latest, timing, now=now, render=render)
             for job in summaries:
                 job.status, job.done_at = DONE, now
         fired.jobs.extend(f"{j.kind}:{j.label}" for j in due)
@@ -286,7 +173,7 @@ async def _supersede(session: AsyncSession, contact_id: int, consultation_id: in
 
 async def _queue_reminder(
     session: AsyncSession, consultation: Consultation, contact: Contact, open_sections, timing: Timing, *,
-    key: str, kind: str, write, now: datetime,
+    key: str, kind: str, write: Callable[..., str], buttons: Rows, now: datetime,
 ) -> int:
     """One reminder-like message (a reminder, a chair's nudge) to one delegate: in their
     daytime, with buttons to the sections still unanswered, and only if it can arrive before
@@ -298,7 +185,7 @@ async def _queue_reminder(
         return 0
     message = outbox.OutgoingMessage(
         text=write(consultation.title, deadline, tz, at, [(s.ref, s.heading) for s in open_sections]),
-        buttons=keyboards.reminder([(s.id, texts.section_button_label(s.ref, s.heading)) for s in open_sections], consultation.id),
+        buttons=buttons,
         consultation_id=consultation.id,
     )
     return await outbox.enqueue(
@@ -314,13 +201,16 @@ async def _queue_reminder(
     )
 
 
-async def _send_reminders(session: AsyncSession, consultation: Consultation, job: PlannedJob, timing: Timing, *, now: datetime) -> int:
+async def _send_reminders(
+    session: AsyncSession, consultation: Consultation, job: PlannedJob, timing: Timing, *, now: datetime, render: Renderer
+) -> int:
     queued = 0
     for contact, open_sections in await _recipients(session, consultation, everyone=consultation.remind_everyone):
         await _supersede(session, contact.id, consultation.id, ("reminder",))
         queued += await _queue_reminder(
             session, consultation, contact, open_sections, timing,
-            key=f"rem:{job.id}:{contact.id}", kind="reminder", write=texts.reminder, now=now,
+            key=f"rem:{job.id}:{contact.id}", kind="reminder", write=render.reminder,
+            buttons=render.reminder_buttons(open_sections, consultation.id), now=now,
         )
     return queued
 
@@ -357,7 +247,14 @@ def _cells(report: StatusReport):
 
 
 async def build_summary(
-    session: AsyncSession, consultation: Consultation, *, body_id: int | None, now: datetime, tz: ZoneInfo, label: str = ""
+    session: AsyncSession,
+    consultation: Consultation,
+    *,
+    body_id: int | None,
+    now: datetime,
+    tz: ZoneInfo,
+    render: Renderer,
+    label: str = "",
 ) -> Summary:
     """The chair's summary for one body, or (body_id None) the Secretariat's cross-body one,
     with the response chart."""
@@ -370,23 +267,36 @@ async def build_summary(
     chart = await asyncio.to_thread(response_chart, consultation.title, bodies, states, _cells(report))
     if body_id is not None and report.bodies:
         body = report.bodies[0]
-        text = texts.chair_summary(report, body, per_section, tz, now, label)
+        text = render.chair_summary(report, body, per_section, tz, now, label)
         waiting = len(body.not_responded)
         buttons = (
-            keyboards.nudge(consultation.id, body_id, waiting)
+            render.nudge_buttons(consultation.id, body_id, waiting)
             if waiting and consultation.status == RoundStatus.OPEN and now < (consultation.deadline or now)
             else None
         )
-        caption = texts.chart_caption(report, body.code)
+        caption = render.chart_caption(report, body.code)
     else:
-        text = texts.secretariat_summary(report, per_section, tz, now, label)
+        text = render.secretariat_summary(report, per_section, tz, now, label)
         buttons = None
-        caption = texts.chart_caption(report, None)
+        caption = render.chart_caption(report, None)
     return Summary(text, chart, buttons, caption)
 
 
-async def _send_summaries(session: AsyncSession, consultation: Consultation, job: PlannedJob, timing: Timing, *, now: datetime) -> int:
-    label = texts.summary_label(job.kind, job.label)
+async def summary_for(
+    session: AsyncSession, actor: Actor, consultation: Consultation, *, now: datetime, render: Renderer
+) -> Summary:
+    """The summary someone asks for: a chair's, of their own body; the Secretariat's, of all."""
+    require(actor, Role.CHAIR, Role.SECRETARIAT)
+    body_id = None if actor.is_secretariat else actor.body_id
+    if body_id is None and not actor.is_secretariat:
+        raise Refused(Reason.NOT_FOR_ROLE, role=str(actor.role), allowed=[str(Role.CHAIR)])
+    return await build_summary(session, consultation, body_id=body_id, now=now, tz=actor.tz, render=render)
+
+
+async def _send_summaries(
+    session: AsyncSession, consultation: Consultation, job: PlannedJob, timing: Timing, *, now: datetime, render: Renderer
+) -> int:
+    label = render.summary_label(job.kind, job.label)
     bodies = {b.id for b in await bodies_taking_part(session, consultation)}
     people = list(
         await session.scalars(
@@ -401,7 +311,9 @@ async def _send_summaries(session: AsyncSession, consultation: Consultation, job
         key_body = person.body_id if person.role == Role.CHAIR else None
         tz = contact_tz(person, timing.default_tz)
         if key_body not in cache:
-            cache[key_body] = await build_summary(session, consultation, body_id=key_body, now=now, tz=tz, label=label)
+            cache[key_body] = await build_summary(
+                session, consultation, body_id=key_body, now=now, tz=tz, render=render, label=label
+            )
         summary = cache[key_body]
         at = next_daytime(now, tz, timing.quiet_hours)
         queued += await enqueue_summary(session, person, consultation, summary, key=f"sum:{job.id}:{person.id}", at=at, now=now)
@@ -448,20 +360,29 @@ class Nudged:
     states: list[str]
 
 
-async def nudge(session: AsyncSession, actor: Actor, consultation_id: int, body_id: int, *, now: datetime, timing: Timing) -> Nudged:
+async def nudge(
+    session: AsyncSession,
+    actor: Actor,
+    consultation_id: int,
+    body_id: int,
+    *,
+    now: datetime,
+    timing: Timing,
+    render: Renderer,
+) -> Nudged:
     """A chair asks the non-responders of their body to answer (once a day per body)."""
     if not actor.is_secretariat and (actor.role != Role.CHAIR or actor.body_id != body_id):
-        raise Refused(texts.nudge_not_yours())
+        raise Refused(Reason.NUDGE_NOT_YOURS)
     consultation = await session.get(Consultation, consultation_id)
     if consultation is None:
-        raise NotFound(texts.unknown_consultation(str(consultation_id), []))
+        raise NotFound(Reason.UNKNOWN_CONSULTATION, name=str(consultation_id), known=[])
     if consultation.status != RoundStatus.OPEN or (consultation.deadline and now >= consultation.deadline):
-        raise Refused(texts.not_open(consultation.name))
+        raise Refused(Reason.NOT_OPEN, name=consultation.name)
     last = await session.scalar(
         select(func.max(Nudge.created_at)).where(Nudge.consultation_id == consultation.id, Nudge.body_id == body_id)
     )
     if last is not None and now - last < NUDGE_INTERVAL:
-        raise Refused(texts.nudge_too_soon(last + NUDGE_INTERVAL, ZoneInfo(actor.timezone)))
+        raise Refused(Reason.NUDGE_TOO_SOON, next_at=last + NUDGE_INTERVAL, tz=ZoneInfo(actor.timezone))
     record = Nudge(consultation_id=consultation.id, body_id=body_id, contact_id=actor.contact_id, created_at=now)
     session.add(record)
     await session.flush()
@@ -471,7 +392,8 @@ async def nudge(session: AsyncSession, actor: Actor, consultation_id: int, body_
             continue
         sent = await _queue_reminder(
             session, consultation, contact, open_sections, timing,
-            key=f"nudge:{record.id}:{contact.id}", kind="nudge", write=texts.nudge_message, now=now,
+            key=f"nudge:{record.id}:{contact.id}", kind="nudge", write=render.nudge_message,
+            buttons=render.reminder_buttons(open_sections, consultation.id), now=now,
         )
         if sent:
             count += sent
@@ -482,9 +404,11 @@ async def nudge(session: AsyncSession, actor: Actor, consultation_id: int, body_
 
 
 async def mute(session: AsyncSession, actor: Actor, consultation_id: int, muted: bool) -> str:
+    """Reminders of a round the person takes part in, off or back on."""
     consultation = await session.get(Consultation, consultation_id)
-    if consultation is None:
-        raise NotFound(texts.unknown_consultation(str(consultation_id), []))
+    visible = {c.id for c in await visible_consultations(session, actor)}
+    if consultation is None or consultation.id not in visible:
+        raise NotFound(Reason.UNKNOWN_CONSULTATION, name=str(consultation_id), known=[])
     existing = await session.get(ReminderMute, (actor.contact_id, consultation_id))
     if muted and existing is None:
         session.add(ReminderMute(contact_id=actor.contact_id, consultation_id=consultation_id))
@@ -494,86 +418,7 @@ async def mute(session: AsyncSession, actor: Actor, consultation_id: int, muted:
     return consultation.title
 
 
-async def set_timezone(session: AsyncSession, actor: Actor, name: str | None) -> str:
-    contact = await session.get(Contact, actor.contact_id)
-    if name:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise InvalidInput(texts.bad_timezone(name)) from exc
-    contact.timezone = name or None
-    await session.flush()
-    return contact.timezone or (contact.state.timezone if contact.state else "UTC")
-
-
 # --- deadline changes ----------------------------------------------------------------------------------------
-
-
-async def affected_contacts(session: AsyncSession, consultation: Consultation) -> list[Contact]:
-    bodies = {b.id for b in await bodies_taking_part(session, consultation)}
-    contacts = list(await session.scalars(select(Contact).where(Contact.chat_id.is_not(None)).order_by(Contact.id)))
-    return [c for c in contacts if c.role == Role.SECRETARIAT or c.body_id in bodies]
-
-
-async def change_deadline(
-    session: AsyncSession, consultation: Consultation, deadline: datetime, timing: Timing, *, now: datetime
-) -> int:
-    """Move the deadline: the timetable moves with it and everyone affected is told once,
-    with the new deadline as a calendar file."""
-    from documents.ics import deadline_event
-
-    if consultation.status != RoundStatus.OPEN:
-        raise Refused(texts.not_open(consultation.name))
-    if deadline <= now:
-        raise InvalidInput(texts.deadline_in_past(deadline))
-    old = consultation.deadline
-    consultation.deadline = deadline
-    await session.flush()
-    await plan_round(session, consultation, timing, now=now)
-    stamp = deadline.strftime("%Y%m%dT%H%M%S")
-    ics = deadline_event(f"clausebot-{consultation.id}-{stamp}@clausebot", consultation.title, deadline, now=now)
-    queued = 0
-    for contact in await affected_contacts(session, consultation):
-        tz = contact_tz(contact, timing.default_tz)
-        message = outbox.OutgoingMessage(
-            text=texts.deadline_moved(consultation.title, old, deadline, tz),
-            consultation_id=consultation.id,
-            document=base64.b64encode(ics).decode("ascii"),
-            filename="deadline.ics",
-        )
-        queued += await outbox.enqueue(
-            session,
-            key=f"deadline:{consultation.id}:{stamp}:{contact.id}",
-            kind="deadline",
-            chat_id=contact.chat_id,
-            contact_id=contact.id,
-            message=message,
-            now=now,
-        )
-    return queued
-
-
-async def announce_close(session: AsyncSession, consultation: Consultation, timing: Timing, *, now: datetime) -> int:
-    await plan_round(session, consultation, timing, now=now)  # clears what is still pending
-    queued = 0
-    for contact in await affected_contacts(session, consultation):
-        if contact.role == Role.SECRETARIAT:
-            continue
-        queued += await outbox.enqueue(
-            session,
-            key=f"closed:{consultation.id}:{contact.id}",
-            kind="closed",
-            chat_id=contact.chat_id,
-            contact_id=contact.id,
-            message=outbox.OutgoingMessage(text=texts.round_closed_notice(consultation.title), consultation_id=consultation.id),
-            now=now,
-        )
-    return queued
-
-
-async def set_allow_late(session: AsyncSession, consultation: Consultation, allowed: bool) -> None:
-    consultation.allow_late = allowed
-    await session.flush()
 
 
 async def states_by_name(session: AsyncSession) -> dict[int, MemberState]:

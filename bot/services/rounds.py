@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -11,7 +12,6 @@ from sqlalchemy import delete, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 
-from bot import keyboards, texts
 from bot.models import (
     Body,
     Clause,
@@ -25,8 +25,10 @@ from bot.models import (
     utcnow,
 )
 from bot.services import outbox
-from bot.services.errors import InvalidInput, NotFound, Refused
-from bot.services.registry import Actor, resolve_body
+from bot.services.errors import InvalidInput, NotFound, Reason, Refused
+from bot.services.registry import Actor, require, resolve_body
+from bot.services.render import Renderer
+from bot.services.timetable import Timing, contact_tz, plan_round
 from documents.draft import ParsedDraft, parse_draft
 
 NAME_RE = re.compile(r"[^a-z0-9]+")
@@ -91,7 +93,7 @@ async def import_draft(
     parsed = parse_draft(data, max_bytes=max_bytes)
     if replace is not None:
         if replace.status != RoundStatus.DRAFT:
-            raise Refused(texts.cannot_replace_open(replace.name))
+            raise Refused(Reason.CANNOT_REPLACE_OPEN, name=replace.name)
         consultation = replace
         await session.execute(delete(Route).where(Route.consultation_id == consultation.id))
         await session.execute(delete(Section).where(Section.consultation_id == consultation.id))
@@ -100,7 +102,7 @@ async def import_draft(
         if name:
             wanted = slug(name)
             if await session.scalar(select(Consultation.id).where(Consultation.name == wanted)):
-                raise Refused(texts.consultation_exists(wanted))
+                raise Refused(Reason.CONSULTATION_EXISTS, name=wanted)
         else:
             wanted = await _unique_name(session, parsed.title or filename.rsplit(".", 1)[0])
         consultation = Consultation(name=wanted, title=(parsed.title or filename)[:500], status=RoundStatus.DRAFT)
@@ -140,6 +142,7 @@ async def import_draft(
 
 async def stage_upload(session: AsyncSession, actor: Actor, data: bytes, filename: str, *, max_bytes: int):
     """Parse a draft sent in chat and keep it until the Secretariat confirms the outline."""
+    require(actor, Role.SECRETARIAT)
     parsed = parse_draft(data, max_bytes=max_bytes)
     pending = PendingUpload(contact_id=actor.contact_id, filename=filename, data=data)
     session.add(pending)
@@ -155,14 +158,15 @@ async def stage_upload(session: AsyncSession, actor: Actor, data: bytes, filenam
 async def confirm_upload(
     session: AsyncSession, actor: Actor, pending_id: int, *, replace_id: int | None, max_bytes: int
 ) -> Outline:
+    require(actor, Role.SECRETARIAT)
     pending = await session.get(PendingUpload, pending_id, options=[undefer(PendingUpload.data)])
     if pending is None or pending.contact_id != actor.contact_id:
-        raise NotFound(texts.upload_gone())
+        raise NotFound(Reason.UPLOAD_GONE)
     replace = None
     if replace_id is not None:
         replace = await session.get(Consultation, replace_id)
         if replace is None:
-            raise NotFound(texts.unknown_consultation(str(replace_id), []))
+            raise NotFound(Reason.UNKNOWN_CONSULTATION, name=str(replace_id), known=[])
     result = await import_draft(session, pending.data, pending.filename, replace=replace, max_bytes=max_bytes)
     await session.delete(pending)
     return result
@@ -241,12 +245,12 @@ async def resolve_consultation(
         for c in candidates:
             if c.name.lower() == key or str(c.id) == key:
                 return c
-        raise NotFound(texts.unknown_consultation(name, [c.name for c in candidates]))
+        raise NotFound(Reason.UNKNOWN_CONSULTATION, name=name, known=[c.name for c in candidates])
     if not candidates:
-        raise NotFound(texts.no_consultations(actor.is_secretariat if actor else True))
+        raise NotFound(Reason.NO_CONSULTATIONS, is_secretariat=actor.is_secretariat if actor else True)
     if len(candidates) == 1:
         return candidates[0]
-    raise InvalidInput(texts.which_consultation([c.name for c in candidates]))
+    raise InvalidInput(Reason.WHICH_CONSULTATION, names=[c.name for c in candidates])
 
 
 async def sections_of(session: AsyncSession, consultation: Consultation) -> list[Section]:
@@ -281,21 +285,22 @@ async def sections_for_actor(session: AsyncSession, consultation: Consultation, 
 
 
 async def set_routes(
-    session: AsyncSession, consultation: Consultation, section_refs: list[str], body_codes: list[str]
+    session: AsyncSession, actor: Actor, consultation: Consultation, section_refs: list[str], body_codes: list[str]
 ) -> list[tuple[str, list[str]]]:
     """Route the given sections (all when empty) to exactly the given bodies."""
+    require(actor, Role.SECRETARIAT)
     sections = await sections_of(session, consultation)
     if section_refs:
         by_ref = {s.ref: s for s in sections}
         missing = [r for r in section_refs if r not in by_ref]
         if missing:
-            raise NotFound(texts.unknown_sections(missing, [s.ref for s in sections]))
+            raise NotFound(Reason.UNKNOWN_SECTIONS, missing=missing, known=[s.ref for s in sections])
         chosen = [by_ref[r] for r in section_refs]
     else:
         chosen = sections
     bodies = [await resolve_body(session, code) for code in body_codes]
     if not bodies:
-        raise InvalidInput(texts.route_needs_bodies())
+        raise InvalidInput(Reason.ROUTE_NEEDS_BODIES)
     existing = list(await session.scalars(select(Route).where(Route.consultation_id == consultation.id)))
     if not existing:
         # Until now every section went to every body: make that explicit before narrowing.
@@ -335,6 +340,10 @@ async def routing_table(session: AsyncSession, consultation: Consultation) -> li
 # --- opening and circulating ---------------------------------------------------------------------
 
 
+# The longest window a round can have, or be extended by, in days.
+MAX_DAYS = 3650
+
+
 def parse_deadline(value: str | None, *, days: int | None, tz: ZoneInfo, now: datetime) -> datetime:
     """A deadline from an ISO date/datetime (in the Secretariat's zone when it has none) or a
     number of days (end of that day, Secretariat's time)."""
@@ -347,15 +356,17 @@ def parse_deadline(value: str | None, *, days: int | None, tz: ZoneInfo, now: da
                 parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
                 if parsed.tzinfo is None:
                     parsed = parsed.replace(tzinfo=tz)
-        except ValueError as exc:
-            raise InvalidInput(texts.bad_deadline(value)) from exc
+        except (ValueError, OverflowError) as exc:
+            raise InvalidInput(Reason.BAD_DEADLINE, value=value) from exc
+        if parsed > now + timedelta(days=MAX_DAYS):
+            raise InvalidInput(Reason.BAD_DEADLINE, value=value)
     else:
-        if days is None or days < 0 or days > 3650:
-            raise InvalidInput(texts.bad_days(days))
+        if days is None or days < 0 or days > MAX_DAYS:
+            raise InvalidInput(Reason.BAD_DAYS, days=days)
         local = now.astimezone(tz) + timedelta(days=days)
         parsed = datetime.combine(local.date(), time(23, 59), tzinfo=tz) if days else now + timedelta(hours=1)
     if parsed <= now:
-        raise InvalidInput(texts.deadline_in_past(parsed))
+        raise InvalidInput(Reason.DEADLINE_IN_PAST, moment=parsed)
     return parsed
 
 
@@ -364,6 +375,8 @@ def extended_deadline(
 ) -> datetime:
     """A new deadline: `days` added to the current one, or a date/date-time given."""
     if days is not None:
+        if not 1 <= days <= MAX_DAYS:
+            raise InvalidInput(Reason.BAD_DAYS, days=days)
         return (consultation.deadline or now) + timedelta(days=days)
     return parse_deadline(value, days=None, tz=tz, now=now)
 
@@ -378,25 +391,31 @@ class Opened:
 
 
 async def open_round(
-    session: AsyncSession, consultation: Consultation, deadline: datetime, *, now: datetime | None = None, timing=None
+    session: AsyncSession,
+    actor: Actor,
+    consultation: Consultation,
+    deadline: datetime,
+    *,
+    render: Renderer,
+    now: datetime | None = None,
+    timing: Timing | None = None,
 ) -> Opened:
     """Open the round: plan its reminders and summaries and queue the sections for everyone
     registered."""
-    from bot.services import reminders
-
+    require(actor, Role.SECRETARIAT)
     now = now or utcnow()
     if consultation.status == RoundStatus.OPEN:
-        raise Refused(texts.already_open(consultation.name, consultation.deadline))
+        raise Refused(Reason.ALREADY_OPEN, name=consultation.name, deadline=consultation.deadline)
     if consultation.status == RoundStatus.CLOSED:
-        raise Refused(texts.round_closed_already(consultation.name))
+        raise Refused(Reason.ROUND_CLOSED_ALREADY, name=consultation.name)
     if not await sections_of(session, consultation):
-        raise Refused(texts.nothing_to_circulate())
+        raise Refused(Reason.NOTHING_TO_CIRCULATE)
     consultation.status = RoundStatus.OPEN
     consultation.deadline = deadline
     consultation.opened_at = now
     await session.flush()
-    await reminders.plan_round(session, consultation, timing or reminders.Timing(), now=now)
-    circulation = _Circulation(session, consultation, now)
+    await plan_round(session, consultation, timing or Timing(), now=now)
+    circulation = _Circulation(session, consultation, now, render)
     items = []
     for contact in await joined_contacts(session):
         items += await circulation.messages_for(contact)
@@ -412,12 +431,12 @@ async def joined_contacts(session: AsyncSession) -> list[Contact]:
 
 
 async def circulate_to_contact(
-    session: AsyncSession, consultation: Consultation, contact: Contact, *, now: datetime | None = None
+    session: AsyncSession, consultation: Consultation, contact: Contact, *, render: Renderer, now: datetime | None = None
 ) -> int:
     """Queue the sections routed to the contact's body (all of them for the Secretariat and
     for cross-sector chairs). Returns how many messages were newly queued."""
     now = now or utcnow()
-    items = await _Circulation(session, consultation, now).messages_for(contact)
+    items = await _Circulation(session, consultation, now, render).messages_for(contact)
     return await outbox.enqueue_many(session, items, now=now)
 
 
@@ -425,8 +444,9 @@ class _Circulation:
     """The messages that circulate one round: each section is read and rendered once, however
     many contacts receive it."""
 
-    def __init__(self, session: AsyncSession, consultation: Consultation, now: datetime) -> None:
+    def __init__(self, session: AsyncSession, consultation: Consultation, now: datetime, render: Renderer) -> None:
         self.session = session
+        self.render = render
         self.consultation = consultation
         self.now = now
         self._sections: dict[int | None, list[Section]] = {}
@@ -445,7 +465,7 @@ class _Circulation:
             return []
         tz = ZoneInfo(contact.state.timezone) if contact.state else ZoneInfo("UTC")
         intro = outbox.OutgoingMessage(
-            text=texts.circulation_intro(consultation.title, consultation.deadline, tz, len(sections)),
+            text=self.render.circulation_intro(consultation.title, consultation.deadline, tz, len(sections)),
             consultation_id=consultation.id,
         )
         items = [
@@ -472,13 +492,13 @@ class _Circulation:
 
     def _section_messages(self, section: Section) -> list[tuple[int, outbox.OutgoingMessage]]:
         if section.id not in self._messages:
-            parts = texts.section_parts(self.consultation.title, section, section.clauses)
+            parts = self.render.section_parts(self.consultation.title, section, section.clauses)
             self._messages[section.id] = [
                 (
                     index,
                     outbox.OutgoingMessage(
                         text=html,
-                        buttons=keyboards.section_buttons(
+                        buttons=self.render.section_buttons(
                             [c for c in section.clauses if c.id in set(clause_ids)],
                             section.id,
                             with_no_comments=index == len(parts) - 1,
@@ -493,40 +513,118 @@ class _Circulation:
         return self._messages[section.id]
 
 
-async def circulate_on_join(session: AsyncSession, contact_id: int, *, now: datetime | None = None) -> int:
+async def circulate_on_join(
+    session: AsyncSession, contact_id: int, *, render: Renderer, now: datetime | None = None
+) -> int:
     contact = await session.get(Contact, contact_id)
     if contact is None:
         return 0
     queued = 0
     for consultation in await session.scalars(select(Consultation).where(Consultation.status == RoundStatus.OPEN)):
-        queued += await circulate_to_contact(session, consultation, contact, now=now)
+        queued += await circulate_to_contact(session, consultation, contact, render=render, now=now)
     return queued
 
 
-async def close_round(session: AsyncSession, consultation: Consultation, *, now: datetime | None = None) -> None:
+async def close_round(
+    session: AsyncSession, actor: Actor, consultation: Consultation, *, now: datetime | None = None
+) -> None:
+    require(actor, Role.SECRETARIAT)
     now = now or utcnow()
     if consultation.status != RoundStatus.OPEN:
-        raise Refused(texts.not_open(consultation.name))
+        raise Refused(Reason.NOT_OPEN, name=consultation.name)
     consultation.status = RoundStatus.CLOSED
     consultation.closed_at = now
     await session.flush()
-
-
-def is_accepting(consultation: Consultation, now: datetime) -> bool:
-    if consultation.status != RoundStatus.OPEN:
-        return False
-    if consultation.deadline and now > consultation.deadline and not consultation.allow_late:
-        return False
-    return True
 
 
 async def section_for_actor(session: AsyncSession, actor: Actor, section_id: int) -> tuple[Consultation, Section]:
     """A section the actor may read, with its clauses loaded."""
     section = await session.get(Section, section_id)
     if section is None:
-        raise NotFound(texts.section_gone())
+        raise NotFound(Reason.SECTION_GONE)
     consultation = await session.get(Consultation, section.consultation_id)
     for allowed in await sections_for_actor(session, consultation, actor):
         if allowed.id == section.id:
             return consultation, allowed
-    raise Refused(texts.clause_not_routed(section.ref))
+    raise Refused(Reason.CLAUSE_NOT_ROUTED, ref=section.ref)
+
+
+# --- the deadline moves, the round closes ---------------------------------------------------------------
+
+
+async def affected_contacts(session: AsyncSession, consultation: Consultation) -> list[Contact]:
+    bodies = {b.id for b in await bodies_taking_part(session, consultation)}
+    contacts = list(await session.scalars(select(Contact).where(Contact.chat_id.is_not(None)).order_by(Contact.id)))
+    return [c for c in contacts if c.role == Role.SECRETARIAT or c.body_id in bodies]
+
+
+async def change_deadline(
+    session: AsyncSession,
+    actor: Actor,
+    consultation: Consultation,
+    deadline: datetime,
+    timing: Timing,
+    *,
+    now: datetime,
+    render: Renderer,
+) -> int:
+    """Move the deadline: the timetable moves with it and everyone affected is told once,
+    with the new deadline as a calendar file."""
+    require(actor, Role.SECRETARIAT)
+    from documents.ics import deadline_event
+
+    if consultation.status != RoundStatus.OPEN:
+        raise Refused(Reason.NOT_OPEN, name=consultation.name)
+    if deadline <= now:
+        raise InvalidInput(Reason.DEADLINE_IN_PAST, moment=deadline)
+    old = consultation.deadline
+    consultation.deadline = deadline
+    await session.flush()
+    await plan_round(session, consultation, timing, now=now)
+    stamp = deadline.strftime("%Y%m%dT%H%M%S")
+    ics = deadline_event(f"clausebot-{consultation.id}-{stamp}@clausebot", consultation.title, deadline, now=now)
+    queued = 0
+    for contact in await affected_contacts(session, consultation):
+        tz = contact_tz(contact, timing.default_tz)
+        message = outbox.OutgoingMessage(
+            text=render.deadline_moved(consultation.title, old, deadline, tz),
+            consultation_id=consultation.id,
+            document=base64.b64encode(ics).decode("ascii"),
+            filename="deadline.ics",
+        )
+        queued += await outbox.enqueue(
+            session,
+            key=f"deadline:{consultation.id}:{stamp}:{contact.id}",
+            kind="deadline",
+            chat_id=contact.chat_id,
+            contact_id=contact.id,
+            message=message,
+            now=now,
+        )
+    return queued
+
+
+async def announce_close(
+    session: AsyncSession, consultation: Consultation, timing: Timing, *, now: datetime, render: Renderer
+) -> int:
+    await plan_round(session, consultation, timing, now=now)  # clears what is still pending
+    queued = 0
+    for contact in await affected_contacts(session, consultation):
+        if contact.role == Role.SECRETARIAT:
+            continue
+        queued += await outbox.enqueue(
+            session,
+            key=f"closed:{consultation.id}:{contact.id}",
+            kind="closed",
+            chat_id=contact.chat_id,
+            contact_id=contact.id,
+            message=outbox.OutgoingMessage(text=render.round_closed_notice(consultation.title), consultation_id=consultation.id),
+            now=now,
+        )
+    return queued
+
+
+async def set_allow_late(session: AsyncSession, actor: Actor, consultation: Consultation, allowed: bool) -> None:
+    require(actor, Role.SECRETARIAT)
+    consultation.allow_late = allowed
+    await session.flush()

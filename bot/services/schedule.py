@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import zoneinfo
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
+MAX_SECONDS = 3650 * 86400  # nothing in a consultation's timetable is further off than ten years
+_DURATION = re.compile(r"^\s*(\d{1,12}(?:\.\d{1,6})?)\s*([smhdw])\s*$", re.IGNORECASE)
 
 
 def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text or "")
     if not match:
         raise ValueError(f"“{text}” is not a duration: use a number and a unit s, m, h or d, like 7d or 90m")
-    return timedelta(seconds=float(match.group(1)) * _UNIT[match.group(2).lower()])
+    seconds = float(match.group(1)) * _UNIT[match.group(2).lower()]
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"“{text}” is longer than ten years")
+    return timedelta(seconds=seconds)
 
 
 def parse_offsets(text: str) -> list[tuple[str, timedelta]]:
@@ -72,3 +78,16 @@ def reminder_due(deadline: datetime, opened: datetime, offset: timedelta) -> dat
         return deadline - offset
     window = deadline - opened
     return deadline - min(timedelta(hours=12), window / 4)
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+def known_zone(name: str | None) -> str | None:
+    """The tz database's own spelling of a time zone name ("asia/yangon" → "Asia/Yangon"), or
+    None when there is no such zone (a region like "Asia" is not a zone)."""
+    if not name or len(name) > 64:
+        return None
+    return _zone_names().get(name.strip().lower())

@@ -20,6 +20,7 @@ from bot.models import (
     Role,
     SectionResponse,
 )
+from bot.services.registry import Actor, require
 from bot.services.rounds import bodies_taking_part, sections_for_body
 
 
@@ -152,3 +153,9 @@ async def status_report(
             )
         report_bodies.append(BodyStatus(body.code, body.name, rows))
     return StatusReport(consultation.name, consultation.title, consultation.status, consultation.deadline, report_bodies)
+
+
+async def report_for(session: AsyncSession, actor: Actor, consultation: Consultation) -> StatusReport:
+    """The status someone asks for: a chair's, of their own body; the Secretariat's, of all."""
+    require(actor, Role.CHAIR, Role.SECRETARIAT)
+    return await status_report(session, consultation, body_id=None if actor.is_secretariat else actor.body_id)

@@ -13,8 +13,10 @@ from lxml import etree
 
 from bot.app import build_application
 from bot.db import Database
+from bot.rendering import RENDERER
 from bot.runner import polling
 from bot.services import registry
+from bot.services.registry import CONSOLE
 from localapi import LocalBotApi
 from tests.conftest import make_settings
 
@@ -30,7 +32,7 @@ class BotEnv:
 
     async def invite(self, role: str, body: str | None = None, state: str | None = None, name: str = "") -> str:
         async with self.db.session() as session:
-            issued = await registry.issue_invite(session, role=role, body=body, state=state, name=name)
+            issued = await registry.issue_invite(session, CONSOLE, role=role, body=body, state=state, name=name)
         return issued.token
 
     async def join(self, user_id: int, role: str, body: str | None = None, state: str | None = None, name: str = ""):
@@ -51,12 +53,12 @@ class BotEnv:
         async with self.db.session() as session:
             for user in users:
                 user.started = True
-                issued = await registry.issue_invite(session, role="delegate", body="SOMHD", state="Thailand")
+                issued = await registry.issue_invite(session, CONSOLE, role="delegate", body="SOMHD", state="Thailand")
                 await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D")
             outline = await rounds.import_draft(session, small_draft(), "plan.docx")
             consultation = await rounds.resolve_consultation(session, outline.consultation)
             now = datetime.now(UTC)
-            opened = await rounds.open_round(session, consultation, now + timedelta(days=30), now=now)
+            opened = await rounds.open_round(session, CONSOLE, consultation, now + timedelta(days=30), render=RENDERER, now=now)
         return users, opened
 
     async def queue_emptied(self, *, tries: int = 600) -> bool:

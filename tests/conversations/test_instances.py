@@ -13,8 +13,10 @@ from sqlalchemy import func, select
 from bot.app import build_application
 from bot.db import Database
 from bot.models import Outbox
+from bot.rendering import RENDERER
 from bot.services import outbox, registry, rounds
-from bot.services.reminders import timing_from
+from bot.services.registry import CONSOLE
+from bot.services.timetable import timing_from
 from bot.webhook import run_webhook
 from tests.conftest import make_settings
 from tests.factories import small_draft
@@ -40,13 +42,13 @@ async def test_two_instances_share_the_work_without_doubles(env):
     async with env.db.session() as session:
         for n, user in enumerate(users):
             issued = await registry.issue_invite(
-                session, role="delegate", body="SOMHD" if n % 2 else "SLOM", state="Thailand" if n % 3 else "Philippines"
+                session, CONSOLE, role="delegate", body="SOMHD" if n % 2 else "SLOM", state="Thailand" if n % 3 else "Philippines"
             )
             await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name=user.first_name)
         outline = await rounds.import_draft(session, small_draft(), "plan.docx")
         consultation = await rounds.resolve_consultation(session, outline.consultation)
         now = datetime.now(UTC)
-        await rounds.open_round(session, consultation, now + timedelta(seconds=25), now=now, timing=timing_from(settings))
+        await rounds.open_round(session, CONSOLE, consultation, now + timedelta(seconds=25), render=RENDERER, now=now, timing=timing_from(settings))
 
     stops, tasks, apps = [], [], []
     for _ in range(2):

@@ -10,7 +10,11 @@ from docx import Document
 from sqlalchemy import func, select
 
 from bot.models import Comment, Consultation, Outbox, utcnow
-from tests.conversations.test_round import import_small_draft, wait_sections, with_clause
+from tests.conversations.test_round import (
+    import_small_draft,
+    wait_sections,
+    with_clause,
+)
 
 
 async def test_a_comment_in_progress_survives_a_restart_and_nothing_is_sent_twice(env):

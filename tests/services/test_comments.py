@@ -4,9 +4,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.models import Comment
+from bot.rendering import RENDERER
 from bot.services import comments, registry, rounds, status
 from bot.services.errors import InvalidInput, RoundClosed, UnknownClause
+from bot.services.registry import CONSOLE
 from tests.factories import at, small_draft
+from tests.refusals import refused
 
 NOW = at("2026-11-23T08:00:00")
 
@@ -17,9 +20,9 @@ async def _round(session, *, days=30):
     await registry.add_state(session, "Cambodia", "KH", "Asia/Phnom_Penh")
     outline = await rounds.import_draft(session, small_draft(), "plan.docx")
     consultation = await rounds.resolve_consultation(session, outline.consultation)
-    issued = await registry.issue_invite(session, role="delegate", body="SOMHD", state="TH", now=NOW)
+    issued = await registry.issue_invite(session, CONSOLE, role="delegate", body="SOMHD", state="TH", now=NOW)
     actor = (await registry.join(session, issued.token, telegram_user_id=5, chat_id=5, username=None, full_name="D", now=NOW)).actor
-    await rounds.open_round(session, consultation, NOW + timedelta(days=days), now=NOW)
+    await rounds.open_round(session, CONSOLE, consultation, NOW + timedelta(days=days), render=RENDERER, now=NOW)
     return consultation, actor
 
 
@@ -56,9 +59,9 @@ async def test_empty_and_oversized_text_is_refused_without_losing_the_draft(sess
     clause = await comments.find_clause(session, consultation, actor, "1.1")
     await comments.start_comment(session, actor, clause.id, now=NOW)
     await comments.set_kind(session, actor, "ge")
-    with pytest.raises(InvalidInput, match="no text"):
+    with refused(InvalidInput, "no text"):
         await comments.set_text(session, actor, "\x01\x02  ", limit=100)
-    with pytest.raises(InvalidInput, match="limit is 100"):
+    with refused(InvalidInput, "limit is 100"):
         await comments.set_text(session, actor, "x" * 101, limit=100)
     view = await comments.current_draft(session, actor)
     assert view is not None and view.step == "text"
@@ -68,7 +71,7 @@ async def test_after_the_deadline_comments_are_refused_unless_late_ones_are_allo
     consultation, actor = await _round(session, days=1)
     clause = await comments.find_clause(session, consultation, actor, "1.2")
     later = NOW + timedelta(days=2)
-    with pytest.raises(RoundClosed, match="no longer accepted"):
+    with refused(RoundClosed, "no longer accepted"):
         await comments.start_comment(session, actor, clause.id, now=later)
     consultation.allow_late = True
     await comments.start_comment(session, actor, clause.id, text="Late but useful.", now=later)

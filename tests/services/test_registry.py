@@ -3,10 +3,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot import texts
 from bot.models import Contact, Role
 from bot.services import registry
 from bot.services.errors import CsvRowErrors, InvalidInput, NotFound, Refused
+from bot.services.registry import CONSOLE
 from tests.factories import at
+from tests.refusals import refused
 
 NOW = at("2026-11-23T08:00:00")
 
@@ -20,7 +23,7 @@ async def _seed(session):
 
 async def test_invite_then_join_binds_the_telegram_user(session):
     await _seed(session)
-    issued = await registry.issue_invite(session, role="delegate", body="somhd", state="TH", name="Somchai", now=NOW)
+    issued = await registry.issue_invite(session, CONSOLE, role="delegate", body="somhd", state="TH", name="Somchai", now=NOW)
     assert issued.body_code == "SOMHD" and issued.state_name == "Thailand"
     joined = await registry.join(
         session, issued.token, telegram_user_id=42, chat_id=42, username="somchai", full_name="S", now=NOW
@@ -34,28 +37,28 @@ async def test_invite_then_join_binds_the_telegram_user(session):
 
 async def test_used_expired_and_unknown_tokens_are_refused(session):
     await _seed(session)
-    issued = await registry.issue_invite(session, role="delegate", body="SLOM", state="Viet Nam", now=NOW)
+    issued = await registry.issue_invite(session, CONSOLE, role="delegate", body="SLOM", state="Viet Nam", now=NOW)
     await registry.join(session, issued.token, telegram_user_id=1, chat_id=1, username=None, full_name="A", now=NOW)
-    with pytest.raises(Refused, match="already been used"):
+    with refused(Refused, "already been used"):
         await registry.join(session, issued.token, telegram_user_id=2, chat_id=2, username=None, full_name="B", now=NOW)
 
-    old = await registry.issue_invite(session, role="delegate", body="SLOM", state="VN", ttl_days=1, now=NOW)
-    with pytest.raises(Refused, match="expired"):
+    old = await registry.issue_invite(session, CONSOLE, role="delegate", body="SLOM", state="VN", ttl_days=1, now=NOW)
+    with refused(Refused, "expired"):
         await registry.join(
             session, old.token, telegram_user_id=3, chat_id=3, username=None, full_name="C", now=NOW + timedelta(days=2)
         )
-    with pytest.raises(Refused, match="not valid"):
+    with refused(Refused, "not valid"):
         await registry.join(session, "nosuchtoken123", telegram_user_id=4, chat_id=4, username=None, full_name="D", now=NOW)
-    with pytest.raises(Refused, match="not valid"):
+    with refused(Refused, "not valid"):
         await registry.join(session, "<b>x</b>", telegram_user_id=4, chat_id=4, username=None, full_name="D", now=NOW)
 
 
 async def test_a_registered_account_cannot_take_a_second_invite(session):
     await _seed(session)
-    first = await registry.issue_invite(session, role="delegate", body="SLOM", state="TH", now=NOW)
-    second = await registry.issue_invite(session, role="chair", body="SLOM", state=None, now=NOW)
+    first = await registry.issue_invite(session, CONSOLE, role="delegate", body="SLOM", state="TH", now=NOW)
+    second = await registry.issue_invite(session, CONSOLE, role="chair", body="SLOM", state=None, now=NOW)
     await registry.join(session, first.token, telegram_user_id=9, chat_id=9, username=None, full_name="A", now=NOW)
-    with pytest.raises(Refused, match="already registered"):
+    with refused(Refused, "already registered"):
         await registry.join(session, second.token, telegram_user_id=9, chat_id=9, username=None, full_name="A", now=NOW)
     again = await registry.join(session, first.token, telegram_user_id=9, chat_id=9, username=None, full_name="A", now=NOW)
     assert again.already
@@ -63,15 +66,15 @@ async def test_a_registered_account_cannot_take_a_second_invite(session):
 
 async def test_invites_need_known_body_and_state(session):
     await _seed(session)
-    with pytest.raises(NotFound, match="Known bodies: SLOM, SOMHD"):
-        await registry.issue_invite(session, role="delegate", body="XYZ", state="TH")
-    with pytest.raises(NotFound, match="Known Member States"):
-        await registry.issue_invite(session, role="delegate", body="SLOM", state="Atlantis")
-    with pytest.raises(InvalidInput, match="body and a Member State"):
-        await registry.issue_invite(session, role="delegate", body="SLOM", state=None)
-    with pytest.raises(InvalidInput, match="not a role"):
-        await registry.issue_invite(session, role="king", body="SLOM", state="TH")
-    secretariat = await registry.issue_invite(session, role="secretariat", body=None, state=None)
+    with refused(NotFound, "Known bodies: SLOM, SOMHD"):
+        await registry.issue_invite(session, CONSOLE, role="delegate", body="XYZ", state="TH")
+    with refused(NotFound, "Known Member States"):
+        await registry.issue_invite(session, CONSOLE, role="delegate", body="SLOM", state="Atlantis")
+    with refused(InvalidInput, "body and a Member State"):
+        await registry.issue_invite(session, CONSOLE, role="delegate", body="SLOM", state=None)
+    with refused(InvalidInput, "not a role"):
+        await registry.issue_invite(session, CONSOLE, role="king", body="SLOM", state="TH")
+    secretariat = await registry.issue_invite(session, CONSOLE, role="secretariat", body=None, state=None)
     assert secretariat.role == Role.SECRETARIAT
 
 
@@ -83,7 +86,7 @@ async def test_csv_enrols_every_row_and_returns_links(session):
         "Lan,delegate,SLOM,VN,lan@example.org\n"
         "Chair Health,chair,SOMHD,,chair@example.org\n"
     )
-    fields, rows, invites = await registry.enrol_csv(session, data, now=NOW)
+    fields, rows, invites = await registry.enrol_csv(session, CONSOLE, data, now=NOW)
     assert len(invites) == 3
     out = registry.write_csv_with_links(fields, rows, [registry.invite_link("cbot", i.token) for i in invites])
     lines = out.strip().split("\n")
@@ -101,14 +104,14 @@ async def test_csv_with_bad_rows_reports_each_line_and_enrols_nobody(session):
         "Bad mail,delegate,SLOM,Viet Nam,not-an-email\n"
     )
     with pytest.raises(CsvRowErrors) as caught:
-        await registry.enrol_csv(session, data, now=NOW)
+        await registry.enrol_csv(session, CONSOLE, data, now=NOW)
     lines = [line for line, _ in caught.value.errors]
     assert lines == [3, 4]
-    assert "NOPE" in str(caught.value) and "not-an-email" in str(caught.value)
+    assert "NOPE" in texts.refusal(caught.value) and "not-an-email" in texts.refusal(caught.value)
     await session.rollback()
     assert await session.scalar(select(func.count()).select_from(Contact)) == 0
 
 
 async def test_csv_missing_columns_is_refused(session):
-    with pytest.raises(CsvRowErrors, match="missing column"):
-        await registry.enrol_csv(session, "name,email\nA,a@example.org\n")
+    with refused(CsvRowErrors, "missing column"):
+        await registry.enrol_csv(session, CONSOLE, "name,email\nA,a@example.org\n")

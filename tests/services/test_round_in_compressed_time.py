@@ -12,11 +12,13 @@ from sqlalchemy import select
 
 from bot.db import Database
 from bot.models import Outbox
-from bot.services import comments, outbox, registry, reminders, rounds
+from bot.rendering import RENDERER
+from bot.services import comments, outbox, registry, reminders, rounds, timetable
+from bot.services.registry import CONSOLE
 from tests.factories import at, small_draft
 
 OPEN = at("2026-11-02T02:00:00")  # 09:00 in Jakarta
-TIMING = reminders.Timing(default_tz="Asia/Jakarta")
+TIMING = timetable.Timing(default_tz="Asia/Jakarta")
 HOUR = timedelta(hours=1)
 
 
@@ -34,7 +36,7 @@ async def _people(session):
         ("chair", "chair", "SOMHD", None),
         ("officer", "secretariat", None, None),
     ]:
-        issued = await registry.issue_invite(session, role=role, body=body, state=state, name=key, now=OPEN)
+        issued = await registry.issue_invite(session, CONSOLE, role=role, body=body, state=state, name=key, now=OPEN)
         uid = 100 + len(people)
         joined = await registry.join(session, issued.token, telegram_user_id=uid, chat_id=uid, username=None, full_name=key, now=OPEN)
         people[key] = joined.actor
@@ -66,7 +68,7 @@ async def test_a_sixty_day_round_with_the_bot_down_and_restarted(database_url):
         outline = await rounds.import_draft(session, small_draft(), "plan.docx")
         consultation = await rounds.resolve_consultation(session, outline.consultation)
         deadline = rounds.parse_deadline(None, days=60, tz=ZoneInfo("Asia/Jakarta"), now=OPEN)
-        await rounds.open_round(session, consultation, deadline, now=OPEN, timing=TIMING)
+        await rounds.open_round(session, CONSOLE, consultation, deadline, render=RENDERER, now=OPEN, timing=TIMING)
         consultation_id = consultation.id
 
     log: dict[int, list] = defaultdict(list)
@@ -82,7 +84,7 @@ async def test_a_sixty_day_round_with_the_bot_down_and_restarted(database_url):
             db = Database(database_url)
             restarted = True
         async with db.session() as session:
-            await reminders.fire_due(session, TIMING, now=now)
+            await reminders.fire_due(session, TIMING, render=RENDERER, now=now)
             await _deliver(session, now, log)
             if now == OPEN + timedelta(days=32):  # Thailand answers
                 thai = people["thai"]

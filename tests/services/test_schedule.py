@@ -3,7 +3,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.schedule import is_quiet, next_daytime, parse_duration, parse_offsets, parse_quiet_hours, reminder_due
+from bot.services.schedule import (
+    is_quiet,
+    next_daytime,
+    parse_duration,
+    parse_offsets,
+    parse_quiet_hours,
+    reminder_due,
+)
 from tests.factories import at
 
 BANGKOK = ZoneInfo("Asia/Bangkok")

@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-23 12:41:48.051716
 """
 
-from alembic import op
 import sqlalchemy as sa
-import bot.models
+from alembic import op
 
+import bot.models
 
 revision = '0001'
 down_revision = None

@@ -1,0 +1,60 @@
+"""What services need from the edge to word the messages they queue.
+
+Services decide who is sent what and when; they never hold text or buttons of their own. The
+edge (the application, the command line, a benchmark) hands them a `Renderer`, which words a
+message in the recipient's language of choice and builds its buttons (`bot.rendering`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from bot.models import Clause, Section
+    from bot.services.status import BodyStatus, StatusReport
+
+# Inline buttons as rows of (label, callback data).
+Rows = list[list[tuple[str, str]]]
+
+
+class Renderer(Protocol):
+    # circulation
+    def circulation_intro(self, title: str, deadline: datetime | None, tz: ZoneInfo, sections: int) -> str: ...
+
+    def section_parts(self, title: str, section: Section, clauses: Sequence[Clause]) -> list[tuple[str, list[int]]]: ...
+
+    def section_buttons(self, clauses: Sequence[Clause], section_id: int, *, with_no_comments: bool) -> Rows: ...
+
+    # reminders and nudges
+    def reminder(
+        self, title: str, deadline: datetime, tz: ZoneInfo, at: datetime, sections: Sequence[tuple[str, str]]
+    ) -> str: ...
+
+    def nudge_message(
+        self, title: str, deadline: datetime, tz: ZoneInfo, at: datetime, sections: Sequence[tuple[str, str]]
+    ) -> str: ...
+
+    def reminder_buttons(self, sections: Sequence[Section], consultation_id: int) -> Rows: ...
+
+    # summaries
+    def summary_label(self, kind: str, label: str) -> str: ...
+
+    def chair_summary(
+        self, report: StatusReport, body: BodyStatus, per_section: Any, tz: ZoneInfo, now: datetime, label: str = ""
+    ) -> str: ...
+
+    def secretariat_summary(
+        self, report: StatusReport, per_section: Any, tz: ZoneInfo, now: datetime, label: str = ""
+    ) -> str: ...
+
+    def chart_caption(self, report: StatusReport, body_code: str | None) -> str: ...
+
+    def nudge_buttons(self, consultation_id: int, body_id: int, waiting: int) -> Rows: ...
+
+    # the round's course
+    def deadline_moved(self, title: str, old: datetime | None, new: datetime, tz: ZoneInfo) -> str: ...
+
+    def round_closed_notice(self, title: str) -> str: ...
