@@ -540,9 +540,10 @@ async def close_round(
 async def section_for_actor(session: AsyncSession, actor: Actor, section_id: int) -> tuple[Consultation, Section]:
     """A section the actor may read, with its clauses loaded."""
     section = await session.get(Section, section_id)
-    if section is None:
+    consultation = await session.get(Consultation, section.consultation_id) if section is not None else None
+    if section is None or consultation is None or (consultation.status == RoundStatus.DRAFT and not actor.is_secretariat):
+        # A draft not yet circulated does not exist for anyone but the Secretariat.
         raise NotFound(Reason.SECTION_GONE)
-    consultation = await session.get(Consultation, section.consultation_id)
     for allowed in await sections_for_actor(session, consultation, actor):
         if allowed.id == section.id:
             return consultation, allowed
