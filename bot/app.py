@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.context import BotData, ClausebotApplication, ClausebotContext
 from bot.db import Database
 from bot.models import Role
+from bot.ordering import InOrderPerUser
 from bot.sender import OutboxSender
 from bot.services import registry, updates
 from bot.services.timetable import timing_from
@@ -62,7 +63,8 @@ def build_application(settings: Settings, *, db: Database | None = None, token: 
         # Bulk sending is paced by the outgoing queue itself (bot/sender.py); answers to people
         # are not throttled, but a 429 "retry after" is honoured and retried.
         .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
-        .concurrent_updates(8)
+        # Several people at once, each person's updates in order (bot/ordering.py).
+        .concurrent_updates(InOrderPerUser(16))
         .request(AiohttpRequest(connect_timeout=10, read_timeout=20, write_timeout=30, media_write_timeout=60))
         .get_updates_request(AiohttpRequest(connection_pool_size=1, connect_timeout=10, read_timeout=35))
         .post_init(post_init)

@@ -228,6 +228,7 @@ async def test_send_pressed_twice_records_one_comment_and_answers_both(env):
         await officer.wait_for("is open until")
         parts = await wait_sections(delegate, 3)
         await delegate.press(with_clause(parts, "2.2"), "💬 2.2")
+        # Typed straight after the tap, before the bot has answered it: still taken in order.
         await delegate.press(await delegate.wait_for("type"), "Technical")
         await delegate.send("Every two years is too rare.")
         await delegate.press(await delegate.wait_for("new wording"), "Skip")
