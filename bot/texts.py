@@ -524,7 +524,7 @@ def circulation_intro(title: str, deadline: datetime | None, tz: ZoneInfo, secti
 
 
 def _clause_block(clause) -> str:
-    text = esc(clause.text).replace("\n", "\n")
+    text = esc(clause.text)
     return f"<b>{esc(clause.ref)}</b> {text}"
 
 
@@ -579,7 +579,7 @@ def section_parts(title: str, section, clauses) -> list[tuple[str, list[int]]]:
     return result
 
 
-def sections_list(title: str, rows: Sequence[tuple[str, str, int]], deadline: datetime | None, tz: ZoneInfo) -> str:
+def sections_list(title: str, deadline: datetime | None, tz: ZoneInfo) -> str:
     lines = [f"📚 <b>{esc(title)}</b>", f"Deadline: {when(deadline, tz)}" if deadline else "Not yet open."]
     lines.append("Tap a section to read it and comment:")
     return "\n".join(lines)

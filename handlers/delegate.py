@@ -40,7 +40,7 @@ async def sections(update: Update, context: ClausebotContext) -> None:
         rows = [(s.id, texts.section_button_label(s.ref, s.heading)) for s in items]
         await reply(
             update,
-            texts.sections_list(consultation.title, [], consultation.deadline, actor.tz),
+            texts.sections_list(consultation.title, consultation.deadline, actor.tz),
             keyboards.sections_menu(rows),
         )
 
