@@ -252,6 +252,10 @@ def not_for_role(role: str, allowed: Sequence[str]) -> str:
     return "⛔ Only " + " and ".join(names.get(r, r) for r in allowed) + " can do that."
 
 
+def no_draft(name: str) -> str:
+    return f"The consultation {esc(name)} has no draft uploaded yet."
+
+
 def sent_ack() -> str:
     return "Sent"
 
@@ -1112,7 +1116,9 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.LATE_USAGE: late_usage,
     Reason.NOTHING_TO_CIRCULATE: nothing_to_circulate,
     Reason.NOT_FOR_ROLE: not_for_role,
+    Reason.NO_DRAFT: no_draft,
     Reason.NOT_OPEN: not_open,
+    Reason.NOT_REGISTERED: not_registered,
     Reason.NO_COMMENT_IN_PROGRESS: no_comment_in_progress,
     Reason.NO_CONSULTATIONS: no_consultations,
     Reason.NUDGE_NOT_YOURS: nudge_not_yours,

@@ -9,6 +9,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -22,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,6 +55,7 @@ from bot.services.rounds import (
     routed_to,
     sections_for_actor,
 )
+from bot.services.sql import dialect, rowcount, table
 from documents.draft import normalise_ref
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -127,7 +130,23 @@ async def record_anchor(
 # --- whether comments are accepted ----------------------------------------------------------------
 
 
-def check_accepting(consultation: Consultation, now: datetime) -> bool:
+class RoundState(Protocol):
+    """What decides whether a round takes a comment: a `Consultation`, or a row of its columns."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def deadline(self) -> datetime | None: ...
+
+    @property
+    def allow_late(self) -> bool: ...
+
+
+def check_accepting(consultation: RoundState, now: datetime) -> bool:
     """Raise when the round does not take comments; return True when a comment would be late."""
     if consultation.status == RoundStatus.DRAFT:
         raise RoundClosed(Reason.ROUND_NOT_OPEN, title=consultation.title)
@@ -178,17 +197,16 @@ class ClauseInfo:
     consultation_title: str
 
 
-_clause_infos: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_clause_infos: weakref.WeakKeyDictionary[Engine, dict[int, ClauseInfo]] = weakref.WeakKeyDictionary()
 
 
 def _infos(session: AsyncSession) -> dict[int, ClauseInfo]:
-    engine = session.bind.sync_engine if session.bind is not None else None
-    if engine is None:
-        return {}
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
     return _clause_infos.setdefault(engine, {})
 
 
-def _remembered(session: AsyncSession, row) -> ClauseInfo:
+def _remembered(session: AsyncSession, row: Any) -> ClauseInfo:
     """The clause of a row of `_CLAUSE_AND_ROUND`, kept unless its round is still a draft
     (whose clauses may be replaced)."""
     info = ClauseInfo(row.id, row.ref, row.text, row.section_id, row.consultation_id, row.title)
@@ -210,7 +228,7 @@ async def clause_info(session: AsyncSession, clause_id: int) -> ClauseInfo:
     return _remembered(session, row)
 
 
-_DRAFTS = CommentDraft.__table__
+_DRAFTS = table(CommentDraft)
 _DRAFT_COLUMNS = (
     _DRAFTS.c.clause_id,
     _DRAFTS.c.step,
@@ -223,10 +241,10 @@ _OF_CONTACT = _DRAFTS.c.contact_id == bindparam("draft_of")
 # The comment flow runs these for every button press: each is built once.
 _CURRENT_DRAFT = select(*_DRAFT_COLUMNS).where(_OF_CONTACT)
 _TAKE_DRAFT = delete(_DRAFTS).where(_OF_CONTACT).returning(*_DRAFT_COLUMNS)
-_CHANGES: dict[tuple, object] = {}
+_CHANGES: dict[tuple[tuple[str, int | None], ...], Any] = {}
 
 
-def _change_statement(values: dict) -> tuple[object, dict]:
+def _change_statement(values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """UPDATE … RETURNING for these columns; plain values become parameters, SQL expressions
     (the next step worked out by the database) stay in the statement."""
     key = tuple(sorted((name, id(value) if isinstance(value, ColumnElement) else None) for name, value in values.items()))
@@ -241,7 +259,7 @@ def _change_statement(values: dict) -> tuple[object, dict]:
     return statement, params
 
 
-def _view(info: ClauseInfo, draft) -> DraftView:
+def _view(info: ClauseInfo, draft: Any) -> DraftView:
     return DraftView(
         clause_id=info.id,
         clause_ref=info.ref,
@@ -255,7 +273,7 @@ def _view(info: ClauseInfo, draft) -> DraftView:
     )
 
 
-async def _view_of_row(session: AsyncSession, row) -> DraftView:
+async def _view_of_row(session: AsyncSession, row: Any) -> DraftView:
     return _view(await clause_info(session, row.clause_id), row)
 
 
@@ -264,7 +282,7 @@ async def current_draft(session: AsyncSession, actor: Actor) -> DraftView | None
     return await _view_of_row(session, row) if row else None
 
 
-async def _change_draft(session: AsyncSession, actor: Actor, **values) -> DraftView:
+async def _change_draft(session: AsyncSession, actor: Actor, **values: Any) -> DraftView:
     """Change the comment being written in one statement, and return what it has become."""
     statement, params = _change_statement(values)
     row = (await session.execute(statement, {"draft_of": actor.contact_id, **params})).first()
@@ -273,31 +291,31 @@ async def _change_draft(session: AsyncSession, actor: Actor, **values) -> DraftV
     return await _view_of_row(session, row)
 
 
-async def _save_draft(session: AsyncSession, actor: Actor, **values) -> SimpleNamespace:
+async def _save_draft(session: AsyncSession, actor: Actor, **values: Any) -> SimpleNamespace:
     """Begin a comment, replacing any unfinished one (one statement: an upsert). Returns the
     draft as saved."""
     values = {"comment_id": None, "kind": None, "text": None, "proposed": None, **values}
     params = {f"v_{name}": value for name, value in values.items()}
-    await session.execute(_SAVE_DRAFT[session.bind.dialect.name], {"v_contact_id": actor.contact_id, **params})
+    await session.execute(_SAVE_DRAFT[dialect(session)], {"v_contact_id": actor.contact_id, **params})
     return SimpleNamespace(**values)
 
 
 _DRAFT_FIELDS = ("clause_id", "comment_id", "step", "kind", "text", "proposed", "updated_at")
 _SAVE_DRAFT = {
-    dialect: (
+    name: (
         statement := insert(_DRAFTS).values(
             contact_id=bindparam("v_contact_id"),
             **{name: bindparam(f"v_{name}", type_=_DRAFTS.c[name].type) for name in _DRAFT_FIELDS},
         )
     ).on_conflict_do_update(index_elements=["contact_id"], set_={name: statement.excluded[name] for name in _DRAFT_FIELDS})
-    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 
 
 # A clause with what a comment on it needs to know of its round, and whether the delegate's
 # body may see it (every body may, in a round without routes). Built once: the comment flow
 # begins with it.
-_CLAUSES, _ROUNDS = Clause.__table__, Consultation.__table__
+_CLAUSES, _ROUNDS = table(Clause), table(Consultation)
 _CLAUSE_AND_ROUND = select(
     _CLAUSES.c.id,
     _CLAUSES.c.ref,
@@ -337,7 +355,7 @@ async def start_comment(
     return await _start(session, actor, row, text=text, now=now, limit=limit, step=step)
 
 
-async def _commentable(session: AsyncSession, actor: Actor, clause_id: int):
+async def _commentable(session: AsyncSession, actor: Actor, clause_id: int) -> Any:
     """The clause with its round, if the delegate may comment on it: a clause of a round that
     was circulated, in a section routed to their body. A clause of a draft not yet circulated
     does not exist for them."""
@@ -365,7 +383,7 @@ async def comment_on_ref(
 async def _start(
     session: AsyncSession,
     actor: Actor,
-    row,
+    row: Any,
     *,
     text: str | None,
     now: datetime | None,
@@ -435,7 +453,7 @@ async def goto_step(session: AsyncSession, actor: Actor, step: str) -> DraftView
 
 async def cancel_draft(session: AsyncSession, actor: Actor) -> bool:
     result = await session.execute(delete(CommentDraft).where(CommentDraft.contact_id == actor.contact_id))
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 @dataclass(frozen=True)
@@ -518,7 +536,7 @@ async def _sent_from(session: AsyncSession, actor: Actor, source_key: str | None
 _ROUND_STATE = select(_ROUNDS.c.title, _ROUNDS.c.status, _ROUNDS.c.deadline, _ROUNDS.c.allow_late).where(
     _ROUNDS.c.id == bindparam("round")
 )
-_NEW_COMMENT = insert(Comment.__table__).returning(Comment.__table__.c.id)
+_NEW_COMMENT = insert(table(Comment)).returning(table(Comment).c.id)
 
 
 # --- my comments ------------------------------------------------------------------------------------
@@ -578,6 +596,8 @@ async def _own_comment(session: AsyncSession, actor: Actor, comment_id: int, now
     if comment is None or comment.contact_id != actor.contact_id or comment.status != CommentStatus.ACTIVE:
         raise NotFound(Reason.COMMENT_GONE)
     consultation = await session.get(Consultation, comment.consultation_id)
+    if consultation is None:
+        raise NotFound(Reason.COMMENT_GONE)
     check_accepting(consultation, now)
     return comment
 
@@ -670,7 +690,7 @@ async def undo_no_comments(session: AsyncSession, actor: Actor, section_id: int,
     result = await session.execute(
         delete(SectionResponse).where(SectionResponse.section_id == section.id, SectionResponse.contact_id == actor.contact_id)
     )
-    return SectionAnswer(section.id, section.ref, section.heading, consultation.title, bool(result.rowcount))
+    return SectionAnswer(section.id, section.ref, section.heading, consultation.title, bool(rowcount(result)))
 
 
 async def _find_clause_anywhere(session: AsyncSession, actor: Actor, ref: str) -> tuple[Consultation, Clause]:
@@ -696,4 +716,6 @@ async def find_clause_anywhere(session: AsyncSession, actor: Actor, ref: str) ->
     open one first)."""
     consultation, clause = await _find_clause_anywhere(session, actor, ref)
     section = await session.get(Section, clause.section_id)
+    if section is None:
+        raise NotFound(Reason.CLAUSE_GONE)
     return consultation, section, clause

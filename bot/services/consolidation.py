@@ -22,6 +22,7 @@ from bot.models import (
     Section,
     utcnow,
 )
+from bot.services.errors import NotFound, Reason
 from bot.services.registry import Actor, author_label, require
 from bot.services.rounds import sections_of
 from bot.services.status import status_report
@@ -48,6 +49,8 @@ async def gather(
     require(actor, Role.SECRETARIAT)
     now = now or utcnow()
     draft = await session.scalar(select(Consultation.draft_bytes).where(Consultation.id == consultation.id))
+    if draft is None:
+        raise NotFound(Reason.NO_DRAFT, name=consultation.name)
     rows = await session.execute(
         select(
             Comment, Clause.ref, Clause.position, Clause.paragraphs, Body.code, MemberState.name, MemberState.code, Section.ref
@@ -108,7 +111,7 @@ def output_names(data: ConsolidationInput) -> tuple[str, str, str]:
 
 
 def _build(data: ConsolidationInput, progress: Callable[[float], None] | None) -> Outputs:
-    def part(start: float, share: float):
+    def part(start: float, share: float) -> Callable[[float], None] | None:
         if progress is None:
             return None
         return lambda fraction: progress(start + share * max(0.0, min(1.0, fraction)))

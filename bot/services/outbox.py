@@ -8,15 +8,18 @@ reason, or blocked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Contact, Instance, MessageAnchor, Outbox, OutboxStatus, utcnow
+from bot.services.sql import dialect, rowcount, table
 
 MAX_ATTEMPTS = 6
 
@@ -36,8 +39,8 @@ class OutgoingMessage:
     document: str | None = None
     filename: str | None = None
 
-    def to_payload(self) -> dict:
-        payload: dict = {
+    def to_payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {
             "text": self.text,
             "buttons": [[list(b) for b in row] for row in self.buttons] if self.buttons else None,
             "clause_ids": self.clause_ids,
@@ -58,12 +61,12 @@ class ClaimedMessage:
     kind: str
     consultation_id: int | None
     section_id: int | None
-    payload: dict
+    payload: dict[str, Any]
     attempts: int
 
 
-def _insert(session: AsyncSession):
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+def _insert(session: AsyncSession) -> Callable[[Table], Any]:
+    return pg_insert if dialect(session) == "postgresql" else sqlite_insert
 
 
 @dataclass(frozen=True)
@@ -107,9 +110,9 @@ async def enqueue_many(session: AsyncSession, items: list[Queued], *, now: datet
             for item in items[start : start + _BATCH]
         ]
         result = await session.execute(
-            _insert(session)(Outbox.__table__).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            _insert(session)(table(Outbox)).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
         )
-        queued += result.rowcount or 0
+        queued += rowcount(result)
     return queued
 
 
@@ -118,19 +121,22 @@ async def enqueue(
     *,
     key: str,
     kind: str,
-    chat_id: int,
+    chat_id: int | None,
     message: OutgoingMessage,
     contact_id: int | None = None,
     now: datetime | None = None,
     not_before: datetime | None = None,
     expires_at: datetime | None = None,
-) -> bool:
-    """Queue a message unless one with the same key was ever queued. True if queued now.
+) -> int:
+    """Queue a message unless one with the same key was ever queued: 1 if queued now, 0 if
+    not (or if there is no chat to send it to: the person has not joined).
 
     `not_before` holds it back (quiet hours); `expires_at` drops it if it could only be
     sent later than that."""
+    if chat_id is None:
+        return 0
     item = Queued(key, kind, chat_id, message, contact_id=contact_id, not_before=not_before, expires_at=expires_at)
-    return bool(await enqueue_many(session, [item], now=now))
+    return await enqueue_many(session, [item], now=now)
 
 
 async def claim(
@@ -144,7 +150,7 @@ async def claim(
         .order_by(Outbox.next_attempt_at, Outbox.id)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
+    if dialect(session) == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = list(await session.scalars(query))
     claimed = []
@@ -252,7 +258,7 @@ async def release(session: AsyncSession, ids: list[int], instance: str) -> int:
         .values(status=OutboxStatus.QUEUED, claimed_by=None, attempts=Outbox.attempts - 1)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 async def forget_instance(session: AsyncSession, instance: str) -> None:
@@ -277,7 +283,7 @@ async def requeue_interrupted(
         .execution_options(synchronize_session=False)
     )
     await session.execute(delete(Instance).where(Instance.seen_at < now - timedelta(days=1)))
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 async def pending_count(session: AsyncSession) -> int:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Body, Contact, Invite, MemberState, Meta, Role, utcnow
-from bot.services.errors import CsvRowErrors, InvalidInput, NotFound, Reason, Refused
+from bot.services.errors import CsvRowErrors, InvalidInput, NotFound, Reason, Refused, ServiceError
 from bot.services.schedule import known_zone
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -287,7 +287,9 @@ def invite_link(bot_username: str, token: str) -> str:
 CSV_COLUMNS = ("name", "role", "body", "state", "email")
 
 
-async def enrol_csv(session: AsyncSession, actor: Actor, data: str, *, ttl_days: int = 30, now: datetime | None = None):
+async def enrol_csv(
+    session: AsyncSession, actor: Actor, data: str, *, ttl_days: int = 30, now: datetime | None = None
+) -> tuple[list[str], list[dict[str, str]], list[IssuedInvite]]:
     """Enrol every row of a contacts spreadsheet, or none of them.
 
     Returns (fieldnames, rows, invites) with one invite per row in order. Bad rows raise
@@ -305,7 +307,7 @@ async def enrol_csv(session: AsyncSession, actor: Actor, data: str, *, ttl_days:
     rows = list(reader)
     if not rows:
         raise CsvRowErrors([(1, InvalidInput(Reason.CSV_EMPTY))])
-    errors: list[tuple[int, str]] = []
+    errors: list[tuple[int, ServiceError]] = []
     invites: list[IssuedInvite] = []
     for index, row in enumerate(rows):
         line = index + 2
@@ -331,7 +333,7 @@ async def enrol_csv(session: AsyncSession, actor: Actor, data: str, *, ttl_days:
     return fields, rows, invites
 
 
-def write_csv_with_links(fields: list[str], rows: list[dict], links: list[str]) -> str:
+def write_csv_with_links(fields: list[str], rows: list[dict[str, str]], links: list[str]) -> str:
     out = io.StringIO()
     names = [f for f in fields if f != "invite_link"] + ["invite_link"]
     writer = csv.DictWriter(out, fieldnames=names, extrasaction="ignore", lineterminator="\n")
@@ -408,6 +410,8 @@ async def set_meta(session: AsyncSession, key: str, value: str) -> None:
 
 async def set_timezone(session: AsyncSession, actor: Actor, name: str | None) -> str:
     contact = await session.get(Contact, actor.contact_id)
+    if contact is None:
+        raise NotFound(Reason.NOT_REGISTERED)
     zone = known_zone(name) if name else None
     if name and zone is None:
         raise InvalidInput(Reason.BAD_TIMEZONE, tz=name)

@@ -32,6 +32,7 @@ from bot.models import (
     ReminderMute,
     Role,
     RoundStatus,
+    Section,
     SectionResponse,
 )
 from bot.services import outbox
@@ -45,8 +46,10 @@ from bot.services.rounds import (
     visible_consultations,
 )
 from bot.services.schedule import next_daytime
+from bot.services.sql import dialect
 from bot.services.status import StatusReport, status_report
 from bot.services.timetable import DONE, PENDING, SKIPPED, Timing, contact_tz
+from documents.chart import Cell
 
 NUDGE_INTERVAL = timedelta(hours=24)
 
@@ -95,7 +98,7 @@ async def fire_due(session: AsyncSession, timing: Timing, *, now: datetime, rend
         .where(PlannedJob.status == PENDING, PlannedJob.due_at <= now)
         .order_by(PlannedJob.consultation_id, PlannedJob.due_at)
     )
-    if session.bind.dialect.name == "postgresql":
+    if dialect(session) == "postgresql":
         query = query.with_for_update(skip_locked=True)
     jobs = list(await session.scalars(query))
     fired = Fired()
@@ -104,6 +107,8 @@ async def fire_due(session: AsyncSession, timing: Timing, *, now: datetime, rend
         by_consultation[job.consultation_id].append(job)
     for consultation_id, due in by_consultation.items():
         consultation = await session.get(Consultation, consultation_id)
+        if consultation is None:
+            continue
         reminders = [j for j in due if j.kind == "reminder"]
         summaries = [j for j in due if j.kind != "reminder"]
         if reminders:
@@ -126,7 +131,9 @@ async def fire_due(session: AsyncSession, timing: Timing, *, now: datetime, rend
     return fired
 
 
-async def _recipients(session: AsyncSession, consultation: Consultation, *, everyone: bool) -> list[tuple[Contact, list]]:
+async def _recipients(
+    session: AsyncSession, consultation: Consultation, *, everyone: bool
+) -> list[tuple[Contact, list[Section]]]:
     """Delegates to remind, each with the sections their body and state have not answered."""
     muted = set(
         await session.scalars(select(ReminderMute.contact_id).where(ReminderMute.consultation_id == consultation.id))
@@ -140,14 +147,14 @@ async def _recipients(session: AsyncSession, consultation: Consultation, *, ever
             )
         )
     )
-    routed_cache: dict[int, list] = {}
+    routed_cache: dict[int, list[Section]] = {}
     result = []
     for contact in contacts:
-        if contact.id in muted or contact.unreachable_at is not None:
+        if contact.id in muted or contact.unreachable_at is not None or contact.body_id is None:
             continue
         if contact.body_id not in routed_cache:
             routed_cache[contact.body_id] = await sections_for_body(session, consultation, contact.body_id)
-        done = answered.get((contact.body_id, contact.state_id), set())
+        done = answered.get((contact.body_id, contact.state_id or 0), set())
         if done and not everyone:
             continue
         open_sections = [s for s in routed_cache[contact.body_id] if s.id not in done]
@@ -172,13 +179,15 @@ async def _supersede(session: AsyncSession, contact_id: int, consultation_id: in
 
 
 async def _queue_reminder(
-    session: AsyncSession, consultation: Consultation, contact: Contact, open_sections, timing: Timing, *,
+    session: AsyncSession, consultation: Consultation, contact: Contact, open_sections: list[Section], timing: Timing, *,
     key: str, kind: str, write: Callable[..., str], buttons: Rows, now: datetime,
 ) -> int:
     """One reminder-like message (a reminder, a chair's nudge) to one delegate: in their
     daytime, with buttons to the sections still unanswered, and only if it can arrive before
     the deadline it announces."""
     deadline = consultation.deadline
+    if deadline is None or contact.chat_id is None:
+        return 0
     tz = contact_tz(contact, timing.default_tz)
     at = next_daytime(now, tz, timing.quiet_hours)
     if at >= deadline:
@@ -222,7 +231,7 @@ async def _send_reminders(
 class Summary:
     text: str
     chart: bytes
-    buttons: list | None
+    buttons: Rows | None
     caption: str
 
 
@@ -240,9 +249,7 @@ async def _section_counts(session: AsyncSession, consultation: Consultation, bod
     return [(s.ref, s.heading, counts.get(s.id, 0)) for s in sections]
 
 
-def _cells(report: StatusReport):
-    from documents.chart import Cell
-
+def _cells(report: StatusReport) -> dict[tuple[str, str], Cell]:
     return {(b.code, s.state): Cell(s.responded, s.comments, s.joined) for b in report.bodies for s in b.states}
 
 

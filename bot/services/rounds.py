@@ -6,9 +6,10 @@ import base64
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, false, func, select, true
+from sqlalchemy import ColumnElement, delete, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 
@@ -30,6 +31,9 @@ from bot.services.registry import Actor, require, resolve_body
 from bot.services.render import Renderer
 from bot.services.timetable import Timing, contact_tz, plan_round
 from documents.draft import ParsedDraft, parse_draft
+
+# A column, a bound parameter or a plain value in a SQL condition.
+SqlValue = Any
 
 NAME_RE = re.compile(r"[^a-z0-9]+")
 # Telegram allows about one message a second per chat.
@@ -140,7 +144,9 @@ async def import_draft(
     return outline_of(parsed, consultation.name)
 
 
-async def stage_upload(session: AsyncSession, actor: Actor, data: bytes, filename: str, *, max_bytes: int):
+async def stage_upload(
+    session: AsyncSession, actor: Actor, data: bytes, filename: str, *, max_bytes: int
+) -> tuple[int, Outline, list[tuple[int, str]]]:
     """Parse a draft sent in chat and keep it until the Secretariat confirms the outline."""
     require(actor, Role.SECRETARIAT)
     parsed = parse_draft(data, max_bytes=max_bytes)
@@ -212,14 +218,14 @@ async def visible_consultations(session: AsyncSession, actor: Actor) -> list[Con
     )
 
 
-def routed_to(consultation_id, section_id, body_id):
+def routed_to(consultation_id: SqlValue, section_id: SqlValue, body_id: SqlValue) -> ColumnElement[bool]:
     """A SQL condition: the section is routed to the body (every section is, in a round without
     routes). Its arguments may be columns or parameters, so it fits inside any query."""
     of_round = select(Route.section_id).where(Route.consultation_id == consultation_id)
     return ~of_round.exists() | of_round.where(Route.section_id == section_id, Route.body_id == body_id).exists()
 
 
-def readable(consultation_id, section_id, actor: Actor):
+def readable(consultation_id: SqlValue, section_id: SqlValue, actor: Actor) -> ColumnElement[bool]:
     """A SQL condition: the actor may read the section. For use inside a query, so the check
     costs no statement of its own."""
     if actor.is_secretariat:

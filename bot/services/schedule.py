@@ -61,9 +61,9 @@ def is_quiet(moment: datetime, tz: ZoneInfo, quiet: tuple[int, int] | None) -> b
 
 def next_daytime(moment: datetime, tz: ZoneInfo, quiet: tuple[int, int] | None) -> datetime:
     """The moment itself, or the end of the quiet hours it falls in (local time)."""
-    if not is_quiet(moment, tz, quiet):
+    if quiet is None or not is_quiet(moment, tz, quiet):
         return moment
-    start, end = quiet
+    _start, end = quiet
     local = moment.astimezone(tz)
     wake = datetime.combine(local.date(), time(end), tzinfo=tz)
     if wake <= local:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
+    Clause,
     Comment,
     CommentStatus,
     Consultation,
@@ -95,8 +96,6 @@ async def status_report(
         )
     }
     commented_sections: dict[tuple[int, int], set[int]] = defaultdict(set)
-    from bot.models import Clause
-
     for b, s, section_id in await session.execute(
         select(Comment.body_id, Comment.state_id, Clause.section_id)
         .join(Clause, Clause.id == Comment.clause_id)
@@ -113,13 +112,16 @@ async def status_report(
         nocomment_sections[(b, s)].add(section_id)
 
     # Delivery: a (contact, section) is delivered when all its parts were sent.
-    parts: dict[tuple[int, int], list[str]] = defaultdict(list)
-    for contact_id, section_id, status in await session.execute(
+    parts: dict[tuple[int | None, int | None], list[str]] = defaultdict(list)
+    for recipient, sent_section, status in await session.execute(
         select(Outbox.contact_id, Outbox.section_id, Outbox.status).where(
-            Outbox.consultation_id == consultation.id, Outbox.kind == "section"
+            Outbox.consultation_id == consultation.id,
+            Outbox.kind == "section",
+            Outbox.contact_id.is_not(None),
+            Outbox.section_id.is_not(None),
         )
     ):
-        parts[(contact_id, section_id)].append(status)
+        parts[(recipient, sent_section)].append(status)
 
     report_bodies = []
     for body in bodies:

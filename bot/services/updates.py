@@ -10,6 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import ProcessedUpdate
+from bot.services.sql import dialect, rowcount, table
 
 KEEP = timedelta(days=7)
 
@@ -42,20 +43,20 @@ async def seen(session: AsyncSession, update_id: int) -> bool:
 
 # Built once: this runs for every update.
 _MARK = {
-    dialect: insert(ProcessedUpdate.__table__)
+    name: insert(table(ProcessedUpdate))
     .values(update_id=bindparam("update_id"), processed_at=bindparam("now"))
     .on_conflict_do_nothing(index_elements=["update_id"])
-    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 
 
 async def mark(session: AsyncSession, update_id: int, *, now: datetime) -> bool:
     """Record the update as handled, in the transaction that commits its effects: an update
     whose handling failed before committing is handled again. False if it was recorded already."""
-    result = await session.execute(_MARK[session.bind.dialect.name], {"update_id": update_id, "now": now})
-    return bool(result.rowcount)
+    result = await session.execute(_MARK[dialect(session)], {"update_id": update_id, "now": now})
+    return bool(rowcount(result))
 
 
 async def forget_old(session: AsyncSession, *, now: datetime) -> int:
     result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < now - KEEP))
-    return result.rowcount or 0
+    return rowcount(result)
