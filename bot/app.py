@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
 
 from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -41,8 +44,17 @@ log = logging.getLogger(__name__)
 GROUP_GATE = -1  # who is this and may they do this? (raises ApplicationHandlerStop to refuse)
 GROUP_MAIN = 0  # commands, buttons, uploads, then free text last
 
+# What the builder's hooks are given (it is a ClausebotApplication, the builder's types do not say so).
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
-def build_application(settings: Settings, *, db: Database | None = None, token: str | None = None, clock=None):
+
+def build_application(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    token: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> ClausebotApplication:
     token = token or settings.token
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -50,9 +62,10 @@ def build_application(settings: Settings, *, db: Database | None = None, token: 
     bot_data = BotData(settings=settings, db=db, menus=menus())
     if clock is not None:
         bot_data.clock = clock
-    context_types = ContextTypes(context=ClausebotContext, bot_data=lambda: bot_data)
+    # Every context shares this one BotData (ContextTypes makes bot_data by calling what it is given).
+    context_types = ContextTypes(context=ClausebotContext, bot_data=cast(type[BotData], lambda: bot_data))
     api = settings.telegram_api_url
-    application = (
+    builder = (
         ApplicationBuilder()
         .application_class(ClausebotApplication)
         .token(token)
@@ -70,8 +83,8 @@ def build_application(settings: Settings, *, db: Database | None = None, token: 
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
-        .build()
     )
+    application = cast(ClausebotApplication, builder.build())
     register_handlers(application)
     return application
 
@@ -168,7 +181,7 @@ def gate() -> Gate:
     )
 
 
-def register_handlers(app: Application) -> None:
+def register_handlers(app: ClausebotApplication) -> None:
     app.add_handler(TypeHandler(Update, gate()), group=GROUP_GATE)
     for command in COMMANDS:
         app.add_handler(CommandHandler(command.name, common.refusals(command.handler)), group=GROUP_MAIN)
@@ -189,7 +202,7 @@ def register_handlers(app: Application) -> None:
     app.add_error_handler(common.error_handler)
 
 
-async def post_init(application) -> None:
+async def post_init(application: AnyApplication) -> None:
     bot_data: BotData = application.bot_data
     me = application.bot.bot
     bot_data.bot_username = me.username or ""
@@ -211,6 +224,8 @@ async def post_init(application) -> None:
     bot_data.sender = sender
     await sender.start()
     # The timetable lives in the database; the timer is re-armed from it (and catches up).
+    if application.job_queue is None:
+        raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")
     timer = Timer(
         application.job_queue,
         bot_data.db,
@@ -224,7 +239,7 @@ async def post_init(application) -> None:
     log.info("Clausebot @%s ready", bot_data.bot_username)
 
 
-async def post_stop(application) -> None:
+async def post_stop(application: AnyApplication) -> None:
     bot_data: BotData = application.bot_data
     if bot_data.timer is not None:
         bot_data.timer.stop()
@@ -232,6 +247,6 @@ async def post_stop(application) -> None:
         await bot_data.sender.stop()
 
 
-async def post_shutdown(application) -> None:
+async def post_shutdown(application: AnyApplication) -> None:
     bot_data: BotData = application.bot_data
     await bot_data.db.dispose()

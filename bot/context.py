@@ -6,10 +6,10 @@ import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot, JobQueue
 
 from bot.config import Settings
 from bot.db import Database
@@ -65,7 +65,7 @@ class BotData:
     menus: dict[Role, list[tuple[str, str]]] = field(default_factory=dict)
 
 
-class ClausebotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+class ClausebotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
     def now(self) -> datetime:
         return self.bot_data.clock()
 
@@ -113,7 +113,9 @@ class ClausebotContext(CallbackContext[ExtBot, dict, dict, BotData]):
             await self.bot_data.timer.rearm()
 
 
-class ClausebotApplication(Application):
+class ClausebotApplication(
+    Application[ExtBot[None], "ClausebotContext", dict[Any, Any], dict[Any, Any], BotData, JobQueue["ClausebotContext"]]
+):
     """Processes each update inside its own database session, committed at the end."""
 
     async def process_update(self, update: object) -> None:

@@ -14,8 +14,14 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.context import ClausebotApplication
+    from bot.db import Database
+    from localapi.users import SimMessage, SimUser
 
 DEMO_TOKEN = "123456789:CLAUSEBOT-DEMO-TOKEN"
 
@@ -129,7 +135,7 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                 say("Draft uploaded; the bot parsed " + next(x for x in outline.content.split("\n") if "clauses:" in x))
                 await officer.press(outline, "new consultation")
                 stored = await officer.wait_for("Draft stored")
-                name = stored.text.split("Consultation: ")[1].split("\n")[0].strip()
+                name = stored.content.split("Consultation: ")[1].split("\n")[0].strip()
                 say(f"Outline confirmed; consultation '{name}' created")
 
                 pairs = list(itertools.product(bodies, states))
@@ -155,7 +161,7 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
 
                 await officer.send("/open 60")
                 opened = await officer.wait_for("is open until")
-                say("Round opened: " + opened.text.split("\n")[0].replace("📣 ", ""))
+                say("Round opened: " + opened.content.split("\n")[0].replace("📣 ", ""))
 
                 sections_per_person = {}
                 for user, body, state in people:
@@ -233,12 +239,12 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                 for chair, body in chairs:
                     await chair.send("/status")
                     report = await chair.wait_for("Member States responded")
-                    line = next(x for x in report.text.split("\n") if "Member States responded" in x)
+                    line = next(x for x in report.content.split("\n") if "Member States responded" in x)
                     say(f"Chair's /status: {line}")
 
                 await officer.send("/status")
                 report = await officer.wait_for("comment(s) so far")
-                say("Secretariat's /status: " + next(x for x in report.text.split("\n") if "so far" in x))
+                say("Secretariat's /status: " + next(x for x in report.content.split("\n") if "so far" in x))
 
                 await _fast_forward(say, application, db, clock, name, people, chairs, officer, out)
 
@@ -246,13 +252,13 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                 document = await officer.wait_for(lambda m: m.document is not None, timeout=120)
                 out = out.expanduser()
                 out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_bytes(document.file_bytes)
+                out.write_bytes(document.file_bytes or b"")
                 say(f"Consolidated draft received in chat: {document.caption.splitlines()[0] if document.caption else ''}")
                 for suffix in ("-with-proposals.docx", "-comment-matrix.xlsx"):
                     extra = await officer.wait_for(lambda m: m.document is not None, timeout=60)
                     path = out.with_name(out.stem + suffix)
-                    path.write_bytes(extra.file_bytes)
-                    say(f"Also received: {extra.document['file_name']} → {path}")
+                    path.write_bytes(extra.file_bytes or b"")
+                    say(f"Also received: {(extra.document or {}).get('file_name', path.name)} → {path}")
             await db.dispose()
     say(f"{sent} comments consolidated")
     print(out.resolve())
@@ -260,7 +266,17 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
     return 0
 
 
-async def _fast_forward(say, application, db, clock, name, people, chairs, officer, out: Path) -> None:
+async def _fast_forward(
+    say: Printer,
+    application: ClausebotApplication,
+    db: Database,
+    clock: DemoClock,
+    name: str,
+    people: list[tuple[SimUser, str, str]],
+    chairs: list[tuple[SimUser, str]],
+    officer: SimUser,
+    out: Path,
+) -> None:
     """Play the rest of the window: every reminder and milestone summary, in seconds."""
     from bot.services import rounds, timetable
 
@@ -268,9 +284,13 @@ async def _fast_forward(say, application, db, clock, name, people, chairs, offic
         consultation = await rounds.resolve_consultation(session, name)
         plan = [(job.kind, job.label, job.due_at) for job in await timetable.plan_of(session, consultation) if job.status == "pending"]
         deadline = consultation.deadline
+    if deadline is None:
+        return
     say(f"Fast-forwarding through the {len(plan)} planned reminders and summaries of the 60-day window")
     out.parent.mkdir(parents=True, exist_ok=True)
     timer, sender = application.bot_data.timer, application.bot_data.sender
+    if timer is None or sender is None:
+        raise RuntimeError("the bot's timer and sender start with the application")
     everyone = [p[0] for p in people] + [c[0] for c in chairs] + [officer]
     for due in sorted({due for _, _, due in plan}):
         before = {user.id: len(user.messages()) for user in everyone}
@@ -294,17 +314,18 @@ async def _fast_forward(say, application, db, clock, name, people, chairs, offic
                 line = next(x for x in summary.content.splitlines() if "Member States have responded" in x)
                 say(f"⏩ {when}: chair of {body} got a summary with its chart — {line}")
             if photos:
-                out.with_name(out.stem + f"-chart-{body}.png").write_bytes(photos[-1].file_bytes)
+                out.with_name(out.stem + f"-chart-{body}.png").write_bytes(photos[-1].file_bytes or b"")
     if plan:
         say(f"Response charts saved next to the draft: {out.stem}-chart-*.png")
 
 
-async def _section_messages(user, timeout: float = 60.0) -> list:
+async def _section_messages(user: SimUser, timeout: float = 60.0) -> list[SimMessage]:
     """Wait until every section announced in the intro has arrived; return the section messages."""
     import re
 
-    intro = next(m for m in user.messages() if "You are asked to comment" in m.text)
-    expected = int(re.search(r"comment on (\d+) section", intro.text).group(1))
+    intro = next(m for m in user.messages() if "You are asked to comment" in m.content)
+    announced = re.search(r"comment on (\d+) section", intro.content)
+    expected = int(announced.group(1)) if announced else 1
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         complete = [m for m in user.messages() if any(d and d.startswith("nc:") for row in m.buttons() for _, d in row)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import callbacks as cb
+from bot.models import Clause
 
 Rows = list[list[tuple[str, str]]]
 
@@ -19,7 +20,7 @@ def _ref_label(ref: str) -> str:
     return ref if len(ref) <= 12 else ref[:11] + "…"
 
 
-def section_buttons(clauses, section_id: int, *, with_no_comments: bool) -> Rows:
+def section_buttons(clauses: Sequence[Clause], section_id: int, *, with_no_comments: bool) -> Rows:
     rows = _rows([(f"💬 {_ref_label(c.ref)}", cb.CommentOn(c.id).pack()) for c in clauses], CLAUSE_BUTTONS_PER_ROW)
     if with_no_comments:
         rows.append([("✅ No comments on this section", cb.NoComments(section_id).pack())])

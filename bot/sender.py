@@ -16,9 +16,11 @@ import os
 import socket
 import time
 import uuid
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
@@ -57,7 +59,7 @@ class Pacer:
             self._next = max(self._next + self.interval, started + self.interval - self.slack)
 
 
-def markup(rows) -> InlineKeyboardMarkup | None:
+def markup(rows: Sequence[Sequence[Sequence[str]]] | None) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
     return InlineKeyboardMarkup(
@@ -65,18 +67,18 @@ def markup(rows) -> InlineKeyboardMarkup | None:
     )
 
 
-def _file(payload: dict, key: str, filename: str) -> InputFile:
+def _file(payload: dict[str, Any], key: str, filename: str) -> InputFile:
     return InputFile(io.BytesIO(base64.b64decode(payload[key])), filename=filename)
 
 
-def _seconds(value) -> float:
+def _seconds(value: float | timedelta) -> float:
     return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
 
 
 class OutboxSender:
     def __init__(
         self,
-        bot,
+        bot: Bot,
         db: Database,
         *,
         poll_seconds: float = 2.0,
@@ -85,7 +87,7 @@ class OutboxSender:
         batch: int = 100,
         per_second: float = 29.0,
         instance_timeout: float = 30.0,
-        clock=utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.bot = bot
         self.clock = clock
@@ -103,8 +105,8 @@ class OutboxSender:
         self._out = asyncio.Semaphore(unrecorded)
         self.batch = batch
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._beat: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._beat: asyncio.Task[None] | None = None
         self._stopping = False
         self.sent = 0
         self.instance = str(uuid.uuid4())
@@ -218,7 +220,7 @@ class OutboxSender:
             horizon = asyncio.get_running_loop().time() - 60
             self._last_in_chat = {c: t for c, t in self._last_in_chat.items() if t > horizon}
 
-    async def _send(self, chat_id: int, payload: dict):
+    async def _send(self, chat_id: int, payload: dict[str, Any]) -> Message:
         keyboard = markup(payload.get("buttons"))
         if payload.get("photo"):
             return await self.bot.send_photo(

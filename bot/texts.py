@@ -7,10 +7,17 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.services import registry
+
+if TYPE_CHECKING:
+    from bot.models import Clause, PlannedJob, Section
+from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
 from bot.services.errors import CsvRowErrors, Reason, ServiceError
+from bot.services.rounds import Opened, Outline
+from bot.services.status import BodyStatus, StatusReport
 
 MESSAGE_LIMIT = 4096
 # Room left for Telegram's own counting and the part header.
@@ -395,7 +402,7 @@ def upload_gone() -> str:
     return "That upload is no longer waiting for confirmation. Send the file again."
 
 
-def outline(o, *, heading: str = "📑 Parsed outline") -> str:
+def outline(o: Outline, *, heading: str = "📑 Parsed outline") -> str:
     lines = [f"{heading}: <b>{esc(o.title)}</b>"]
     if o.consultation:
         lines.append(f"Consultation: <code>{esc(o.consultation)}</code>")
@@ -411,7 +418,7 @@ def upload_confirm_prompt() -> str:
     return "Is this structure right? Confirm to store it, or cancel and fix the document's headings and numbering."
 
 
-def upload_stored(o) -> str:
+def upload_stored(o: Outline) -> str:
     return (
         outline(o, heading="✅ Draft stored")
         + f"\n\nNext: route sections if not every body gets every section (/route), then /open {esc(o.consultation)}."
@@ -498,7 +505,7 @@ def not_open(name: str) -> str:
     return f"The round of “{esc(name)}” is not open."
 
 
-def opened(o, tz: ZoneInfo) -> str:
+def opened(o: Opened, tz: ZoneInfo) -> str:
     return (
         f"📣 The round of <b>{esc(o.title)}</b> is open until {when(o.deadline, tz)}.\n"
         f"Circulating to {o.contacts} registered contact(s): {o.messages_queued} message(s) queued. "
@@ -527,7 +534,7 @@ def circulation_intro(title: str, deadline: datetime | None, tz: ZoneInfo, secti
     )
 
 
-def _clause_block(clause) -> str:
+def _clause_block(clause: Clause) -> str:
     text = esc(clause.text)
     return f"<b>{esc(clause.ref)}</b> {text}"
 
@@ -544,7 +551,7 @@ def _split_long(text: str, size: int) -> list[str]:
     return pieces
 
 
-def section_parts(title: str, section, clauses) -> list[tuple[str, list[int]]]:
+def section_parts(title: str, section: Section, clauses: Sequence[Clause]) -> list[tuple[str, list[int]]]:
     """A section as one or more messages under Telegram's limit, split between clauses."""
     head = f"<b>{esc(section.ref)} {esc(section.heading)}</b>"
     budget = PART_BUDGET - len(esc(title)) - len(head) - 40
@@ -595,7 +602,7 @@ def section_button_label(ref: str, heading: str, answered: bool = False) -> str:
     return label if len(label) <= 60 else label[:57] + "…"
 
 
-def clause_view(title: str, section_ref: str, heading: str, clause) -> str:
+def clause_view(title: str, section_ref: str, heading: str, clause: Clause) -> str:
     return f"<i>{esc(title)}</i>\n<b>{esc(section_ref)} {esc(heading)}</b>\n\n{_clause_block(clause)}"
 
 
@@ -677,7 +684,7 @@ def already_recorded() -> str:
     return "This comment was already recorded."
 
 
-def ask_kind(view) -> str:
+def ask_kind(view: DraftView) -> str:
     return (
         f"💬 Comment on <b>{esc(view.clause_ref)}</b>\n<blockquote>{esc(_short(view.clause_text, 600))}</blockquote>\n"
         "What type of comment is it?\n"
@@ -691,11 +698,11 @@ def ask_pick(clause_refs: Sequence[str]) -> str:
     return "This message holds several clauses. Which one is your comment about?"
 
 
-def ask_text(view) -> str:
+def ask_text(view: DraftView) -> str:
     return f"✍️ Write your {KIND_NAMES.get(view.kind or '', '').lower()} comment on <b>{esc(view.clause_ref)}</b> as one message."
 
 
-def ask_proposed(view) -> str:
+def ask_proposed(view: DraftView) -> str:
     return (
         f"📝 Would you like to propose new wording for <b>{esc(view.clause_ref)}</b>? "
         "Send the text you propose, or tap <b>Skip</b>."
@@ -706,7 +713,7 @@ def _short(text: str, size: int) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
-def preview(view) -> str:
+def preview(view: DraftView) -> str:
     head = "✏️ Editing your comment" if view.editing else "🔎 Please check your comment"
     lines = [
         f"{head} on <b>{esc(view.clause_ref)}</b> ({esc(view.consultation_title)})",
@@ -723,7 +730,7 @@ def _fit(text: str) -> str:
     return text
 
 
-def saved(s) -> str:
+def saved(s: Saved) -> str:
     verb = "updated" if s.edited else "recorded"
     late = " It is marked <b>late</b>: it arrived after the deadline." if s.late else ""
     return (
@@ -744,7 +751,7 @@ def no_my_comments() -> str:
     return "You have not sent any comments yet."
 
 
-def my_comment(c, tz: ZoneInfo) -> str:
+def my_comment(c: MyComment, tz: ZoneInfo) -> str:
     late = " · <b>late</b>" if c.late else ""
     lines = [
         f"<b>{esc(c.clause_ref)}</b> · {KIND_NAMES.get(c.kind, c.kind)}{late} · {esc(c.consultation_title)}",
@@ -764,7 +771,7 @@ def my_comments_header(count: int) -> str:
     return f"🗂 You have {count} comment{'s' if count != 1 else ''}:"
 
 
-def confirm_withdraw(c) -> str:
+def confirm_withdraw(c: MyComment) -> str:
     return f"Withdraw your comment on <b>{esc(c.clause_ref)}</b>? It will be left out of the consolidated draft."
 
 
@@ -776,7 +783,7 @@ def kept() -> str:
     return "Kept as it is."
 
 
-def no_comments_recorded(a) -> str:
+def no_comments_recorded(a: SectionAnswer) -> str:
     if not a.recorded:
         return f"You had already said you have no comments on section {esc(a.section_ref)}."
     return (
@@ -785,7 +792,7 @@ def no_comments_recorded(a) -> str:
     )
 
 
-def no_comments_undone(a) -> str:
+def no_comments_undone(a: SectionAnswer) -> str:
     return f"↩️ Your “no comments” on section {esc(a.section_ref)} is withdrawn."
 
 
@@ -806,7 +813,7 @@ def deadlines(rows: Sequence[tuple[str, str, datetime | None]], tz: ZoneInfo, no
     return "\n".join(lines)
 
 
-def status_report(r, tz: ZoneInfo, now: datetime) -> str:
+def status_report(r: StatusReport, tz: ZoneInfo, now: datetime) -> str:
     lines = [f"📊 <b>{esc(r.title)}</b> — {esc(r.status)}"]
     if r.deadline:
         lines.append(f"Deadline {when(r.deadline, tz)} ({days_left(r.deadline, now)})")
@@ -858,7 +865,7 @@ _TOKEN = re.compile(r"(<[^>]*>|&[#\w]+;|\s+|[^<&\s]+|[<&])")
 def _split_line(line: str, limit: int) -> list[str]:
     budget = limit - 64  # room for the tags closed and reopened at a cut
     pieces: list[str] = []
-    current, open_tags = "", []
+    current, open_tags = "", list[str]()
     for token in _TOKEN.findall(line):
         if token.startswith("</"):
             if open_tags:
@@ -967,7 +974,7 @@ def summary_label(kind: str, label: str) -> str:
     return f"{number} {name}{'' if number == '1' else 's'} before the deadline"
 
 
-def chart_caption(report, body_code: str | None) -> str:
+def chart_caption(report: StatusReport, body_code: str | None) -> str:
     scope = f"{esc(body_code)}: " if body_code else ""
     return f"📈 {scope}responses to <b>{esc(report.title)}</b> by body and Member State"
 
@@ -976,7 +983,9 @@ def _per_section(per_section: Sequence[tuple[str, str, int]]) -> list[str]:
     return [f"• {esc(ref)} {esc(heading)}: {count}" for ref, heading, count in per_section]
 
 
-def chair_summary(report, body, per_section, tz: ZoneInfo, now: datetime, label: str = "") -> str:
+def chair_summary(
+    report: StatusReport, body: BodyStatus, per_section: Sequence[tuple[str, str, int]], tz: ZoneInfo, now: datetime, label: str = ""
+) -> str:
     head = f"📊 <b>{esc(body.code)}</b> — {esc(report.title)}"
     if label:
         head += f"\n<i>{esc(label)}</i>"
@@ -997,7 +1006,9 @@ def chair_summary(report, body, per_section, tz: ZoneInfo, now: datetime, label:
     return "\n".join(lines)
 
 
-def secretariat_summary(report, per_section, tz: ZoneInfo, now: datetime, label: str = "") -> str:
+def secretariat_summary(
+    report: StatusReport, per_section: Sequence[tuple[str, str, int]], tz: ZoneInfo, now: datetime, label: str = ""
+) -> str:
     head = f"📊 <b>{esc(report.title)}</b> — all bodies"
     if label:
         head += f"\n<i>{esc(label)}</i>"
@@ -1062,7 +1073,7 @@ def late_usage() -> str:
     return "Usage: <code>/latecomments [CONSULTATION] on|off</code>"
 
 
-def reminder_plan(title: str, schedule: str, everyone: bool, jobs, tz: ZoneInfo) -> str:
+def reminder_plan(title: str, schedule: str, everyone: bool, jobs: Sequence[PlannedJob], tz: ZoneInfo) -> str:
     who = "every delegate" if everyone else "delegates whose body and Member State have not responded"
     lines = [f"⏰ <b>Reminders for {esc(title)}</b>", f"Schedule: <code>{esc(schedule)}</code> before the deadline, to {who}."]
     for job in jobs:

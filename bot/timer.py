@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
+
+from telegram.ext import Job, JobQueue
 
 from bot.db import Database
 from bot.models import utcnow
@@ -23,7 +26,7 @@ log = logging.getLogger(__name__)
 class Timer:
     def __init__(
         self,
-        job_queue,
+        job_queue: JobQueue[Any],
         db: Database,
         timing: timetable.Timing,
         *,
@@ -37,8 +40,8 @@ class Timer:
         self.on_queued = on_queued
         self.check_every = check_every
         self.clock = clock
-        self._next_job = None
-        self._repeating = None
+        self._next_job: Job[Any] | None = None
+        self._repeating: Job[Any] | None = None
 
     async def start(self) -> None:
         """Catch up on anything that fell due while the bot was down, then arm."""
@@ -50,7 +53,7 @@ class Timer:
             _remove(job)
         self._next_job = self._repeating = None
 
-    async def _tick(self, _context) -> None:
+    async def _tick(self, _context: object) -> None:
         await self.fire()
 
     async def fire(self) -> reminders.Fired | None:
@@ -81,7 +84,7 @@ class Timer:
         self._next_job = self.job_queue.run_once(self._tick, when=timedelta(seconds=delay + 0.05), name="timetable-next")
 
 
-def _remove(job) -> None:
+def _remove(job: Job[Any] | None) -> None:
     """Unschedule a job that may already have run or been dropped by a stopping queue."""
     if job is None or job.removed:
         return

@@ -9,12 +9,13 @@ from telegram import InputFile, Update
 from bot import callbacks as cb
 from bot import texts
 from bot.context import ClausebotContext
+from bot.models import Consultation
 from bot.rendering import RENDERER
 from bot.services import reminders, rounds, status
-from handlers.common import answer, drop_buttons, pressed, reply
+from handlers.common import answer, chat_of, drop_buttons, pressed, reply
 
 
-async def _consultations(context: ClausebotContext) -> list:
+async def _consultations(context: ClausebotContext) -> list[Consultation]:
     """The named consultation, or the rounds under way the actor sees (a Secretariat with
     only drafts still sees those)."""
     actor = context.me
@@ -44,7 +45,7 @@ async def summary(update: Update, context: ClausebotContext) -> None:
         return
     for consultation in consultations:
         result = await reminders.summary_for(context.session, actor, consultation, now=context.now(), render=RENDERER)
-        await update.effective_chat.send_photo(
+        await chat_of(update).send_photo(
             InputFile(io.BytesIO(result.chart), filename="responses.png"), caption=result.caption
         )
         await reply(update, result.text, result.buttons)

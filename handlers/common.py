@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import BotCommand, BotCommandScopeChat, CallbackQuery, Chat, Message, Update, User
 from telegram.error import BadRequest, TelegramError
 
 from bot import texts
@@ -18,23 +18,52 @@ from bot.rendering import RENDERER
 from bot.sender import markup
 from bot.services import registry, rounds
 from bot.services.errors import ServiceError
+from bot.services.render import Rows
 from documents.draft import DraftError
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Update, ClausebotContext], Awaitable[None]]
+Handler = Callable[[Update, ClausebotContext], Coroutine[Any, Any, None]]
 Data = TypeVar("Data", bound=CallbackData)
 
 
-async def reply(update: Update, text: str, buttons=None) -> None:
+# The gate lets through only updates with a sender and a private chat; these say so to the
+# type checker, and fail loudly if that ever stops being true.
+
+
+def chat_of(update: Update) -> Chat:
+    if update.effective_chat is None:
+        raise RuntimeError(f"update {update.update_id} has no chat")
+    return update.effective_chat
+
+
+def user_of(update: Update) -> User:
+    if update.effective_user is None:
+        raise RuntimeError(f"update {update.update_id} has no sender")
+    return update.effective_user
+
+
+def message_of(update: Update) -> Message:
+    if update.effective_message is None:
+        raise RuntimeError(f"update {update.update_id} has no message")
+    return update.effective_message
+
+
+def query_of(update: Update) -> CallbackQuery:
+    if update.callback_query is None:
+        raise RuntimeError(f"update {update.update_id} is not a button press")
+    return update.callback_query
+
+
+async def reply(update: Update, text: str, buttons: Rows | None = None) -> None:
     """Answer in the chat the update came from, splitting long texts."""
-    chat = update.effective_chat
+    chat = chat_of(update)
     parts = texts.split_message(text)
     for index, part in enumerate(parts):
         await chat.send_message(part, reply_markup=markup(buttons) if index == len(parts) - 1 else None)
 
 
-async def replace(update: Update, text: str, buttons=None) -> None:
+async def replace(update: Update, text: str, buttons: Rows | None = None) -> None:
     """Rewrite the message whose button was pressed (a new message if that fails)."""
     query = update.callback_query
     if query is not None and query.message is not None and len(text) <= texts.MESSAGE_LIMIT - 96:
@@ -120,12 +149,12 @@ async def start(update: Update, context: ClausebotContext) -> None:
         else:
             await reply(update, texts.already_joined(actor.name))
         return
-    user = update.effective_user
+    user = user_of(update)
     joined = await registry.join(
         context.session,
         token,
         telegram_user_id=user.id,
-        chat_id=update.effective_chat.id,
+        chat_id=chat_of(update).id,
         username=user.username,
         full_name=user.full_name,
         now=context.now(),
@@ -139,7 +168,7 @@ async def start(update: Update, context: ClausebotContext) -> None:
     visible = await rounds.visible_consultations(context.session, joined.actor)
     queued = await rounds.circulate_on_join(context.session, joined.actor.contact_id, render=RENDERER, now=context.now())
     await context.commit()
-    await set_menu(context, update.effective_chat.id, joined.actor.role)
+    await set_menu(context, chat_of(update).id, joined.actor.role)
     await reply(
         update,
         texts.joined(

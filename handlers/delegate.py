@@ -7,6 +7,7 @@ from telegram import Update
 from bot import callbacks as cb
 from bot import keyboards, texts
 from bot.context import ClausebotContext
+from bot.models import MessageAnchor
 from bot.sender import markup
 from bot.services import comments, registry, reminders, rounds
 from bot.services.comments import (
@@ -15,8 +16,9 @@ from bot.services.comments import (
     STEP_PROPOSED,
     STEP_TEXT,
 )
+from bot.services.render import Rows
 from documents.draft import normalise_ref
-from handlers.common import answer, drop_buttons, pressed, replace, reply
+from handlers.common import answer, chat_of, drop_buttons, message_of, pressed, query_of, replace, reply, user_of
 
 MY_COMMENTS_SHOWN = 30
 
@@ -54,9 +56,9 @@ async def show_section(update: Update, context: ClausebotContext) -> None:
     for index, (html, clause_ids) in enumerate(parts):
         clauses = [c for c in section.clauses if c.id in set(clause_ids)]
         buttons = keyboards.section_buttons(clauses, section.id, with_no_comments=index == len(parts) - 1)
-        sent = await update.effective_chat.send_message(html, reply_markup=markup(buttons))
+        sent = await chat_of(update).send_message(html, reply_markup=markup(buttons))
         await comments.record_anchor(
-            context.session, update.effective_chat.id, sent.message_id, consultation.id, section.id, clause_ids
+            context.session, chat_of(update).id, sent.message_id, consultation.id, section.id, clause_ids
         )
 
 
@@ -65,11 +67,11 @@ async def clause(update: Update, context: ClausebotContext) -> None:
         await reply(update, texts.clause_usage())
         return
     consultation, section, found = await comments.find_clause_anywhere(context.session, context.me, context.args[0])
-    sent = await update.effective_chat.send_message(
+    sent = await chat_of(update).send_message(
         texts.clause_view(consultation.title, section.ref, section.heading, found),
         reply_markup=markup(keyboards.clause_buttons(found.id, found.ref, section.id, section.ref)),
     )
-    await comments.record_anchor(context.session, update.effective_chat.id, sent.message_id, consultation.id, section.id, [found.id])
+    await comments.record_anchor(context.session, chat_of(update).id, sent.message_id, consultation.id, section.id, [found.id])
 
 
 async def deadline(update: Update, context: ClausebotContext) -> None:
@@ -82,7 +84,7 @@ async def deadline(update: Update, context: ClausebotContext) -> None:
 # --- the comment flow ------------------------------------------------------------------------------------
 
 
-def _prompt_for(view: comments.DraftView):
+def _prompt_for(view: comments.DraftView) -> tuple[str, Rows]:
     if view.step == STEP_KIND:
         return texts.ask_kind(view), keyboards.kinds()
     if view.step == STEP_TEXT:
@@ -103,7 +105,7 @@ async def prompt(update: Update, view: comments.DraftView, *, in_place: bool = F
 
 
 async def comment_command(update: Update, context: ClausebotContext) -> None:
-    text = update.effective_message.text or ""
+    text = message_of(update).text or ""
     parts = text.split(maxsplit=2)
     if len(parts) < 2:
         await reply(update, texts.comment_usage())
@@ -159,7 +161,7 @@ async def change_part(update: Update, context: ClausebotContext) -> None:
 async def send_comment(update: Update, context: ClausebotContext) -> None:
     actor = context.me
     pressed(update, cb.SendComment)
-    prompt_message = update.callback_query.message
+    prompt_message = query_of(update).message
     # One prompt, one comment: the same Send pressed twice is answered as the first was.
     source = f"{actor.contact_id}:m{prompt_message.message_id}" if prompt_message else f"{actor.contact_id}:u{update.update_id}"
     saved = await comments.submit(context.session, actor, source_key=source, now=context.now())
@@ -182,14 +184,15 @@ async def cancel_comment(update: Update, context: ClausebotContext) -> None:
 async def text_message(update: Update, context: ClausebotContext) -> None:
     """Plain text: the next part of the comment being written, a reply to a section, or a hint."""
     actor = context.me
-    message = update.effective_message
+    message = message_of(update)
+    typed = message.text or ""
     limit = context.settings.max_comment_chars
     view = await comments.current_draft(context.session, actor)
     if view is not None and view.step in (STEP_TEXT, STEP_PROPOSED):
         if view.step == STEP_TEXT:
-            view = await comments.set_text(context.session, actor, message.text, limit=limit, now=context.now())
+            view = await comments.set_text(context.session, actor, typed, limit=limit, now=context.now())
         else:
-            view = await comments.set_proposed(context.session, actor, message.text, limit=limit, now=context.now())
+            view = await comments.set_proposed(context.session, actor, typed, limit=limit, now=context.now())
         await context.commit()
         await prompt(update, view)
         return
@@ -197,7 +200,7 @@ async def text_message(update: Update, context: ClausebotContext) -> None:
     if replied is not None:
         anchor = await comments.anchor_for(context.session, message.chat_id, replied.message_id)
         if anchor is not None and anchor.clause_ids:
-            await _comment_by_reply(update, context, anchor, message.text)
+            await _comment_by_reply(update, context, anchor, typed)
             return
     if view is not None:
         # Waiting for a button (type, clause or confirmation): ask again.
@@ -209,7 +212,7 @@ async def text_message(update: Update, context: ClausebotContext) -> None:
         await reply(update, texts.hint_free_text())
 
 
-async def _comment_by_reply(update: Update, context: ClausebotContext, anchor, text: str) -> None:
+async def _comment_by_reply(update: Update, context: ClausebotContext, anchor: MessageAnchor, text: str) -> None:
     actor = context.me
     limit = context.settings.max_comment_chars
     clause_ids = list(anchor.clause_ids)
@@ -306,7 +309,7 @@ async def undo_no_comments(update: Update, context: ClausebotContext) -> None:
 
 
 async def mute(update: Update, context: ClausebotContext) -> None:
-    data = update.callback_query.data or ""
+    data = query_of(update).data or ""
     muting = data.startswith(cb.Mute.prefix + ":")
     consultation_id = (pressed(update, cb.Mute) if muting else pressed(update, cb.Unmute)).consultation_id
     title = await reminders.mute(context.session, context.me, consultation_id, muting)
@@ -324,5 +327,5 @@ async def timezone(update: Update, context: ClausebotContext) -> None:
     name = await registry.set_timezone(context.session, context.me, wanted) if wanted else context.me.timezone
     await context.commit()
     if wanted:
-        context.bot_data.actors.forget(update.effective_user.id)
+        context.bot_data.actors.forget(user_of(update).id)
     await reply(update, texts.timezone_is(name))

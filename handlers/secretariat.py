@@ -17,7 +17,7 @@ from bot.context import ClausebotContext
 from bot.rendering import RENDERER
 from bot.services import consolidation, registry, rounds, timetable
 from bot.services.errors import InvalidInput, Reason
-from handlers.common import answer, drop_buttons, pressed, reply
+from handlers.common import answer, chat_of, drop_buttons, message_of, pressed, query_of, reply
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,9 @@ DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 
 
 async def upload(update: Update, context: ClausebotContext) -> None:
-    document = update.effective_message.document
+    document = message_of(update).document
+    if document is None:
+        return
     filename = document.file_name or "draft.docx"
     limit = context.settings.max_upload_bytes
     if document.file_size and document.file_size > limit:
@@ -51,7 +53,7 @@ async def upload(update: Update, context: ClausebotContext) -> None:
 
 
 async def upload_choice(update: Update, context: ClausebotContext) -> None:
-    data = update.callback_query.data or ""
+    data = query_of(update).data or ""
     choice: cb.UploadNew | cb.UploadReplace | cb.UploadCancel
     if data.startswith(cb.UploadCancel.prefix + ":"):
         choice = pressed(update, cb.UploadCancel)
@@ -272,7 +274,7 @@ async def consolidate(update: Update, context: ClausebotContext) -> None:
     data = await consolidation.gather(context.session, context.me, consultation, now=context.now())
     # Nothing else in this update needs the database: release the connection during the work.
     await context.session.commit()
-    status = await update.effective_chat.send_message(texts.consolidating(consultation.title))
+    status = await chat_of(update).send_message(texts.consolidating(consultation.title))
     progress = _Progress()
     task = asyncio.create_task(consolidation.compile_outputs(data, progress.set))
     shown = -1
@@ -299,7 +301,7 @@ async def consolidate(update: Update, context: ClausebotContext) -> None:
         texts.matrix_caption(len(data.entries)),
     )
     for content, name, caption in zip(files, names, captions, strict=True):
-        await update.effective_chat.send_document(InputFile(io.BytesIO(content), filename=name), caption=caption)
+        await chat_of(update).send_document(InputFile(io.BytesIO(content), filename=name), caption=caption)
     try:
         await status.delete()
     except TelegramError:
