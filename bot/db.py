@@ -51,8 +51,12 @@ def is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
+def _is_file_db(url: URL) -> bool:
+    return url.database not in (None, "", ":memory:")
+
+
 def _ensure_sqlite_dir(url: URL) -> None:
-    if url.database and url.database != ":memory:":
+    if url.database and _is_file_db(url):
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
@@ -88,6 +92,8 @@ class Database:
             _ensure_sqlite_dir(self.url)
             # sqlite3's own busy wait; the pragma below says the same once connected.
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+        # Room for the updates in hand, the sender, the timer and the health check at once.
+        # (An in-memory SQLite database keeps SQLAlchemy's single shared connection.)
         if not is_sqlite(self.url) or _is_file_db(self.url):
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 10
@@ -136,10 +142,6 @@ def _ping_if_idle(after: float):
             raise DisconnectionError(f"connection lost while idle: {error}") from error
 
     return check
-
-
-def _is_file_db(url: URL) -> bool:
-    return url.database not in (None, "", ":memory:")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
