@@ -4,7 +4,9 @@ same conversation shape (a message and three button presses, each answered).
 
     python bench/updates.py [--delegates 40] [--rounds 3] [--repeats 5] [--database URL]
 
-The bots run side by side and are measured in turns; each figure is the median.
+The bots run side by side and are measured in turns; each figure is the median. The figures
+are for information: they show what a Clausebot update costs beside the least a bot can do,
+and no ratio between them is something to reach.
 
 The echo bot of the last line is python-telegram-bot as it comes (its HTTP over httpx).
 Clausebot talks HTTP over aiohttp (bot/transport.py), so the line before it also gives the

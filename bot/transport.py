@@ -1,35 +1,46 @@
 """HTTP to the Bot API over aiohttp.
 
-python-telegram-bot talks to Telegram through a `BaseRequest`; its default is built on httpx,
-whose pure-Python HTTP/1.1 stack costs more CPU per request than everything else the bot does
-for a button press. aiohttp (already here for the webhook server and the local Bot API server)
-parses HTTP in C: the same requests and answers, for about a third of the CPU (a sendMessage
-to the local Bot API server, both ends in one process: 0.9–1.2 ms against 3.3–3.6 ms).
+python-telegram-bot talks to Telegram through a `BaseRequest`; its default is built on httpx.
+This one is built on aiohttp (already here for the webhook server and the local Bot API
+server), which parses HTTP in C, and sends a request once more when it went out on a pooled
+connection that the server had closed (see below).
 
-Timeouts follow python-telegram-bot's meaning: `connect` to open a connection, `pool` to wait
-for a free one, `read` for the answer; `write` bounds sending a request body (uploads get the
-longer media timeout).
+Built on python-telegram-bot's public `telegram.request` API only. Timeouts follow its
+meaning: `connect` to open a connection, `pool` to wait for a free one, `read` for the answer;
+`write` bounds sending a request body (uploads get the longer media timeout).
+
+Proxies come from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), read by aiohttp
+itself (`trust_env`) at every request, in worker threads, along with ~/.netrc. That reading
+is most of what a request costs the bot: a sendMessage to the local Bot API server, both
+ends in one process, takes 1.2–2.0 ms, about as much as with httpx (1.4–1.5 ms), where
+aiohttp without it takes 0.5 ms.
+
+A pooled connection that the server closed while it sat idle (its keep-alive ran out just
+as a request went out on it) fails that request before any answer: such a request is sent
+once more, on another connection. A request that fails on a fresh connection is not: the
+server may have acted on it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from urllib.parse import urlsplit
-from urllib.request import getproxies, proxy_bypass
+from collections.abc import Callable
+from types import SimpleNamespace
 
 import aiohttp
-from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 # The token is part of every Bot API URL; an error message must not carry it into the logs.
 _TOKEN_IN_URL = re.compile(r"/bot[^/\s]+/")
 
+# aiohttp sends these once more by itself when a reused connection fails (RFC 9112, 9.3.1).
+_RETRIED_BY_AIOHTTP = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
 
 class AiohttpRequest(BaseRequest):
-    __slots__ = ("_connect", "_media_write", "_pool", "_pool_size", "_proxies", "_read", "_session", "_write")
+    __slots__ = ("_connect", "_media_write", "_pool", "_pool_size", "_read", "_session", "_write")
 
     def __init__(
         self,
@@ -48,7 +59,6 @@ class AiohttpRequest(BaseRequest):
         self._pool = pool_timeout
         self._media_write = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
-        self._proxies: dict[tuple[str, str], str | None] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -56,11 +66,14 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
+            reuse = aiohttp.TraceConfig()
+            reuse.on_connection_reuseconn.append(_note_reuse)
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
+                trust_env=True,
+                trace_configs=[reuse],
             )
-            self._proxies = {}
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -72,29 +85,31 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        read_timeout: object = BaseRequest.DEFAULT_NONE,
+        write_timeout: object = BaseRequest.DEFAULT_NONE,
+        connect_timeout: object = BaseRequest.DEFAULT_NONE,
+        pool_timeout: object = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data else None
         fields = request_data.json_parameters if request_data else None
 
-        read = self._read if isinstance(read_timeout, DefaultValue) else read_timeout
-        connect = self._connect if isinstance(connect_timeout, DefaultValue) else connect_timeout
-        pool = self._pool if isinstance(pool_timeout, DefaultValue) else pool_timeout
-        write = (self._media_write if files else self._write) if isinstance(write_timeout, DefaultValue) else write_timeout
+        read = _chosen(read_timeout, self._read)
+        connect = _chosen(connect_timeout, self._connect)
+        pool = _chosen(pool_timeout, self._pool)
+        write = _chosen(write_timeout, self._media_write if files else self._write)
 
-        data: aiohttp.FormData | dict[str, str] | None = fields or None
-        if files:
+        def body() -> aiohttp.FormData | dict[str, str] | None:
+            """The request's body, made afresh for each attempt (a form is sent only once)."""
+            if not files:
+                return fields or None
             form = aiohttp.FormData(quote_fields=False)
             for name, value in (fields or {}).items():
                 form.add_field(name, value)
             for name, (filename, content, mimetype) in files.items():
                 form.add_field(name, content, filename=filename, content_type=mimetype)
-            data = form
+            return form
 
         timeout = aiohttp.ClientTimeout(
             total=None,
@@ -106,10 +121,7 @@ class AiohttpRequest(BaseRequest):
         try:
             # Nothing in aiohttp bounds the sending of the body: the whole exchange is.
             async with asyncio.timeout(_sum(connect, pool, write, read)):
-                async with self._session.request(
-                    method, url, data=data, timeout=timeout, proxy=self._proxy_for(url)
-                ) as response:
-                    return response.status, await response.read()
+                return await self._exchange(self._session, method, url, body, timeout)
         # The original errors are not chained: some name the whole URL, token included.
         except (TimeoutError, aiohttp.ServerTimeoutError) as err:
             detail = _masked(err)
@@ -117,16 +129,43 @@ class AiohttpRequest(BaseRequest):
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{err.__class__.__name__}: {_masked(err)}") from None
 
-    def _proxy_for(self, url: str) -> str | None:
-        """The proxy the environment names for this URL (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY,
-        NO_PROXY), as httpx would use it; read once per host, not at every request."""
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.hostname or "")
-        if key not in self._proxies:
-            proxies = getproxies()
-            proxy = proxies.get(parts.scheme) or proxies.get("all")
-            self._proxies[key] = None if not proxy or proxy_bypass(parts.hostname or "") else proxy
-        return self._proxies[key]
+    @staticmethod
+    async def _exchange(
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        body: Callable[[], aiohttp.FormData | dict[str, str] | None],
+        timeout: aiohttp.ClientTimeout,
+    ) -> tuple[int, bytes]:
+        """One request and its answer; once more on another connection if it went out on a
+        pooled connection that turned out to be closed, before any answer came."""
+        retry = method not in _RETRIED_BY_AIOHTTP
+        while True:
+            attempt = SimpleNamespace(reused=False)
+            try:
+                response = await session.request(method, url, data=body(), timeout=timeout, trace_request_ctx=attempt)
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as err:
+                if retry and attempt.reused and not isinstance(err, aiohttp.ClientConnectorError):
+                    retry = False
+                    continue
+                raise
+            async with response:
+                return response.status, await response.read()
+
+
+async def _note_reuse(_session: aiohttp.ClientSession, context: SimpleNamespace, _params: object) -> None:
+    """Trace hook: the request is going out on a connection from the pool."""
+    if isinstance(context.trace_request_ctx, SimpleNamespace):
+        context.trace_request_ctx.reused = True
+
+
+def _chosen(given: object, default: float | None) -> float | None:
+    """A timeout python-telegram-bot passed, or this transport's own when it passed none."""
+    if given is BaseRequest.DEFAULT_NONE:
+        return default
+    if given is None or isinstance(given, int | float):
+        return given
+    raise TypeError(f"a timeout is a number of seconds or None, not {given!r}")
 
 
 def _masked(error: Exception) -> str:

@@ -1,17 +1,20 @@
-"""The database layer itself: what every repository relies on from a statement, on SQLite
-(whose statements run on the event loop's thread, writers queuing on a lock) and on
-PostgreSQL."""
+"""The database layer itself: what every repository relies on from a statement, and what
+the bot's own concurrency (updates side by side, the sender, the timer) relies on from
+transactions, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.models import Body, ProcessedUpdate
+from bot.models import Body, Outbox, OutboxStatus, ProcessedUpdate, utcnow
+from bot.services import outbox, reminders, updates
+from tests.services.test_loop_responsive import MOST_STALL, Ticker
 
 
 async def test_rows_counts_and_new_ids_come_back(db):
@@ -66,7 +69,8 @@ async def _codes(db) -> set[str]:
 
 async def test_a_write_waiting_for_another_leaves_the_bot_free_to_work(db):
     """An update that writes while another update's transaction is open waits its turn; the
-    bot meanwhile goes on reading and answering (nothing blocks the event loop)."""
+    bot meanwhile goes on reading and answering (nothing blocks the event loop), and both
+    writes land."""
     first_wrote, finish_first = asyncio.Event(), asyncio.Event()
 
     async def first() -> None:
@@ -82,18 +86,69 @@ async def test_a_write_waiting_for_another_leaves_the_bot_free_to_work(db):
             session.add(Body(code="W2", name="Second"))
             await session.flush()
 
-    tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
-    await first_wrote.wait()
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    await asyncio.sleep(0.2)
-    assert loop.time() - started < 1.0  # the loop was not held up by the waiting write
-    assert "W1" not in await _codes(db)  # reads go on, and see nothing uncommitted
-    if db.is_sqlite:
-        assert not tasks[1].done()  # one writer at a time (PostgreSQL locks rows instead)
-    finish_first.set()
-    await asyncio.wait_for(asyncio.gather(*tasks), 10)
+    async with Ticker() as ticker:
+        tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
+        await first_wrote.wait()
+        await asyncio.sleep(0.2)
+        seen_meanwhile = await _codes(db)  # reads go on, and see nothing uncommitted
+        finish_first.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+    assert ticker.worst < MOST_STALL
+    assert "W1" not in seen_meanwhile
     assert await _codes(db) == {"W1", "W2"}
+
+
+async def test_the_bots_own_concurrency_never_finds_the_database_locked(db):
+    """Eight updates at once, each reading, queuing a message, answering its person with
+    its transaction open and recording itself handled; the sender taking messages and
+    recording them sent; the timer beating and looking for what is due. Everything lands,
+    and nothing fails with "database is locked"."""
+    workers, each = 8, 15
+    total = workers * each
+    done = asyncio.Event()
+
+    async def updates_of(worker: int) -> None:
+        for n in range(each):
+            update_id = worker * 1000 + n
+            async with db.session() as session:
+                assert not await updates.seen(session, update_id)
+                assert await session.scalar(select(func.count()).select_from(Body)) >= 0
+                queued = outbox.OutgoingMessage(f"answer to {update_id}")
+                assert await outbox.enqueue(session, key=f"u{update_id}", kind="notice", chat_id=update_id, message=queued)
+                await asyncio.sleep(random.uniform(0, 0.005))  # the reply goes out before the commit
+                assert await updates.mark(session, update_id, now=utcnow())
+
+    async def sender() -> None:
+        sent = 0
+        while sent < total:
+            async with db.session() as session:
+                claimed = await outbox.claim(session, limit=10, instance="here")
+            for item in claimed:
+                await asyncio.sleep(0.001)  # the Bot API answers
+                async with db.session() as session:
+                    await outbox.mark_sent(session, item, message_id=item.id)
+            sent += len(claimed)
+            if not claimed:
+                await asyncio.sleep(0.01)
+
+    async def timer() -> None:
+        while not done.is_set():
+            async with db.session() as session:
+                await outbox.heartbeat(session, "here")
+                await reminders.next_due(session)
+            await asyncio.sleep(0.02)
+
+    beating = asyncio.create_task(timer())
+    try:
+        async with asyncio.timeout(120):
+            await asyncio.gather(sender(), *(updates_of(worker) for worker in range(workers)))
+    finally:
+        done.set()
+        await beating
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == total
+        statuses = (await session.execute(select(Outbox.status, func.count()).group_by(Outbox.status))).all()
+    assert [tuple(row) for row in statuses] == [(OutboxStatus.SENT, total)]
 
 
 async def test_a_writer_cancelled_mid_transaction_does_not_hold_up_the_next(db):
@@ -115,6 +170,40 @@ async def test_a_writer_cancelled_mid_transaction_does_not_hold_up_the_next(db):
         async with db.session() as session:
             session.add(Body(code="W4", name="Next"))
     assert await _codes(db) == {"W4"}
+
+
+async def test_a_writer_cancelled_while_waiting_for_the_lock_does_not_hold_up_the_next(db):
+    """A shutdown cancels an update whose write waits behind another transaction: the next
+    writer goes through once that transaction ends, and the cancelled write is not kept."""
+    async with db.session() as session:
+        session.add(Body(code="W5", name="Before"))
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def rename(name: str, *, hold: bool = False) -> None:
+        async with db.session() as session:
+            await session.execute(update(Body).where(Body.code == "W5").values(name=name))
+            if hold:
+                holding.set()
+                await release.wait()
+
+    held = asyncio.create_task(rename("Holder", hold=True))
+    await holding.wait()
+    task = asyncio.create_task(rename("Cancelled"))
+    await asyncio.sleep(0.2)
+    assert not task.done()  # waits for the holder's lock (SQLite: the file's; PostgreSQL: the row's)
+    task.cancel()
+    release.set()  # the holder commits: the cancelled statement's thread is let go too
+    async with asyncio.timeout(10):
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await held
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with asyncio.timeout(10):
+        await rename("Next")
+    assert loop.time() - started < 1
+    async with db.session() as session:
+        assert await session.scalar(select(Body.name).where(Body.code == "W5")) == "Next"
 
 
 async def test_a_connection_the_server_dropped_while_idle_is_replaced_unnoticed(database_url):
