@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -24,6 +25,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def async_url(raw: str) -> URL:
@@ -87,7 +92,7 @@ class Database:
 
     def __init__(self, raw_url: str, *, echo: bool = False, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> None:
         self.url = async_url(raw_url)
-        kwargs: dict = {"echo": echo}
+        kwargs: dict[str, Any] = {"echo": echo}
         if is_sqlite(self.url):
             _ensure_sqlite_dir(self.url)
             # sqlite3's own busy wait; the pragma below says the same once connected.
@@ -124,15 +129,15 @@ class Database:
         await self.engine.dispose()
 
 
-def _idle_from_now(_dbapi_connection, record) -> None:
+def _idle_from_now(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     record.info["idle_since"] = time.monotonic()
 
 
-def _ping_if_idle(after: float):
+def _ping_if_idle(after: float) -> Callable[[Any, ConnectionPoolEntry, Any], None]:
     """A checkout hook that pings a connection idle for `after` seconds or more; one that does
     not answer is replaced by a new one (the pool retries on DisconnectionError)."""
 
-    def check(dbapi_connection, record, _proxy) -> None:
+    def check(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
         idle_since = record.info.get("idle_since")
         if idle_since is None or time.monotonic() - idle_since < after:
             return
@@ -144,7 +149,7 @@ def _ping_if_idle(after: float):
     return check
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     """Every new SQLite connection: wait for a busy write lock instead of failing, write
     ahead (readers and the one writer never block each other), enforce foreign keys."""
     cursor = dbapi_connection.cursor()
@@ -173,7 +178,7 @@ async def upgrade_async(raw_url: str) -> None:
     await asyncio.to_thread(upgrade, raw_url)
 
 
-def alembic_config(raw_url: str):
+def alembic_config(raw_url: str) -> Config:
     from alembic.config import Config
 
     here = Path(__file__).parent / "migrations"

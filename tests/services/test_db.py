@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.models import Body, Outbox, OutboxStatus, ProcessedUpdate, utcnow
-from bot.services import outbox, reminders, updates
+from bot.services import outbox, timetable, updates
 from tests.services.test_loop_responsive import MOST_STALL, Ticker
 
 
@@ -135,7 +135,7 @@ async def test_the_bots_own_concurrency_never_finds_the_database_locked(db):
         while not done.is_set():
             async with db.session() as session:
                 await outbox.heartbeat(session, "here")
-                await reminders.next_due(session)
+                await timetable.next_due(session)
             await asyncio.sleep(0.02)
 
     beating = asyncio.create_task(timer())
