@@ -36,7 +36,7 @@ from ._ooxml import (
     w,
 )
 from ._xmltext import attr, lines, lines_content, parse_children
-from .draft import _TYPED, _typed_marker
+from .draft._markers import _TYPED, _typed_marker
 
 W_DEL = w("del")
 W_INS = w("ins")
