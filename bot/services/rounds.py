@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -88,7 +89,7 @@ async def import_draft(
 
     Raises `documents.draft.DraftError` (a clear message) on a bad file; nothing is stored then.
     """
-    parsed = parse_draft(data, max_bytes=max_bytes)
+    parsed = await asyncio.to_thread(parse_draft, data, max_bytes=max_bytes)
     if replace is not None:
         if replace.status != RoundStatus.DRAFT:
             raise Refused(texts.cannot_replace_open(replace.name))
@@ -140,7 +141,7 @@ async def import_draft(
 
 async def stage_upload(session: AsyncSession, actor: Actor, data: bytes, filename: str, *, max_bytes: int):
     """Parse a draft sent in chat and keep it until the Secretariat confirms the outline."""
-    parsed = parse_draft(data, max_bytes=max_bytes)
+    parsed = await asyncio.to_thread(parse_draft, data, max_bytes=max_bytes)
     pending = PendingUpload(contact_id=actor.contact_id, filename=filename, data=data)
     session.add(pending)
     await session.flush()

@@ -22,11 +22,12 @@ The package is pure: bytes in, plain data out. Its modules follow the stages of 
 
 from __future__ import annotations
 
-from ._container import DEFAULT_MAX_BYTES, _check_container, _load
+from ._container import DEFAULT_MAX_BYTES, open_draft
 from ._errors import DraftError, DraftTooLarge, NoStructure, NotAWordDocument
 from ._parser import _Parser
 from ._refs import normalise_ref
 from ._result import ParsedClause, ParsedDraft, ParsedSection
+from ._unpack import PARSE_LOCK
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -48,6 +49,6 @@ def parse_draft(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDra
     Raises :class:`NotAWordDocument`, :class:`DraftTooLarge` or :class:`NoStructure`
     (all :class:`DraftError`) with a message meant for the uploader.
     """
-    _check_container(data, max_bytes)
-    document = _load(data)
-    return _Parser(document).run()
+    with PARSE_LOCK:
+        document = open_draft(data, max_bytes)
+        return _Parser(document).run()

@@ -1,4 +1,9 @@
-"""The .docx container: is the file a Word document, and can it be opened safely."""
+"""The .docx container: is the file a Word document, and opening it safely.
+
+:func:`open_draft` tells the uploader what the file is when it is not a Word document,
+then opens it through :func:`._unpack.repack`, so that python-docx only ever reads
+members that were decompressed within the limits.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +13,27 @@ import zipfile
 import docx
 
 from ._errors import DraftTooLarge, NotAWordDocument
+from ._unpack import DAMAGED, check_member_count, repack
+from ._unpack import megabytes as _megabytes
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-# A .docx is a zip archive; refuse archives that would expand to much more than any
-# real draft (a "zip bomb" would otherwise exhaust memory while being parsed).
-_EXPANSION_FACTOR = 20
-
-
-def _megabytes(n: float) -> str:
-    mb = n / (1024 * 1024)
-    return f"{mb:.0f} MB" if mb >= 10 or mb == int(mb) else f"{mb:.1f} MB"
 
 
 _SAVE_AS_DOCX = "Please save it as a Word document (.docx) and upload that file."
 
 
-def _check_container(data: bytes, max_bytes: int) -> None:
+def open_draft(data: bytes, max_bytes: int) -> docx.document.Document:
+    """The uploaded .docx, opened by python-docx from its checked members.
+
+    Raises :class:`NotAWordDocument` or :class:`DraftTooLarge`.
+    """
+    with zipfile.ZipFile(io.BytesIO(_check_container(data, max_bytes))) as archive:
+        package = repack(data, archive, max_bytes)
+    return _load(package)
+
+
+def _check_container(data: bytes, max_bytes: int) -> bytes:
+    """``data``, once it is known to be a zip archive holding a Word document."""
     if not data:
         raise NotAWordDocument("The file is empty. " + _SAVE_AS_DOCX)
     if len(data) > max_bytes:
@@ -47,15 +57,12 @@ def _check_container(data: bytes, max_bytes: int) -> None:
         raise NotAWordDocument("This file is in Rich Text Format (.rtf). " + _SAVE_AS_DOCX)
     if not data.startswith(b"PK"):
         raise NotAWordDocument("This file is not a Word document. " + _SAVE_AS_DOCX)
+    check_member_count(data)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
-        raise NotAWordDocument(
-            "This file looks like a Word document but it is damaged or incomplete "
-            "(perhaps the upload was cut short). Please open it in Word, save it again "
-            "as .docx and upload the new file."
-        ) from exc
+        raise NotAWordDocument(DAMAGED) from exc
     names = {info.filename for info in infos}
     if "word/document.xml" not in names or "[Content_Types].xml" not in names:
         if "xl/workbook.xml" in names:
@@ -67,13 +74,9 @@ def _check_container(data: bytes, max_bytes: int) -> None:
         else:
             kind = "a ZIP archive"
         raise NotAWordDocument(f"This file is {kind}, not a Word document. " + _SAVE_AS_DOCX)
-    expanded = sum(info.file_size for info in infos)
-    if expanded > _EXPANSION_FACTOR * max_bytes:
-        raise DraftTooLarge(
-            f"The document expands to {_megabytes(expanded)} when opened, which is more "
-            f"than a draft of at most {_megabytes(max_bytes)} should. Please remove large "
-            "embedded objects and upload it again."
-        )
+    if len(names) != len(infos):
+        raise NotAWordDocument(DAMAGED)  # two members of one name: which one is the part?
+    return data
 
 
 def _load(data: bytes) -> docx.document.Document:

@@ -10,7 +10,7 @@ from lxml import etree
 
 from .._ooxml import W_PPR, W_VAL, iter_block_paragraphs, paragraph_text, w
 from ._clauses import _Para, _SectionBuilder
-from ._errors import NoStructure
+from ._errors import DraftTooLarge, NoStructure
 from ._markers import _auto_marker, _heading_number, _Marker, _typed_marker
 from ._numbering import _AutoNumber, _Numbering
 from ._result import ParsedClause, ParsedDraft, ParsedSection
@@ -27,6 +27,15 @@ class _Heading:
 
 
 _ROLE_SKIP_NAMES = ("subtitle", "toc heading")
+
+# Paragraphs with text, headings included: each becomes (part of) a clause, and a clause
+# costs about 1.5 KB while the draft is parsed. A draft of 400 pages has some 10,000.
+MAX_PARAGRAPHS = 20_000
+_TOO_MANY_PARAGRAPHS = (
+    f"The document has more than {MAX_PARAGRAPHS:,} paragraphs, far more than a draft "
+    "for consultation; it is not a normal draft. If it is your draft, please split it "
+    "into smaller documents and upload those."
+)
 
 
 class _Parser:
@@ -111,6 +120,7 @@ class _Parser:
         headings: list[_Heading] = []
         any_marker = False
         index = -1
+        paragraphs = 0
         for p, top_level in iter_block_paragraphs(body):
             if top_level:
                 index += 1
@@ -128,6 +138,9 @@ class _Parser:
             stripped = text.strip()
             if not stripped or role == "skip":
                 continue
+            paragraphs += 1
+            if paragraphs > MAX_PARAGRAPHS:
+                raise DraftTooLarge(_TOO_MANY_PARAGRAPHS)
             if role == "title":
                 if not headings:
                     title_parts.append(" ".join(stripped.split()))
