@@ -88,6 +88,7 @@ _SMALLER_PICTURES = (
     ".docx and upload the new file."
 )
 _SPLIT = "If it is your draft, please split it into smaller documents and upload those."
+_TOO_MUCH_TEXT = "No draft has that much text and formatting. " + _SPLIT
 DAMAGED = (
     "This file looks like a Word document but it is damaged or incomplete (perhaps the "
     "upload was cut short). " + _SAVE_AGAIN
@@ -104,12 +105,10 @@ def expanded_limit(max_bytes: int) -> int:
     return min(EXPANSION_FACTOR * max_bytes, MAX_EXPANDED_BYTES)
 
 
-def _expands_beyond(
-    limit: int, what: str = "The file expands", advice: str = ""
-) -> DraftTooLarge:
+def _expands_beyond(limit: int, advice: str = _SMALLER_PICTURES) -> DraftTooLarge:
     return DraftTooLarge(
-        f"{what} to more than {megabytes(limit)} when unpacked; it is not a normal Word "
-        "document. " + (advice or _SMALLER_PICTURES)
+        f"The file expands to more than {megabytes(limit)} when unpacked; it is not a "
+        "normal Word document. " + advice
     )
 
 
@@ -174,9 +173,7 @@ class _Budget:
         if is_xml:
             self.xml += len(chunk)
             if self.xml > MAX_XML_BYTES:
-                raise _expands_beyond(
-                    MAX_XML_BYTES, "The document's text and formatting expand", _SPLIT
-                )
+                raise _expands_beyond(MAX_XML_BYTES, _TOO_MUCH_TEXT)
             self.nodes += chunk.count(b"<") + 2 * chunk.count(b"=")
             if self.nodes > MAX_XML_NODES:
                 raise DraftTooLarge(
