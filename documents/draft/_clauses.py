@@ -87,7 +87,7 @@ class _SectionBuilder:
         clause.texts.append(text)
         clause.paragraphs.append(para.index)
 
-    def _find_sibling(self, key: tuple) -> int | None:
+    def _find_sibling(self, key: tuple[object, ...]) -> int | None:
         for i in range(len(self.stack) - 1, -1, -1):
             if self.stack[i].marker.key == key:
                 return i

@@ -55,7 +55,7 @@ class _Marker:
     relative: bool = False  # a bare number that hangs under the preceding clause
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         if self.auto is not None:
             return ("auto", self.auto[0], self.auto[1])
         if self.kind == "bullet":

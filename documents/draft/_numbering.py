@@ -103,7 +103,9 @@ class _Numbering:
             aid = num[0]
         return aid
 
-    def _definition(self, num_id: str):
+    def _definition(
+        self, num_id: str
+    ) -> tuple[str, dict[int, _Level], dict[int, int], object] | None:
         num = self._nums.get(num_id)
         if num is None:
             return None
@@ -160,7 +162,8 @@ class _Numbering:
 
             def render(match: re.Match[str]) -> str:
                 i = int(match.group(1)) - 1
-                value = counters[i] if counters[i] is not None else start_of(i)
+                counted = counters[i]
+                value = counted if counted is not None else start_of(i)
                 lv = levels.get(i)
                 fmt = "decimal" if (level.is_lgl and i < ilvl) or lv is None else lv.fmt
                 return _format_number(value, fmt)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import docx
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.part import XmlPart
 from lxml import etree
 
 from .._ooxml import W_PPR, W_VAL, iter_block_paragraphs, paragraph_text, w
@@ -50,7 +52,7 @@ class _Parser:
         self.styles = _Styles(styles_root)
         numbering_root = None
         try:
-            numbering_root = part.part_related_by(RT.NUMBERING).element
+            numbering_root = cast(XmlPart, part.part_related_by(RT.NUMBERING)).element
         except (KeyError, AttributeError):
             numbering_root = None
         self.numbering = _Numbering(numbering_root, self.styles.num_ids())
@@ -121,6 +123,7 @@ class _Parser:
         any_marker = False
         index = -1
         paragraphs = 0
+        marker: _Marker | None
         for p, top_level in iter_block_paragraphs(body):
             if top_level:
                 index += 1
