@@ -63,10 +63,12 @@ def parse_draft(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDra
                 parsed = _parse(data, max_bytes)
             except DraftError as exc:
                 error = _without_frames(exc)
-        # python-docx's package is a web of reference cycles holding the XML trees. Made
-        # while the collector was off, it is all in the youngest generation: collecting
-        # that frees the document now, not whenever the next full collection comes.
-        gc.collect(0)
+            # python-docx's package is a web of reference cycles holding the XML trees.
+            # Made while the collector was off, it is all in the youngest generation:
+            # collecting that, before the collector is back on (which would otherwise
+            # start with a collection of its own choosing, possibly a full one), frees
+            # the document now.
+            gc.collect(0)
         if error is not None:
             raise error
         return parsed
@@ -94,7 +96,7 @@ def _collector_paused() -> Iterator[None]:
     set off full collections, each holding the interpreter lock (and so stalling an event
     loop in another thread) for as long as it walks every object of the process: 100 ms
     and more for a draft of 20,000 clauses. :func:`parse_draft` collects the youngest
-    generation, where everything the parse made is, once the collector is back on.
+    generation, where everything the parse made is, before the collector is back on.
     """
     enabled = gc.isenabled()
     gc.disable()
