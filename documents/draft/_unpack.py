@@ -18,7 +18,8 @@ memory. The upload itself is stored unchanged.
 
 The limits, for the default upload limit of 10 MB:
 
-* :data:`MAX_MEMBERS` members;
+* :data:`MAX_MEMBERS` members, counted in the central directory before zipfile lists
+  them;
 * all members together at most :data:`EXPANSION_FACTOR` times the upload limit, and
   never more than :data:`MAX_EXPANDED_BYTES`;
 * the XML parts together at most :data:`MAX_XML_BYTES`, with at most
