@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import collections
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from ._entries import (
     KIND_NAMES,
@@ -39,7 +39,7 @@ HEADING_TYPES = "Comments by type"
 HEADING_SECTIONS = "Comments by section"
 NO_SECTION = "\u2013"
 _KIND_ORDER = ("ge", "te", "ed")
-_LABEL_SEPARATOR = re.compile(r"^(.*?\S)\s+[\u2013\u2014-]\s+(\S.*)$", re.S)
+_LABEL_SEPARATOR = re.compile(r"^(.*?\S)\s+[\u2013\u2014-]\s+(\S.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,11 @@ class Summary:
     total: int = 0
     late: int = 0
     kinds: list[str] = field(default_factory=list)  # in display order
-    by_kind: collections.Counter = field(default_factory=collections.Counter)
-    late_by_kind: collections.Counter = field(default_factory=collections.Counter)
-    proposals_by_kind: collections.Counter = field(default_factory=collections.Counter)
+    by_kind: collections.Counter[str] = field(default_factory=collections.Counter)
+    late_by_kind: collections.Counter[str] = field(default_factory=collections.Counter)
+    proposals_by_kind: collections.Counter[str] = field(default_factory=collections.Counter)
     # (ref, heading, counts by kind) for every section, in document order
-    sections: list[tuple[str, str, collections.Counter]] = field(default_factory=list)
+    sections: list[tuple[str, str, collections.Counter[str]]] = field(default_factory=list)
     responded: list[str] = field(default_factory=list)
     not_responded: list[str] = field(default_factory=list)
     consulted_known: bool = False
@@ -75,8 +75,8 @@ def summarise(entries: Sequence[CommentEntry], info: ConsolidationInfo) -> Summa
     summary = Summary(total=len(entries))
     known = {ref for ref, _ in info.sections}
     sections_of: dict[tuple[str, str], str] = {}
-    by_section: dict[str, collections.Counter] = {}
-    proposals_per_clause: collections.Counter = collections.Counter()
+    by_section: dict[str, collections.Counter[str]] = {}
+    proposals_per_clause: collections.Counter[tuple[str, int]] = collections.Counter()
     for entry in entries:
         kind = kind_code(entry)
         summary.by_kind[kind] += 1
@@ -123,7 +123,10 @@ def summarise(entries: Sequence[CommentEntry], info: ConsolidationInfo) -> Summa
 # ----------------------------------------------------------------------------- XML
 
 
-def _cell(text: str, width: int, style: str, *, bold=False, right=False, shade=False) -> str:
+def _cell(
+    text: str, width: int, style: str, *, bold: bool = False, right: bool = False,
+    shade: bool = False,
+) -> str:
     tcpr = f'<w:tcW w:w="{width}" w:type="dxa"/>'
     if shade:
         tcpr += '<w:shd w:val="clear" w:color="auto" w:fill="D9E2F3"/>'

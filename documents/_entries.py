@@ -11,8 +11,8 @@ import datetime as dt
 import functools
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from ._ooxml import sanitize_xml_text
 from .sample import sample_states
@@ -151,7 +151,7 @@ def section_of(entry: CommentEntry, known: frozenset[str] | set[str] = frozenset
 _NATURAL = re.compile(r"(\d+)")
 
 
-def natural(s: str) -> tuple:
+def natural(s: str) -> tuple[int | str, ...]:
     """Sort key that orders "2.10" after "2.9" and "TH-010" after "TH-009"."""
     # re.split with a group alternates text and digits, so items compare like with like.
     return tuple(int(p) if p.isdigit() else p.casefold() for p in _NATURAL.split(s))
@@ -161,9 +161,9 @@ def matrix_order(comments: Sequence[CommentEntry]) -> list[CommentEntry]:
     """``comments`` in matrix order: clauses in document order (their first paragraph),
     then the clause reference and the matrix number. Comments without a known paragraph
     come last."""
-    refs: dict[str, tuple] = {}  # a draft has far fewer clauses than comments
+    refs: dict[str, tuple[int | str, ...]] = {}  # a draft has far fewer clauses than comments
 
-    def key(entry: CommentEntry) -> tuple:
+    def key(entry: CommentEntry) -> tuple[int, tuple[int | str, ...], tuple[int | str, ...]]:
         ref = refs.get(entry.clause_ref)
         if ref is None:
             ref = refs[entry.clause_ref] = natural(entry.clause_ref)
@@ -175,8 +175,8 @@ def matrix_order(comments: Sequence[CommentEntry]) -> list[CommentEntry]:
 
 def utc(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc)
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
 
 
 def iso(moment: dt.datetime) -> str:

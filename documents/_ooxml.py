@@ -7,7 +7,7 @@ touches the file system or the network.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from lxml import etree
 
@@ -115,7 +115,8 @@ _SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 
 
 def _join_pair(match: re.Match[str]) -> str:
-    high, low = match.group(0)
+    pair = match.group(0)
+    high, low = pair[0], pair[1]
     return chr(0x10000 + ((ord(high) - 0xD800) << 10) + (ord(low) - 0xDC00))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import uuid
 import zipfile
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import docx
 from lxml import etree

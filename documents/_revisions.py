@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from typing import Sequence
+from collections.abc import Sequence
 
 from docx.oxml.parser import oxml_parser
 from lxml import etree
@@ -36,7 +36,7 @@ from ._ooxml import (
     w,
 )
 from ._xmltext import attr, lines, lines_content, parse_children
-from .draft import _TYPED, _typed_marker
+from .draft._markers import _TYPED, _typed_marker
 
 W_DEL = w("del")
 W_INS = w("ins")
@@ -171,7 +171,9 @@ class RevisionWriter:
             _DATE: iso(entry.created_at),
         }
 
-    def apply(self, paragraphs: Sequence[etree._Element], proposals: Sequence[CommentEntry]):
+    def apply(
+        self, paragraphs: Sequence[etree._Element], proposals: Sequence[CommentEntry]
+    ) -> None:
         """Replace the text of the clause made of ``paragraphs`` by ``proposals``.
 
         ``proposals`` are in the order they are shown; the first one's author deletes

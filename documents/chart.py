@@ -22,7 +22,7 @@ def response_chart(title: str, bodies: Sequence[str], states: Sequence[str], cel
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
-    from matplotlib.patches import Patch
+    from matplotlib.patches import Patch, Rectangle
 
     green, amber, grey = "#3a9d5d", "#f0b429", "#d9d9d9"
     width = max(5.0, 1.0 + 0.75 * len(states))
@@ -33,7 +33,7 @@ def response_chart(title: str, bodies: Sequence[str], states: Sequence[str], cel
             for col, state in enumerate(states):
                 cell = cells.get((body, state), Cell(False, 0, 0))
                 colour = green if cell.responded else (amber if cell.contacts else grey)
-                ax.add_patch(plt.Rectangle((col, row), 0.94, 0.88, color=colour))
+                ax.add_patch(Rectangle((col, row), 0.94, 0.88, color=colour))
                 label = str(cell.comments) if cell.responded and cell.comments else ("✓" if cell.responded else "")
                 if label:
                     ax.text(col + 0.47, row + 0.44, label, ha="center", va="center", fontsize=8, color="white")

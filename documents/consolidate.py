@@ -55,11 +55,13 @@ import copy
 import functools
 import io
 import itertools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import cast
 
 import docx
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.part import XmlPart
 from docx.oxml.parser import oxml_parser, parse_xml
 from lxml import etree
 
@@ -147,28 +149,28 @@ def _ensure_styles(styles_root: etree._Element) -> _StyleIds:
         (
             "annotation text",
             "CommentText",
-            f'<w:style {W_DECL} w:type="paragraph" w:styleId="CommentText">'
+            (f'<w:style {W_DECL} w:type="paragraph" w:styleId="CommentText">'
             f'<w:name w:val="annotation text"/>{based_on}<w:uiPriority w:val="99"/>'
             "<w:unhideWhenUsed/><w:pPr><w:spacing w:after=\"60\" w:line=\"240\" "
             'w:lineRule="auto"/></w:pPr><w:rPr><w:sz w:val="20"/><w:szCs w:val="20"/>'
-            "</w:rPr></w:style>",
+            "</w:rPr></w:style>"),
         ),
         (
             "annotation reference",
             "CommentReference",
-            f'<w:style {W_DECL} w:type="character" w:styleId="CommentReference">'
+            (f'<w:style {W_DECL} w:type="character" w:styleId="CommentReference">'
             '<w:name w:val="annotation reference"/><w:uiPriority w:val="99"/><w:semiHidden/>'
             '<w:unhideWhenUsed/><w:rPr><w:sz w:val="16"/><w:szCs w:val="16"/></w:rPr>'
-            "</w:style>",
+            "</w:style>"),
         ),
         (
             "comment matrix text",
             "CommentMatrixText",
-            f'<w:style {W_DECL} w:type="paragraph" w:customStyle="1" '
+            (f'<w:style {W_DECL} w:type="paragraph" w:customStyle="1" '
             'w:styleId="CommentMatrixText"><w:name w:val="Comment Matrix Text"/>'
             f'{based_on}<w:qFormat/><w:pPr><w:spacing w:before="20" w:after="20" '
             'w:line="240" w:lineRule="auto"/></w:pPr><w:rPr><w:sz w:val="18"/>'
-            '<w:szCs w:val="18"/></w:rPr></w:style>',
+            '<w:szCs w:val="18"/></w:rPr></w:style>'),
         ),
     )
     found: list[str] = []
@@ -192,8 +194,8 @@ def _ensure_styles(styles_root: etree._Element) -> _StyleIds:
 
 
 def _comments_root(document: docx.document.Document) -> etree._Element:
-    document.comments  # creates word/comments.xml and its relationship when missing
-    return document.part.part_related_by(RT.COMMENTS).element
+    _ = document.comments  # creates word/comments.xml and its relationship when missing
+    return cast(XmlPart, document.part.part_related_by(RT.COMMENTS)).element
 
 
 def _next_comment_id(comments_root: etree._Element) -> int:
@@ -210,8 +212,8 @@ def _comment_paragraphs(first: list[str], extra: list[str], styles: _StyleIds) -
     ppr = f'<w:pPr><w:pStyle w:val="{styles.comment_text}"/></w:pPr>'
     first = first or [""]
     paragraphs = [
-        f'<w:p>{ppr}<w:r><w:rPr><w:rStyle w:val="{styles.comment_reference}"/></w:rPr>'
-        f"<w:annotationRef/></w:r><w:r>{run_content(first[0].rstrip())}</w:r></w:p>"
+        (f'<w:p>{ppr}<w:r><w:rPr><w:rStyle w:val="{styles.comment_reference}"/></w:rPr>'
+        f"<w:annotationRef/></w:r><w:r>{run_content(first[0].rstrip())}</w:r></w:p>")
     ]
     for line in first[1:] + extra:
         paragraphs.append(f"<w:p>{ppr}<w:r>{run_content(line)}</w:r></w:p>")
@@ -372,8 +374,8 @@ def _contested_xml(cid: int, proposals: list[CommentEntry], date: str, styles: _
     authors = ", ".join(dict.fromkeys(p.author for p in proposals if p.author))
     text = [f"Contested: {len(proposals)} proposals ({authors})"]
     extra = [
-        "Each proposal is shown as a tracked change by its author: accept one and reject "
-        "the others, or reject them all to keep the text as drafted."
+        ("Each proposal is shown as a tracked change by its author: accept one and reject "
+        "the others, or reject them all to keep the text as drafted.")
     ]
     return _comment_element(
         cid, CONTESTED_AUTHOR, CONTESTED_INITIALS, date, _comment_paragraphs(text, extra, styles)
@@ -685,9 +687,9 @@ def _compile(
     unanchored = anchors.get(None)
     if unanchored:
         heading = annex[0]
-        first, last = _content_bounds(heading)
-        _insert_starts(heading, first, unanchored)
-        _insert_ends(heading, last, unanchored, styles.comment_reference)
+        first_content, last_content = _content_bounds(heading)
+        _insert_starts(heading, first_content, unanchored)
+        _insert_ends(heading, last_content, unanchored, styles.comment_reference)
 
     # -- cover ----------------------------------------------------------------------
     cover = cover_xml(summary, info, styles.cover, cover_width, tracked=tracked)

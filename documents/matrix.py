@@ -15,7 +15,7 @@ nothing is cut. The sheet is written in openpyxl's write-only mode, row by row.
 from __future__ import annotations
 
 import io
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from ._entries import (
     LATE_MARK,
@@ -30,7 +30,7 @@ from ._entries import (
 )
 from ._ooxml import sanitize_xml_text
 
-__all__ = ["comment_matrix_xlsx", "SHEET_TITLE", "CONTINUED", "CELL_LIMIT"]
+__all__ = ["CELL_LIMIT", "CONTINUED", "SHEET_TITLE", "comment_matrix_xlsx"]
 
 SHEET_TITLE = "Comment matrix"
 CONTINUED = "(continued)"

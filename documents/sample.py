@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import docx
+from docx.document import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_TAB_ALIGNMENT
 from docx.shared import Cm, Mm, Pt
+from docx.text.paragraph import Paragraph
 from lxml import etree
 
 from ._ooxml import w
 
-__all__ = ["sample_draft", "sample_bodies", "sample_states", "SAMPLE_TITLE"]
+__all__ = ["SAMPLE_TITLE", "sample_bodies", "sample_draft", "sample_states"]
 
 SAMPLE_TITLE = (
     "ASEAN Framework and Plan of Action for the Implementation of the ASEAN Declaration "
@@ -81,117 +84,117 @@ def sample_states() -> list[tuple[str, str, str]]:
 # ("cont", text)                           unnumbered continuation paragraph
 # ("table", rows)                          first row is the header
 
-_CONTENT: Sequence[tuple] = (
+_CONTENT: Sequence[tuple[Any, ...]] = (
     ("heading", "1.", "Vision, Goal, Objectives, Principles and Definition of Social Protection"),
     (
         "preamble",
-        "This Framework and Plan of Action (hereinafter \u201cthe Framework\u201d) gives "
+        ("This Framework and Plan of Action (hereinafter \u201cthe Framework\u201d) gives "
         "effect to the ASEAN Declaration on Strengthening Social Protection, adopted by the "
         "ASEAN Leaders in Bandar Seri Begawan in October 2013, and sets out the regional "
-        "actions through which ASEAN Member States will implement it.",
+        "actions through which ASEAN Member States will implement it."),
     ),
     (
         "preamble",
-        "The Framework has been prepared by the ASEAN Secretariat as a zero draft for "
+        ("The Framework has been prepared by the ASEAN Secretariat as a zero draft for "
         "consultation with the ASEAN sectoral bodies concerned. Bodies are invited to "
         "comment clause by clause, indicating whether each comment is general, technical "
-        "or editorial, and to propose alternative wording where appropriate.",
+        "or editorial, and to propose alternative wording where appropriate."),
     ),
     (
         "typed", "1.1", 0,
-        "Vision. An ASEAN Community in which every person, at every stage of life, has "
+        ("Vision. An ASEAN Community in which every person, at every stage of life, has "
         "equitable access to social protection that is a basic right, needs-based, "
-        "life-cycle sensitive and covering the essential services required.",
+        "life-cycle sensitive and covering the essential services required."),
     ),
     (
         "typed", "1.2", 0,
-        "Goal. To strengthen social protection systems in ASEAN Member States so that they "
+        ("Goal. To strengthen social protection systems in ASEAN Member States so that they "
         "reduce poverty, vulnerability and inequality, and build the resilience of "
-        "individuals, families and communities to the risks they face.",
+        "individuals, families and communities to the risks they face."),
     ),
     ("typed", "1.3", 0, "Objectives. The objectives of the Framework are to:"),
     (
         "typed", "a)", 1,
-        "extend the coverage of social protection progressively to all, with priority to "
-        "the poor and vulnerable;",
+        ("extend the coverage of social protection progressively to all, with priority to "
+        "the poor and vulnerable;"),
     ),
     (
         "typed", "b)", 1,
-        "improve the availability, adequacy and quality of social protection benefits and "
-        "services;",
+        ("improve the availability, adequacy and quality of social protection benefits and "
+        "services;"),
     ),
     (
         "typed", "c)", 1,
-        "promote coordination across sectors and between levels of government in the "
-        "design and delivery of social protection; and",
+        ("promote coordination across sectors and between levels of government in the "
+        "design and delivery of social protection; and"),
     ),
     (
         "typed", "d)", 1,
-        "support regional cooperation, mutual learning and the exchange of data on social "
-        "protection among Member States.",
+        ("support regional cooperation, mutual learning and the exchange of data on social "
+        "protection among Member States."),
     ),
     (
         "typed", "1.4", 0,
-        "Principles. Implementation of the Framework shall be guided by the following "
-        "principles:",
+        ("Principles. Implementation of the Framework shall be guided by the following "
+        "principles:"),
     ),
     (
         "typed", "a)", 1,
-        "social protection is a right of every person, regardless of sex, age, disability, "
-        "ethnicity or migration status, consistent with national laws and policies;",
+        ("social protection is a right of every person, regardless of sex, age, disability, "
+        "ethnicity or migration status, consistent with national laws and policies;"),
     ),
     (
         "typed", "b)", 1,
-        "programmes shall be needs-based and life-cycle sensitive, and shall give particular "
-        "attention to:",
+        ("programmes shall be needs-based and life-cycle sensitive, and shall give particular "
+        "attention to:"),
     ),
     ("typed", "(i)", 2, "children, older persons and persons with disabilities;"),
     ("typed", "(ii)", 2, "women, in particular women heads of household; and"),
     ("typed", "(iii)", 2, "workers in the informal economy and migrant workers;"),
     (
         "typed", "c)", 1,
-        "responsibility for social protection lies primarily with the State, with the "
-        "participation of communities, the private sector and civil society; and",
+        ("responsibility for social protection lies primarily with the State, with the "
+        "participation of communities, the private sector and civil society; and"),
     ),
     (
         "typed", "d)", 1,
-        "measures shall be sustainable, fiscally responsible and adapted to national "
-        "circumstances.",
+        ("measures shall be sustainable, fiscally responsible and adapted to national "
+        "circumstances."),
     ),
     (
         "typed", "1.5", 0,
-        "Definition. For the purposes of this Framework, social protection refers to "
+        ("Definition. For the purposes of this Framework, social protection refers to "
         "policies and programmes that reduce poverty and vulnerability by promoting "
         "efficient labour markets, diminishing exposure to risks and enhancing the capacity "
         "of people to manage economic and social risks such as unemployment, exclusion, "
-        "sickness, disability and old age.",
+        "sickness, disability and old age."),
     ),
     (
         "cont",
-        "Social protection covers, but is not limited to, social assistance, social "
+        ("Social protection covers, but is not limited to, social assistance, social "
         "insurance, social welfare services, labour market programmes and community-based "
-        "or informal schemes.",
+        "or informal schemes."),
     ),
     ("heading", "2.", "The Regional Social Protection Framework"),
     (
         "typed", "2.1", 0,
-        "Risks addressed. The Framework addresses the principal risks to which people in "
-        "the region are exposed, namely:",
+        ("Risks addressed. The Framework addresses the principal risks to which people in "
+        "the region are exposed, namely:"),
     ),
     (
         "typed", "(a)", 1,
-        "life-cycle risks, including those associated with childhood, maternity, old age, "
-        "illness and disability;",
+        ("life-cycle risks, including those associated with childhood, maternity, old age, "
+        "illness and disability;"),
     ),
     (
         "typed", "(b)", 1,
-        "economic risks, including unemployment, under-employment, loss of income and price "
-        "shocks;",
+        ("economic risks, including unemployment, under-employment, loss of income and price "
+        "shocks;"),
     ),
     (
         "typed", "(c)", 1,
-        "environmental risks, including natural disasters and the effects of climate "
-        "change; and",
+        ("environmental risks, including natural disasters and the effects of climate "
+        "change; and"),
     ),
     (
         "typed", "(d)", 1,
@@ -199,31 +202,31 @@ _CONTENT: Sequence[tuple] = (
     ),
     (
         "typed", "2.2", 0,
-        "Core programmes. Social protection in ASEAN comprises four core programme areas: "
+        ("Core programmes. Social protection in ASEAN comprises four core programme areas: "
         "social assistance, social insurance, social welfare services and labour market "
         "programmes. Member States will determine the combination of programmes best suited "
-        "to their national circumstances.",
+        "to their national circumstances."),
     ),
     ("typed", "2.3", 0, "Coverage. The following provisions apply to the extension of coverage:"),
     (
         "typed", "2.3.1", 1,
-        "Coverage shall be extended progressively, beginning with a nationally defined floor "
-        "of basic income security and access to essential health care for all.",
+        ("Coverage shall be extended progressively, beginning with a nationally defined floor "
+        "of basic income security and access to essential health care for all."),
     ),
     (
         "typed", "2.3.2", 1,
-        "Member States shall identify the groups not yet covered by any scheme, including "
-        "workers in the informal economy, and set targets for extending coverage to them.",
+        ("Member States shall identify the groups not yet covered by any scheme, including "
+        "workers in the informal economy, and set targets for extending coverage to them."),
     ),
     (
         "typed", "2.3.3", 1,
-        "Where contributory schemes cannot yet reach certain groups, non-contributory "
-        "programmes financed from general revenue should be used to close the gap.",
+        ("Where contributory schemes cannot yet reach certain groups, non-contributory "
+        "programmes financed from general revenue should be used to close the gap."),
     ),
     (
         "typed", "2.4", 0,
-        "Key strategies. The Framework will be implemented through the following key "
-        "strategies, elaborated in sections 3 to 6:",
+        ("Key strategies. The Framework will be implemented through the following key "
+        "strategies, elaborated in sections 3 to 6:"),
     ),
     ("typed", "a)", 1, "policy and programmes;"),
     ("typed", "b)", 1, "capacity building;"),
@@ -232,56 +235,56 @@ _CONTENT: Sequence[tuple] = (
     ("heading", None, "Policy and Programmes"),
     (
         "auto", 1,
-        "Strengthen the implementation of social protection programmes at national and "
+        ("Strengthen the implementation of social protection programmes at national and "
         "local levels, including through a clear assignment of institutional "
-        "responsibilities, adequate staffing and simplified enrolment procedures.",
+        "responsibilities, adequate staffing and simplified enrolment procedures."),
     ),
     (
         "auto", 1,
-        "Improve the coverage, availability, comprehensiveness, quality, equality, "
+        ("Improve the coverage, availability, comprehensiveness, quality, equality, "
         "affordability and sustainability of social protection, with particular attention "
-        "to:",
+        "to:"),
     ),
     ("auto", 2, "the removal of legal, administrative and financial barriers to access;"),
     ("auto", 2, "the adequacy of benefit levels in relation to the cost of living; and"),
     (
         "auto", 2,
-        "the long-term financial sustainability of contributory and non-contributory "
-        "schemes.",
+        ("the long-term financial sustainability of contributory and non-contributory "
+        "schemes."),
     ),
     (
         "auto", 1,
-        "Explore arrangements for the portability of social insurance benefits for workers "
+        ("Explore arrangements for the portability of social insurance benefits for workers "
         "moving between ASEAN Member States, including bilateral or multilateral agreements "
-        "on the totalisation of contribution periods.",
+        "on the totalisation of contribution periods."),
     ),
     (
         "auto", 1,
-        "Develop minimum standards, competency frameworks and training programmes for health "
+        ("Develop minimum standards, competency frameworks and training programmes for health "
         "and social welfare workers, taking into account the ASEAN Mutual Recognition "
-        "Arrangements where applicable.",
+        "Arrangements where applicable."),
     ),
     (
         "auto", 1,
-        "Formulate or review national policy and legislation to achieve universal health "
-        "coverage, including financial protection against catastrophic health expenditure.",
+        ("Formulate or review national policy and legislation to achieve universal health "
+        "coverage, including financial protection against catastrophic health expenditure."),
     ),
     ("heading", None, "Capacity Building"),
     (
         "auto", 1,
-        "Strengthen the capacity of government agencies, local authorities and other service "
-        "providers to plan, deliver, coordinate and evaluate social protection programmes.",
+        ("Strengthen the capacity of government agencies, local authorities and other service "
+        "providers to plan, deliver, coordinate and evaluate social protection programmes."),
     ),
     (
         "auto", 1,
-        "Promote learning from each other\u2019s experience and good practice through study "
-        "visits, peer reviews, regional workshops and an online knowledge platform.",
+        ("Promote learning from each other\u2019s experience and good practice through study "
+        "visits, peer reviews, regional workshops and an online knowledge platform."),
     ),
     (
         "auto", 1,
-        "Mobilise technical assistance from ASEAN Dialogue Partners, development partners "
+        ("Mobilise technical assistance from ASEAN Dialogue Partners, development partners "
         "and international organisations that is sensitive to the needs of vulnerable "
-        "groups, including:",
+        "groups, including:"),
     ),
     ("auto", 2, "persons with disabilities and older persons;"),
     ("auto", 2, "migrant workers and their families; and"),
@@ -289,20 +292,20 @@ _CONTENT: Sequence[tuple] = (
     ("heading", None, "Monitoring and Evaluation"),
     (
         "auto", 1,
-        "Establish a regional baseline on social protection coverage, expenditure and "
-        "outcomes within two years of the adoption of this Framework.",
+        ("Establish a regional baseline on social protection coverage, expenditure and "
+        "outcomes within two years of the adoption of this Framework."),
     ),
     (
         "auto", 1,
-        "Compile global and national indicators relevant to social protection, including "
+        ("Compile global and national indicators relevant to social protection, including "
         "the indicators of the Sustainable Development Goals, and harmonise definitions to "
-        "the extent possible.",
+        "the extent possible."),
     ),
     (
         "auto", 1,
-        "Develop ASEAN statistical indicators on social protection and a regional database "
+        ("Develop ASEAN statistical indicators on social protection and a regional database "
         "maintained by the ASEAN Secretariat in cooperation with the ASEAN Community "
-        "Statistical System. The indicative milestones are set out below.",
+        "Statistical System. The indicative milestones are set out below."),
     ),
     (
         "table",
@@ -318,19 +321,19 @@ _CONTENT: Sequence[tuple] = (
     ),
     (
         "cont",
-        "The milestones may be adjusted by the senior officials concerned in the light of "
-        "the progress made.",
+        ("The milestones may be adjusted by the senior officials concerned in the light of "
+        "the progress made."),
     ),
     (
         "auto", 1,
-        "Undertake a mid-term review and a final evaluation of the Framework and report the "
-        "findings to the ASEAN Ministerial bodies concerned.",
+        ("Undertake a mid-term review and a final evaluation of the Framework and report the "
+        "findings to the ASEAN Ministerial bodies concerned."),
     ),
     ("heading", "6.", "Institutionalisation and Sustainability"),
     (
         "typed", "6.1", 0,
-        "Member States shall allocate adequate financial resources for social protection "
-        "in national budgets and explore innovative and sustainable sources of financing.",
+        ("Member States shall allocate adequate financial resources for social protection "
+        "in national budgets and explore innovative and sustainable sources of financing."),
     ),
     (
         "typed", "6.2", 0,
@@ -341,14 +344,14 @@ _CONTENT: Sequence[tuple] = (
     ("bullet", "ASEAN Dialogue Partners and other external partners."),
     (
         "typed", "6.3", 0,
-        "The ASEAN Secretariat shall support the sectoral bodies concerned in coordinating "
+        ("The ASEAN Secretariat shall support the sectoral bodies concerned in coordinating "
         "the implementation of this Framework and shall report on progress to the ASEAN "
-        "Socio-Cultural Community Council.",
+        "Socio-Cultural Community Council."),
     ),
     (
         "typed", "6.4", 0,
-        "This Framework shall be reviewed every five years, or earlier if the ASEAN "
-        "Socio-Cultural Community Council so decides.",
+        ("This Framework shall be reviewed every five years, or earlier if the ASEAN "
+        "Socio-Cultural Community Council so decides."),
     ),
 )
 
@@ -396,14 +399,16 @@ def _add_numbering(document: docx.document.Document) -> None:
     numbering.append(num)
 
 
-def _set_numbering(paragraph, ilvl: int) -> None:
+def _set_numbering(paragraph: Paragraph, ilvl: int) -> None:
     # python-docx places w:numPr at its schema position inside w:pPr.
     num_pr = paragraph._p.get_or_add_pPr().get_or_add_numPr()
     num_pr.get_or_add_ilvl().val = ilvl
     num_pr.get_or_add_numId().val = int(_LIST_NUM_ID)
 
 
-def _typed_paragraph(document, number: str, depth: int, text: str):
+def _typed_paragraph(
+    document: Document, number: str, depth: int, text: str
+) -> Paragraph:
     paragraph = document.add_paragraph(f"{number}\t{text}")
     fmt = paragraph.paragraph_format
     left = Cm(1.0 + 1.0 * depth)
@@ -414,7 +419,7 @@ def _typed_paragraph(document, number: str, depth: int, text: str):
     return paragraph
 
 
-def _table(document, rows) -> None:
+def _table(document: Document, rows: Sequence[Sequence[str]]) -> None:
     table = document.add_table(rows=len(rows), cols=len(rows[0]))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER

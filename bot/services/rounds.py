@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from dataclasses import dataclass
@@ -94,7 +95,7 @@ async def import_draft(
 
     Raises `documents.draft.DraftError` (a clear message) on a bad file; nothing is stored then.
     """
-    parsed = parse_draft(data, max_bytes=max_bytes)
+    parsed = await asyncio.to_thread(parse_draft, data, max_bytes=max_bytes)
     if replace is not None:
         if replace.status != RoundStatus.DRAFT:
             raise Refused(Reason.CANNOT_REPLACE_OPEN, name=replace.name)
@@ -149,7 +150,7 @@ async def stage_upload(
 ) -> tuple[int, Outline, list[tuple[int, str]]]:
     """Parse a draft sent in chat and keep it until the Secretariat confirms the outline."""
     require(actor, Role.SECRETARIAT)
-    parsed = parse_draft(data, max_bytes=max_bytes)
+    parsed = await asyncio.to_thread(parse_draft, data, max_bytes=max_bytes)
     pending = PendingUpload(contact_id=actor.contact_id, filename=filename, data=data)
     session.add(pending)
     await session.flush()
