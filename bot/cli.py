@@ -212,10 +212,15 @@ async def wait_for_telegram(settings: Settings, stop: asyncio.Event) -> dict | N
     return None
 
 
-def _telegram_or_stop(settings: Settings) -> dict | None:
+def _telegram_or_stop(settings: Settings, pause: float = 0) -> dict | None:
+    """`wait_for_telegram` in an event loop of its own, after `pause` seconds; SIGTERM stops it."""
+
     async def wait() -> dict | None:
         stop = asyncio.Event()
         _on_stop_signals(stop)
+        if pause:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
         return await wait_for_telegram(settings, stop)
 
     return asyncio.run(wait())
@@ -235,9 +240,10 @@ def cmd_run(args) -> int:
     from bot.db import upgrade
 
     upgrade(settings.database_url)
+    pause = 0
     while True:
         try:
-            me = _telegram_or_stop(settings)
+            me = _telegram_or_stop(settings, pause)
         except TelegramProblem as problem:
             return _fail(str(problem), 2)
         if me is None:
@@ -245,13 +251,26 @@ def cmd_run(args) -> int:
             return 0
         application = build_application(settings)
         log.info("starting long polling against %s", settings.telegram_api_url)
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
         try:
-            application.run_polling(allowed_updates=["message", "callback_query"], drop_pending_updates=False)
+            application.run_polling(
+                allowed_updates=["message", "callback_query"], drop_pending_updates=False, close_loop=False
+            )
             return 0
         except InvalidToken:
             return _fail(token_refused(), 2)
         except NetworkError as error:  # lost again between the check and the start
-            log.warning("Telegram unreachable at %s while starting (%s); trying again", settings.telegram_api_url, error.message)
+            pause = min(max(2 * pause, FIRST_RETRY_SECONDS), LAST_RETRY_SECONDS)
+            log.warning(
+                "Telegram unreachable at %s while starting (%s); retrying in %d s",
+                settings.telegram_api_url, error.message, pause,
+            )
+        finally:
+            # A bot that failed to start is not shut down by python-telegram-bot: close its connections.
+            loop.run_until_complete(application.bot.shutdown())
+            loop.close()
+            asyncio.set_event_loop(None)
 
 
 class _WebhookSettings(BaseSettings):
@@ -824,11 +843,13 @@ def _output_closed() -> int:
 
 
 def _unexpected(command: str, error: Exception) -> int:
+    import socket
+
     from sqlalchemy.exc import SQLAlchemyError
 
     detail = logs.mask(str(error).strip().splitlines()[0] if str(error).strip() else "")
     what = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
-    if isinstance(error, SQLAlchemyError | ConnectionError) or type(error).__module__.startswith("asyncpg"):
+    if isinstance(error, SQLAlchemyError | ConnectionRefusedError | socket.gaierror) or type(error).__module__.startswith("asyncpg"):
         return _fail(f"The database could not be used ({what}). Check DATABASE_URL and that the database is running.")
     return _fail(f"clausebot {command} failed: {what}. Run it again with -v for the details.")
 
