@@ -173,17 +173,16 @@ async def ask_telegram(settings: Settings) -> dict:
         answer = json.loads(body)
     except ValueError:
         answer = None
-    from_bot_api = isinstance(answer, dict) and "ok" in answer
-    if not from_bot_api:
+    if not isinstance(answer, dict) or "ok" not in answer:  # not a Bot API server's answer
         if status in (502, 503, 504):  # a proxy or load balancer before a server that is down
             raise TelegramUnreachable(f"{status} {_phrase(status)}")
         raise TelegramProblem(not_a_bot_api(settings.telegram_api_url, status))
-    assert isinstance(answer, dict)
-    if answer.get("ok") and isinstance(answer.get("result"), dict):
+    if answer["ok"] and isinstance(answer.get("result"), dict):
         return answer["result"]
     description = logs.mask(str(answer.get("description") or _phrase(status)))
     if status == 429 or status >= 500:
-        retry_after = (answer.get("parameters") or {}).get("retry_after") or 0
+        parameters = answer.get("parameters")
+        retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
         raise TelegramUnreachable(f"{status} {description}", float(retry_after) if isinstance(retry_after, int | float) else 0.0)
     # 401 for a token Telegram does not know, 404 for one it cannot even read.
     raise TelegramProblem(token_refused(f"{status} {description}"))
@@ -201,8 +200,17 @@ async def wait_for_telegram(settings: Settings, stop: asyncio.Event) -> dict | N
     None when stopped meanwhile (SIGTERM). A refused token or a wrong URL is raised at once."""
     delay = FIRST_RETRY_SECONDS
     while not stop.is_set():
+        asking = asyncio.ensure_future(ask_telegram(settings))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait((asking, stopping), return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not asking.done():  # stopped while waiting for an answer
+            asking.cancel()
+            with suppress(asyncio.CancelledError):
+                await asking
+            return None
         try:
-            return await ask_telegram(settings)
+            return asking.result()
         except TelegramUnreachable as unreachable:
             wait = max(delay, unreachable.retry_after)
             log.warning("Telegram unreachable at %s (%s); retrying in %d s", settings.telegram_api_url, unreachable.reason, wait)
