@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
+import re
+import secrets
+import signal
 import sys
+from contextlib import suppress
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot import texts
+from bot import logs, texts
 from bot.config import Settings
 
 log = logging.getLogger("clausebot")
@@ -45,9 +52,21 @@ def load_settings(args) -> Settings:
     if getattr(args, "database", None):
         overrides["database_url"] = args.database
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
-        raise SystemExit(f"Configuration error: {exc}") from None
+        raise CommandFailed(_configuration_errors(exc), 2) from None
+    logs.protect(settings.token)
+    return settings
+
+
+def _configuration_errors(exc: ValidationError) -> str:
+    """One line per setting that cannot be read, named as it is set."""
+    lines = []
+    for error in exc.errors():
+        name = "_".join(str(part) for part in error.get("loc", ())).upper() or "settings"
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        lines.append(f"Configuration error: {name}: {message}")
+    return "\n".join(lines) or f"Configuration error: {exc}"
 
 
 async def _with_session(settings: Settings, work):
@@ -63,12 +82,18 @@ async def _with_session(settings: Settings, work):
 
 
 def _fail(message: str, code: int = 1) -> int:
-    print(_plain(message), file=sys.stderr)
+    with suppress(OSError, ValueError):
+        print(logs.mask(_plain(message)), file=sys.stderr, flush=True)
     return code
 
 
 class CommandFailed(Exception):
-    """A refusal to report on standard error with exit status 1; nothing was changed."""
+    """A refusal to report on standard error (exit status 1, or 2 for the configuration);
+    nothing was changed."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _call(settings: Settings, work):
@@ -84,6 +109,131 @@ def _call(settings: Settings, work):
         raise CommandFailed(f"{exc}\nNothing was stored.") from exc
 
 
+# --- Telegram ------------------------------------------------------------------------------------------
+
+# Waits between attempts to reach Telegram at start: 2, 4, 8 … seconds, then every minute.
+FIRST_RETRY_SECONDS = 2
+LAST_RETRY_SECONDS = 60
+
+
+class TelegramProblem(Exception):
+    """Telegram cannot be used as configured: the token is refused, or the URL is not a Bot
+    API server. Trying again does not help."""
+
+
+class TelegramUnreachable(Exception):
+    """No answer from the Bot API server (or not one that can be used yet): worth another try."""
+
+    def __init__(self, reason: str, retry_after: float = 0.0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def token_refused(detail: str = "") -> str:
+    said = f" The server said: {detail}." if detail else ""
+    return (
+        "Telegram refused the token; check TELEGRAM_BOT_TOKEN: it is the token @BotFather gave the bot "
+        f"(/mybots, the bot, API Token shows it again).{said}"
+    )
+
+
+def not_a_bot_api(url: str, status: int) -> str:
+    return (
+        f"{url} does not look like a Bot API server: it answered getMe with {status} {_phrase(status)}. "
+        "Check TELEGRAM_API_URL: leave it unset for Telegram (https://api.telegram.org), or give the root "
+        "of a local telegram-bot-api server, e.g. http://127.0.0.1:8081."
+    )
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+async def ask_telegram(settings: Settings) -> dict:
+    """The bot's own user (getMe), asked once. Raises `TelegramProblem` when the token is
+    refused or the URL is not a Bot API server, `TelegramUnreachable` when no usable answer
+    came. No message names the token."""
+    from telegram.error import NetworkError
+
+    from bot.transport import AiohttpRequest
+
+    request = AiohttpRequest(connection_pool_size=1, connect_timeout=10, read_timeout=10)
+    await request.initialize()
+    try:
+        status, body = await request.do_request(f"{settings.telegram_api_url}/bot{settings.token}/getMe", "POST")
+    except NetworkError as error:  # TimedOut too; the transport has masked the token
+        raise TelegramUnreachable(str(error.message).removeprefix("aiohttp.")) from None
+    finally:
+        await request.shutdown()
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or "ok" not in answer:  # not a Bot API server's answer
+        if status in (502, 503, 504):  # a proxy or load balancer before a server that is down
+            raise TelegramUnreachable(f"{status} {_phrase(status)}")
+        raise TelegramProblem(not_a_bot_api(settings.telegram_api_url, status))
+    if answer["ok"] and isinstance(answer.get("result"), dict):
+        return answer["result"]
+    description = logs.mask(str(answer.get("description") or _phrase(status)))
+    if status == 429 or status >= 500:
+        parameters = answer.get("parameters")
+        retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
+        raise TelegramUnreachable(f"{status} {description}", float(retry_after) if isinstance(retry_after, int | float) else 0.0)
+    # 401 for a token Telegram does not know, 404 for one it cannot even read.
+    raise TelegramProblem(token_refused(f"{status} {description}"))
+
+
+def _on_stop_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with suppress(NotImplementedError, RuntimeError, ValueError):  # not in the main thread
+            loop.add_signal_handler(signum, stop.set)
+
+
+async def wait_for_telegram(settings: Settings, stop: asyncio.Event) -> dict | None:
+    """getMe until Telegram answers, waiting longer after each failure (one log line each);
+    None when stopped meanwhile (SIGTERM). A refused token or a wrong URL is raised at once."""
+    delay = FIRST_RETRY_SECONDS
+    while not stop.is_set():
+        asking = asyncio.ensure_future(ask_telegram(settings))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait((asking, stopping), return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not asking.done():  # stopped while waiting for an answer
+            asking.cancel()
+            with suppress(asyncio.CancelledError):
+                await asking
+            return None
+        try:
+            return asking.result()
+        except TelegramUnreachable as unreachable:
+            wait = max(delay, unreachable.retry_after)
+            log.warning("Telegram unreachable at %s (%s); retrying in %d s", settings.telegram_api_url, unreachable.reason, wait)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), wait)
+        delay = min(delay * 2, LAST_RETRY_SECONDS)
+    return None
+
+
+def _telegram_or_stop(settings: Settings, pause: float = 0) -> dict | None:
+    """`wait_for_telegram` in an event loop of its own, after `pause` seconds; SIGTERM stops it."""
+
+    async def wait() -> dict | None:
+        stop = asyncio.Event()
+        _on_stop_signals(stop)
+        if pause:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+        return await wait_for_telegram(settings, stop)
+
+    return asyncio.run(wait())
+
+
 # --- commands ---------------------------------------------------------------------------------------
 
 
@@ -92,14 +242,73 @@ def cmd_run(args) -> int:
     if not settings.token:
         print(NO_TOKEN, file=sys.stderr)
         return 2
+    from telegram.error import InvalidToken, NetworkError
+
     from bot.app import build_application
     from bot.db import upgrade
 
     upgrade(settings.database_url)
-    application = build_application(settings)
-    log.info("starting long polling against %s", settings.telegram_api_url)
-    application.run_polling(allowed_updates=["message", "callback_query"], drop_pending_updates=False)
-    return 0
+    pause = 0
+    while True:
+        try:
+            me = _telegram_or_stop(settings, pause)
+        except TelegramProblem as problem:
+            return _fail(str(problem), 2)
+        if me is None:
+            log.info("stopped before Telegram was reached")
+            return 0
+        application = build_application(settings)
+        log.info("starting long polling against %s", settings.telegram_api_url)
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            application.run_polling(
+                allowed_updates=["message", "callback_query"], drop_pending_updates=False, close_loop=False
+            )
+            return 0
+        except InvalidToken:
+            return _fail(token_refused(), 2)
+        except NetworkError as error:  # lost again between the check and the start
+            pause = min(max(2 * pause, FIRST_RETRY_SECONDS), LAST_RETRY_SECONDS)
+            log.warning(
+                "Telegram unreachable at %s while starting (%s); retrying in %d s",
+                settings.telegram_api_url, error.message, pause,
+            )
+        finally:
+            # A bot that failed to start is not shut down by python-telegram-bot: close its connections.
+            loop.run_until_complete(application.bot.shutdown())
+            loop.close()
+            asyncio.set_event_loop(None)
+
+
+class _WebhookSettings(BaseSettings):
+    """WEBHOOK_SECRET, from the environment or .env like every other setting."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    webhook_secret: SecretStr | None = None
+
+
+# What Telegram accepts as a webhook's secret token.
+SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+SECRET_NEEDED = (
+    "WEBHOOK_SECRET is not set. Without --url this process serves a webhook another one registered, and "
+    "can only check updates against that one's secret: set WEBHOOK_SECRET (or --secret), the same on every replica."
+)
+BAD_SECRET = "WEBHOOK_SECRET may hold only letters, digits, _ and - (1 to 256 of them), as Telegram requires."
+
+
+def _webhook_secret(args) -> tuple[str | None, bool]:
+    """The secret to check updates against, and whether it was made up here."""
+    given = args.secret
+    if given is None:
+        stored = _WebhookSettings().webhook_secret
+        given = stored.get_secret_value() if stored else None
+    if given is not None and given.strip():
+        return given.strip(), False
+    if not args.url:
+        return None, False
+    return secrets.token_urlsafe(32), True
 
 
 def cmd_webhook(args) -> int:
@@ -107,23 +316,54 @@ def cmd_webhook(args) -> int:
     if not settings.token:
         print(NO_TOKEN, file=sys.stderr)
         return 2
+    secret, generated = _webhook_secret(args)
+    if secret is None:
+        return _fail(SECRET_NEEDED, 2)
+    if not SECRET_RE.fullmatch(secret):
+        return _fail(BAD_SECRET, 2)
+    logs.protect(secret)
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
     from bot.app import build_application
     from bot.db import upgrade
     from bot.webhook import run_webhook
 
     upgrade(settings.database_url)
-    application = build_application(settings)
-    asyncio.run(
-        run_webhook(
-            application,
+
+    async def serve() -> int:
+        stop = asyncio.Event()
+        _on_stop_signals(stop)
+        if await wait_for_telegram(settings, stop) is None:
+            log.info("stopped before Telegram was reached")
+            return 0
+        if generated:
+            log.warning(
+                "no WEBHOOK_SECRET set: generated one and registered it with the webhook; it changes at every start "
+                "(set WEBHOOK_SECRET to keep one, and to run replicas)"
+            )
+        await run_webhook(
+            build_application(settings),
             listen=args.listen,
             port=args.port,
             path=args.path,
             public_url=args.url,
-            secret=args.secret or os.environ.get("WEBHOOK_SECRET"),
+            secret=secret,
+            stop_event=stop,
         )
-    )
-    return 0
+        return 0
+
+    try:
+        return asyncio.run(serve())
+    except TelegramProblem as problem:
+        return _fail(str(problem), 2)
+    except InvalidToken:
+        return _fail(token_refused(), 2)
+    except NetworkError as error:
+        return _fail(f"Telegram unreachable at {settings.telegram_api_url} while starting ({error.message}); start it again.")
+    except TelegramError as error:
+        return _fail(f"Telegram refused to set the webhook at {args.url}: {error.message}")
+    except OSError as error:
+        return _fail(f"Cannot listen on {args.listen}:{args.port}: {error.strerror or error}.")
 
 
 def cmd_db(args) -> int:
@@ -154,44 +394,78 @@ def cmd_import(args) -> int:
     return 0
 
 
-async def _bot_username(session, settings: Settings) -> str | None:
+def _bot_username(settings: Settings) -> str:
+    """For invite links: BOT_USERNAME, else what the bot stored when it last ran, else what
+    Telegram says (kept for next time). Nothing is issued when none of them can tell."""
     from bot.services import registry
 
     if settings.bot_username:
         return settings.bot_username.lstrip("@")
-    stored = await registry.get_meta(session, "bot_username")
+    stored = _call(settings, lambda session: registry.get_meta(session, "bot_username"))
     if stored:
         return stored
-    if settings.token:
-        from telegram import Bot
+    if not settings.token:
+        raise CommandFailed(texts.no_bot_username())
+    try:
+        me = asyncio.run(ask_telegram(settings))
+    except TelegramUnreachable as unreachable:
+        raise CommandFailed(
+            f"Cannot learn the bot's username: Telegram unreachable at {settings.telegram_api_url} ({unreachable.reason}). "
+            "Set BOT_USERNAME to the bot's username (without @), or try again when Telegram can be reached; "
+            "nothing was issued."
+        ) from None
+    except TelegramProblem as problem:
+        raise CommandFailed(f"{problem} (Or set BOT_USERNAME to the bot's username.) Nothing was issued.", 2) from None
+    username = str(me.get("username") or "")
+    if not username:
+        raise CommandFailed(texts.no_bot_username())
+    _call(settings, lambda session: registry.set_meta(session, "bot_username", username))
+    return username
 
-        async with Bot(settings.token, base_url=f"{settings.telegram_api_url}/bot") as bot:
-            return bot.username
-    return None
+
+NOT_CSV = (
+    "{path} is not a CSV text file in UTF-8, UTF-16 or Windows-1252: in the spreadsheet, save it as "
+    "“CSV UTF-8 (Comma delimited) (*.csv)”. Nothing was changed."
+)
 
 
 def cmd_invite(args) -> int:
     settings = load_settings(args)
     from bot.services import registry
 
+    ttl_days = args.days if args.days is not None else settings.invite_ttl_days
     if args.csv:
         source = Path(args.csv)
         if not source.is_file():
             return _fail(f"No such file: {source}")
+        try:
+            decoded = registry.decode_csv(source.read_bytes())
+        except OSError as error:
+            return _fail(f"Cannot read {source}: {error.strerror or error}.")
+        if decoded is None:
+            return _fail(NOT_CSV.format(path=source))
+        data, encoding = decoded
+        delimiter = registry.csv_delimiter(data)
         target = Path(args.out) if args.out else source
+        username = _bot_username(settings)
 
         async def work_csv(session):
-            username = await _bot_username(session, settings)
-            if not username:
-                raise CommandFailed(texts.no_bot_username())
-            fields, rows, invites = await registry.enrol_csv(
-                session, registry.CONSOLE, source.read_text(encoding="utf-8-sig"), ttl_days=settings.invite_ttl_days
-            )
+            fields, rows, invites = await registry.enrol_csv(session, registry.CONSOLE, data, ttl_days=ttl_days)
             links = [registry.invite_link(username, i.token) for i in invites]
-            output = registry.write_csv_with_links(fields, rows, links)
-            tmp = target.with_suffix(target.suffix + ".tmp")
-            tmp.write_text(output, encoding="utf-8")
-            tmp.replace(target)
+            output = registry.write_csv_with_links(fields, rows, links, delimiter=delimiter)
+            try:
+                content = output.encode(encoding)
+            except UnicodeEncodeError:
+                content = output.encode("utf-8-sig")
+            # Written before the enrolment is committed: a file that cannot be written enrols nobody.
+            tmp = target.with_name(target.name + ".tmp")
+            try:
+                tmp.write_bytes(content)
+                tmp.replace(target)
+            except OSError as error:
+                with suppress(OSError):
+                    tmp.unlink()
+                raise CommandFailed(f"Cannot write {target}: {error.strerror or error}. Nobody was enrolled.") from None
             return len(invites)
 
         count = _call(settings, work_csv)
@@ -199,27 +473,24 @@ def cmd_invite(args) -> int:
         return 0
 
     if not args.role:
-        return _fail("Give --role (delegate, chair or secretariat) or --csv FILE.")
+        return _fail("Give --role (delegate, chair or secretariat) or --csv FILE.", 2)
+    username = _bot_username(settings)
 
     async def work(session):
-        username = await _bot_username(session, settings)
-        if not username:
-            raise CommandFailed(texts.no_bot_username())
-        issued = await registry.issue_invite(
+        return await registry.issue_invite(
             session, registry.CONSOLE,
             role=args.role,
             body=args.body,
             state=args.state,
             name=args.name or "",
             email=args.email or "",
-            ttl_days=args.days or settings.invite_ttl_days,
+            ttl_days=ttl_days,
         )
-        return issued, registry.invite_link(username, issued.token)
 
-    issued, link = _call(settings, work)
+    issued = _call(settings, work)
     label = texts.author_label(issued.body_code, issued.state_name)
     print(f"Invite for {issued.role} ({label}), single use, valid until {texts.when(issued.expires_at, settings.tz)}:")
-    print(link)
+    print(registry.invite_link(username, issued.token))
     return 0
 
 
@@ -421,8 +692,32 @@ def cmd_demo(args) -> int:
 # --- parser ------------------------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """Says what is wrong with the command in one line, and where the options are listed."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+# How long an invite link issued from the command line may stay valid.
+INVITE_DAYS = (1, 365)
+
+
+def _days_between(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"“{text}” is not a whole number of days") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"“{text}” is not a number of days from {low} to {high}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="clausebot",
         description="Run a written consultation on a draft document in Telegram, clause by clause.",
     )
@@ -442,7 +737,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", default="telegram", help="URL path of the webhook (default: telegram)")
     p.add_argument("--listen", default="0.0.0.0", help="address to listen on")
     p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
-    p.add_argument("--secret", help="secret token Telegram sends in a header (default: WEBHOOK_SECRET)")
+    p.add_argument(
+        "--secret",
+        help="secret token Telegram sends in a header (default: WEBHOOK_SECRET; with --url and neither, one is "
+        "generated at each start; without --url it is required)",
+    )
 
     p = add("demo", "Play a whole consultation offline against a local Bot API server.", cmd_demo, db=False)
     p.add_argument("--out", default="clausebot-demo.docx", help="where to write the consolidated draft")
@@ -465,7 +764,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state", help="Member State name or code, e.g. Thailand or TH")
     p.add_argument("--name", help="contact's name")
     p.add_argument("--email", help="contact's e-mail")
-    p.add_argument("--days", type=int, help="days the link stays valid")
+    p.add_argument(
+        "--days", type=_days_between(*INVITE_DAYS), metavar="N",
+        help=f"days the link stays valid, {INVITE_DAYS[0]} to {INVITE_DAYS[1]} (default: INVITE_TTL_DAYS, 30)",
+    )
     p.add_argument("--csv", metavar="FILE", help="CSV with columns name, role, body, state, email")
     p.add_argument("--out", metavar="FILE", help="where to write the CSV with links (default: back into --csv)")
 
@@ -525,22 +827,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _setup_logging(verbose: bool, command: str) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logs.install()
+    for noisy in ("httpx", "telegram", "apscheduler", "alembic", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if command == "demo" and not verbose:
+        # The demo prints its own story; the bot's log would only interleave with it.
+        logging.getLogger("bot").setLevel(logging.WARNING)
+
+
+def _output_closed() -> int:
+    """The reader of standard output went away (`clausebot status | head`): stop quietly.
+    Standard output is pointed at /dev/null so that the interpreter's own flush at exit does
+    not complain either."""
+    with suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 1
+
+
+def _unexpected(command: str, error: Exception) -> int:
+    import socket
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    detail = logs.mask(str(error).strip().splitlines()[0] if str(error).strip() else "")
+    what = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+    if isinstance(error, SQLAlchemyError | ConnectionRefusedError | socket.gaierror) or type(error).__module__.startswith("asyncpg"):
+        return _fail(f"The database could not be used ({what}). Check DATABASE_URL and that the database is running.")
+    return _fail(f"clausebot {command} failed: {what}. Run it again with -v for the details.")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("httpx", "telegram", "apscheduler", "alembic", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    if args.command == "demo" and not args.verbose:
-        # The demo prints its own story; the bot's log would only interleave with it.
-        logging.getLogger("bot").setLevel(logging.WARNING)
+    _setup_logging(args.verbose, args.command)
     try:
-        return args.func(args) or 0
+        code = args.func(args) or 0
+        sys.stdout.flush()  # here, where a closed pipe can still be told apart
+        return code
     except CommandFailed as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), exc.code)
+    except BrokenPipeError:
+        return _output_closed()
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # an administrator at the command line gets a line, not a traceback
+        log.debug("clausebot %s failed", args.command, exc_info=True)
+        return _unexpected(args.command, exc)
 
 
 if __name__ == "__main__":

@@ -212,9 +212,12 @@ class Contact(Base):
 
 
 class Invite(Base):
+    """A single-use invite. Only the SHA-256 of its token is kept (hex): the token itself is
+    in the link given out once, and a copy of the database lets no one in."""
+
     __tablename__ = "invites"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -387,7 +387,8 @@ def no_consultations(is_secretariat: bool) -> str:
 
 
 def which_consultation(names: Sequence[str]) -> str:
-    return "Several consultations are running; name one: " + ", ".join(f"<code>{esc(n)}</code>" for n in names)
+    # Whatever their state: drafts and closed rounds are named as well as open ones.
+    return "There are several consultations (" + ", ".join(f"<code>{esc(n)}</code>" for n in names) + "); name one."
 
 
 def consultation_exists(name: str) -> str:

@@ -3,6 +3,9 @@ health endpoint for the load balancer.
 
 Several replicas may run against one PostgreSQL database: the outgoing queue and the
 timetable are claimed in the database, so nothing is sent or fired twice.
+
+A webhook always has a secret: Telegram sends it with every update, and a post without it
+is refused. Without one, anyone who learnt the URL could post updates in any user's name.
 """
 
 from __future__ import annotations
@@ -24,8 +27,23 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024
 
 
+def same_secret(given: str | None, secret: str) -> bool:
+    """Whether a request's header holds the secret, compared in constant time. A header
+    with bytes that are not UTF-8 (or not text) is simply not the secret."""
+    if given is None:
+        return False
+    try:
+        # aiohttp hands undecodable header bytes over as surrogate escapes: give them back.
+        raw = given.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(raw, secret.encode("utf-8"))
+
+
 class WebhookServer:
-    def __init__(self, application, *, listen: str, port: int, path: str, secret: str | None) -> None:
+    def __init__(self, application, *, listen: str, port: int, path: str, secret: str) -> None:
+        if not secret:
+            raise ValueError("a webhook needs its secret")
         self.application = application
         self.listen = listen
         self.port = port
@@ -41,7 +59,7 @@ class WebhookServer:
         return app
 
     async def _update(self, request: web.Request) -> web.Response:
-        if self.secret and not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), self.secret):
+        if not same_secret(request.headers.get(SECRET_HEADER), self.secret):
             return web.json_response({"ok": False, "error": "bad secret token"}, status=403)
         try:
             data = await request.json()
@@ -59,6 +77,7 @@ class WebhookServer:
                 await connection.execute(text("SELECT 1"))
             body["database"] = "ok"
         except Exception as exc:  # the load balancer should take this replica out
+            log.debug("health check: the database did not answer", exc_info=True)
             body.update(status="unavailable", database=type(exc).__name__)
             return web.json_response(body, status=503)
         if bot_data.sender is not None:
@@ -86,13 +105,15 @@ async def run_webhook(
     port: int,
     path: str,
     public_url: str | None,
-    secret: str | None,
+    secret: str,
     stop_event: asyncio.Event | None = None,
     ready: asyncio.Event | None = None,
     server_holder: list | None = None,
 ) -> None:
-    """The whole lifecycle: start the bot, register the webhook, serve until SIGTERM/SIGINT
-    (or `stop_event`), then finish the updates in hand and stop."""
+    """The whole lifecycle: start the bot, register the webhook with its secret, serve until
+    SIGTERM/SIGINT (or `stop_event`), then finish the updates in hand and stop."""
+    if not secret:
+        raise ValueError("a webhook needs its secret")
     stop_event = stop_event or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -114,8 +135,6 @@ async def run_webhook(
                 allowed_updates=["message", "callback_query"],
             )
             log.info("webhook registered at %s%s", public_url.rstrip("/"), server.path)
-        if not secret:
-            log.warning("no webhook secret set: anyone who finds the URL can post updates (set WEBHOOK_SECRET)")
         if ready is not None:
             ready.set()
         await stop_event.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 
 import pytest
@@ -12,27 +13,57 @@ from tests.factories import small_draft
 
 
 @pytest.fixture
-def cli_env(monkeypatch, tmp_path, sqlite_template):
-    import shutil
-
-    db = tmp_path / "admin.db"
-    shutil.copy(sqlite_template, db)
+def cli_env(monkeypatch, tmp_path, database_url):
+    """The command line in a folder of its own, on a migrated database (SQLite and PostgreSQL)."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{db}")
+    monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("BOT_USERNAME", "asean_consult_bot")
-    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL", "WEBHOOK_SECRET", "INVITE_TTL_DAYS"):
+        monkeypatch.delenv(name, raising=False)
     return tmp_path
 
 
+def stored(database_url: str) -> dict[str, list]:
+    """Every row of every table: what a refused command must leave as it was."""
+    import sqlalchemy as sa
+
+    from bot.db import Database
+    from tests.conftest import _run
+
+    async def dump():
+        db = Database(database_url)
+        try:
+            async with db.engine.connect() as conn:
+                names = await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names())
+                return {
+                    name: sorted(map(repr, (await conn.execute(sa.text(f'SELECT * FROM "{name}"'))).all()))
+                    for name in names
+                }
+        finally:
+            await db.dispose()
+
+    return _run(dump)
+
+
+def _subcommands(parser, prefix=()):
+    """Every command and sub-command, as the words that name it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*prefix, name)
+                yield from _subcommands(sub, (*prefix, name))
+
+
 def test_every_subcommand_has_help(capsys):
-    parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices
-    assert {"run", "webhook", "demo", "import-draft", "consolidate", "db", "invite", "open"} <= set(commands)
-    for name in commands:
+    commands = list(_subcommands(build_parser()))
+    assert {("run",), ("webhook",), ("demo",), ("import-draft",), ("consolidate",), ("db",), ("invite",),
+            ("open",), ("registry", "add-state")} <= set(commands)
+    for words in commands:
         with pytest.raises(SystemExit) as exit_:
-            main([name, "--help"])
-        assert exit_.value.code == 0
-        assert "usage: clausebot " + name in capsys.readouterr().out
+            main([*words, "--help"])
+        assert exit_.value.code == 0, words
+        out = capsys.readouterr().out
+        assert out.startswith("usage: clausebot " + " ".join(words)), (words, out[:80])
 
 
 def test_run_without_a_token_says_how_to_get_one(cli_env, capsys):
@@ -130,3 +161,232 @@ def test_reminder_plan_deadline_and_late_comments_from_the_command_line(cli_env,
     assert "are accepted" in capsys.readouterr().out
     assert main(["close"]) == 0
     assert main(["extend", "--days", "1"]) == 1
+
+
+# --- bad input: one line, the right exit status, nothing changed ---------------------------------------
+
+
+def _draft(cli_env, capsys, *names):
+    main(["registry", "seed-asean"])
+    for name in names:
+        draft = cli_env / f"{name}.docx"
+        draft.write_bytes(small_draft(name.title()))
+        assert main(["import-draft", str(draft), "--name", name]) == 0
+    capsys.readouterr()
+
+
+def _refused(capsys, argv, code, message, database_url):
+    before = stored(database_url)
+    assert main(argv) == code
+    captured = capsys.readouterr()
+    assert captured.err == message + "\n"
+    assert captured.out == ""
+    assert stored(database_url) == before
+
+
+def test_a_region_is_not_a_time_zone(cli_env, capsys, database_url):
+    _refused(capsys, ["registry", "add-state", "Atlantis", "AT", "--timezone", "Asia"], 1,
+             "“Asia” is not a time zone name; use one like Asia/Bangkok.", database_url)
+    assert main(["registry", "add-state", "Atlantis", "AT", "--timezone", "asia/yangon"]) == 0
+    assert "Member State Atlantis (AT, Asia/Yangon) registered." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("days", ["99999999", "-1", "123456789012345678901234567890"])
+def test_open_refuses_a_window_out_of_range(cli_env, capsys, database_url, days):
+    _draft(cli_env, capsys, "plan")
+    _refused(capsys, ["open", "--days", days], 1, f"“{days}” is not a number of days between 1 and 3650.", database_url)
+
+
+@pytest.mark.parametrize("days", ["99999999", "0", "-3"])
+def test_extend_refuses_days_out_of_range(cli_env, capsys, database_url, days):
+    _draft(cli_env, capsys, "plan")
+    assert main(["open", "--days", "30"]) == 0
+    capsys.readouterr()
+    _refused(capsys, ["extend", "--days", days], 1, f"“{days}” is not a number of days between 1 and 3650.", database_url)
+
+
+@pytest.mark.parametrize(
+    ("days", "message"),
+    [
+        ("-5", "“-5” is not a number of days from 1 to 365"),
+        ("0", "“0” is not a number of days from 1 to 365"),
+        ("400", "“400” is not a number of days from 1 to 365"),
+        ("soon", "“soon” is not a whole number of days"),
+    ],
+)
+def test_invite_days_must_be_one_to_365(cli_env, capsys, database_url, days, message):
+    main(["registry", "seed-asean"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["invite", "--role", "secretariat", "--days", days])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"clausebot invite: argument --days: {message} (see clausebot invite --help)\n"
+    assert main(["invite", "--role", "secretariat", "--days", "1"]) == 0
+    assert "valid until" in capsys.readouterr().out
+
+
+def test_invite_days_of_the_settings_are_checked_too(cli_env, capsys, database_url, monkeypatch):
+    main(["registry", "seed-asean"])
+    capsys.readouterr()
+    monkeypatch.setenv("INVITE_TTL_DAYS", "0")
+    _refused(capsys, ["invite", "--role", "secretariat"], 1, "“0” is not a number of days between 1 and 3650.", database_url)
+
+
+CONTACTS = "name,role,body,state,email\nJosé Müller,delegate,SOMHD,Thailand,jose@example.org\nĐặng,chair,SLOM,,dang@example.org\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "data"),
+    [
+        ("utf-8", CONTACTS.encode("utf-8")),
+        ("utf-8-sig", CONTACTS.encode("utf-8-sig")),
+        ("utf-16", CONTACTS.encode("utf-16")),
+        ("cp1252", CONTACTS.replace("Đặng", "Dang").encode("cp1252")),  # Excel's "CSV (Comma delimited)"
+        ("cp1252", CONTACTS.replace("Đặng", "Dang").replace(",", ";").encode("cp1252")),  # where "," is the decimal mark
+    ],
+)
+def test_invite_csv_reads_what_spreadsheets_save_and_writes_it_back_alike(cli_env, capsys, database_url, encoding, data):
+    main(["registry", "seed-asean"])
+    contacts = cli_env / "contacts.csv"
+    contacts.write_bytes(data)
+    assert main(["invite", "--csv", str(contacts)]) == 0
+    assert "Enrolled 2 contact(s)" in capsys.readouterr().out
+    text = contacts.read_bytes().decode(encoding)
+    delimiter = ";" if ";" in text.splitlines()[0] else ","
+    rows = list(csv.DictReader(text.lstrip("\ufeff").splitlines(), delimiter=delimiter))
+    assert rows[0]["name"] == "José Müller"
+    assert all(r["invite_link"].startswith("https://t.me/asean_consult_bot?start=") for r in rows)
+    assert contacts.read_bytes().startswith(data[:3] if encoding != "utf-8" else b"name")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        CONTACTS.encode("utf-16-le"),  # UTF-16 without its byte order mark
+        b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00 a workbook",
+        b"name,role,body,state,email\n\x81\x8d,delegate,SOMHD,Thailand,\n",
+    ],
+)
+def test_invite_csv_in_no_known_encoding_says_how_to_save_it(cli_env, capsys, database_url, data):
+    main(["registry", "seed-asean"])
+    capsys.readouterr()
+    contacts = cli_env / "contacts.csv"
+    contacts.write_bytes(data)
+    _refused(capsys, ["invite", "--csv", str(contacts)], 1,
+             f"{contacts} is not a CSV text file in UTF-8, UTF-16 or Windows-1252: in the spreadsheet, save it as "
+             "“CSV UTF-8 (Comma delimited) (*.csv)”. Nothing was changed.", database_url)
+    assert contacts.read_bytes() == data
+
+
+def test_without_a_name_every_consultation_is_listed_whatever_its_state(cli_env, capsys, database_url):
+    _draft(cli_env, capsys, "plan", "framework")
+    _refused(capsys, ["status"], 1, "There are several consultations (plan, framework); name one.", database_url)
+    assert main(["open", "--consultation", "plan", "--days", "10"]) == 0
+    assert main(["close", "--consultation", "plan"]) == 0
+    capsys.readouterr()
+    _refused(capsys, ["extend", "--days", "3"], 1, "There are several consultations (plan, framework); name one.", database_url)
+
+
+# --- Telegram out of reach -------------------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_invite_offline_uses_bot_username_or_the_database(cli_env, capsys, database_url, monkeypatch):
+    main(["registry", "seed-asean"])
+    capsys.readouterr()
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456789:AAE" + "t" * 32)
+    monkeypatch.setenv("TELEGRAM_API_URL", f"http://127.0.0.1:{_closed_port()}")
+    assert main(["invite", "--role", "secretariat"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("https://t.me/asean_consult_bot?start=")
+
+    monkeypatch.delenv("BOT_USERNAME")
+    url = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("TELEGRAM_API_URL", url)
+    _refused(capsys, ["invite", "--role", "secretariat"], 1,
+             f"Cannot learn the bot's username: Telegram unreachable at {url} (ClientConnectorError: Cannot connect to "
+             f"host 127.0.0.1:{url.rsplit(':', 1)[1]} ssl:default [Connect call failed ('127.0.0.1', {url.rsplit(':', 1)[1]})]). "
+             "Set BOT_USERNAME to the bot's username (without @), or try again when Telegram can be reached; "
+             "nothing was issued.", database_url)
+
+    from bot.services import registry
+    from tests.conftest import _run
+
+    async def remember():
+        from bot.db import Database
+
+        db = Database(database_url)
+        async with db.session() as session:
+            await registry.set_meta(session, "bot_username", "stored_bot")
+        await db.dispose()
+
+    _run(remember)
+    assert main(["invite", "--role", "delegate", "--body", "SLOM", "--state", "TH"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("https://t.me/stored_bot?start=")
+
+
+def test_invite_without_token_or_username_says_how_to_set_it(cli_env, capsys, database_url, monkeypatch):
+    monkeypatch.delenv("BOT_USERNAME")
+    main(["registry", "seed-asean"])
+    capsys.readouterr()
+    _refused(capsys, ["invite", "--role", "secretariat"], 1,
+             "The bot's username is not known yet: start the bot once with its token (clausebot run), or set BOT_USERNAME.",
+             database_url)
+
+
+def test_an_unreachable_database_gets_one_line(cli_env, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://nobody@127.0.0.1:{_closed_port()}/nothing")
+    assert main(["consultations"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("The database could not be used (") and err.endswith("Check DATABASE_URL and that the database is running.\n")
+    assert err.count("\n") == 1
+
+
+def test_a_setting_that_cannot_be_read_gets_one_line(cli_env, capsys, monkeypatch):
+    monkeypatch.setenv("TIMEZONE", "Mars/Olympus")
+    assert main(["status"]) == 2
+    assert capsys.readouterr().err == (
+        "Configuration error: TIMEZONE: unknown time zone 'Mars/Olympus' (use an IANA name such as Asia/Jakarta)\n"
+    )
+
+
+# --- a webhook needs its secret -----------------------------------------------------------------------------
+
+
+def test_a_webhook_replica_without_a_secret_does_not_start(cli_env, capsys, monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:TEST-TOKEN")
+    assert main(["webhook", "--port", str(_closed_port())]) == 2
+    assert capsys.readouterr().err.startswith("WEBHOOK_SECRET is not set. Without --url")
+    assert main(["webhook", "--secret", "not secret!", "--url", "https://bot.example.org"]) == 2
+    assert capsys.readouterr().err == (
+        "WEBHOOK_SECRET may hold only letters, digits, _ and - (1 to 256 of them), as Telegram requires.\n"
+    )
+
+
+# --- a closed pipe -------------------------------------------------------------------------------------------
+
+
+def test_status_into_a_closed_pipe_stops_quietly(cli_env, capsys, database_url):
+    import os
+    import subprocess
+    import sys
+
+    _draft(cli_env, capsys, "plan")
+    assert main(["open", "--days", "30"]) == 0
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line: `clausebot status | head -0`
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "status"], stdout=write, stderr=subprocess.PIPE,
+            env={**os.environ, "DATABASE_URL": database_url}, timeout=60, check=False,
+        )
+    finally:
+        os.close(write)
+    assert done.stderr.decode() == ""
+    assert done.returncode == 141

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
 import re
 import secrets
@@ -19,6 +21,8 @@ from bot.services.errors import CsvRowErrors, InvalidInput, NotFound, Reason, Re
 from bot.services.schedule import known_zone
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# How long an invite may stay valid, in days.
+MAX_INVITE_DAYS = 3650
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -211,8 +215,14 @@ async def resolve_state(session: AsyncSession, name: str) -> MemberState:
 # --- invites -------------------------------------------------------------------------------
 
 
+def token_hash(token: str) -> str:
+    """What the database keeps of an invite token: its SHA-256, in hex."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class IssuedInvite:
+    # The token itself, for the link given out now; the database keeps only its hash.
     token: str
     contact_id: int
     name: str
@@ -242,6 +252,8 @@ async def issue_invite(
     now: datetime | None = None,
 ) -> IssuedInvite:
     require(actor, Role.SECRETARIAT)
+    if not 1 <= ttl_days <= MAX_INVITE_DAYS:
+        raise InvalidInput(Reason.BAD_DAYS, days=ttl_days)
     now = now or utcnow()
     role = parse_role(role) if isinstance(role, str) else role
     body_row = await resolve_body(session, body) if body else None
@@ -262,15 +274,16 @@ async def issue_invite(
     )
     session.add(contact)
     await session.flush()
+    token = secrets.token_urlsafe(18)
     invite = Invite(
-        token=secrets.token_urlsafe(18),
+        token_hash=token_hash(token),
         contact_id=contact.id,
         expires_at=now + timedelta(days=ttl_days),
     )
     session.add(invite)
     await session.flush()
     return IssuedInvite(
-        token=invite.token,
+        token=token,
         contact_id=contact.id,
         name=contact.name,
         role=role,
@@ -287,6 +300,37 @@ def invite_link(bot_username: str, token: str) -> str:
 CSV_COLUMNS = ("name", "role", "body", "state", "email")
 
 
+def decode_csv(data: bytes) -> tuple[str, str] | None:
+    """The text of a contacts file as spreadsheets save it, and the encoding to write it back
+    in: UTF-8 with or without a byte order mark, UTF-16 with one ("Unicode text"), else
+    Windows-1252 (Excel's plain "CSV" on Windows; it reads Latin-1 too). None when it is none
+    of these: a file with NUL bytes is UTF-16 without a mark, or not text (a workbook)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        candidates: tuple[str, ...] = ("utf-8-sig",)
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ("utf-16",)
+    elif b"\x00" in data:
+        return None
+    else:
+        candidates = ("utf-8", "cp1252")
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return None if "\x00" in text else (text, encoding)
+    return None
+
+
+def csv_delimiter(data: str) -> str:
+    """A comma, or what the header row is split by instead: semicolons (spreadsheets where
+    the decimal mark is a comma) or tabs ("Unicode text")."""
+    header = data.lstrip("\ufeff").split("\n", 1)[0]
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > counts[","] else ","
+
+
 async def enrol_csv(
     session: AsyncSession, actor: Actor, data: str, *, ttl_days: int = 30, now: datetime | None = None
 ) -> tuple[list[str], list[dict[str, str]], list[IssuedInvite]]:
@@ -296,7 +340,10 @@ async def enrol_csv(
     `CsvRowErrors` naming each line; the caller rolls back.
     """
     require(actor, Role.SECRETARIAT)
-    reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
+    if not 1 <= ttl_days <= MAX_INVITE_DAYS:
+        raise InvalidInput(Reason.BAD_DAYS, days=ttl_days)
+    data = data.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(data), delimiter=csv_delimiter(data))
     if reader.fieldnames is None:
         raise CsvRowErrors([(1, InvalidInput(Reason.CSV_EMPTY))])
     fields = [f.strip().lower() for f in reader.fieldnames]
@@ -333,10 +380,10 @@ async def enrol_csv(
     return fields, rows, invites
 
 
-def write_csv_with_links(fields: list[str], rows: list[dict[str, str]], links: list[str]) -> str:
+def write_csv_with_links(fields: list[str], rows: list[dict[str, str]], links: list[str], delimiter: str = ",") -> str:
     out = io.StringIO()
     names = [f for f in fields if f != "invite_link"] + ["invite_link"]
-    writer = csv.DictWriter(out, fieldnames=names, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=names, extrasaction="ignore", lineterminator="\n", delimiter=delimiter)
     writer.writeheader()
     for row, link in zip(rows, links, strict=True):
         writer.writerow({**row, "invite_link": link})
@@ -366,8 +413,9 @@ async def join(
     token = token.strip()
     if not TOKEN_RE.match(token):
         raise Refused(Reason.INVITE_UNKNOWN)
-    invite = await session.scalar(select(Invite).where(Invite.token == token).with_for_update(of=Invite))
-    if invite is None:
+    digest = token_hash(token)
+    invite = await session.scalar(select(Invite).where(Invite.token_hash == digest).with_for_update(of=Invite))
+    if invite is None or not hmac.compare_digest(invite.token_hash, digest):
         raise Refused(Reason.INVITE_UNKNOWN)
     if existing is not None:
         if invite.contact_id == existing.id:

@@ -41,7 +41,7 @@ async def test_routing_and_two_consultations_side_by_side(env):
         await import_small_draft(officer, "Plan of Action")
         await import_small_draft(officer, "Framework")
         await officer.send("/open")
-        assert "Several consultations" in (await officer.next_message()).content
+        assert "several consultations" in (await officer.next_message()).content
 
         # The Framework goes only to SLOM, its section 3 to SOMHD as well.
         await officer.send("/route framework all SLOM")

@@ -115,3 +115,79 @@ async def test_csv_with_bad_rows_reports_each_line_and_enrols_nobody(session):
 async def test_csv_missing_columns_is_refused(session):
     with refused(CsvRowErrors, "missing column"):
         await registry.enrol_csv(session, CONSOLE, "name,email\nA,a@example.org\n")
+
+
+async def test_only_the_hash_of_a_token_is_stored(session):
+    import hashlib
+
+    from bot.models import Invite
+
+    await _seed(session)
+    issued = await registry.issue_invite(session, CONSOLE, role="delegate", body="SOMHD", state="TH", now=NOW)
+    stored = (await session.scalars(select(Invite))).one()
+    assert stored.token_hash == hashlib.sha256(issued.token.encode()).hexdigest()
+    assert issued.token not in {getattr(stored, c.key) for c in Invite.__table__.columns}
+    with refused(Refused, "not valid"):  # the hash is not a token
+        await registry.join(session, stored.token_hash[:60], telegram_user_id=5, chat_id=5, username=None, full_name="E", now=NOW)
+    joined = await registry.join(session, f"  {issued.token}\n", telegram_user_id=5, chat_id=5, username=None, full_name="E", now=NOW)
+    assert joined.actor.label == "SOMHD – Thailand"
+
+
+@pytest.mark.parametrize("days", [0, -5, 99999999])
+async def test_an_invite_is_valid_for_one_day_or_more(session, days):
+    await _seed(session)
+    with refused(InvalidInput, "not a number of days"):
+        await registry.issue_invite(session, CONSOLE, role="secretariat", body=None, state=None, ttl_days=days, now=NOW)
+    with refused(InvalidInput, "not a number of days"):
+        await registry.enrol_csv(session, CONSOLE, "name,role,body,state\nA,secretariat,,\n", ttl_days=days, now=NOW)
+    assert await session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        ("name,state\nJosé,Thailand\n".encode(), "utf-8"),
+        ("\ufeffname,state\nJosé,Thailand\n".encode(), "utf-8-sig"),
+        ("name,state\nJosé,Thailand\n".encode("utf-16"), "utf-16"),
+        ("name,state\nJosé,Thailand\n".encode("utf-16-be").join([b"\xfe\xff", b""]), "utf-16"),
+        ("name,state\nJosé “Pepe”,Thailand\n".encode("cp1252"), "cp1252"),
+        ("name,state\nJosé,Thailand\n".encode("latin-1"), "cp1252"),
+    ],
+)
+def test_contacts_files_are_read_in_what_spreadsheets_save(data, encoding):
+    text, found = registry.decode_csv(data)
+    assert found == encoding
+    assert text.lstrip("\ufeff").splitlines()[1].startswith("José")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "name,state\nJosé,Thailand\n".encode("utf-16-le"),  # UTF-16 without its mark
+        b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00",  # a workbook, not CSV
+        b"name,state\n\x81\x8d\x8f\x90\x9d,Thailand\n",  # not Windows-1252 either
+    ],
+)
+def test_a_file_in_no_known_encoding_is_not_read(data):
+    assert registry.decode_csv(data) is None
+
+
+async def test_csv_split_by_semicolons_or_tabs_is_read_and_written_back_the_same_way(session):
+    await _seed(session)
+    for sep in (";", "\t"):
+        data = sep.join(["name", "role", "body", "state", "email"]) + "\n" + sep.join(
+            ["Dupont, Marie", "delegate", "SOMHD", "Thailand", "m@example.org"]
+        ) + "\n"
+        assert registry.csv_delimiter(data) == sep
+        fields, rows, _ = await registry.enrol_csv(session, CONSOLE, data, now=NOW)
+        assert rows[0]["name"] == "Dupont, Marie"
+        out = registry.write_csv_with_links(fields, rows, ["https://t.me/cbot?start=x"], delimiter=sep)
+        assert out.splitlines()[1] == sep.join(["Dupont, Marie", "delegate", "SOMHD", "Thailand", "m@example.org", "https://t.me/cbot?start=x"])
+    assert registry.csv_delimiter("name,role;x\n") == ","
+
+
+async def test_add_state_refuses_a_region_for_a_zone(session):
+    with refused(InvalidInput, "“Asia” is not a time zone name"):
+        await registry.add_state(session, "Thailand", "TH", "Asia")
+    state = await registry.add_state(session, "Thailand", "TH", "asia/bangkok")
+    assert state.timezone == "Asia/Bangkok"

@@ -51,7 +51,7 @@ async def test_a_broken_file_stores_nothing(session):
 async def test_two_consultations_side_by_side_need_a_name(session):
     await _setup(session)
     await rounds.import_draft(session, small_draft("Framework"), "framework.docx")
-    with refused(InvalidInput, "Several consultations"):
+    with refused(InvalidInput, "several consultations"):
         await rounds.resolve_consultation(session, None)
     found = await rounds.resolve_consultation(session, "framework")
     assert found.title == "Framework"
