@@ -26,18 +26,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select
 
-from bot.app import build_application  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.db import Database, upgrade_async  # noqa: E402
-from bot.models import Outbox  # noqa: E402
+from bot.app import build_application
+from bot.config import Settings
+from bot.db import Database, upgrade_async
+from bot.models import Outbox
 from bot.rendering import RENDERER
-from bot.runner import polling  # noqa: E402
-from bot.services import outbox, registry, rounds  # noqa: E402
+from bot.runner import polling
+from bot.services import outbox, registry, rounds
 from bot.services.registry import CONSOLE
-from documents.sample import sample_draft  # noqa: E402
-from localapi import LocalBotApi  # noqa: E402
+from documents.sample import sample_draft
+from localapi import LocalBotApi
 
 LIMIT = 30
 

@@ -73,7 +73,7 @@ def build_comments(n: int) -> tuple[bytes, list[CommentEntry], ConsolidationInfo
     clauses = parsed.clauses
     bodies = [code for code, _ in sample_bodies()]
     states = sample_states()
-    start = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
     section_of = {c.ref: s.ref for s in parsed.sections for c in s.clauses}
     comments = []
     for i in range(n):
@@ -99,8 +99,8 @@ def build_comments(n: int) -> tuple[bytes, list[CommentEntry], ConsolidationInfo
     info = ConsolidationInfo(
         title=parsed.title,
         consultation="Zero draft consultation (benchmark)",
-        deadline=dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone.utc),
-        generated_at=dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.timezone.utc),
+        deadline=dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC),
+        generated_at=dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.UTC),
         responded=tuple(label for label in consulted if label in commented),
         not_responded=tuple(label for label in consulted if label not in commented),
         sections=tuple((s.ref, s.heading) for s in parsed.sections),

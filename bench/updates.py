@@ -30,28 +30,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import BigInteger, Column, MetaData, Table  # noqa: E402
-from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: E402
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert  # noqa: E402
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
-from telegram.ext import (  # noqa: E402
+from sqlalchemy import BigInteger, Column, MetaData, Table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     MessageHandler,
     filters,
 )
 
-from bot.app import build_application  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.db import Database, upgrade_async  # noqa: E402
-from bot.models import UTCDateTime  # noqa: E402
+from bot.app import build_application
+from bot.config import Settings
+from bot.db import Database, upgrade_async
+from bot.models import UTCDateTime
 from bot.rendering import RENDERER
-from bot.runner import polling  # noqa: E402
-from bot.services import outbox, registry, rounds  # noqa: E402
+from bot.runner import polling
+from bot.services import outbox, registry, rounds
 from bot.services.registry import CONSOLE
-from bot.transport import AiohttpRequest  # noqa: E402
-from documents.sample import sample_draft  # noqa: E402
-from localapi import LocalBotApi  # noqa: E402
+from bot.transport import AiohttpRequest
+from documents.sample import sample_draft
+from localapi import LocalBotApi
 
 CONCURRENCY = 8
 
@@ -66,7 +66,7 @@ async def comment_once(user, ref: str, n: int) -> None:
 
 async def echo_once(user, n: int) -> None:
     await user.send(f"Point {n}: the wording should name informal workers.")
-    for step in range(3):
+    for _step in range(3):
         reply = await user.wait_for(lambda m: m.reply_markup is not None, timeout=30)
         await user.press(reply, "next")
     await user.wait_for("done", timeout=30)

@@ -34,7 +34,7 @@ from bot.services import registry, updates
 from bot.services.timetable import timing_from
 from bot.timer import Timer
 from bot.transport import AiohttpRequest
-from handlers import chair, common, delegate, secretariat
+from handlers import answers, chair, common, delegate, secretariat
 from handlers.common import Handler
 from handlers.gate import Gate
 
@@ -133,6 +133,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("latecomments", secretariat.late_comments, SECRETARIAT, menu=(S,)),
     Command("summary", chair.summary, CHAIRS, menu=(C, S)),
     Command("close", secretariat.close_round, SECRETARIAT, menu=(S,)),
+    Command("answer", answers.answer_command, SECRETARIAT, menu=(S,)),
+    Command("publish", answers.publish, SECRETARIAT, menu=(S,)),
     Command("sections", delegate.sections, EVERYONE, menu=(D, C, S)),
     Command("mycomments", delegate.my_comments, EVERYONE, menu=(D, C)),
     Command("comment", delegate.comment_command, EVERYONE, menu=(D,)),
@@ -163,6 +165,10 @@ BUTTONS: tuple[Button, ...] = (
     Button((callbacks.Mute, callbacks.Unmute), delegate.mute),
     Button(callbacks.Nudge, chair.nudge, CHAIRS),
     Button((callbacks.UploadNew, callbacks.UploadReplace, callbacks.UploadCancel), secretariat.upload_choice, SECRETARIAT),
+    Button(callbacks.AnswerWith, answers.choose, SECRETARIAT),
+    Button(callbacks.AnswerNoObservation, answers.no_observation, SECRETARIAT),
+    Button(callbacks.AnswerLater, answers.later, SECRETARIAT),
+    Button(callbacks.AnswerStop, answers.stop, SECRETARIAT),
 )
 
 UPLOADS = SECRETARIAT

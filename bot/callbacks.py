@@ -200,6 +200,27 @@ class Nudge(CallbackData, prefix="nudge"):
 
 
 @dataclasses.dataclass(frozen=True)
+class AnswerWith(CallbackData, prefix="an"):
+    comment_id: int
+    disposition: Literal["accepted", "partly", "noted", "rejected"]
+
+
+@dataclasses.dataclass(frozen=True)
+class AnswerNoObservation(CallbackData, prefix="ano"):
+    comment_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class AnswerLater(CallbackData, prefix="anl"):
+    comment_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class AnswerStop(CallbackData, prefix="ans"):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
 class UploadNew(CallbackData, prefix="up:n"):
     upload_id: int
 

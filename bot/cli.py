@@ -15,6 +15,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
+from typing import NoReturn
 
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -275,8 +276,10 @@ def cmd_run(args) -> int:
                 settings.telegram_api_url, error.message, pause,
             )
         finally:
-            # A bot that failed to start is not shut down by python-telegram-bot: close its connections.
+            # A bot that failed to start is not shut down by python-telegram-bot: close its
+            # connections, to Telegram and to the database, before the loop goes.
             loop.run_until_complete(application.bot.shutdown())
+            loop.run_until_complete(application.bot_data.db.dispose())
             loop.close()
             asyncio.set_event_loop(None)
 
@@ -582,6 +585,21 @@ def cmd_close(args) -> int:
     return 0
 
 
+def cmd_answers(args) -> int:
+    settings = load_settings(args)
+    from bot.services import answers, rounds
+
+    async def work(session):
+        consultation = await rounds.resolve_consultation(session, args.consultation)
+        return await answers.publish(session, _console(), consultation, render=_renderer(), now=datetime.now(UTC))
+
+    result = _call(settings, work)
+    print(_plain(texts.published(result)))
+    if result.messages:
+        print("A running bot sends the queued messages within seconds.")
+    return 0
+
+
 def cmd_extend(args) -> int:
     settings = load_settings(args)
     from bot.services import rounds, timetable
@@ -695,7 +713,7 @@ def cmd_demo(args) -> int:
 class _Parser(argparse.ArgumentParser):
     """Says what is wrong with the command in one line, and where the options are listed."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
@@ -795,6 +813,11 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--deadline", metavar="ISO-DATETIME", help="e.g. 2027-01-22 or 2027-01-22T17:00+07:00")
     g.add_argument("--days", type=int, help="window in days (default 60)")
+
+    p = add("answers", "The Secretariat's answers to the comments.", cmd_answers)
+    asub = p.add_subparsers(dest="answers_action", required=True, metavar="ACTION")
+    a = asub.add_parser("publish", help="tell each delegate what became of their comments (once; changes go again)")
+    a.add_argument("--consultation", metavar="NAME")
 
     p = add("close", "Close a round.", cmd_close)
     p.add_argument("--consultation", metavar="NAME")

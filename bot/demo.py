@@ -164,7 +164,7 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                 say("Round opened: " + opened.content.split("\n")[0].replace("📣 ", ""))
 
                 sections_per_person = {}
-                for user, body, state in people:
+                for user, _body, _state in people:
                     await user.wait_for("You are asked to comment", timeout=30)
                     received = await _section_messages(user)
                     sections_per_person[user.id] = received
@@ -236,7 +236,7 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                     sent -= 1
                     say(f"{reviewer[1]} – {reviewer[2]} withdrew one comment from /mycomments")
 
-                for chair, body in chairs:
+                for chair, _body in chairs:
                     await chair.send("/status")
                     report = await chair.wait_for("Member States responded")
                     line = next(x for x in report.content.split("\n") if "Member States responded" in x)

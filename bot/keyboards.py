@@ -97,3 +97,17 @@ def unmute(consultation_id: int) -> Rows:
 
 def nudge(consultation_id: int, body_id: int, waiting: int) -> Rows:
     return [[(f"📣 Nudge the {waiting} not yet responded", cb.Nudge(consultation_id, body_id).pack())]]
+
+
+def answer_choices(comment_id: int) -> Rows:
+    return [
+        [("✅ Accepted", cb.AnswerWith(comment_id, "accepted").pack()), ("◐ In part", cb.AnswerWith(comment_id, "partly").pack())],
+        [("📝 Noted", cb.AnswerWith(comment_id, "noted").pack()), ("✖️ Not accepted", cb.AnswerWith(comment_id, "rejected").pack())],
+        [("⏭ Later", cb.AnswerLater(comment_id).pack()), ("⏹ Stop", cb.AnswerStop().pack())],
+    ]
+
+
+def answer_observation(comment_id: int, *, optional: bool) -> Rows:
+    """While the observation is awaited: skip it (where it is optional), or pick another answer."""
+    rows: Rows = [[("Skip – no observation", cb.AnswerNoObservation(comment_id).pack())]] if optional else []
+    return rows + answer_choices(comment_id)

@@ -283,9 +283,43 @@ class Comment(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The update that created it: a re-delivered update does not create a second comment.
     source_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The Secretariat's answer (bot.services.answers): accepted, partly, noted or rejected,
+    # with the observation above; who gave it and when, and when its author was last told.
+    disposition: Mapped[str | None] = mapped_column(String(16))
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     clause: Mapped[Clause] = relationship(lazy="joined")
-    contact: Mapped[Contact] = relationship(lazy="joined")
+    contact: Mapped[Contact] = relationship(lazy="joined", foreign_keys=[contact_id])
+
+
+class AnswerChange(Base):
+    """Every change of a comment's answer: who, when, before and after."""
+
+    __tablename__ = "answer_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disposition_before: Mapped[str | None] = mapped_column(String(16))
+    observation_before: Mapped[str | None] = mapped_column(Text)
+    disposition_after: Mapped[str | None] = mapped_column(String(16))
+    observation_after: Mapped[str | None] = mapped_column(Text)
+
+
+class AnswerWalk(Base):
+    """Where a Secretariat officer stands in answering comments one at a time: the comment in
+    hand (held from other officers), the step, the disposition chosen so far."""
+
+    __tablename__ = "answer_walks"
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    filter: Mapped[str] = mapped_column(String(255), default="")
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"), index=True)
+    step: Mapped[str] = mapped_column(String(16), default="disposition")
+    disposition: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SectionResponse(Base):

@@ -23,6 +23,7 @@ class TelegramRenderer:
     nudge_buttons = staticmethod(keyboards.nudge)
     deadline_moved = staticmethod(texts.deadline_moved)
     round_closed_notice = staticmethod(texts.round_closed_notice)
+    answers_message = staticmethod(texts.answers_message)
 
     @staticmethod
     def reminder_buttons(sections: Sequence[Section], consultation_id: int) -> Rows:

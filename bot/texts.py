@@ -14,6 +14,7 @@ from bot.services import registry
 
 if TYPE_CHECKING:
     from bot.models import Clause, PlannedJob, Section
+from bot.services.answers import Answered, AnswerLine, Published, ToAnswer, WalkDone
 from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
 from bot.services.errors import CsvRowErrors, Reason, ServiceError
 from bot.services.rounds import Opened, Outline
@@ -208,6 +209,8 @@ MENU: dict[str, str | dict[str, str]] = {
     "latecomments": "Accept or refuse late comments",
     "summary": {"chair": "Summary for your body", "secretariat": "Cross-body summary with chart"},
     "close": "Close a round",
+    "answer": "Answer comments one at a time",
+    "publish": "Tell delegates the answers to their comments",
     "sections": {"delegate": "Sections sent to you", "chair": "Sections of the draft", "secretariat": "Read the draft"},
     "mycomments": {"delegate": "Your comments: edit or withdraw", "chair": "Your comments"},
     "comment": "Comment on a clause: /comment 2.3.1 text",
@@ -760,8 +763,9 @@ def my_comment(c: MyComment, tz: ZoneInfo) -> str:
     ]
     if c.proposed:
         lines.append(f"<i>Proposed wording:</i> {esc(_short(c.proposed, 800))}")
-    if c.observation:
-        lines.append(f"<i>Secretariat:</i> {esc(_short(c.observation, 800))}")
+    if c.disposition:
+        answer = f"{DISPOSITION_MARKS.get(c.disposition, '')} <b>{esc(disposition_name(c.disposition))}</b>"
+        lines.append(f"<i>Secretariat:</i> {answer}" + (f" — {esc(_short(c.observation, 800))}" if c.observation else ""))
     lines.append(f"<i>Sent {when(c.created_at, tz)}</i>")
     if not c.editable:
         lines.append("<i>The round is closed: this comment can no longer be changed.</i>")
@@ -1094,10 +1098,148 @@ def bad_duration(value: str) -> str:
     return f"“{esc(value)}” is not a duration: use a number and a unit s, m, h or d, like 7d or 90m."
 
 
+# --- answering comments -----------------------------------------------------------------------------
+
+DISPOSITION_NAMES = {
+    "accepted": "Accepted",
+    "partly": "Accepted in part",
+    "noted": "Noted",
+    "rejected": "Not accepted",
+}
+DISPOSITION_MARKS = {"accepted": "✅", "partly": "◐", "noted": "📝", "rejected": "✖️"}
+
+
+def disposition_name(value: str | None) -> str:
+    return DISPOSITION_NAMES.get(value or "", value or "not answered")
+
+
+def bad_disposition(value: str) -> str:
+    return f"“{esc(value)}” is not an answer; use accepted, partly, noted or rejected."
+
+
+def bad_answer_filter(value: str) -> str:
+    return (
+        f"“{esc(value)}” is not a section, body, Member State or comment type of this consultation. "
+        "Use for example <code>/answer 2</code>, <code>/answer SOMHD</code>, <code>/answer Thailand</code> "
+        "or <code>/answer te</code>."
+    )
+
+
+def answer_not_in_hand() -> str:
+    return "That comment is no longer the one you are answering. Send /answer to go on where you are."
+
+
+def observation_required(disposition: str) -> str:
+    return f"“{esc(disposition_name(disposition))}” needs an observation: say in a message what was changed or why."
+
+
+def comment_withdrawn(ref: str) -> str:
+    return f"The comment on {esc(ref)} was withdrawn by its author; it needs no answer."
+
+
+def already_answered(ref: str, by: str, disposition: str) -> str:
+    return (
+        f"The comment on {esc(ref)} was answered meanwhile by {esc(by)} "
+        f"({esc(disposition_name(disposition))}). Here is the next one."
+    )
+
+
+def answer_card(a: ToAnswer) -> str:
+    """One comment as the officer answering it sees it."""
+    scope = f" · {esc(a.scope)}" if a.scope else ""
+    lines = [
+        f"🗂 <b>{esc(a.consultation_title)}</b>{scope} — {a.answered} of {a.total} answered",
+        "",
+        f"<b>{esc(a.clause_ref)}</b> {esc(_short(a.clause_text, 600))}",
+        "",
+        f"💬 <b>{esc(a.author)}</b> · {KIND_NAMES.get(a.kind, a.kind)}" + (" · <i>late</i>" if a.late else ""),
+        esc(_short(a.text, 1500)),
+    ]
+    if a.proposed:
+        lines += ["", f"<i>Proposed wording:</i> {esc(_short(a.proposed, 1000))}"]
+    if a.step == "observation" and a.chosen:
+        need = "required" if a.chosen in ("partly", "rejected") else "optional"
+        lines += [
+            "",
+            f"Your answer: <b>{esc(disposition_name(a.chosen))}</b>. Now write the observation ({need}) as one message"
+            + (", or tap Skip." if need == "optional" else "."),
+        ]
+    else:
+        lines += ["", "Your answer?"]
+    return "\n".join(lines)
+
+
+def answers_done(d: WalkDone) -> str:
+    scope = f" ({esc(d.scope)})" if d.scope else ""
+    return (
+        f"🎉 Every comment on <b>{esc(d.consultation_title)}</b>{scope} has an answer or is held by another officer: "
+        f"{d.answered} of {d.total} answered. Send /publish when the delegates should be told."
+    )
+
+
+def answers_stopped(progress: tuple[int, int] | None) -> str:
+    if progress is None:
+        return "You were not answering comments."
+    return f"Stopped. {progress[0]} of {progress[1]} answered; /answer goes on where you left off."
+
+
+def answer_recorded(a: Answered) -> str:
+    verb = "changed to" if a.changed else "recorded:"
+    return f"{DISPOSITION_MARKS.get(a.disposition, '')} {esc(a.clause_ref)} {verb} {esc(disposition_name(a.disposition))}"
+
+
+def answers_message(title: str, lines: Sequence[AnswerLine]) -> list[str]:
+    """What a delegate is told of their comments' answers: one message, split only by length."""
+    again = all(line.again for line in lines)
+    head = (
+        f"📬 <b>{esc(title)}</b>: the Secretariat has "
+        + ("changed its answer to" if again else "answered")
+        + f" {len(lines)} of your comment(s)."
+    )
+    blocks = []
+    for line in lines:
+        block = (
+            f"{DISPOSITION_MARKS.get(line.disposition, '•')} <b>{esc(line.clause_ref)}</b> "
+            f"({KIND_NAMES.get(line.kind, line.kind)}) — <b>{esc(disposition_name(line.disposition))}</b>"
+            + (" <i>(changed)</i>" if line.again and not again else "")
+            + f"\n<i>{esc(_short(line.text, 300))}</i>"
+        )
+        if line.observation:
+            block += f"\nSecretariat: {esc(_short(line.observation, 1200))}"
+        blocks.append(block)
+    return split_message(head + "\n\n" + "\n\n".join(blocks))
+
+
+def published(p: Published) -> str:
+    if not p.comments:
+        text = f"Nothing new to tell on <b>{esc(p.title)}</b>: every answer given has been sent."
+    else:
+        text = (
+            f"📬 Answers to {p.comments} comment(s) on <b>{esc(p.title)}</b> go to {p.delegates} delegate(s), "
+            "one message each."
+        )
+    if p.unanswered:
+        text += f" {p.unanswered} comment(s) still have no answer (/answer)."
+    return text
+
+
+def answer_usage() -> str:
+    return (
+        "Usage: <code>/answer [CONSULTATION] [section | body | Member State | ge/te/ed]</code>. "
+        "The unanswered comments come one at a time."
+    )
+
+
 # --- refusals ----------------------------------------------------------------------------------------
 
 # How each refusal of a service is worded; its data are the function's arguments.
 REFUSALS: dict[Reason, Callable[..., str]] = {
+    Reason.ALREADY_ANSWERED: already_answered,
+    Reason.COMMENT_WITHDRAWN: comment_withdrawn,
+    Reason.OBSERVATION_REQUIRED: observation_required,
+    Reason.ANSWER_NOT_IN_HAND: answer_not_in_hand,
+    Reason.BAD_ANSWER_FILTER: bad_answer_filter,
+    Reason.BAD_DISPOSITION: bad_disposition,
     Reason.ALREADY_OPEN: already_open,
     Reason.ALREADY_RECORDED: already_recorded,
     Reason.ALREADY_REGISTERED: already_registered,

@@ -59,6 +59,15 @@ def _state_code(state: str) -> str:
     return "".join(word[0] for word in words).upper()[:3]
 
 
+# How the matrix and the Word comments name the Secretariat's answers.
+DISPOSITION_NAMES = {
+    "accepted": "Accepted",
+    "partly": "Accepted in part",
+    "noted": "Noted",
+    "rejected": "Not accepted",
+}
+
+
 @dataclass(frozen=True)
 class CommentEntry:
     """One comment to place in the consolidated draft."""
@@ -75,6 +84,16 @@ class CommentEntry:
     late: bool = False
     observation: str | None = None  # Secretariat observation
     section_ref: str = ""  # the clause's section (ParsedSection.ref); "" if not known
+    disposition: str | None = None  # the Secretariat's answer: accepted, partly, noted, rejected
+
+    @property
+    def answer(self) -> str | None:
+        """The Secretariat's answer as the matrix states it: "Accepted in part. Kept, every 18
+        months." (the observation alone where there is no disposition)."""
+        name = DISPOSITION_NAMES.get(self.disposition or "")
+        if name and self.observation:
+            return f"{name}. {self.observation}"
+        return name or self.observation
 
     @property
     def author(self) -> str:

@@ -105,7 +105,7 @@ def iter_block_paragraphs(body: etree._Element) -> Iterator[tuple[etree._Element
         tag = child.tag
         if tag == W_P:
             yield child, True
-        elif tag == W_TBL or tag == W_SDT:
+        elif tag in (W_TBL, W_SDT):
             for p in child.iter(W_P):
                 yield p, False
 

@@ -243,7 +243,7 @@ def _comment_xml(cid: int, entry: CommentEntry, styles: _StyleIds) -> str:
     if proposed:
         proposed[0] = "Proposed wording: " + proposed[0]
         extra += proposed
-    observation = lines(entry.observation)
+    observation = lines(entry.answer)
     if observation:
         observation[0] = "Secretariat observation: " + observation[0]
         extra += observation
@@ -542,7 +542,7 @@ def _row_xml(e: CommentEntry, paragraph_start: str) -> str:
         + _repeated_cell(kind, paragraph_start)
         + _cell(lines(e.text), paragraph_start)
         + _cell(lines(e.proposed), paragraph_start)
-        + _cell(lines(e.observation), paragraph_start)
+        + _cell(lines(e.answer), paragraph_start)
         + "</w:tr>"
     )
 

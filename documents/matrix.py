@@ -103,7 +103,7 @@ def _rows(entries: Sequence[CommentEntry]) -> Iterator[list[str | int]]:
             kind,
             _clean(e.text),
             _clean(e.proposed),
-            _clean(e.observation),
+            _clean(e.answer),
         ]
         split = [_pieces(row[i]) for i in _TEXT_COLUMNS]  # type: ignore[arg-type]
         if all(len(p) == 1 for p in split):

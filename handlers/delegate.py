@@ -18,6 +18,7 @@ from bot.services.comments import (
 )
 from bot.services.render import Rows
 from documents.draft import normalise_ref
+from handlers import answers as answering
 from handlers.common import answer, chat_of, drop_buttons, message_of, pressed, query_of, replace, reply, user_of
 
 MY_COMMENTS_SHOWN = 30
@@ -186,6 +187,9 @@ async def text_message(update: Update, context: ClausebotContext) -> None:
     actor = context.me
     message = message_of(update)
     typed = message.text or ""
+    if actor.is_secretariat and await answering.waiting_for_observation(context):
+        await answering.observation_text(update, context, typed)
+        return
     limit = context.settings.max_comment_chars
     view = await comments.current_draft(context.session, actor)
     if view is not None and view.step in (STEP_TEXT, STEP_PROPOSED):

@@ -126,6 +126,9 @@ def test_import_open_status_and_consolidate(cli_env, capsys):
     assert main(["consolidate", "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == str(out.resolve())
     assert out.read_bytes()[:2] == b"PK"
+    # No comment has an answer yet: publishing says so and sends nothing.
+    assert main(["answers", "publish"]) == 0
+    assert "Nothing new to tell" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

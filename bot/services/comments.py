@@ -498,21 +498,21 @@ async def submit(
     try:
         comment_id = await session.scalar(
             _NEW_COMMENT,
-            dict(
-                consultation_id=info.consultation_id,
-                clause_id=info.id,
-                contact_id=actor.contact_id,
-                body_id=actor.body_id,
-                state_id=actor.state_id,
-                kind=draft.kind,
-                text=draft.text,
-                proposed=draft.proposed,
-                status=CommentStatus.ACTIVE,
-                late=late,
-                created_at=now,
-                updated_at=now,
-                source_key=source_key,
-            ),
+            {
+                "consultation_id": info.consultation_id,
+                "clause_id": info.id,
+                "contact_id": actor.contact_id,
+                "body_id": actor.body_id,
+                "state_id": actor.state_id,
+                "kind": draft.kind,
+                "text": draft.text,
+                "proposed": draft.proposed,
+                "status": CommentStatus.ACTIVE,
+                "late": late,
+                "created_at": now,
+                "updated_at": now,
+                "source_key": source_key,
+            },
         )
     except IntegrityError as exc:  # the same message handled twice
         raise Refused(Reason.ALREADY_RECORDED) from exc
@@ -554,7 +554,9 @@ class MyComment:
     late: bool
     created_at: datetime
     editable: bool
+    # The Secretariat's answer, once it has been made known to the author (/publish).
     observation: str | None
+    disposition: str | None = None
 
 
 async def my_comments(session: AsyncSession, actor: Actor, now: datetime | None = None) -> list[MyComment]:
@@ -585,10 +587,21 @@ async def my_comments(session: AsyncSession, actor: Actor, now: datetime | None 
                 comment.late,
                 comment.created_at,
                 editable,
-                comment.observation,
+                comment.observation if _published(comment) else None,
+                comment.disposition if _published(comment) else None,
             )
         )
     return result
+
+
+def _published(comment: Comment) -> bool:
+    """The comment's answer, as it stands, has been made known to its author."""
+    return bool(
+        comment.disposition
+        and comment.answer_published_at is not None
+        and comment.answered_at is not None
+        and comment.answered_at <= comment.answer_published_at
+    )
 
 
 async def _own_comment(session: AsyncSession, actor: Actor, comment_id: int, now: datetime) -> Comment:

@@ -79,6 +79,7 @@ async def gather(
                 created_at=comment.created_at,
                 late=comment.late,
                 observation=comment.observation,
+                disposition=comment.disposition,
                 section_ref=section_ref,
             )
         )

@@ -93,20 +93,20 @@ async def enqueue_many(session: AsyncSession, items: list[Queued], *, now: datet
     queued = 0
     for start in range(0, len(items), _BATCH):
         rows = [
-            dict(
-                dedupe_key=item.key[:191],
-                kind=item.kind,
-                contact_id=item.contact_id,
-                chat_id=item.chat_id,
-                consultation_id=item.message.consultation_id,
-                section_id=item.message.section_id,
-                payload=item.message.to_payload(),
-                status=OutboxStatus.QUEUED,
-                attempts=0,
-                next_attempt_at=max(now, item.not_before) if item.not_before else now,
-                expires_at=item.expires_at,
-                created_at=now,
-            )
+            {
+                "dedupe_key": item.key[:191],
+                "kind": item.kind,
+                "contact_id": item.contact_id,
+                "chat_id": item.chat_id,
+                "consultation_id": item.message.consultation_id,
+                "section_id": item.message.section_id,
+                "payload": item.message.to_payload(),
+                "status": OutboxStatus.QUEUED,
+                "attempts": 0,
+                "next_attempt_at": max(now, item.not_before) if item.not_before else now,
+                "expires_at": item.expires_at,
+                "created_at": now,
+            }
             for item in items[start : start + _BATCH]
         ]
         result = await session.execute(

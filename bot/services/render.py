@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from bot.models import Clause, Section
+    from bot.services.answers import AnswerLine
     from bot.services.status import BodyStatus, StatusReport
 
 # Inline buttons as rows of (label, callback data).
@@ -58,3 +59,6 @@ class Renderer(Protocol):
     def deadline_moved(self, title: str, old: datetime | None, new: datetime, tz: ZoneInfo) -> str: ...
 
     def round_closed_notice(self, title: str) -> str: ...
+
+    # answers
+    def answers_message(self, title: str, lines: Sequence[AnswerLine]) -> list[str]: ...

@@ -27,7 +27,7 @@ def parse_offsets(text: str) -> list[tuple[str, timedelta]]:
     """"30d,14d,7d,3d,1d,0d" → labelled offsets before a deadline, largest first."""
     items = [part.strip() for part in (text or "").split(",") if part.strip()]
     offsets = [(item.lower(), parse_duration(item)) for item in items]
-    unique = {label: delta for label, delta in offsets}
+    unique = dict(offsets)
     return sorted(unique.items(), key=lambda pair: pair[1], reverse=True)
 
 

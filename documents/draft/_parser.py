@@ -47,7 +47,7 @@ class _Parser:
         styles_root = None
         try:
             styles_root = document.styles.element
-        except Exception:  # noqa: BLE001 - a damaged styles part reads as no styles
+        except Exception:
             styles_root = None
         self.styles = _Styles(styles_root)
         numbering_root = None
@@ -96,9 +96,9 @@ class _Parser:
         num_id, ilvl = _num_pr(ppr)
         style_id = None
         if num_id is None:
-            for style_id, style in self.styles.chain(sid):
+            for chained_id, style in self.styles.chain(sid):
                 if style.num_id is not None:
-                    num_id = style.num_id
+                    num_id, style_id = style.num_id, chained_id
                     if ilvl is None:
                         ilvl = style.ilvl
                     break
@@ -191,7 +191,7 @@ class _Parser:
         if not title:
             try:
                 title = (self.document.core_properties.title or "").strip()
-            except Exception:  # noqa: BLE001 - damaged document properties: no title
+            except Exception:
                 title = ""
         if not title and headings:
             title = headings[0].text

@@ -8,7 +8,7 @@ import time
 
 from sqlalchemy import func, select
 
-from bot.models import Clause, Comment, CommentDraft, Consultation, Contact, ReminderMute, Route, RoundStatus, Section
+from bot.models import Clause, Comment, CommentDraft, Consultation, Contact, ReminderMute, RoundStatus, Route, Section
 from tests.conversations.test_round import import_small_draft, wait_sections, with_clause
 
 
@@ -86,7 +86,7 @@ async def test_a_private_chat_that_is_not_the_senders_own_is_ignored(env):
     """An update claiming the Secretariat's user id in someone else's chat (only a forger
     can send that) is dropped: no invite link reaches the other chat."""
     async with env.running():
-        officer = await env.join(100, "secretariat")
+        await env.join(100, "secretariat")
         stranger = env.server.user(555, "Eve")
         await stranger.send("/help")
         await stranger.wait_for("invite link")

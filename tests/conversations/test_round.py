@@ -3,7 +3,9 @@ comment three ways, edit, withdraw, status, consolidate."""
 
 from __future__ import annotations
 
+import functools
 import io
+import operator
 
 from docx import Document
 from sqlalchemy import func, select
@@ -14,7 +16,7 @@ from tests.factories import small_draft
 
 
 def section_messages(user):
-    return [m for m in user.messages() if any(d and d.startswith("cm:") for _, d in sum(m.buttons(), []))]
+    return [m for m in user.messages() if any(d and d.startswith("cm:") for _, d in functools.reduce(operator.iadd, m.buttons(), []))]
 
 
 async def wait_sections(user, count: int, timeout: float = 15.0):
@@ -23,7 +25,7 @@ async def wait_sections(user, count: int, timeout: float = 15.0):
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while loop.time() < end:
-        done = [m for m in user.messages() if any(d and d.startswith("nc:") for _, d in sum(m.buttons(), []))]
+        done = [m for m in user.messages() if any(d and d.startswith("nc:") for _, d in functools.reduce(operator.iadd, m.buttons(), []))]
         if len(done) >= count:
             return section_messages(user)
         await asyncio.sleep(0.05)

@@ -128,7 +128,7 @@ async def test_reminders_across_a_stop_and_restart_of_the_bot_process(env):
     finally:
         await _stop(process)
     # The second reminder (15 s before the deadline) falls due while the bot is down.
-    while datetime.now(UTC) < deadline - timedelta(seconds=14):
+    while datetime.now(UTC) < deadline - timedelta(seconds=14):  # noqa: ASYNC110 - waiting for the clock
         await asyncio.sleep(0.2)
     process = await _start(env, extra)
     try:

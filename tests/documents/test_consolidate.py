@@ -26,7 +26,7 @@ from documents.sample import sample_bodies, sample_states
 
 from .builders import w
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 BANGKOK = dt.timezone(dt.timedelta(hours=7))
 
 LONG_TEXT = ("The Framework should recognise the role of local government. " * 400)[:20_000]
@@ -148,7 +148,7 @@ def test_every_comment_is_a_native_comment(consolidated, sample):
 
 
 def test_comment_dates_are_utc(consolidated):
-    comments, out, _ = consolidated
+    _comments, out, _ = consolidated
     root = etree.fromstring(zipfile.ZipFile(io.BytesIO(out)).read("word/comments.xml"))
     dates = sorted(c.get(w("date")) for c in root.iterchildren(w("comment")))
     assert dates[0] == "2026-11-23T10:00:00Z"  # 17:00 in Bangkok
@@ -156,7 +156,7 @@ def test_comment_dates_are_utc(consolidated):
 
 
 def test_special_text_survives(consolidated):
-    comments, out, _ = consolidated
+    _comments, out, _ = consolidated
     texts = [c.text for c in docx.Document(io.BytesIO(out)).comments]
     joined = "\n".join(texts)
     assert "\x00" not in joined and "\x0b" not in joined

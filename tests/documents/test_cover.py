@@ -28,7 +28,7 @@ from .reading import (
 )
 from .test_consolidate import _comments, _info
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 CONSULTED = [f"{code} \u2013 {state}" for code, _ in sample_bodies()
              for state, _, _ in sample_states()]
 

@@ -22,7 +22,7 @@ from .builders import w
 from .reading import part, table_rows
 from .test_consolidate import _comments, _info
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _clean(text: str | None) -> str | None:

@@ -26,7 +26,7 @@ from .builders import W_NS, w
 from .reading import part, table_rows, text_of
 from .test_consolidate import _anchored_texts, _info
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 START = dt.datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
@@ -124,7 +124,7 @@ def test_each_proposal_replaces_its_clause(proposals, sample, sample_bytes):
     for ref, expected in _proposed(sample).items():
         clause = sample.clause(ref)
         head = paragraphs[clause.paragraphs[0]]._p
-        insertions = [i for i in head.iterchildren(w("ins"))]
+        insertions = list(head.iterchildren(w("ins")))
         assert [(i.get(w("author")), i.get(w("date"))) for i in insertions] == [
             (author, date) for author, date, _ in expected
         ], ref

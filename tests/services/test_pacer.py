@@ -4,6 +4,7 @@ stalls (no burst to catch up)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from bot.sender import Pacer
@@ -16,14 +17,14 @@ async def _starts(pacer: Pacer, count: int, *, stall_at: int | None = None) -> l
     starts = []
     for n in range(count):
         if n == stall_at:
-            time.sleep(0.08)  # the event loop is blocked for eight intervals
+            time.sleep(0.08)  # noqa: ASYNC251 - the event loop is blocked for eight intervals, on purpose
         await pacer.wait()
         starts.append(loop.time())
     return starts
 
 
 def _gaps(starts: list[float]) -> list[float]:
-    return [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(starts)]
 
 
 async def test_sends_are_spaced_and_a_stall_is_not_followed_by_a_burst():

@@ -138,6 +138,6 @@ async def test_a_sixty_day_round_with_the_bot_down_and_restarted(database_url):
     async with db.session() as session:
         keys = list(await session.scalars(select(Outbox.dedupe_key)))
         assert len(keys) == len(set(keys))
-        statuses = {s for s in await session.scalars(select(Outbox.status))}
+        statuses = set(await session.scalars(select(Outbox.status)))
         assert statuses <= {"sent", "superseded"}
     await db.dispose()

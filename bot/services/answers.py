@@ -1,0 +1,558 @@
+"""The Secretariat's answer to every comment: a disposition, an observation, and word back
+to the delegates who wrote them.
+
+A comment's current answer lives on the comment (disposition, observation, who answered and
+when, when it was last made known to its author); every change is kept in `answer_changes`.
+An officer answering in chat walks through the unanswered comments one at a time; where they
+stand is kept in `answer_walks`, so they can stop and resume, across a restart, and two
+officers walking at once are never handed the same comment.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import (
+    AnswerChange,
+    AnswerWalk,
+    Body,
+    Clause,
+    Comment,
+    CommentStatus,
+    Consultation,
+    Contact,
+    MemberState,
+    Role,
+    Section,
+    utcnow,
+)
+from bot.services import outbox
+from bot.services.errors import InvalidInput, NotFound, Reason, Refused
+from bot.services.registry import Actor, require
+from bot.services.render import Renderer
+
+
+class Disposition(enum.StrEnum):
+    ACCEPTED = "accepted"
+    PARTLY = "partly"  # accepted in part (modified)
+    NOTED = "noted"
+    REJECTED = "rejected"  # not accepted
+
+    @property
+    def needs_observation(self) -> bool:
+        """An answer that does not simply take the comment says why."""
+        return self in (Disposition.PARTLY, Disposition.REJECTED)
+
+
+# A walk-through holds its comment this long; an officer who walked away frees it for others.
+HOLD = timedelta(minutes=30)
+OBSERVATION_LIMIT = 4000
+STEP_DISPOSITION, STEP_OBSERVATION = "disposition", "observation"
+
+
+def parse_disposition(value: str) -> Disposition:
+    try:
+        return Disposition(value.strip().lower())
+    except ValueError as exc:
+        raise InvalidInput(Reason.BAD_DISPOSITION, value=value) from exc
+
+
+# --- the filter of a walk-through -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which comments a walk-through covers: one section, body, Member State or type, or all."""
+
+    section: str | None = None
+    body: str | None = None
+    state: str | None = None
+    kind: str | None = None
+
+    def encode(self) -> str:
+        return ";".join(f"{k}={v}" for k, v in (("section", self.section), ("body", self.body),
+                                                  ("state", self.state), ("kind", self.kind)) if v)
+
+    @classmethod
+    def decode(cls, text: str | None) -> Filter:
+        values = dict(part.split("=", 1) for part in (text or "").split(";") if "=" in part)
+        return cls(**{k: v for k, v in values.items() if k in ("section", "body", "state", "kind")})
+
+    def describe(self) -> str:
+        return ", ".join(v for v in (self.section and f"section {self.section}", self.body, self.state,
+                                     self.kind) if v) or ""
+
+
+async def read_filter(session: AsyncSession, consultation: Consultation, words: list[str]) -> Filter:
+    """`/answer` arguments after the consultation: a section number, a body code, a Member
+    State (name or code) or a type (ge, te, ed). Anything else is refused by name."""
+    if not words:
+        return Filter()
+    word = " ".join(words).strip()
+    key = word.lower()
+    if key in ("ge", "te", "ed"):
+        return Filter(kind=key)
+    sections = {s.ref.lower(): s.ref for s in await session.scalars(
+        select(Section).where(Section.consultation_id == consultation.id))}
+    if key in sections:
+        return Filter(section=sections[key])
+    for body in await session.scalars(select(Body)):
+        if body.code.lower() == key:
+            return Filter(body=body.code)
+    for state in await session.scalars(select(MemberState)):
+        if key in (state.name.lower(), state.code.lower()):
+            return Filter(state=state.name)
+    raise InvalidInput(Reason.BAD_ANSWER_FILTER, value=word)
+
+
+def _matching(consultation_id: int, flt: Filter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        Comment.consultation_id == consultation_id,
+        Comment.status == CommentStatus.ACTIVE,
+    ]
+    if flt.section:
+        conditions.append(Clause.section_id.in_(
+            select(Section.id).where(Section.consultation_id == consultation_id, Section.ref == flt.section)))
+    if flt.body:
+        conditions.append(Comment.body_id.in_(select(Body.id).where(Body.code == flt.body)))
+    if flt.state:
+        conditions.append(Comment.state_id.in_(select(MemberState.id).where(MemberState.name == flt.state)))
+    if flt.kind:
+        conditions.append(Comment.kind == flt.kind)
+    return conditions
+
+
+# --- one comment to answer ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToAnswer:
+    """A comment as the officer answering it sees it."""
+
+    comment_id: int
+    consultation_title: str
+    clause_ref: str
+    clause_text: str
+    author: str
+    kind: str
+    text: str
+    proposed: str | None
+    late: bool
+    disposition: str | None
+    observation: str | None
+    step: str
+    chosen: str | None  # the disposition picked, while its observation is awaited
+    answered: int
+    total: int
+    scope: str
+
+
+async def _progress(session: AsyncSession, consultation_id: int, flt: Filter) -> tuple[int, int]:
+    conditions = _matching(consultation_id, flt)
+    base = select(func.count()).select_from(Comment).join(Clause, Clause.id == Comment.clause_id).where(*conditions)
+    total = await session.scalar(base) or 0
+    answered = await session.scalar(base.where(Comment.disposition.is_not(None))) or 0
+    return answered, total
+
+
+async def _shown(session: AsyncSession, walk: AnswerWalk) -> ToAnswer:
+    comment = await session.get(Comment, walk.comment_id) if walk.comment_id else None
+    consultation = await session.get(Consultation, walk.consultation_id)
+    if comment is None or consultation is None:
+        raise NotFound(Reason.COMMENT_GONE)
+    body = await session.get(Body, comment.body_id)
+    state = await session.get(MemberState, comment.state_id)
+    flt = Filter.decode(walk.filter)
+    answered, total = await _progress(session, consultation.id, flt)
+    return ToAnswer(
+        comment_id=comment.id,
+        consultation_title=consultation.title,
+        clause_ref=comment.clause.ref,
+        clause_text=comment.clause.text,
+        author=" – ".join(x for x in (body.code if body else "", state.name if state else "") if x),
+        kind=comment.kind,
+        text=comment.text,
+        proposed=comment.proposed,
+        late=comment.late,
+        disposition=comment.disposition,
+        observation=comment.observation,
+        step=walk.step,
+        chosen=walk.disposition,
+        answered=answered,
+        total=total,
+        scope=flt.describe(),
+    )
+
+
+@dataclass(frozen=True)
+class WalkDone:
+    """Nothing left to answer in the walk-through's scope."""
+
+    consultation_title: str
+    answered: int
+    total: int
+    scope: str
+
+
+async def _next_comment(
+    session: AsyncSession, actor: Actor, consultation_id: int, flt: Filter, now: datetime
+) -> int | None:
+    """The first unanswered comment, in the draft's order, that no other officer is holding."""
+    held_by_others = exists().where(
+        AnswerWalk.comment_id == Comment.id,
+        AnswerWalk.contact_id != actor.contact_id,
+        AnswerWalk.updated_at > now - HOLD,
+    )
+    query = (
+        select(Comment.id)
+        .join(Clause, Clause.id == Comment.clause_id)
+        .where(*_matching(consultation_id, flt), Comment.disposition.is_(None), ~held_by_others)
+        .order_by(Clause.position, Comment.id)
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+async def begin(
+    session: AsyncSession, actor: Actor, consultation: Consultation, flt: Filter, *, now: datetime | None = None
+) -> ToAnswer | WalkDone:
+    """Start answering (or resume: the same walk-through, where it stood)."""
+    require(actor, Role.SECRETARIAT)
+    now = now or utcnow()
+    walk = await session.get(AnswerWalk, actor.contact_id)
+    if walk is not None and walk.consultation_id == consultation.id and walk.filter == flt.encode() and walk.comment_id:
+        comment = await session.get(Comment, walk.comment_id)
+        if comment is not None and comment.status == CommentStatus.ACTIVE and comment.disposition is None:
+            walk.updated_at = now
+            await session.flush()
+            return await _shown(session, walk)
+    if walk is None:
+        walk = AnswerWalk(contact_id=actor.contact_id)
+        session.add(walk)
+    walk.consultation_id, walk.filter = consultation.id, flt.encode()
+    return await _advance(session, actor, walk, now)
+
+
+async def resume(session: AsyncSession, actor: Actor, *, now: datetime | None = None) -> ToAnswer | WalkDone | None:
+    """The walk-through in hand, if any."""
+    walk = await session.get(AnswerWalk, actor.contact_id)
+    if walk is None or walk.comment_id is None:
+        return None
+    return await _shown(session, walk)
+
+
+async def _advance(session: AsyncSession, actor: Actor, walk: AnswerWalk, now: datetime) -> ToAnswer | WalkDone:
+    flt = Filter.decode(walk.filter)
+    walk.comment_id = await _next_comment(session, actor, walk.consultation_id, flt, now)
+    walk.step, walk.disposition, walk.updated_at = STEP_DISPOSITION, None, now
+    await session.flush()
+    if walk.comment_id is None:
+        consultation = await session.get(Consultation, walk.consultation_id)
+        answered, total = await _progress(session, walk.consultation_id, flt)
+        await session.delete(walk)
+        await session.flush()
+        return WalkDone(consultation.title if consultation else "", answered, total, flt.describe())
+    return await _shown(session, walk)
+
+
+async def begin_again(session: AsyncSession, actor: Actor, *, now: datetime | None = None) -> ToAnswer | WalkDone:
+    """Go on to the next comment (the one in hand was answered by someone else meanwhile)."""
+    require(actor, Role.SECRETARIAT)
+    walk = await session.get(AnswerWalk, actor.contact_id)
+    if walk is None:
+        raise NotFound(Reason.ANSWER_NOT_IN_HAND)
+    return await _advance(session, actor, walk, now or utcnow())
+
+
+async def _walk_on(session: AsyncSession, actor: Actor, comment_id: int) -> AnswerWalk:
+    walk = await session.get(AnswerWalk, actor.contact_id)
+    if walk is None or walk.comment_id != comment_id:
+        raise NotFound(Reason.ANSWER_NOT_IN_HAND)
+    return walk
+
+
+async def choose(
+    session: AsyncSession, actor: Actor, comment_id: int, disposition: str, *, now: datetime | None = None
+) -> ToAnswer | WalkDone:
+    """The officer picks a disposition: on to its observation (required or optional)."""
+    require(actor, Role.SECRETARIAT)
+    now = now or utcnow()
+    chosen = parse_disposition(disposition)
+    walk = await _walk_on(session, actor, comment_id)
+    walk.step, walk.disposition, walk.updated_at = STEP_OBSERVATION, chosen.value, now
+    await session.flush()
+    return await _shown(session, walk)
+
+
+async def observe(
+    session: AsyncSession, actor: Actor, comment_id: int | None, observation: str | None, *, now: datetime | None = None
+) -> tuple[Answered, ToAnswer | WalkDone]:
+    """The observation (None: skipped) completes the answer; the next comment follows."""
+    require(actor, Role.SECRETARIAT)
+    now = now or utcnow()
+    walk = await session.get(AnswerWalk, actor.contact_id)
+    if walk is None or walk.comment_id is None or walk.step != STEP_OBSERVATION or walk.disposition is None:
+        raise NotFound(Reason.ANSWER_NOT_IN_HAND)
+    if comment_id is not None and walk.comment_id != comment_id:
+        raise NotFound(Reason.ANSWER_NOT_IN_HAND)
+    done = await record(
+        session, actor, walk.comment_id, walk.disposition, observation, now=now, first_only=True
+    )
+    return done, await _advance(session, actor, walk, now)
+
+
+async def skip(session: AsyncSession, actor: Actor, comment_id: int, *, now: datetime | None = None) -> ToAnswer | WalkDone:
+    """Leave this comment for later (or for another officer) and go on to the next."""
+    require(actor, Role.SECRETARIAT)
+    now = now or utcnow()
+    walk = await _walk_on(session, actor, comment_id)
+    flt = Filter.decode(walk.filter)
+    held_or_skipped = walk.comment_id
+    walk.comment_id = None
+    await session.flush()
+    following = select(Comment.id).join(Clause, Clause.id == Comment.clause_id).where(
+        *_matching(walk.consultation_id, flt), Comment.disposition.is_(None), Comment.id != held_or_skipped,
+        ~exists().where(AnswerWalk.comment_id == Comment.id, AnswerWalk.contact_id != actor.contact_id,
+                        AnswerWalk.updated_at > now - HOLD),
+        or_(Clause.position > select(Clause.position).join(Comment, Comment.clause_id == Clause.id)
+            .where(Comment.id == held_or_skipped).scalar_subquery(),
+            and_(Clause.position == select(Clause.position).join(Comment, Comment.clause_id == Clause.id)
+                 .where(Comment.id == held_or_skipped).scalar_subquery(), Comment.id > held_or_skipped)),
+    ).order_by(Clause.position, Comment.id).limit(1)
+    walk.comment_id = await session.scalar(following)
+    if walk.comment_id is None:
+        return await _advance(session, actor, walk, now)
+    walk.step, walk.disposition, walk.updated_at = STEP_DISPOSITION, None, now
+    await session.flush()
+    return await _shown(session, walk)
+
+
+async def stop(session: AsyncSession, actor: Actor) -> tuple[int, int] | None:
+    """Stop answering for now; the comment in hand is freed for others."""
+    walk = await session.get(AnswerWalk, actor.contact_id)
+    if walk is None:
+        return None
+    progress = await _progress(session, walk.consultation_id, Filter.decode(walk.filter))
+    await session.delete(walk)
+    await session.flush()
+    return progress
+
+
+# --- recording an answer -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answered:
+    comment_id: int
+    clause_ref: str
+    disposition: str
+    changed: bool  # it replaced an earlier answer
+
+
+async def record(
+    session: AsyncSession,
+    actor: Actor,
+    comment_id: int,
+    disposition: str,
+    observation: str | None,
+    *,
+    now: datetime | None = None,
+    first_only: bool = False,
+) -> Answered:
+    """Set (or change) a comment's answer; the change is kept with who made it and when.
+    `first_only`: refuse if someone answered it meanwhile (two officers at once)."""
+    require(actor, Role.SECRETARIAT)
+    now = now or utcnow()
+    chosen = parse_disposition(disposition)
+    text = _clean_observation(observation)
+    if chosen.needs_observation and not text:
+        raise InvalidInput(Reason.OBSERVATION_REQUIRED, disposition=chosen.value)
+    # Locked until the commit: two officers answering one comment at once take turns here.
+    comment = await session.scalar(select(Comment).where(Comment.id == comment_id).with_for_update(of=Comment))
+    if comment is None:
+        raise NotFound(Reason.COMMENT_GONE)
+    if comment.status != CommentStatus.ACTIVE:
+        raise Refused(Reason.COMMENT_WITHDRAWN, ref=comment.clause.ref)
+    if first_only and comment.disposition is not None:
+        by = await session.get(Contact, comment.answered_by) if comment.answered_by else None
+        raise Refused(Reason.ALREADY_ANSWERED, ref=comment.clause.ref, by=by.name if by else "the command line",
+                      disposition=comment.disposition)
+    before = (comment.disposition, comment.observation)
+    if before == (chosen.value, text):
+        return Answered(comment.id, comment.clause.ref, chosen.value, False)
+    session.add(
+        AnswerChange(
+            comment_id=comment.id,
+            contact_id=actor.contact_id or None,
+            changed_at=now,
+            disposition_before=before[0],
+            observation_before=before[1],
+            disposition_after=chosen.value,
+            observation_after=text,
+        )
+    )
+    comment.disposition, comment.observation = chosen.value, text
+    comment.answered_by, comment.answered_at = actor.contact_id or None, now
+    await session.flush()
+    return Answered(comment.id, comment.clause.ref, chosen.value, before[0] is not None)
+
+
+def _clean_observation(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from bot.services.comments import clean_text
+
+    text = value.strip()
+    return clean_text(text, limit=OBSERVATION_LIMIT) if text else None
+
+
+@dataclass(frozen=True)
+class Change:
+    at: datetime
+    by: str
+    before: tuple[str | None, str | None]
+    after: tuple[str | None, str | None]
+
+
+async def history(session: AsyncSession, actor: Actor, comment_id: int) -> list[Change]:
+    """Every change of a comment's answer, oldest first (for the Secretariat)."""
+    require(actor, Role.SECRETARIAT)
+    rows = await session.execute(
+        select(AnswerChange, Contact.name)
+        .outerjoin(Contact, Contact.id == AnswerChange.contact_id)
+        .where(AnswerChange.comment_id == comment_id)
+        .order_by(AnswerChange.changed_at, AnswerChange.id)
+    )
+    return [
+        Change(c.changed_at, name or "the command line", (c.disposition_before, c.observation_before),
+               (c.disposition_after, c.observation_after))
+        for c, name in rows
+    ]
+
+
+# --- making the answers known --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    """One comment of a delegate's, with its answer, as their message lists it."""
+
+    clause_ref: str
+    kind: str
+    text: str
+    disposition: str
+    observation: str | None
+    again: bool  # it was made known before, and has changed since
+
+
+@dataclass(frozen=True)
+class Published:
+    consultation: str
+    title: str
+    delegates: int
+    comments: int
+    messages: int
+    unanswered: int
+
+
+async def publish(
+    session: AsyncSession, actor: Actor, consultation: Consultation, *, render: Renderer, now: datetime | None = None
+) -> Published:
+    """Tell each delegate once what became of their comments: one message each (split only
+    by length), through the outgoing queue. An answer changed after it was made known goes
+    again, as a short update; nothing else is sent twice."""
+    require(actor, Role.SECRETARIAT)
+    now = now or utcnow()
+    rows = list(
+        await session.scalars(
+            select(Comment)
+            .join(Clause, Clause.id == Comment.clause_id)
+            .where(
+                Comment.consultation_id == consultation.id,
+                Comment.status == CommentStatus.ACTIVE,
+                Comment.disposition.is_not(None),
+                or_(Comment.answer_published_at.is_(None), Comment.answer_published_at < Comment.answered_at),
+            )
+            .order_by(Comment.contact_id, Clause.position, Comment.id)
+        )
+    )
+    unanswered = await session.scalar(
+        select(func.count()).select_from(Comment).where(
+            Comment.consultation_id == consultation.id,
+            Comment.status == CommentStatus.ACTIVE,
+            Comment.disposition.is_(None),
+        )
+    ) or 0
+    by_contact: dict[int, list[Comment]] = defaultdict(list)
+    for comment in rows:
+        by_contact[comment.contact_id].append(comment)
+    messages = 0
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    for contact_id, comments in by_contact.items():
+        contact = await session.get(Contact, contact_id)
+        if contact is None:
+            continue
+        lines = [
+            AnswerLine(c.clause.ref, c.kind, c.text, c.disposition or "", c.observation, c.answer_published_at is not None)
+            for c in comments
+        ]
+        for index, text in enumerate(render.answers_message(consultation.title, lines)):
+            messages += await outbox.enqueue(
+                session,
+                key=f"answers:{consultation.id}:{contact_id}:{stamp}:{index}",
+                kind="answers",
+                chat_id=contact.chat_id,
+                contact_id=contact.id,
+                message=outbox.OutgoingMessage(text=text, consultation_id=consultation.id),
+                now=now,
+            )
+        for comment in comments:
+            comment.answer_published_at = now
+    await session.flush()
+    return Published(consultation.name, consultation.title, len(by_contact), len(rows), messages, unanswered)
+
+
+# --- how far the answering has come --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerCounts:
+    total: int
+    answered: int
+    by_disposition: dict[str, int]
+    open_by_section: list[tuple[str, int]]
+    open_by_body: list[tuple[str, int]]
+
+
+async def counts(session: AsyncSession, consultation: Consultation) -> AnswerCounts:
+    rows = list(
+        await session.execute(
+            select(Comment.disposition, Section.ref, Body.code)
+            .join(Clause, Clause.id == Comment.clause_id)
+            .join(Section, Section.id == Clause.section_id)
+            .join(Body, Body.id == Comment.body_id)
+            .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+            .order_by(Section.position)
+        )
+    )
+    by_disposition: dict[str, int] = defaultdict(int)
+    open_sections: dict[str, int] = {}
+    open_bodies: dict[str, int] = defaultdict(int)
+    for disposition, section_ref, body_code in rows:
+        if disposition:
+            by_disposition[disposition] += 1
+        else:
+            open_sections[section_ref] = open_sections.get(section_ref, 0) + 1
+            open_bodies[body_code] += 1
+    answered = sum(by_disposition.values())
+    return AnswerCounts(
+        len(rows), answered, dict(by_disposition), list(open_sections.items()), sorted(open_bodies.items())
+    )
+
+

@@ -1,0 +1,110 @@
+"""The Secretariat answers comments in chat, one at a time, and makes the answers known."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import callbacks as cb
+from bot import keyboards, texts
+from bot.context import ClausebotContext
+from bot.rendering import RENDERER
+from bot.services import answers, rounds
+from bot.services.answers import STEP_OBSERVATION, ToAnswer, WalkDone
+from bot.services.errors import Reason, Refused, ServiceError
+from handlers.common import answer, pressed, replace, reply
+
+
+def _card(shown: ToAnswer | WalkDone) -> tuple[str, keyboards.Rows | None]:
+    if isinstance(shown, WalkDone):
+        return texts.answers_done(shown), None
+    if shown.step == STEP_OBSERVATION:
+        optional = shown.chosen not in ("partly", "rejected")
+        return texts.answer_card(shown), keyboards.answer_observation(shown.comment_id, optional=optional)
+    return texts.answer_card(shown), keyboards.answer_choices(shown.comment_id)
+
+
+async def answer_command(update: Update, context: ClausebotContext) -> None:
+    """/answer [CONSULTATION] [section | body | Member State | type]"""
+    args = list(context.args or [])
+    visible = await rounds.visible_consultations(context.session, context.me)
+    names = {c.name.lower(): c for c in visible}
+    name = args.pop(0) if args and args[0].lower() in names else None
+    consultation = await rounds.resolve_consultation(context.session, name, context.me)
+    flt = await answers.read_filter(context.session, consultation, args)
+    shown = await answers.begin(context.session, context.me, consultation, flt, now=context.now())
+    await context.commit()
+    await reply(update, *_card(shown))
+
+
+async def choose(update: Update, context: ClausebotContext) -> None:
+    data = pressed(update, cb.AnswerWith)
+    shown = await answers.choose(context.session, context.me, data.comment_id, data.disposition, now=context.now())
+    await context.commit()
+    await answer(update, texts.disposition_name(data.disposition))
+    await replace(update, *_card(shown))
+
+
+async def no_observation(update: Update, context: ClausebotContext) -> None:
+    data = pressed(update, cb.AnswerNoObservation)
+    await _complete(update, context, data.comment_id, None)
+
+
+async def observation_text(update: Update, context: ClausebotContext, text: str) -> None:
+    """A message from an officer whose walk-through waits for an observation."""
+    await _complete(update, context, None, text)
+
+
+async def _complete(update: Update, context: ClausebotContext, comment_id: int | None, text: str | None) -> None:
+    try:
+        done, shown = await answers.observe(context.session, context.me, comment_id, text, now=context.now())
+    except Refused as refusal:
+        # Answered meanwhile by another officer: say by whom, and go on to the next one.
+        await context.session.rollback()
+        if refusal.reason != Reason.ALREADY_ANSWERED:
+            raise
+        await reply(update, texts.refusal(refusal))
+        shown = await answers.begin_again(context.session, context.me, now=context.now())
+        await context.commit()
+        await reply(update, *_card(shown))
+        return
+    await context.commit()
+    await answer(update, texts.answer_recorded(done))
+    if update.callback_query:
+        await replace(update, texts.answer_recorded(done))
+    else:
+        await reply(update, texts.answer_recorded(done))
+    await reply(update, *_card(shown))
+
+
+async def later(update: Update, context: ClausebotContext) -> None:
+    data = pressed(update, cb.AnswerLater)
+    shown = await answers.skip(context.session, context.me, data.comment_id, now=context.now())
+    await context.commit()
+    await answer(update)
+    await replace(update, *_card(shown))
+
+
+async def stop(update: Update, context: ClausebotContext) -> None:
+    pressed(update, cb.AnswerStop)
+    progress = await answers.stop(context.session, context.me)
+    await context.commit()
+    await answer(update)
+    await replace(update, texts.answers_stopped(progress))
+
+
+async def publish(update: Update, context: ClausebotContext) -> None:
+    """/publish [CONSULTATION]: each delegate is told what became of their comments."""
+    name = context.args[0] if context.args else None
+    consultation = await rounds.resolve_consultation(context.session, name, context.me)
+    result = await answers.publish(context.session, context.me, consultation, render=RENDERER, now=context.now())
+    await context.commit()
+    context.wake_sender()
+    await reply(update, texts.published(result))
+
+
+async def waiting_for_observation(context: ClausebotContext) -> bool:
+    try:
+        shown = await answers.resume(context.session, context.me)
+    except ServiceError:
+        return False
+    return isinstance(shown, ToAnswer) and shown.step == STEP_OBSERVATION

@@ -1,0 +1,89 @@
+"""The Secretariat answers comments in chat and the delegates are told, through the real
+application over HTTP."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.models import AnswerChange, Comment
+from tests.conversations.test_round import import_small_draft, wait_sections
+
+
+async def _comment(delegate, ref: str, text: str) -> None:
+    await delegate.send(f"/comment {ref} {text}")
+    await delegate.press(await delegate.wait_for("What type of comment"), "Technical")
+    await delegate.press(await delegate.wait_for("propose new wording"), "Skip")
+    await delegate.press(await delegate.wait_for("Please check"), "Send")
+    await delegate.wait_for("is recorded")
+
+
+async def test_answering_in_chat_then_publishing(env):
+    async with env.running():
+        officer = await env.join(100, "secretariat", name="Mega")
+        await import_small_draft(officer)
+        thai = await env.join(200, "delegate", "SOMHD", "Thailand")
+        filipino = await env.join(201, "delegate", "SLOM", "Philippines")
+        await officer.send("/open 30")
+        await officer.wait_for("is open until")
+        await wait_sections(thai, 3)
+        await wait_sections(filipino, 3)
+        await _comment(thai, "2.2", "Every two years is too rare.")
+        await _comment(filipino, "1.1", "Start in 2027.")
+
+        # Delegates may not answer.
+        await thai.send("/answer")
+        assert "Secretariat only" in (await thai.next_message()).content
+
+        await officer.send("/answer")
+        card = await officer.wait_for("0 of 2 answered")
+        assert "1.1" in card.content and "SLOM – Philippines" in card.content
+        await officer.press(card, "Not accepted")
+        asked = await officer.wait_for("Now write the observation (required)")
+        assert "Skip" not in " ".join(asked.button_texts())
+        await officer.send("The period is set by the Declaration.")
+        await officer.wait_for("recorded: Not accepted")
+        card = await officer.wait_for("1 of 2 answered")
+        assert "2.2" in card.content
+        await officer.press(card, "Accepted")
+        asked = await officer.wait_for("Now write the observation (optional)")
+        await officer.press(asked, "Skip")
+        done = await officer.wait_for("Every comment")
+        assert "2 of 2 answered" in done.content
+
+        await officer.send("/publish")
+        assert "go to 2 delegate(s)" in (await officer.wait_for("Answers to 2 comment(s)")).content
+        told = await filipino.wait_for("the Secretariat has answered")
+        assert "Not accepted" in told.content and "set by the Declaration" in told.content
+        assert "Accepted" in (await thai.wait_for("the Secretariat has answered")).content
+        await filipino.send("/mycomments")
+        mine = await filipino.wait_for("Start in 2027")
+        assert "Not accepted" in mine.content
+
+        await officer.send("/publish")
+        assert "Nothing new to tell" in (await officer.wait_for("Nothing new")).content
+    async with env.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Comment).where(Comment.disposition.is_not(None))) == 2
+        assert await session.scalar(select(func.count()).select_from(AnswerChange)) == 2
+
+
+async def test_an_officer_resumes_after_a_restart_where_they_were(env):
+    async with env.running():
+        officer = await env.join(100, "secretariat", name="Mega")
+        await import_small_draft(officer)
+        thai = await env.join(200, "delegate", "SOMHD", "Thailand")
+        await officer.send("/open 30")
+        await officer.wait_for("is open until")
+        await wait_sections(thai, 3)
+        await _comment(thai, "2.2", "Every two years is too rare.")
+        await officer.send("/answer")
+        await officer.press(await officer.wait_for("0 of 1 answered"), "In part")
+        await officer.wait_for("Now write the observation (required)")
+    async with env.running():
+        await officer.send("/answer")
+        card = await officer.wait_for("0 of 1 answered")
+        assert "Accepted in part" in card.content  # where they were: the observation is awaited
+        await officer.send("Kept, but every 18 months.")
+        await officer.wait_for("recorded: Accepted in part")
+    async with env.db.session() as session:
+        comment = await session.scalar(select(Comment))
+        assert (comment.disposition, comment.observation) == ("partly", "Kept, but every 18 months.")
