@@ -55,7 +55,7 @@ async def _round(session):
 
 
 async def test_an_answer_needs_an_observation_when_it_does_not_simply_take_the_comment(session):
-    consultation, (thai, _khmer, officer, _), saved = await _round(session)
+    _consultation, (thai, _khmer, officer, _), saved = await _round(session)
     with refused(InvalidInput, "needs an observation"):
         await answers.record(session, officer, saved[0].comment_id, "rejected", "  ", now=NOW)
     with refused(InvalidInput, "is not an answer"):
@@ -75,14 +75,14 @@ async def test_an_answer_needs_an_observation_when_it_does_not_simply_take_the_c
 
 
 async def test_a_withdrawn_comment_needs_no_answer(session):
-    consultation, (thai, _khmer, officer, _), saved = await _round(session)
+    _consultation, (thai, _khmer, officer, _), saved = await _round(session)
     await comments.withdraw_comment(session, thai, saved[0].comment_id, now=NOW)
     with refused(Refused, "withdrawn"):
         await answers.record(session, officer, saved[0].comment_id, "accepted", None, now=NOW)
 
 
 async def test_answering_one_at_a_time_in_the_drafts_order_stopping_and_resuming(session):
-    consultation, (_thai, _khmer, officer, _), saved = await _round(session)
+    consultation, (_thai, _khmer, officer, _), _saved = await _round(session)
     shown = await answers.begin(session, officer, consultation, Filter(), now=NOW)
     assert isinstance(shown, ToAnswer)
     assert (shown.clause_ref, shown.answered, shown.total) == ("1.1", 0, 3)
