@@ -3,12 +3,12 @@
 ``parse_text(text, parse_mode)`` gives what Telegram stores for a message: the plain text
 and its ``MessageEntity`` dicts.  The markup is parsed first (HTML, MarkdownV2 or the
 legacy Markdown); then the text is cleaned as Telegram's server cleans every message text
-(:func:`clean_text`): control characters other than a newline become spaces, ``\\r``, the
-line and paragraph separators (U+2028, U+2029) and the bidirectional embedding controls
-(U+202A to U+202E) are dropped, and spaces and newlines are trimmed at the end, and at the
-start up to the first entity.  Entities move with the text.  Offsets and lengths are in
-UTF-16 code units, as in the Bot API, so a character outside the Basic Multilingual Plane
-(most emoji) counts as 2.
+(:func:`clean_text`): control characters other than a newline become spaces; ``\\r``, the
+line and paragraph separators (U+2028, U+2029), the bidirectional embedding controls
+(U+202A to U+202E) and three combining marks (U+030A, U+0333, U+033F) are dropped; spaces
+and newlines are trimmed at the end, and at the start up to the first entity.  Entities
+move with the text.  Offsets and lengths are in UTF-16 code units, as in the Bot API, so a
+character outside the Basic Multilingual Plane (most emoji) counts as 2.
 
 The HTML parser follows Telegram's own (``parse_html`` in TDLib, which the Bot API server
 runs) rule for rule, with its error messages:

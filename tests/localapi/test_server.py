@@ -572,3 +572,14 @@ async def test_standalone_server_runs_until_interrupted():
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_public_names_stay_where_they_were():
+    import localapi
+    from localapi import server
+
+    assert set(localapi.__all__) == {"BotApiCall", "LocalBotApi", "SimMessage", "SimUser"}
+    assert {"METHODS", "ApiError", "BotApiCall", "LocalBotApi", "StoredFile"} <= set(vars(server))
+    assert {"sendMessage", "sendDocument", "editMessageText", "answerCallbackQuery", "getUpdates", "getFile"} <= set(
+        server.METHODS
+    )
