@@ -1,8 +1,12 @@
 """A local Telegram Bot API server with simulated users, for tests, demos and benchmarks.
 
+With ``strict=True`` Telegram's limits (formatting, lengths, callback data, flood limits)
+are enforced and answered as Telegram answers them (:mod:`localapi.limits`); without it
+such requests go through and ``api.violations`` lists them.
+
 Point python-telegram-bot at it with::
 
-    async with LocalBotApi() as api:
+    async with LocalBotApi(strict=True) as api:
         app = (
             ApplicationBuilder()
             .token("123456:TEST")

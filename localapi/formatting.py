@@ -1,22 +1,45 @@
-"""Parsing of formatted message text the way the Bot API does it.
+"""Formatted message text the way the Bot API reads it.
 
-``parse_text`` turns ``(text, parse_mode)`` into the plain text plus the list of
-``MessageEntity`` dicts that Telegram would store for the message.  The parsers
-follow the rules (and the error messages) of Telegram's server implementation
-closely, with one intentional difference: in HTML mode a bare ``&`` that does not
-start a known entity is rejected instead of being kept literally.  Accepting it is
-almost always an escaping bug in the bot that breaks as soon as the text happens to
-contain ``<``, so the local server surfaces it early.
+``parse_text(text, parse_mode)`` gives what Telegram stores for a message: the plain text
+and its ``MessageEntity`` dicts.  The markup is parsed first (HTML, MarkdownV2 or the
+legacy Markdown); then the text is cleaned as Telegram's server cleans every message text
+(:func:`clean_text`): control characters other than a newline become spaces; ``\\r``, the
+line and paragraph separators (U+2028, U+2029), the bidirectional embedding controls
+(U+202A to U+202E) and three combining marks (U+030A, U+0333, U+033F) are dropped; spaces
+and newlines are trimmed at the end, and at the start up to the first entity.  Entities
+move with the text.  Offsets and lengths are in UTF-16 code units, as in the Bot API, so a
+character outside the Basic Multilingual Plane (most emoji) counts as 2.
 
-Offsets and lengths of entities are in UTF-16 code units, as in the Bot API.
+The HTML parser follows Telegram's own (``parse_html`` in TDLib, which the Bot API server
+runs) rule for rule, with its error messages:
+
+* the tags are ``b``/``strong``, ``i``/``em``, ``u``/``ins``, ``s``/``strike``/``del``,
+  ``span class="tg-spoiler"``/``tg-spoiler``, ``a href``, ``code``, ``pre``,
+  ``blockquote`` (``expandable``) and ``tg-emoji emoji-id``; any other start tag, a ``<``
+  followed by a space included, is ``Unsupported start tag "x" at byte offset N``;
+* every tag is closed in order (``Unmatched end tag ...``, ``Unexpected end tag ...``,
+  ``Can't find end tag corresponding to start tag "b"``); ``</>`` closes the innermost;
+* the named entities are ``&lt;``, ``&gt;``, ``&amp;`` and ``&quot;``; numeric ones
+  (``&#8212;``, ``&#x2014;``) are all supported; byte offsets count UTF-8 bytes of the
+  text as sent.
+
+One rule is stricter than Telegram's server, and only when asked (``strict_ampersand``,
+which the local server's strict mode sets): the Bot API documentation says that every
+``&`` that does not begin an entity must be written ``&amp;``, but Telegram's server keeps
+such an ``&`` as it is.  A bare ``&`` in a bot's HTML is nearly always text that was not
+escaped, which breaks as soon as the same text holds a ``<``; strict mode refuses it with
+``Unsupported HTML entity at byte offset N; a literal '&' must be written as &amp;``, a
+description Telegram itself never gives.
 """
 
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["EntityParseError", "ParsedText", "parse_text", "utf16_len"]
+__all__ = ["EntityParseError", "ParsedText", "clean_text", "parse_text", "utf16_len"]
 
 
 class EntityParseError(ValueError):
@@ -31,34 +54,127 @@ class ParsedText:
 
 def utf16_len(text: str) -> int:
     """Length of ``text`` in UTF-16 code units (what Telegram counts)."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def parse_text(text: str, parse_mode: str | None, entities: list[dict] | None = None) -> ParsedText:
-    """Parse ``text`` according to ``parse_mode``.
+def parse_text(
+    text: str,
+    parse_mode: str | None,
+    entities: list[dict] | None = None,
+    *,
+    strict_ampersand: bool = False,
+) -> ParsedText:
+    """Parse ``text`` according to ``parse_mode`` and clean it as Telegram does.
 
     Explicit ``entities`` are used as given when no parse mode is set (Telegram
-    ignores them when a parse mode is given).
+    ignores them when a parse mode is given).  The result's text may be empty (a
+    message of spaces, or of empty tags); the caller decides what that means.
     """
     mode = (parse_mode or "").strip()
-    if not mode:
-        return ParsedText(text, list(entities or []))
     lowered = mode.lower()
-    if lowered == "html":
-        return parse_html(text)
-    if lowered == "markdownv2":
-        return parse_markdown_v2(text)
-    if lowered == "markdown":
-        return parse_markdown(text)
-    raise ValueError(f"unsupported parse_mode {parse_mode!r}")
+    if not mode:
+        parsed = ParsedText(text, [dict(e) for e in entities or [] if isinstance(e, dict)])
+    elif lowered == "html":
+        parsed = parse_html(text, strict_ampersand=strict_ampersand)
+    elif lowered == "markdownv2":
+        parsed = parse_markdown_v2(text)
+    elif lowered == "markdown":
+        parsed = parse_markdown(text)
+    else:
+        raise ValueError(f"unsupported parse_mode {parse_mode!r}")
+    return clean_text(parsed.text, parsed.entities)
+
+
+# ---------------------------------------------------------------------------
+# Cleaning, as Telegram's server does to every text
+# ---------------------------------------------------------------------------
+
+# U+2028..U+202E (separators, bidirectional embeddings) and three combining marks.
+_DROPPED = frozenset([*range(0x2028, 0x202F), 0x0333, 0x033F, 0x030A])
+
+
+def _entity_bounds(entity: dict) -> tuple[int, int]:
+    try:
+        offset = int(entity.get("offset", 0))
+        length = int(entity.get("length", 0))
+    except (TypeError, ValueError):
+        return 0, 0
+    return offset, offset + length
+
+
+def clean_text(text: str, entities: list[dict] | None = None) -> ParsedText:
+    """The text and entities as Telegram stores them (see the module docstring)."""
+    entities = [e for e in entities or [] if _entity_bounds(e)[1] > _entity_bounds(e)[0]]
+    chars: list[str] = []
+    new_at: list[int] = []  # UTF-16 offset in the old text -> offset in the new one
+    new = 0
+    for ch in text:
+        code = ord(ch)
+        width = 2 if code > 0xFFFF else 1
+        new_at.extend([new] * width)
+        if code < 32 and code != 10:
+            if code != 13:
+                chars.append(" ")
+                new += 1
+        elif code not in _DROPPED:
+            chars.append(ch)
+            new += width
+    new_at.append(new)
+    cleaned = "".join(chars)
+
+    moved: list[dict] = []
+    for entity in entities:
+        start, end = _entity_bounds(entity)
+        start = new_at[min(max(start, 0), len(new_at) - 1)]
+        end = new_at[min(max(end, 0), len(new_at) - 1)]
+        if end > start:
+            moved.append({**entity, "offset": start, "length": end - start})
+
+    kept = cleaned.rstrip(" \n")
+    if not kept:
+        return ParsedText("", [])
+    limit = utf16_len(kept)
+    trimmed: list[dict] = []
+    for entity in moved:
+        if entity["offset"] >= limit:
+            continue
+        end = min(entity["offset"] + entity["length"], limit)
+        trimmed.append({**entity, "length": end - entity["offset"]})
+    first_entity = min((e["offset"] for e in trimmed), default=limit)
+    lead = 0  # leading spaces and newlines are one UTF-16 unit each
+    while lead < first_entity and kept[lead] in " \n":
+        lead += 1
+    if lead:
+        kept = kept[lead:]
+        trimmed = [{**e, "offset": e["offset"] - lead} for e in trimmed]
+    return ParsedText(kept, trimmed)
 
 
 # ---------------------------------------------------------------------------
 # HTML
 # ---------------------------------------------------------------------------
 
-_HTML_TAGS = {
-    "a": "text_link",
+_HTML_TAGS = frozenset(
+    {
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "s",
+        "strike",
+        "del",
+        "u",
+        "ins",
+        "tg-spoiler",
+        "tg-emoji",
+        "span",
+        "pre",
+        "code",
+        "blockquote",
+    }
+)
+_SIMPLE_TAGS = {
     "b": "bold",
     "strong": "bold",
     "i": "italic",
@@ -68,15 +184,17 @@ _HTML_TAGS = {
     "s": "strikethrough",
     "strike": "strikethrough",
     "del": "strikethrough",
-    "span": "spoiler",
     "tg-spoiler": "spoiler",
-    "code": "code",
-    "pre": "pre",
-    "blockquote": "blockquote",
-    "tg-emoji": "custom_emoji",
+    "span": "spoiler",
 }
-
-_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_NAMED_ENTITIES = {"lt": ord("<"), "gt": ord(">"), "amp": ord("&"), "quot": ord('"')}
+_SPACES = frozenset(" \t\r\n\v\0")
+_LETTERS = frozenset(string.ascii_letters)
+_DIGITS = frozenset(string.digits)
+_HEX_DIGITS = frozenset(string.hexdigits)
+_NAME_TOKEN = frozenset(string.ascii_letters + string.digits + ".-")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_INT64 = 2**63
 
 
 class _Builder:
@@ -95,207 +213,274 @@ class _Builder:
         return "".join(self.parts)
 
 
+@dataclass
+class _OpenTag:
+    tag: str
+    argument: str
+    offset: int  # UTF-16 offset in the plain text where the tag's content begins
+    part: int  # index into the builder's parts where the content begins
+
+
 def _byte_offset(text: str, index: int) -> int:
-    return len(text[:index].encode("utf-8"))
+    return len(text[:index].encode("utf-8", "surrogatepass"))
 
 
-def _decode_html_entity(text: str, i: int) -> tuple[str, int] | None:
-    """Decode the entity starting at ``text[i] == '&'``; return (char, next index)."""
-    end = text.find(";", i + 1, i + 12)
-    if end == -1:
-        return None
-    name = text[i + 1 : end]
-    if name in _NAMED_ENTITIES:
-        return _NAMED_ENTITIES[name], end + 1
-    if name.startswith("#"):
-        digits = name[1:]
-        try:
-            if digits[:1] in ("x", "X"):
-                code = int(digits[1:], 16) if re.fullmatch(r"[0-9a-fA-F]+", digits[1:]) else -1
-            else:
-                code = int(digits) if digits.isdigit() else -1
-        except ValueError:
+def _decode_html_entity(text: str, i: int) -> tuple[int, int] | None:
+    """The code point of the entity at ``text[i] == '&'`` and the index after it, or None
+    when Telegram keeps the ``&`` as it is (TDLib's ``decode_html_entity``)."""
+    n = len(text)
+    j = i + 1
+    if j < n and text[j] == "#":
+        j += 1
+        code = 0
+        if j < n and text[j] == "x":
+            j += 1
+            while j < n and text[j] in _HEX_DIGITS:
+                code = code * 16 + int(text[j], 16)
+                j += 1
+        else:
+            while j < n and text[j] in _DIGITS:
+                code = code * 10 + ord(text[j]) - 48
+                j += 1
+        if code == 0 or code >= 0x10FFFF or j - i >= 10:
             return None
-        if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
-            return chr(code), end + 1
-    return None
+    else:
+        while j < n and text[j] in _LETTERS:
+            j += 1
+        named = _NAMED_ENTITIES.get(text[i + 1 : j])
+        if named is None:
+            return None
+        code = named
+    if j < n and text[j] == ";":
+        j += 1
+    return code, j
 
 
-def parse_html(text: str) -> ParsedText:
+def parse_html(text: str, *, strict_ampersand: bool = False) -> ParsedText:
+    """Parse Telegram's HTML (see the module docstring); raises :class:`EntityParseError`."""
     out = _Builder()
     entities: list[dict] = []
-    # stack entries: [tag_name, argument, start_offset, extra]
-    stack: list[list] = []
+    stack: list[_OpenTag] = []
+    surrogates = False
     n = len(text)
     i = 0
     while i < n:
         c = text[i]
         if c == "&":
             decoded = _decode_html_entity(text, i)
-            if decoded is None:
+            if decoded is not None:
+                code, i = decoded
+                surrogates = surrogates or 0xD800 <= code <= 0xDFFF
+                out.add(chr(code))
+                continue
+            if strict_ampersand:
                 raise EntityParseError(
                     f"Unsupported HTML entity at byte offset {_byte_offset(text, i)}; "
                     "a literal '&' must be written as &amp;"
                 )
-            out.add(decoded[0])
-            i = decoded[1]
-            continue
-        if c == ">":
-            # Telegram accepts a bare '>' in text.
-            out.add(c)
-            i += 1
-            continue
         if c != "<":
             j = i + 1
-            while j < n and text[j] not in "<&>":
+            while j < n and text[j] != "<" and text[j] != "&":
                 j += 1
             out.add(text[i:j])
             i = j
             continue
 
         begin = i
-        if i + 1 < n and text[i + 1] == "/":
-            # end tag
-            end = text.find(">", i + 2)
-            if end == -1:
-                raise EntityParseError(f"Unclosed end tag at byte offset {_byte_offset(text, begin)}")
-            name = text[i + 2 : end].strip().lower()
-            if not stack:
-                raise EntityParseError(f"Unexpected end tag at byte offset {_byte_offset(text, begin)}")
-            top = stack[-1]
-            if name != top[0]:
-                raise EntityParseError(
-                    f"Unmatched end tag at byte offset {_byte_offset(text, begin)}, "
-                    f'expected "</{top[0]}>", found "</{name}>"'
-                )
-            stack.pop()
-            _close_html_entity(top, out.pos, entities, stack)
-            i = end + 1
+        i += 1
+        if i >= n or text[i] != "/":
+            i = _start_tag(text, begin, out, stack)
             continue
 
-        # start tag
+        # an end tag
+        if not stack:
+            raise EntityParseError(f"Unexpected end tag at byte offset {_byte_offset(text, begin)}")
+        while i < n and text[i] not in _SPACES and text[i] != ">":
+            i += 1
+        end_name = text[begin + 2 : i].translate(_ASCII_LOWER)
+        while i < n and text[i] in _SPACES:
+            i += 1
+        if i >= n or text[i] != ">":
+            raise EntityParseError(f"Unclosed end tag at byte offset {_byte_offset(text, begin)}")
+        top = stack[-1]
+        if end_name and end_name != top.tag:
+            raise EntityParseError(
+                f"Unmatched end tag at byte offset {_byte_offset(text, begin)}, "
+                f'expected "</{top.tag}>", found "</{end_name}>"'
+            )
+        if out.pos > top.offset:
+            _close_tag(top, out, entities)
+        stack.pop()
         i += 1
-        while i < n and not text[i].isspace() and text[i] not in ">":
-            i += 1
-        if i >= n:
-            raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
-        tag = text[begin + 1 : i].lower()
-        if tag not in _HTML_TAGS:
-            raise EntityParseError(
-                f'Unsupported start tag "{tag}" at byte offset {_byte_offset(text, begin)}'
-            )
-        argument = ""
-        expandable = False
-        while True:
-            while i < n and text[i].isspace():
-                i += 1
-            if i >= n:
-                raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
-            if text[i] == ">":
-                i += 1
-                break
-            attr_begin = i
-            while i < n and not text[i].isspace() and text[i] not in "=>":
-                i += 1
-            attr = text[attr_begin:i].lower()
-            if not attr:
-                raise EntityParseError(
-                    f'Empty attribute name in the tag "{tag}" at byte offset {_byte_offset(text, begin)}'
-                )
-            while i < n and text[i].isspace():
-                i += 1
-            if i >= n or text[i] != "=":
-                if tag == "blockquote" and attr == "expandable":
-                    expandable = True
-                    continue
-                raise EntityParseError(
-                    f'Expected equal sign in declaration of an attribute of the tag "{tag}" '
-                    f"at byte offset {_byte_offset(text, begin)}"
-                )
-            i += 1
-            while i < n and text[i].isspace():
-                i += 1
-            if i >= n:
-                raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
-            if text[i] in "'\"":
-                quote = text[i]
-                i += 1
-                value_parts: list[str] = []
-                while i < n and text[i] != quote:
-                    if text[i] == "&":
-                        decoded = _decode_html_entity(text, i)
-                        if decoded is not None:
-                            value_parts.append(decoded[0])
-                            i = decoded[1]
-                            continue
-                    value_parts.append(text[i])
-                    i += 1
-                if i >= n:
-                    raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
-                i += 1
-                value = "".join(value_parts)
-            else:
-                token_begin = i
-                while i < n and (text[i].isalnum() or text[i] in ".-"):
-                    i += 1
-                value = text[token_begin:i].lower()
-                if i < n and not text[i].isspace() and text[i] != ">":
-                    raise EntityParseError(
-                        f"Unexpected end of name token at byte offset {_byte_offset(text, token_begin)}"
-                    )
-            if tag == "a" and attr == "href":
-                argument = value
-            elif tag == "code" and attr == "class" and value.startswith("language-"):
-                argument = value[len("language-") :]
-            elif tag == "span" and attr == "class" and value.startswith("tg-"):
-                argument = value[len("tg-") :]
-            elif tag == "tg-emoji" and attr == "emoji-id":
-                argument = value
-            elif tag == "blockquote" and attr == "expandable":
-                expandable = True
-        if tag == "span" and argument != "spoiler":
-            raise EntityParseError(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}'
-            )
-        if tag == "tg-emoji" and not argument.isdigit():
-            raise EntityParseError(
-                f'Tag "tg-emoji" must have a valid "emoji-id" attribute '
-                f"at byte offset {_byte_offset(text, begin)}"
-            )
-        stack.append([tag, argument, out.pos, {"expandable": expandable}])
 
     if stack:
-        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
+        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].tag}"')
+    if surrogates:
+        raise EntityParseError(
+            "Text contains invalid Unicode characters after decoding HTML entities, "
+            "check for unmatched surrogate code units"
+        )
+    for entity in entities:
+        entity.pop("_language", None)
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return ParsedText(out.text(), entities)
 
 
-def _close_html_entity(entry: list, end: int, entities: list[dict], stack: list[list]) -> None:
-    tag, argument, start, extra = entry
-    length = end - start
-    kind = _HTML_TAGS[tag]
-    if tag == "code" and argument and stack and stack[-1][0] == "pre" and stack[-1][2] == start:
-        # <pre><code class="language-x">...</code></pre>: the language belongs to the pre.
-        stack[-1][3]["language"] = argument
-        return
-    if length <= 0:
-        return
-    entity: dict = {"type": kind, "offset": start, "length": length}
-    if kind == "text_link":
-        if not argument:
-            # Telegram silently drops links without a usable URL.
+def _start_tag(text: str, begin: int, out: _Builder, stack: list[_OpenTag]) -> int:
+    """Read the start tag at ``text[begin] == '<'``, push it, and return the index after it."""
+    n = len(text)
+    i = begin + 1
+    while i < n and text[i] not in _SPACES and text[i] != ">":
+        i += 1
+    if i >= n:
+        raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
+    tag = text[begin + 1 : i].translate(_ASCII_LOWER)
+    if tag not in _HTML_TAGS:
+        raise EntityParseError(f'Unsupported start tag "{tag}" at byte offset {_byte_offset(text, begin)}')
+
+    def unclosed(named: bool) -> EntityParseError:
+        name = f' "{tag}"' if named else ""
+        return EntityParseError(f"Unclosed start tag{name} at byte offset {_byte_offset(text, begin)}")
+
+    argument = ""
+    while text[i] != ">":  # i < n holds at every turn
+        while i < n and text[i] in _SPACES:
+            i += 1
+        if i < n and text[i] == ">":
+            break
+        attribute_begin = i
+        while i < n and text[i] not in _SPACES and text[i] not in "=>/\"'":
+            i += 1
+        attribute = text[attribute_begin:i]
+        if not attribute:
+            raise EntityParseError(
+                f'Empty attribute name in the tag "{tag}" at byte offset {_byte_offset(text, begin)}'
+            )
+        while i < n and text[i] in _SPACES:
+            i += 1
+        if i >= n:
+            raise unclosed(True)
+        if text[i] != "=":
+            # an attribute without a value: only blockquote's "expandable" means anything
+            if tag == "blockquote" and attribute == "expandable":
+                argument = "1"
+            continue
+        i += 1
+        while i < n and text[i] in _SPACES:
+            i += 1
+        if i >= n:
+            raise unclosed(True)
+        if text[i] not in "'\"":
+            token_begin = i
+            while i < n and text[i] in _NAME_TOKEN:
+                i += 1
+            value = text[token_begin:i].translate(_ASCII_LOWER)
+            if i < n and text[i] not in _SPACES and text[i] != ">":
+                raise EntityParseError(
+                    f"Unexpected end of name token at byte offset {_byte_offset(text, token_begin)}"
+                )
+        else:
+            quote = text[i]
+            i += 1
+            value_parts: list[str] = []
+            while i < n and text[i] != quote:
+                if text[i] == "&":
+                    decoded = _decode_html_entity(text, i)
+                    if decoded is not None:
+                        value_parts.append(chr(decoded[0]))
+                        i = decoded[1]
+                        continue
+                value_parts.append(text[i])
+                i += 1
+            if i < n:
+                i += 1  # the closing quote
+            value = "".join(value_parts)
+        if i >= n:
+            raise unclosed(False)
+        if tag == "a" and attribute == "href":
+            argument = value
+        elif tag == "code" and attribute == "class" and value.startswith("language-"):
+            argument = value[len("language-") :]
+        elif tag == "span" and attribute == "class" and value.startswith("tg-"):
+            argument = value[len("tg-") :]
+        elif tag == "tg-emoji" and attribute == "emoji-id":
+            argument = value
+        elif tag == "blockquote" and attribute == "expandable":
+            argument = "1"
+    if tag == "span" and argument != "spoiler":
+        raise EntityParseError(
+            f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}'
+        )
+    stack.append(_OpenTag(tag, argument, out.pos, len(out.parts)))
+    return i + 1
+
+
+def _close_tag(top: _OpenTag, out: _Builder, entities: list[dict]) -> None:
+    """Add the entity of a closed, non-empty tag (TDLib's rules, including pre/code merging)."""
+    offset, length = top.offset, out.pos - top.offset
+    tag, argument = top.tag, top.argument
+    last = entities[-1] if entities else None
+    same_range = last is not None and last["offset"] == offset and last["length"] == length
+    entity: dict
+    if tag in _SIMPLE_TAGS:
+        entity = {"type": _SIMPLE_TAGS[tag], "offset": offset, "length": length}
+    elif tag == "tg-emoji":
+        if not re.fullmatch(r"-?\d+", argument) or not 0 < abs(int(argument)) < _INT64:
+            raise EntityParseError("Invalid custom emoji identifier specified")
+        entity = {"type": "custom_emoji", "offset": offset, "length": length, "custom_emoji_id": argument}
+    elif tag == "a":
+        url = argument or "".join(out.parts[top.part :])
+        user = re.fullmatch(r"tg://user\?id=(\d{1,18})", url.strip())
+        if user:
+            mentioned = {"id": int(user.group(1)), "is_bot": False, "first_name": ""}
+            entity = {"type": "text_mention", "offset": offset, "length": length, "user": mentioned}
+        else:
+            checked = _checked_link(url)
+            if not checked:
+                return  # Telegram drops a link it can't use
+            entity = {"type": "text_link", "offset": offset, "length": length, "url": checked}
+    elif tag == "pre":
+        if last is not None and same_range and last["type"] == "code" and last.get("_language"):
+            last["type"] = "pre"
+            last["language"] = last.pop("_language")
             return
-        entity["url"] = argument
-    elif kind == "pre":
-        language = extra.get("language")
-        if language:
-            entity["language"] = language
-    elif kind == "blockquote" and extra.get("expandable"):
-        entity["type"] = "expandable_blockquote"
-    elif kind == "custom_emoji":
-        entity["custom_emoji_id"] = argument
+        entity = {"type": "pre", "offset": offset, "length": length}
+    elif tag == "code":
+        if last is not None and same_range and last["type"] == "pre" and argument:
+            last["language"] = argument
+            return
+        entity = {"type": "code", "offset": offset, "length": length}
+        if argument:
+            entity["_language"] = argument
+    else:  # blockquote
+        kind = "expandable_blockquote" if argument else "blockquote"
+        entity = {"type": kind, "offset": offset, "length": length}
     entities.append(entity)
 
+
+def _checked_link(url: str) -> str:
+    """The link Telegram keeps for ``<a href>``, or "" when it drops it (an approximation
+    of TDLib's ``LinkManager::get_checked_link``: http, https, tg and ton links, and bare
+    domains, which get ``http://``)."""
+    url = url.strip()
+    if not url or any(ch.isspace() for ch in url):
+        return ""
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):(//)?", url)
+    if match and (match.group(2) or match.group(1).lower() in ("tg", "ton")):
+        scheme = match.group(1).lower()
+        if scheme in ("tg", "ton"):
+            return url
+        if scheme not in ("http", "https"):
+            return ""
+        rest = url[match.end() :]
+    else:
+        rest = url
+        url = "http://" + url
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
+    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if not host or not re.fullmatch(r"[\w.-]+|\[[0-9A-Fa-f:.]+\]", host):
+        return ""
+    return url
 
 # ---------------------------------------------------------------------------
 # MarkdownV2
@@ -534,7 +719,7 @@ def parse_markdown(text: str) -> ParsedText:
                     f"Can't find end of the entity starting at byte offset {_byte_offset(text, begin)}"
                 )
             out.add(text[i:end])
-            entity = {"type": "pre", "offset": start, "length": out.pos - start}
+            entity: dict[str, Any] = {"type": "pre", "offset": start, "length": out.pos - start}
             if language:
                 entity["language"] = language
             i = end + 3

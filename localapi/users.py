@@ -417,12 +417,14 @@ class SimUser:
         are not considered.  A string predicate means "text or caption contains".
         Returns the matching snapshot and moves the ``next_message`` cursor past it.
         """
+        matches: Callable[[SimMessage], bool]
         if isinstance(predicate, str):
             needle = predicate
 
-            def matches(message: SimMessage) -> bool:
+            def contains(message: SimMessage) -> bool:
                 return needle in message.content
 
+            matches = contains
             description = f"wait_for({needle!r})"
         else:
             matches = predicate
@@ -464,9 +466,11 @@ class SimUser:
             if remaining <= 0:
                 break
             seen = len(self._events)
-            changed = await self._signal.wait_until(
-                lambda seen=seen: len(self._events) != seen, min(quiet, remaining)
-            )
+
+            def moved(seen: int = seen) -> bool:
+                return len(self._events) != seen
+
+            changed = await self._signal.wait_until(moved, min(quiet, remaining))
             if not changed:
                 break
         new = [self._records[mid].snapshot() for mid in self._bot_ids[self._cursor :]]

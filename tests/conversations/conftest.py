@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import logging
 import zipfile
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -81,8 +83,11 @@ class BotEnv:
 
 
 @pytest.fixture
-async def env(database_url):
-    async with LocalBotApi() as server:
+async def env(database_url, caplog):
+    """The local Bot API server in strict mode: whatever breaks one of Telegram's limits is
+    refused as Telegram refuses it, and the test fails at its end if the bot broke one, or
+    gave up on a message after a 429 (the bot is expected to wait and try again)."""
+    async with LocalBotApi(strict=True) as server:
         settings = make_settings(database_url, server.url)
         db = Database(database_url)
         async with db.session() as session:
@@ -92,6 +97,41 @@ async def env(database_url):
             await registry.add_state(session, "Philippines", "PH", "Asia/Manila")
         yield BotEnv(server, db, settings, database_url)
         await db.dispose()
+    problems = [
+        f"  broke a limit: {describe_call(call)}"
+        for call in server.violations
+        if not call.violation.startswith("Too Many Requests")
+    ]
+    problems += [f"  429 not handled, never sent again: {describe_call(call)}" for call in refused_for_good(server)]
+    problems += [
+        f"  429 not handled, gave up: {record.getMessage()}"
+        for record in caplog.get_records("call")
+        if record.name == "telegram.ext.AIORateLimiter" and record.levelno >= logging.ERROR
+    ]
+    if problems:
+        pytest.fail("the bot broke Telegram's limits:\n" + "\n".join(problems), pytrace=False)
+
+
+def refused_for_good(server: LocalBotApi) -> list:
+    """Calls answered 429 whose last identical attempt was refused too (never went through)."""
+    last = {}
+    for call in server.calls:
+        last[(call.method, json.dumps(call.params, sort_keys=True, default=str))] = call
+    return [call for call in last.values() if call.status == 429]
+
+
+def describe_call(call) -> str:
+    """One call: the method, Telegram's answer and what was sent."""
+    params = call.params
+    sent = {name: params[name] for name in ("chat_id", "message_id", "parse_mode") if name in params}
+    for name in ("text", "caption"):
+        if name in params:
+            sent[name] = params[name]
+    markup = params.get("reply_markup")
+    if isinstance(markup, dict) and "inline_keyboard" in markup:
+        sent["callback_data"] = [b.get("callback_data") for row in markup["inline_keyboard"] for b in row]
+    answer = call.violation or call.description
+    return f"{call.method} -> {call.status} {answer!r}; sent {sent!r}"
 
 
 def docx_comments(data: bytes) -> list[dict]:

@@ -22,7 +22,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -34,6 +34,7 @@ from telegram.ext import (
 )
 
 from localapi import BotApiCall, LocalBotApi, SimMessage, SimUser
+from localapi.limits import FloodControl
 
 TOKEN = "123456789:AAH-local_test-token"
 
@@ -46,7 +47,7 @@ PNG = bytes.fromhex(
 
 @pytest.fixture
 async def api():
-    async with LocalBotApi() as server:
+    async with LocalBotApi(strict=True) as server:
         yield server
 
 
@@ -420,45 +421,6 @@ async def test_photos_captions_and_file_limits(api: LocalBotApi, bot: Bot):
     assert bytes(await file.download_as_bytearray()) == PNG == snapshot.file_bytes
 
 
-# PTB warns about RetryAfter.retry_after changing type in a future version
-@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-async def test_rate_limit_answers_429():
-    async with (
-        LocalBotApi(rate_limit=True, per_chat_per_second=1.0, overall_per_second=3.0) as api,
-        Bot(TOKEN, base_url=f"{api.url}/bot", base_file_url=f"{api.url}/file/bot") as bot,
-    ):
-        users = [api.user(100 + i) for i in range(4)]
-        for user in users:
-            await user.send("/start")
-        await bot.send_message(users[0].chat_id, "one")
-        with pytest.raises(RetryAfter) as excinfo:
-            await bot.send_message(users[0].chat_id, "two")
-        assert "Retry in 1 seconds" in str(excinfo.value)
-        status, body = await raw_call(api, "sendMessage", data={"chat_id": "100", "text": "three"})
-        assert status == 429
-        assert body == {
-            "ok": False,
-            "error_code": 429,
-            "description": "Too Many Requests: retry after 1",
-            "parameters": {"retry_after": 1},
-        }
-        # other chats are limited only by the overall rate (3/s here)
-        await bot.send_message(users[1].chat_id, "hello")
-        await bot.send_message(users[2].chat_id, "hi")
-        with pytest.raises(RetryAfter):
-            await bot.send_message(users[3].chat_id, "over the overall limit")
-        await bot.send_chat_action(users[3].chat_id, "typing")  # not a message
-        assert api.stats == {"sent": 3, "rejected_429": 3}
-
-        await asyncio.sleep(1.05)  # the one-second window has slid past the burst
-        await bot.send_message(users[0].chat_id, "two")
-        # edits count as messages too
-        with pytest.raises(RetryAfter):
-            await bot.edit_message_text("two!", users[0].chat_id, users[0].messages()[-1].message_id)
-        assert [m.text for m in users[0].messages()] == ["one", "two"]
-        assert [c.status for c in api.calls_of("sendMessage")] == [200, 429, 429, 200, 200, 429, 200]
-
-
 async def test_injected_errors(api: LocalBotApi, bot: Bot):
     user = api.user(15)
     await user.send("/start")
@@ -543,6 +505,7 @@ async def test_webhook_delivery(api: LocalBotApi, bot: Bot):
 
 
 async def test_wait_for_next_message_and_drain(api: LocalBotApi, bot: Bot):
+    api.flood = FloodControl(per_chat_per_second=None)  # many messages to one chat at once
     user = api.user(41)
     await user.send("/start")
     assert isinstance(user, SimUser) and api.user(41) is user
@@ -609,3 +572,14 @@ async def test_standalone_server_runs_until_interrupted():
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_public_names_stay_where_they_were():
+    import localapi
+    from localapi import server
+
+    assert set(localapi.__all__) == {"BotApiCall", "LocalBotApi", "SimMessage", "SimUser"}
+    assert {"METHODS", "ApiError", "BotApiCall", "LocalBotApi", "StoredFile"} <= set(vars(server))
+    assert {"sendMessage", "sendDocument", "editMessageText", "answerCallbackQuery", "getUpdates", "getFile"} <= set(
+        server.METHODS
+    )

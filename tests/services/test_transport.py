@@ -24,7 +24,7 @@ TOKEN = "123456:TRANSPORT"
 
 @pytest.fixture
 async def api():
-    async with LocalBotApi() as server:
+    async with LocalBotApi(strict=True) as server:
         yield server
 
 
