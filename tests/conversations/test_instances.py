@@ -83,5 +83,8 @@ async def test_two_instances_share_the_work_without_doubles(env):
         assert sum(1 for m in user.messages() if "comments are due by" in m.content) == 1
     async with env.db.session() as session:
         rows = await session.scalar(select(func.count()).select_from(Outbox))
-    assert len(env.server.calls_of("sendMessage")) == rows == DELEGATES * 5
+    # Every queued message reached Telegram once (a send refused with 429 and retried is not
+    # a second delivery).
+    delivered = [c for c in env.server.calls_of("sendMessage") if c.status == 200]
+    assert len(delivered) == rows == DELEGATES * 5
     assert all(count > 0 for count in sent_by), sent_by
