@@ -97,10 +97,19 @@ async def main(contacts: int, database: str | None, kill_at: float | None = None
                     user = server.user(10_000 + n, f"Delegate {n}")
                     user.started = True  # as if they had opened the chat
                     issued = await registry.issue_invite(
-                        session, CONSOLE, role="delegate", body=bodies[n % len(bodies)], state=states[(n // len(bodies)) % len(states)]
+                        session,
+                        CONSOLE,
+                        role="delegate",
+                        body=bodies[n % len(bodies)],
+                        state=states[(n // len(bodies)) % len(states)],
                     )
                     await registry.join(
-                        session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name=user.first_name
+                        session,
+                        issued.token,
+                        telegram_user_id=user.id,
+                        chat_id=user.id,
+                        username=None,
+                        full_name=user.first_name,
                     )
                     users.append(user)
                 outline = await rounds.import_draft(session, sample_draft(), "sample.docx")
@@ -111,7 +120,9 @@ async def main(contacts: int, database: str | None, kill_at: float | None = None
                     started = time.monotonic()
                     async with db.session() as session:
                         now = datetime.now(UTC)
-                        opened = await rounds.open_round(session, CONSOLE, consultation, now + timedelta(days=60), render=RENDERER, now=now)
+                        opened = await rounds.open_round(
+                            session, CONSOLE, consultation, now + timedelta(days=60), render=RENDERER, now=now
+                        )
                     application.bot_data.sender.wake()
                     await queue_emptied(db)
                     seconds = time.monotonic() - started
@@ -119,8 +130,12 @@ async def main(contacts: int, database: str | None, kill_at: float | None = None
                 started = time.monotonic()
                 async with db.session() as session:
                     now = datetime.now(UTC)
-                    opened = await rounds.open_round(session, CONSOLE, consultation, now + timedelta(days=60), render=RENDERER, now=now)
-                killed_after, process = await run_killed(server, database, opened.messages_queued, kill_at, Path(tmp) / "bot.log")
+                    opened = await rounds.open_round(
+                        session, CONSOLE, consultation, now + timedelta(days=60), render=RENDERER, now=now
+                    )
+                killed_after, process = await run_killed(
+                    server, database, opened.messages_queued, kill_at, Path(tmp) / "bot.log"
+                )
                 try:
                     await queue_emptied(db)
                     seconds = time.monotonic() - started
@@ -139,8 +154,15 @@ async def main(contacts: int, database: str | None, kill_at: float | None = None
                 delivered[user.id] = len(seen)
             messages = sum(len(u.messages()) for u in users)
             lost = opened.messages_queued - (messages - duplicates)
-            rejected = server.stats.get("rejected_429", 0) if isinstance(server.stats, dict) else getattr(server.stats, "rejected_429", 0)
-            print(f"contacts={contacts} queued={opened.messages_queued} statuses={dict(statuses)} 429s={rejected}", file=sys.stderr)
+            rejected = (
+                server.stats.get("rejected_429", 0)
+                if isinstance(server.stats, dict)
+                else getattr(server.stats, "rejected_429", 0)
+            )
+            print(
+                f"contacts={contacts} queued={opened.messages_queued} statuses={dict(statuses)} 429s={rejected}",
+                file=sys.stderr,
+            )
             return (
                 f"messages={messages} seconds={seconds:.1f} rate={messages / seconds:.1f} limit={LIMIT} "
                 f"lost={lost} duplicates={duplicates}"

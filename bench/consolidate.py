@@ -58,8 +58,7 @@ from documents.sample import sample_bodies, sample_draft, sample_states  # noqa:
 _PHRASES = (
     "The Member State proposes to align this clause with the national social protection "
     "strategy and to refer explicitly to persons with disabilities.",
-    "Editorial: replace \u201cshall\u201d with \u201cshould\u201d to reflect the voluntary "
-    "nature of the Framework.",
+    "Editorial: replace \u201cshall\u201d with \u201cshould\u201d to reflect the voluntary nature of the Framework.",
     "Please clarify the financing arrangements and the role of development partners.",
     "Support the clause as drafted.",
     "The indicators should be disaggregated by sex, age, disability and migration status, "
@@ -120,9 +119,7 @@ def time_fast(draft: bytes, comments, info, repeat: int, build=consolidate) -> l
 def time_others(draft: bytes, comments, info, repeat: int) -> tuple[float, float]:
     """Best times of draft_with_proposals() and comment_matrix_xlsx()."""
     proposals = min(time_fast(draft, comments, info, repeat, draft_with_proposals))
-    matrix = min(
-        time_fast(draft, comments, info, repeat, lambda _, c, i: comment_matrix_xlsx(c, i))
-    )
+    matrix = min(time_fast(draft, comments, info, repeat, lambda _, c, i: comment_matrix_xlsx(c, i)))
     return proposals, matrix
 
 
@@ -212,8 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     peak = measure_peak(n)
     peak_mb = peak["peak_kb"] / 1024
     print(
-        f"fast path peak RSS: {peak_mb:.1f} MB "
-        f"(the same process before the call: {peak['before_kb'] / 1024:.1f} MB)",
+        f"fast path peak RSS: {peak_mb:.1f} MB (the same process before the call: {peak['before_kb'] / 1024:.1f} MB)",
         flush=True,
     )
 
@@ -250,8 +246,7 @@ def main(argv: list[str] | None = None) -> None:
 
     ratio = naive_seconds / seconds
     print(
-        f"comments={n} seconds={seconds:.3f} naive_seconds={naive_seconds:.3f} "
-        f"ratio={ratio:.1f} peak_mb={peak_mb:.1f}"
+        f"comments={n} seconds={seconds:.3f} naive_seconds={naive_seconds:.3f} ratio={ratio:.1f} peak_mb={peak_mb:.1f}"
     )
 
 

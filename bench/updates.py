@@ -118,7 +118,9 @@ async def echo_bot(server: LocalBotApi, db: Database | None = None, *, token: st
         .concurrent_updates(CONCURRENCY)
     )
     if aiohttp:
-        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=10))
+        builder = builder.request(AiohttpRequest()).get_updates_request(
+            AiohttpRequest(connection_pool_size=1, read_timeout=10)
+        )
     application = builder.build()
     application.add_handler(MessageHandler(filters.TEXT, on_text))
     application.add_handler(CallbackQueryHandler(on_press))
@@ -231,7 +233,9 @@ async def enrol(db: Database, users) -> None:
             issued = await registry.issue_invite(
                 session, CONSOLE, role="delegate", body=bodies[n % len(bodies)], state=states[n % len(states)]
             )
-            await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D")
+            await registry.join(
+                session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D"
+            )
         outline = await rounds.import_draft(session, sample_draft(), "sample.docx")
         consultation = await rounds.resolve_consultation(session, outline.consultation)
         now = datetime.now(UTC)

@@ -97,19 +97,41 @@ def raw_zip(entries, declared_count: int | None = None) -> bytes:
     for name, payload, crc, size in entries:
         offset = out.tell()
         encoded = name.encode()
-        out.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc,
-                              len(payload), size, len(encoded), 0))
+        out.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc, len(payload), size, len(encoded), 0))
         out.write(encoded)
         out.write(payload)
-        central.append(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 0x21, crc,
-                                   len(payload), size, len(encoded), 0, 0, 0, 0, 0, offset)
-                       + encoded)
+        central.append(
+            struct.pack(
+                "<4s6H3L5H2L",
+                b"PK\x01\x02",
+                20,
+                20,
+                0,
+                8,
+                0,
+                0x21,
+                crc,
+                len(payload),
+                size,
+                len(encoded),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + encoded
+        )
     start = out.tell()
     for record in central:
         out.write(record)
     count = len(central) if declared_count is None else declared_count
-    out.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, min(count, 0xFFFF),
-                          min(count, 0xFFFF), out.tell() - start, start, 0))
+    out.write(
+        struct.pack(
+            "<4s4H2LH", b"PK\x05\x06", 0, 0, min(count, 0xFFFF), min(count, 0xFFFF), out.tell() - start, start, 0
+        )
+    )
     return out.getvalue()
 
 
@@ -224,7 +246,8 @@ def _node_budget(members: dict[str, bytes], body: str) -> int:
     from documents.draft._unpack import MAX_XML_NODES
 
     used = sum(
-        data.count(b"<") + 2 * data.count(b"=") for name, data in members.items()
+        data.count(b"<") + 2 * data.count(b"=")
+        for name, data in members.items()
         if name.endswith((".xml", ".rels")) and name != "word/document.xml"
     )
     return MAX_XML_NODES - used - body.count("<") - 2 * body.count("=") - 200
@@ -242,10 +265,15 @@ def worst_text() -> bytes:
     from documents.draft._unpack import MAX_XML_BYTES
 
     members = _sample()
-    room = MAX_XML_BYTES - sum(
-        len(data) for name, data in members.items()
-        if name.endswith((".xml", ".rels")) and name != "word/document.xml"
-    ) - 4096
+    room = (
+        MAX_XML_BYTES
+        - sum(
+            len(data)
+            for name, data in members.items()
+            if name.endswith((".xml", ".rels")) and name != "word/document.xml"
+        )
+        - 4096
+    )
     words = " ".join(_WORDS) + " "
     text = (words * (20_000 // len(words) + 1))[:20_000]
     clause = "<w:p><w:r><w:t>{n} " + text + "</w:t></w:r></w:p>"
@@ -257,10 +285,12 @@ def clauses() -> bytes:
     """Short numbered clauses, just under the paragraph limit: what clauses cost."""
     from documents.draft._parser import MAX_PARAGRAPHS
 
-    return _with_document("".join(
-        f"<w:p><w:r><w:t>{i // 999 + 1}.{i % 999 + 1} Member States shall report.</w:t></w:r></w:p>"
-        for i in range(1, MAX_PARAGRAPHS)
-    ))
+    return _with_document(
+        "".join(
+            f"<w:p><w:r><w:t>{i // 999 + 1}.{i % 999 + 1} Member States shall report.</w:t></w:r></w:p>"
+            for i in range(1, MAX_PARAGRAPHS)
+        )
+    )
 
 
 _LEGIT_PARA = (
@@ -272,7 +302,61 @@ _LEGIT_PARA = (
     '<w:rFonts w:ascii="Arial" w:hAnsi="Arial" w:cs="Arial"/><w:sz w:val="22"/>'
     '<w:szCs w:val="22"/></w:rPr><w:tab/><w:t xml:space="preserve">{text}</w:t></w:r></w:p>'
 )
-_WORDS = ["Member", "States", "shall", "endeavour", "to", "extend", "social", "protection", "coverage", "to", "all", "workers", "in", "the", "informal", "economy", "and", "to", "their", "families", "taking", "into", "account", "national", "circumstances", "and", "the", "principles", "of", "the", "ASEAN", "Declaration", "on", "Strengthening", "Social", "Protection", "including", "persons", "with", "disabilities", "older", "persons", "migrant", "workers", "and", "children", "with", "particular", "attention", "to", "women", "and", "girls"]
+_WORDS = [
+    "Member",
+    "States",
+    "shall",
+    "endeavour",
+    "to",
+    "extend",
+    "social",
+    "protection",
+    "coverage",
+    "to",
+    "all",
+    "workers",
+    "in",
+    "the",
+    "informal",
+    "economy",
+    "and",
+    "to",
+    "their",
+    "families",
+    "taking",
+    "into",
+    "account",
+    "national",
+    "circumstances",
+    "and",
+    "the",
+    "principles",
+    "of",
+    "the",
+    "ASEAN",
+    "Declaration",
+    "on",
+    "Strengthening",
+    "Social",
+    "Protection",
+    "including",
+    "persons",
+    "with",
+    "disabilities",
+    "older",
+    "persons",
+    "migrant",
+    "workers",
+    "and",
+    "children",
+    "with",
+    "particular",
+    "attention",
+    "to",
+    "women",
+    "and",
+    "girls",
+]
 
 
 def legit(sections: int = 400, per_section: int = 25, size: int = 10 * MB - 64 * 1024) -> bytes:
@@ -283,7 +367,7 @@ def legit(sections: int = 400, per_section: int = 25, size: int = 10 * MB - 64 *
     for s in range(1, sections + 1):
         parts.append(
             f'<w:p w:rsidR="00A1B2C3" w:rsidRDefault="00A1B2C3"><w:pPr><w:pStyle w:val="Heading1"/>'
-            f'</w:pPr><w:r><w:t>{s}.</w:t><w:tab/><w:t>Section {s} of the Framework</w:t></w:r></w:p>'
+            f"</w:pPr><w:r><w:t>{s}.</w:t><w:tab/><w:t>Section {s} of the Framework</w:t></w:r></w:p>"
         )
         for c in range(1, per_section + 1):
             text = " ".join(rng.choice(_WORDS) for _ in range(40)).capitalize() + "."
@@ -404,8 +488,7 @@ def measure(path: str, on_loop: bool = False, repeat: int = 3) -> dict:
 
     result = asyncio.run(runs())
     peak = _status("VmHWM")
-    result.update(size_mb=len(data) / MB, base_mb=base, peak_mb=peak, growth_mb=peak - base,
-                  peak_from=peak_from)
+    result.update(size_mb=len(data) / MB, base_mb=base, peak_mb=peak, growth_mb=peak - base, peak_from=peak_from)
     return result
 
 
@@ -416,29 +499,45 @@ def run_case(path: str, on_loop: bool = False, timeout: float = 300, repeat: int
         f"print(json.dumps(upload.measure({path!r}, {on_loop!r}, {repeat!r})))"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    failed = {"seconds": 0.0, "stall_ms": 0.0, "size_mb": os.path.getsize(path) / MB,
-              "base_mb": 0.0, "peak_mb": 0.0, "growth_mb": 0.0, "message": ""}
+    failed = {
+        "seconds": 0.0,
+        "stall_ms": 0.0,
+        "size_mb": os.path.getsize(path) / MB,
+        "base_mb": 0.0,
+        "peak_mb": 0.0,
+        "growth_mb": 0.0,
+        "message": "",
+    }
     try:
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                timeout=timeout, cwd=ROOT, env=env, check=False)
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=ROOT,
+            env=env,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return {**failed, "outcome": f"timed out ({timeout:.0f} s)", "seconds": timeout}
     if result.returncode != 0:
-        return {**failed, "outcome": f"child failed ({result.returncode})",
-                "message": result.stderr.strip().splitlines()[-1][:200] if result.stderr else ""}
+        return {
+            **failed,
+            "outcome": f"child failed ({result.returncode})",
+            "message": result.stderr.strip().splitlines()[-1][:200] if result.stderr else "",
+        }
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--case", action="append", choices=sorted(CASES),
-                        help="run only this case (repeatable); default: all")
-    parser.add_argument("--on-loop", action="store_true",
-                        help="parse on the event loop instead of in a thread")
+    parser.add_argument(
+        "--case", action="append", choices=sorted(CASES), help="run only this case (repeatable); default: all"
+    )
+    parser.add_argument("--on-loop", action="store_true", help="parse on the event loop instead of in a thread")
     parser.add_argument("--limit-mb", type=float, default=300)
     parser.add_argument("--timeout", type=float, default=300, help="seconds per case")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="parses per case; time and stall are the least of them")
+    parser.add_argument("--repeat", type=int, default=3, help="parses per case; time and stall are the least of them")
     args = parser.parse_args(argv)
     names = args.case or list(CASES)
     results = {}
@@ -473,6 +572,5 @@ if __name__ == "__main__":
         main()
     except BaseException:  # --help, argument errors, failures: the figures line still ends
         sys.stdout.flush()
-        print("bomb_peak_mb=0 legit_peak_mb=0 worst_peak_mb=0 max_growth_mb=0 "
-              "max_stall_ms=0 limit_mb=300", flush=True)
+        print("bomb_peak_mb=0 legit_peak_mb=0 worst_peak_mb=0 max_growth_mb=0 max_stall_ms=0 limit_mb=300", flush=True)
         raise

@@ -164,7 +164,9 @@ BUTTONS: tuple[Button, ...] = (
     Button(callbacks.KeepComment, delegate.keep),
     Button((callbacks.Mute, callbacks.Unmute), delegate.mute),
     Button(callbacks.Nudge, chair.nudge, CHAIRS),
-    Button((callbacks.UploadNew, callbacks.UploadReplace, callbacks.UploadCancel), secretariat.upload_choice, SECRETARIAT),
+    Button(
+        (callbacks.UploadNew, callbacks.UploadReplace, callbacks.UploadCancel), secretariat.upload_choice, SECRETARIAT
+    ),
     Button(callbacks.AnswerWith, answers.choose, SECRETARIAT),
     Button(callbacks.AnswerNoObservation, answers.no_observation, SECRETARIAT),
     Button(callbacks.AnswerLater, answers.later, SECRETARIAT),

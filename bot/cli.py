@@ -184,7 +184,9 @@ async def ask_telegram(settings: Settings) -> dict:
     if status == 429 or status >= 500:
         parameters = answer.get("parameters")
         retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
-        raise TelegramUnreachable(f"{status} {description}", float(retry_after) if isinstance(retry_after, int | float) else 0.0)
+        raise TelegramUnreachable(
+            f"{status} {description}", float(retry_after) if isinstance(retry_after, int | float) else 0.0
+        )
     # 401 for a token Telegram does not know, 404 for one it cannot even read.
     raise TelegramProblem(token_refused(f"{status} {description}"))
 
@@ -214,7 +216,9 @@ async def wait_for_telegram(settings: Settings, stop: asyncio.Event) -> dict | N
             return asking.result()
         except TelegramUnreachable as unreachable:
             wait = max(delay, unreachable.retry_after)
-            log.warning("Telegram unreachable at %s (%s); retrying in %d s", settings.telegram_api_url, unreachable.reason, wait)
+            log.warning(
+                "Telegram unreachable at %s (%s); retrying in %d s", settings.telegram_api_url, unreachable.reason, wait
+            )
         with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), wait)
         delay = min(delay * 2, LAST_RETRY_SECONDS)
@@ -273,7 +277,9 @@ def cmd_run(args) -> int:
             pause = min(max(2 * pause, FIRST_RETRY_SECONDS), LAST_RETRY_SECONDS)
             log.warning(
                 "Telegram unreachable at %s while starting (%s); retrying in %d s",
-                settings.telegram_api_url, error.message, pause,
+                settings.telegram_api_url,
+                error.message,
+                pause,
             )
         finally:
             # A bot that failed to start is not shut down by python-telegram-bot: close its
@@ -362,7 +368,9 @@ def cmd_webhook(args) -> int:
     except InvalidToken:
         return _fail(token_refused(), 2)
     except NetworkError as error:
-        return _fail(f"Telegram unreachable at {settings.telegram_api_url} while starting ({error.message}); start it again.")
+        return _fail(
+            f"Telegram unreachable at {settings.telegram_api_url} while starting ({error.message}); start it again."
+        )
     except TelegramError as error:
         return _fail(f"Telegram refused to set the webhook at {args.url}: {error.message}")
     except OSError as error:
@@ -481,7 +489,8 @@ def cmd_invite(args) -> int:
 
     async def work(session):
         return await registry.issue_invite(
-            session, registry.CONSOLE,
+            session,
+            registry.CONSOLE,
             role=args.role,
             body=args.body,
             state=args.state,
@@ -512,7 +521,9 @@ def cmd_registry(args) -> int:
             state = await registry.add_state(session, args.name, args.code, args.timezone)
             return [f"Member State {state.name} ({state.code}, {state.timezone}) registered."]
         lines = ["Bodies:"] + [f"  {b.code:10} {b.name}" for b in await registry.list_bodies(session)]
-        lines += ["Member States:"] + [f"  {s.code:4} {s.name:20} {s.timezone}" for s in await registry.list_states(session)]
+        lines += ["Member States:"] + [
+            f"  {s.code:4} {s.name:20} {s.timezone}" for s in await registry.list_states(session)
+        ]
         return lines
 
     lines = _call(settings, work)
@@ -547,9 +558,14 @@ def cmd_open(args) -> int:
         consultation = await rounds.resolve_consultation(session, args.consultation)
         now = datetime.now(UTC)
         deadline = rounds.parse_deadline(
-            args.deadline, days=args.days if args.days is not None else settings.default_round_days, tz=settings.tz, now=now
+            args.deadline,
+            days=args.days if args.days is not None else settings.default_round_days,
+            tz=settings.tz,
+            now=now,
         )
-        return await rounds.open_round(session, _console(), consultation, deadline, render=_renderer(), now=now, timing=timing_from(settings))
+        return await rounds.open_round(
+            session, _console(), consultation, deadline, render=_renderer(), now=now, timing=timing_from(settings)
+        )
 
     opened = _call(settings, work)
     print(_plain(texts.opened(opened, settings.tz)))
@@ -577,7 +593,9 @@ def cmd_close(args) -> int:
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
         await rounds.close_round(session, _console(), consultation)
-        await rounds.announce_close(session, consultation, timetable.timing_from(settings), render=_renderer(), now=datetime.now(UTC))
+        await rounds.announce_close(
+            session, consultation, timetable.timing_from(settings), render=_renderer(), now=datetime.now(UTC)
+        )
         return consultation.name
 
     name = _call(settings, work)
@@ -608,7 +626,9 @@ def cmd_extend(args) -> int:
         consultation = await rounds.resolve_consultation(session, args.consultation)
         now = datetime.now(UTC)
         deadline = rounds.extended_deadline(consultation, days=args.days, value=args.deadline, tz=settings.tz, now=now)
-        told = await rounds.change_deadline(session, _console(), consultation, deadline, timetable.timing_from(settings), render=_renderer(), now=now)
+        told = await rounds.change_deadline(
+            session, _console(), consultation, deadline, timetable.timing_from(settings), render=_renderer(), now=now
+        )
         return consultation.title, deadline, told
 
     title, deadline, told = _call(settings, work)
@@ -639,11 +659,21 @@ def cmd_reminders(args) -> int:
         timing = timetable.timing_from(settings)
         if args.schedule is not None or args.everyone is not None:
             await timetable.set_schedule(
-                session, _console(), consultation, timing, schedule=args.schedule, everyone=args.everyone, now=datetime.now(UTC)
+                session,
+                _console(),
+                consultation,
+                timing,
+                schedule=args.schedule,
+                everyone=args.everyone,
+                now=datetime.now(UTC),
             )
         jobs = await timetable.plan_of(session, consultation)
         return texts.reminder_plan(
-            consultation.title, timetable.schedule_of(consultation, timing), consultation.remind_everyone, jobs, settings.tz
+            consultation.title,
+            timetable.schedule_of(consultation, timing),
+            consultation.remind_everyone,
+            jobs,
+            settings.tz,
         )
 
     text = _call(settings, work)
@@ -703,7 +733,13 @@ def cmd_demo(args) -> int:
     from bot.demo import run_demo
 
     return asyncio.run(
-        run_demo(out=Path(args.out), delegates=args.delegates, comments=args.comments, database=args.database, quiet=args.quiet)
+        run_demo(
+            out=Path(args.out),
+            delegates=args.delegates,
+            comments=args.comments,
+            database=args.database,
+            quiet=args.quiet,
+        )
     )
 
 
@@ -745,13 +781,18 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, help_text: str, func, *, db: bool = True):
         p = sub.add_parser(name, help=help_text, description=help_text)
         if db:
-            p.add_argument("--database", metavar="URL", help="database URL (default: DATABASE_URL or sqlite:///clausebot.db)")
+            p.add_argument(
+                "--database", metavar="URL", help="database URL (default: DATABASE_URL or sqlite:///clausebot.db)"
+            )
         p.set_defaults(func=func)
         return p
 
     add("run", "Run the bot with long polling (needs TELEGRAM_BOT_TOKEN).", cmd_run)
     p = add("webhook", "Serve Telegram's webhook (behind a reverse proxy).", cmd_webhook)
-    p.add_argument("--url", help="public base URL Telegram posts to, e.g. https://bot.example.org (omit on replicas that share one registered webhook)")
+    p.add_argument(
+        "--url",
+        help="public base URL Telegram posts to, e.g. https://bot.example.org (omit on replicas that share one registered webhook)",
+    )
     p.add_argument("--path", default="telegram", help="URL path of the webhook (default: telegram)")
     p.add_argument("--listen", default="0.0.0.0", help="address to listen on")
     p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
@@ -783,7 +824,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="contact's name")
     p.add_argument("--email", help="contact's e-mail")
     p.add_argument(
-        "--days", type=_days_between(*INVITE_DAYS), metavar="N",
+        "--days",
+        type=_days_between(*INVITE_DAYS),
+        metavar="N",
         help=f"days the link stays valid, {INVITE_DAYS[0]} to {INVITE_DAYS[1]} (default: INVITE_TTL_DAYS, 30)",
     )
     p.add_argument("--csv", metavar="FILE", help="CSV with columns name, role, body, state, email")
@@ -837,12 +880,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", help="offsets before the deadline, e.g. 30d,14d,7d,3d,1d,0d (units s, m, h, d)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--everyone", dest="everyone", action="store_true", default=None, help="remind every delegate")
-    g.add_argument("--nonresponders", dest="everyone", action="store_false", help="remind only those who have not responded")
+    g.add_argument(
+        "--nonresponders", dest="everyone", action="store_false", help="remind only those who have not responded"
+    )
 
     p = add("status", "Who has and has not responded.", cmd_status)
     p.add_argument("--consultation", metavar="NAME")
 
-    p = add("consolidate", "Write the consolidated Word draft (and the draft with proposals, and the matrix).", cmd_consolidate)
+    p = add(
+        "consolidate",
+        "Write the consolidated Word draft (and the draft with proposals, and the matrix).",
+        cmd_consolidate,
+    )
     p.add_argument("--out", required=True, metavar="FILE.docx", help="the consolidated draft")
     p.add_argument("--proposals", metavar="FILE.docx", help="the draft with proposals (default: next to --out)")
     p.add_argument("--matrix", metavar="FILE.xlsx", help="the comment matrix (default: next to --out)")
@@ -880,7 +929,9 @@ def _unexpected(command: str, error: Exception) -> int:
 
     detail = logs.mask(str(error).strip().splitlines()[0] if str(error).strip() else "")
     what = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
-    if isinstance(error, SQLAlchemyError | ConnectionRefusedError | socket.gaierror) or type(error).__module__.startswith("asyncpg"):
+    if isinstance(error, SQLAlchemyError | ConnectionRefusedError | socket.gaierror) or type(
+        error
+    ).__module__.startswith("asyncpg"):
         return _fail(f"The database could not be used ({what}). Check DATABASE_URL and that the database is running.")
     return _fail(f"clausebot {command} failed: {what}. Run it again with -v for the details.")
 

@@ -35,7 +35,7 @@ def async_url(raw: str) -> URL:
     """Turn a user's database URL into one with an async driver."""
     raw = raw.strip()
     if raw.startswith("postgres://"):
-        raw = "postgresql://" + raw[len("postgres://"):]
+        raw = "postgresql://" + raw[len("postgres://") :]
     url = make_url(raw)
     backend = url.get_backend_name()
     if backend == "sqlite":

@@ -78,7 +78,9 @@ class Printer:
             print(f"[{time.monotonic() - self.started:6.1f}s] {message}", flush=True)
 
 
-async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, database: str | None = None, quiet: bool = False) -> int:
+async def run_demo(
+    *, out: Path, delegates: int = 12, comments: int = 30, database: str | None = None, quiet: bool = False
+) -> int:
     from bot.app import build_application
     from bot.db import Database, upgrade_async
     from bot.runner import polling
@@ -121,7 +123,9 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
 
                 async def invite(role: str, body: str | None, state: str | None, name: str) -> str:
                     async with db.session() as session:
-                        issued = await registry.issue_invite(session, registry.CONSOLE, role=role, body=body, state=state, name=name)
+                        issued = await registry.issue_invite(
+                            session, registry.CONSOLE, role=role, body=body, state=state, name=name
+                        )
                     return issued.token
 
                 # The Secretariat joins with a link printed by `clausebot invite --role secretariat`.
@@ -179,7 +183,9 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                     user, body, state = active[number % len(active)]
                     messages = sections_per_person[user.id]
                     message = rng.choice(messages)
-                    buttons = [label for row in message.buttons() for label, data in row if data and data.startswith("cm:")]
+                    buttons = [
+                        label for row in message.buttons() for label, data in row if data and data.startswith("cm:")
+                    ]
                     if not buttons:
                         continue
                     ref = rng.choice(buttons).replace("💬 ", "")
@@ -195,7 +201,9 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                         await user.send(text)
                     elif way == "reply":
                         await user.send(f"{ref} {text}", reply_to=message)
-                        prompt = await user.wait_for(lambda m: "What type of comment" in m.content or "Which one" in m.content)
+                        prompt = await user.wait_for(
+                            lambda m: "What type of comment" in m.content or "Which one" in m.content
+                        )
                         if "Which one" in prompt.content:
                             await user.press(prompt, ref)
                             prompt = await user.wait_for("What type of comment")
@@ -253,7 +261,9 @@ async def run_demo(*, out: Path, delegates: int = 12, comments: int = 30, databa
                 out = out.expanduser()
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_bytes(document.file_bytes or b"")
-                say(f"Consolidated draft received in chat: {document.caption.splitlines()[0] if document.caption else ''}")
+                say(
+                    f"Consolidated draft received in chat: {document.caption.splitlines()[0] if document.caption else ''}"
+                )
                 for suffix in ("-with-proposals.docx", "-comment-matrix.xlsx"):
                     extra = await officer.wait_for(lambda m: m.document is not None, timeout=60)
                     path = out.with_name(out.stem + suffix)
@@ -282,7 +292,11 @@ async def _fast_forward(
 
     async with db.session() as session:
         consultation = await rounds.resolve_consultation(session, name)
-        plan = [(job.kind, job.label, job.due_at) for job in await timetable.plan_of(session, consultation) if job.status == "pending"]
+        plan = [
+            (job.kind, job.label, job.due_at)
+            for job in await timetable.plan_of(session, consultation)
+            if job.status == "pending"
+        ]
         deadline = consultation.deadline
     if deadline is None:
         return
@@ -299,14 +313,20 @@ async def _fast_forward(
         sender.wake()
         await asyncio.sleep(0.2)
         await asyncio.gather(*(user.drain(quiet=0.4) for user in everyone))
-        new = {user.id: user.messages()[before[user.id]:] for user in everyone}
+        new = {user.id: user.messages()[before[user.id] :] for user in everyone}
         days = (deadline - due).total_seconds() / 86400
-        when = f"{days:g} day{'s' if days != 1 else ''} before the deadline" if days >= 1 else ("on the deadline day" if days > 0 else "at the deadline")
+        when = (
+            f"{days:g} day{'s' if days != 1 else ''} before the deadline"
+            if days >= 1
+            else ("on the deadline day" if days > 0 else "at the deadline")
+        )
         reminded = [(u, b, s) for u, b, s in people if any("comments are due by" in m.content for m in new[u.id])]
         if reminded:
             user, body, state = reminded[0]
             sample = next(m for m in new[user.id] if "comments are due by" in m.content)
-            say(f"⏩ {when}: reminder to {len(reminded)} delegate(s) who have not answered, e.g. {body} – {state}: “{sample.content.splitlines()[0]}”")
+            say(
+                f"⏩ {when}: reminder to {len(reminded)} delegate(s) who have not answered, e.g. {body} – {state}: “{sample.content.splitlines()[0]}”"
+            )
         for chair, body in chairs:
             photos = [m for m in new[chair.id] if m.photo is not None]
             summary = next((m for m in new[chair.id] if "Member States have responded" in m.content), None)

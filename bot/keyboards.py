@@ -45,7 +45,14 @@ def pick_clause(clauses: Sequence[tuple[int, str]]) -> Rows:
 
 
 def kinds() -> Rows:
-    return [[("General", cb.ChooseKind("ge").pack()), ("Technical", cb.ChooseKind("te").pack()), ("Editorial", cb.ChooseKind("ed").pack())], [("Cancel", cb.CancelComment().pack())]]
+    return [
+        [
+            ("General", cb.ChooseKind("ge").pack()),
+            ("Technical", cb.ChooseKind("te").pack()),
+            ("Editorial", cb.ChooseKind("ed").pack()),
+        ],
+        [("Cancel", cb.CancelComment().pack())],
+    ]
 
 
 def proposed() -> Rows:
@@ -59,7 +66,11 @@ def text_step() -> Rows:
 def preview(has_proposed: bool) -> Rows:
     return [
         [("✅ Send", cb.SendComment().pack())],
-        [("✏️ Text", cb.ChangePart("text").pack()), ("📝 Wording" if not has_proposed else "📝 Change wording", cb.ChangePart("prop").pack()), ("🏷 Type", cb.ChangePart("kind").pack())],
+        [
+            ("✏️ Text", cb.ChangePart("text").pack()),
+            ("📝 Wording" if not has_proposed else "📝 Change wording", cb.ChangePart("prop").pack()),
+            ("🏷 Type", cb.ChangePart("kind").pack()),
+        ],
         [("Cancel", cb.CancelComment().pack())],
     ]
 
@@ -80,7 +91,9 @@ def upload_choices(upload_id: int, replaceable: Sequence[tuple[int, str]]) -> Ro
     rows: Rows = [[("✅ Store as a new consultation", cb.UploadNew(upload_id).pack())]]
     for consultation_id, name in replaceable[:5]:
         label = f"♻️ Replace draft of {name}"
-        rows.append([(label if len(label) <= 60 else label[:59] + "…", cb.UploadReplace(upload_id, consultation_id).pack())])
+        rows.append(
+            [(label if len(label) <= 60 else label[:59] + "…", cb.UploadReplace(upload_id, consultation_id).pack())]
+        )
     rows.append([("✖️ Cancel", cb.UploadCancel(upload_id).pack())])
     return rows
 
@@ -101,8 +114,14 @@ def nudge(consultation_id: int, body_id: int, waiting: int) -> Rows:
 
 def answer_choices(comment_id: int) -> Rows:
     return [
-        [("✅ Accepted", cb.AnswerWith(comment_id, "accepted").pack()), ("◐ In part", cb.AnswerWith(comment_id, "partly").pack())],
-        [("📝 Noted", cb.AnswerWith(comment_id, "noted").pack()), ("✖️ Not accepted", cb.AnswerWith(comment_id, "rejected").pack())],
+        [
+            ("✅ Accepted", cb.AnswerWith(comment_id, "accepted").pack()),
+            ("◐ In part", cb.AnswerWith(comment_id, "partly").pack()),
+        ],
+        [
+            ("📝 Noted", cb.AnswerWith(comment_id, "noted").pack()),
+            ("✖️ Not accepted", cb.AnswerWith(comment_id, "rejected").pack()),
+        ],
         [("⏭ Later", cb.AnswerLater(comment_id).pack()), ("⏹ Stop", cb.AnswerStop().pack())],
     ]
 

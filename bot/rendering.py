@@ -27,7 +27,9 @@ class TelegramRenderer:
 
     @staticmethod
     def reminder_buttons(sections: Sequence[Section], consultation_id: int) -> Rows:
-        return keyboards.reminder([(s.id, texts.section_button_label(s.ref, s.heading)) for s in sections], consultation_id)
+        return keyboards.reminder(
+            [(s.id, texts.section_button_label(s.ref, s.heading)) for s in sections], consultation_id
+        )
 
 
 RENDERER: Renderer = TelegramRenderer()

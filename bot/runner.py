@@ -10,7 +10,9 @@ from telegram.ext import Application
 
 
 @asynccontextmanager
-async def polling(application: Application[Any, Any, Any, Any, Any, Any], *, poll_timeout: int = 10) -> AsyncIterator[None]:
+async def polling(
+    application: Application[Any, Any, Any, Any, Any, Any], *, poll_timeout: int = 10
+) -> AsyncIterator[None]:
     """The same lifecycle as `Application.run_polling`, inside an existing event loop."""
     updater = application.updater
     if updater is None:

@@ -224,13 +224,19 @@ class OutboxSender:
         keyboard = markup(payload.get("buttons"))
         if payload.get("photo"):
             return await self.bot.send_photo(
-                chat_id=chat_id, photo=_file(payload, "photo", "chart.png"), caption=payload["text"],
-                parse_mode=ParseMode.HTML, reply_markup=keyboard,
+                chat_id=chat_id,
+                photo=_file(payload, "photo", "chart.png"),
+                caption=payload["text"],
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
             )
         if payload.get("document"):
             return await self.bot.send_document(
-                chat_id=chat_id, document=_file(payload, "document", payload.get("filename") or "file"),
-                caption=payload["text"], parse_mode=ParseMode.HTML, reply_markup=keyboard,
+                chat_id=chat_id,
+                document=_file(payload, "document", payload.get("filename") or "file"),
+                caption=payload["text"],
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
             )
         return await self.bot.send_message(
             chat_id=chat_id, text=payload["text"], parse_mode=ParseMode.HTML, reply_markup=keyboard

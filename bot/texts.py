@@ -127,7 +127,9 @@ def already_joined(name: str) -> str:
 
 
 def invite_unknown() -> str:
-    return "❌ This invite code is not valid. Check that you opened the whole link, or ask the Secretariat for a new one."
+    return (
+        "❌ This invite code is not valid. Check that you opened the whole link, or ask the Secretariat for a new one."
+    )
 
 
 def invite_used() -> str:
@@ -258,7 +260,12 @@ def command_not_for_role(command: str, allowed: frozenset[str]) -> str:
 
 
 def not_for_role(role: str, allowed: Sequence[str]) -> str:
-    names = {"secretariat": "the Secretariat", "chair": "chairs", "delegate": "delegates", "focal": "national focal points"}
+    names = {
+        "secretariat": "the Secretariat",
+        "chair": "chairs",
+        "delegate": "delegates",
+        "focal": "national focal points",
+    }
     return "⛔ Only " + " and ".join(names.get(r, r) for r in allowed) + " can do that."
 
 
@@ -370,8 +377,7 @@ def invite_usage() -> str:
 
 def no_bot_username() -> str:
     return (
-        "The bot's username is not known yet: start the bot once with its token (clausebot run), "
-        "or set BOT_USERNAME."
+        "The bot's username is not known yet: start the bot once with its token (clausebot run), or set BOT_USERNAME."
     )
 
 
@@ -399,7 +405,9 @@ def consultation_exists(name: str) -> str:
 
 
 def cannot_replace_open(name: str) -> str:
-    return f"The draft of “{esc(name)}” cannot be replaced: its round has been opened. Start a new consultation instead."
+    return (
+        f"The draft of “{esc(name)}” cannot be replaced: its round has been opened. Start a new consultation instead."
+    )
 
 
 def upload_gone() -> str:
@@ -573,7 +581,9 @@ def section_parts(title: str, section: Section, clauses: Sequence[Clause]) -> li
     for block, clause_id in blocks:
         current = parts[-1]
         distinct = {cid for _, cid in current}
-        if current and (size + len(block) + 2 > budget or (clause_id not in distinct and len(distinct) >= MAX_CLAUSES_PER_PART)):
+        if current and (
+            size + len(block) + 2 > budget or (clause_id not in distinct and len(distinct) >= MAX_CLAUSES_PER_PART)
+        ):
             parts.append([])
             size = 0
         parts[-1].append((block, clause_id))
@@ -638,7 +648,9 @@ def empty_text() -> str:
 
 
 def text_too_long(length: int, limit: int) -> str:
-    return f"That text is {length} characters long; the limit is {limit}. Please shorten it or split it into two comments."
+    return (
+        f"That text is {length} characters long; the limit is {limit}. Please shorten it or split it into two comments."
+    )
 
 
 def clause_gone() -> str:
@@ -765,7 +777,9 @@ def my_comment(c: MyComment, tz: ZoneInfo) -> str:
         lines.append(f"<i>Proposed wording:</i> {esc(_short(c.proposed, 800))}")
     if c.disposition:
         answer = f"{DISPOSITION_MARKS.get(c.disposition, '')} <b>{esc(disposition_name(c.disposition))}</b>"
-        lines.append(f"<i>Secretariat:</i> {answer}" + (f" — {esc(_short(c.observation, 800))}" if c.observation else ""))
+        lines.append(
+            f"<i>Secretariat:</i> {answer}" + (f" — {esc(_short(c.observation, 800))}" if c.observation else "")
+        )
     lines.append(f"<i>Sent {when(c.created_at, tz)}</i>")
     if not c.editable:
         lines.append("<i>The round is closed: this comment can no longer be changed.</i>")
@@ -955,7 +969,9 @@ def reminder(title: str, deadline: datetime, tz: ZoneInfo, at: datetime, section
     return "\n".join(lines)
 
 
-def nudge_message(title: str, deadline: datetime, tz: ZoneInfo, at: datetime, sections: Sequence[tuple[str, str]]) -> str:
+def nudge_message(
+    title: str, deadline: datetime, tz: ZoneInfo, at: datetime, sections: Sequence[tuple[str, str]]
+) -> str:
     return "📣 Your chair asks for your body's answer.\n" + reminder(title, deadline, tz, at, sections)
 
 
@@ -989,7 +1005,12 @@ def _per_section(per_section: Sequence[tuple[str, str, int]]) -> list[str]:
 
 
 def chair_summary(
-    report: StatusReport, body: BodyStatus, per_section: Sequence[tuple[str, str, int]], tz: ZoneInfo, now: datetime, label: str = ""
+    report: StatusReport,
+    body: BodyStatus,
+    per_section: Sequence[tuple[str, str, int]],
+    tz: ZoneInfo,
+    now: datetime,
+    label: str = "",
 ) -> str:
     head = f"📊 <b>{esc(body.code)}</b> — {esc(report.title)}"
     if label:
@@ -1043,7 +1064,9 @@ def nudge_too_soon(next_at: datetime, tz: ZoneInfo) -> str:
 
 def nudged(count: int, states: Sequence[str]) -> str:
     if not count:
-        return "Nobody to nudge: every enrolled delegate of your body has responded, muted reminders or cannot be reached."
+        return (
+            "Nobody to nudge: every enrolled delegate of your body has responded, muted reminders or cannot be reached."
+        )
     return f"📣 Nudged {count} delegate(s): {esc(', '.join(states))}."
 
 
@@ -1080,13 +1103,18 @@ def late_usage() -> str:
 
 def reminder_plan(title: str, schedule: str, everyone: bool, jobs: Sequence[PlannedJob], tz: ZoneInfo) -> str:
     who = "every delegate" if everyone else "delegates whose body and Member State have not responded"
-    lines = [f"⏰ <b>Reminders for {esc(title)}</b>", f"Schedule: <code>{esc(schedule)}</code> before the deadline, to {who}."]
+    lines = [
+        f"⏰ <b>Reminders for {esc(title)}</b>",
+        f"Schedule: <code>{esc(schedule)}</code> before the deadline, to {who}.",
+    ]
     for job in jobs:
         mark = {"pending": "•", "done": "✓", "skipped": "–"}.get(job.status, "•")
         lines.append(f"{mark} {when(job.due_at, tz)} — {esc(job.kind)} {esc(job.label)}")
     if not jobs:
         lines.append("Nothing planned: the round is not open.")
-    lines.append("Change with <code>/reminders [CONSULTATION] 14d,7d,1d</code>; <code>everyone</code> or <code>nonresponders</code> sets who is reminded.")
+    lines.append(
+        "Change with <code>/reminders [CONSULTATION] 14d,7d,1d</code>; <code>everyone</code> or <code>nonresponders</code> sets who is reminded."
+    )
     return "\n".join(lines)
 
 
@@ -1185,7 +1213,9 @@ def answers_stopped(progress: tuple[int, int] | None) -> str:
 
 def answer_recorded(a: Answered) -> str:
     verb = "changed to" if a.changed else "recorded:"
-    return f"{DISPOSITION_MARKS.get(a.disposition, '')} {esc(a.clause_ref)} {verb} {esc(disposition_name(a.disposition))}"
+    return (
+        f"{DISPOSITION_MARKS.get(a.disposition, '')} {esc(a.clause_ref)} {verb} {esc(disposition_name(a.disposition))}"
+    )
 
 
 def answers_message(title: str, lines: Sequence[AnswerLine]) -> list[str]:

@@ -46,7 +46,9 @@ class Timer:
     async def start(self) -> None:
         """Catch up on anything that fell due while the bot was down, then arm."""
         await self.fire()
-        self._repeating = self.job_queue.run_repeating(self._tick, interval=self.check_every, first=self.check_every, name="timetable-check")
+        self._repeating = self.job_queue.run_repeating(
+            self._tick, interval=self.check_every, first=self.check_every, name="timetable-check"
+        )
 
     def stop(self) -> None:
         for job in (self._next_job, self._repeating):
@@ -81,7 +83,9 @@ class Timer:
         delay = max(0.0, (due - self.clock()).total_seconds())
         if delay > self.check_every:
             return  # the regular check will get closer first
-        self._next_job = self.job_queue.run_once(self._tick, when=timedelta(seconds=delay + 0.05), name="timetable-next")
+        self._next_job = self.job_queue.run_once(
+            self._tick, when=timedelta(seconds=delay + 0.05), name="timetable-next"
+        )
 
 
 def _remove(job: Job[Any] | None) -> None:

@@ -95,8 +95,7 @@ def summarise(entries: Sequence[CommentEntry], info: ConsolidationInfo) -> Summa
         if counts is None:
             counts = by_section[section] = collections.Counter()
         counts[kind] += 1
-    summary.kinds = list(_KIND_ORDER) + sorted(k for k in summary.by_kind
-                                                if k not in _KIND_ORDER)
+    summary.kinds = list(_KIND_ORDER) + sorted(k for k in summary.by_kind if k not in _KIND_ORDER)
     summary.proposal_clauses = len(proposals_per_clause)
     summary.contested = sum(1 for n in proposals_per_clause.values() if n > 1)
 
@@ -124,7 +123,12 @@ def summarise(entries: Sequence[CommentEntry], info: ConsolidationInfo) -> Summa
 
 
 def _cell(
-    text: str, width: int, style: str, *, bold: bool = False, right: bool = False,
+    text: str,
+    width: int,
+    style: str,
+    *,
+    bold: bool = False,
+    right: bool = False,
     shade: bool = False,
 ) -> str:
     tcpr = f'<w:tcW w:w="{width}" w:type="dxa"/>'
@@ -134,7 +138,7 @@ def _cell(
     rpr = "<w:rPr><w:b/></w:rPr>" if bold else ""
     content = lines_content(lines(text) or [""])
     return (
-        f"<w:tc><w:tcPr>{tcpr}</w:tcPr><w:p><w:pPr><w:pStyle w:val=\"{style}\"/>{jc}</w:pPr>"
+        f'<w:tc><w:tcPr>{tcpr}</w:tcPr><w:p><w:pPr><w:pStyle w:val="{style}"/>{jc}</w:pPr>'
         f"<w:r>{rpr}{content}</w:r></w:p></w:tc>"
     )
 
@@ -152,11 +156,8 @@ def _table(
     border = '"single" w:sz="4" w:space="0" w:color="auto"'
     style = f'<w:tblStyle w:val="{attr(styles.table)}"/>' if styles.table else ""
     parts = [
-        f"<w:tbl><w:tblPr>{style}<w:tblW w:w=\"{sum(widths)}\" w:type=\"dxa\"/><w:tblBorders>"
-        + "".join(
-            f"<w:{side} w:val={border}/>"
-            for side in ("top", "left", "bottom", "right", "insideH", "insideV")
-        )
+        f'<w:tbl><w:tblPr>{style}<w:tblW w:w="{sum(widths)}" w:type="dxa"/><w:tblBorders>'
+        + "".join(f"<w:{side} w:val={border}/>" for side in ("top", "left", "bottom", "right", "insideH", "insideV"))
         + '</w:tblBorders><w:tblLayout w:type="fixed"/>'
         '<w:tblCellMar><w:left w:w="70" w:type="dxa"/><w:right w:w="70" w:type="dxa"/>'
         "</w:tblCellMar>"
@@ -205,14 +206,12 @@ def _widths(text_width: int, weights: Sequence[int]) -> list[int]:
 def _heading(text: str, styles: CoverStyles) -> str:
     if styles.heading:
         # Outline level 9 is "body text": kept out of the navigation pane and the TOC.
-        return paragraph(text, styles.heading,
-                         ppr_extra='<w:keepNext/><w:outlineLvl w:val="9"/>')
-    return paragraph(text, bold=True, size=26, ppr_extra="<w:keepNext/><w:spacing "
-                     'w:before="240" w:after="80"/>')
+        return paragraph(text, styles.heading, ppr_extra='<w:keepNext/><w:outlineLvl w:val="9"/>')
+    return paragraph(text, bold=True, size=26, ppr_extra='<w:keepNext/><w:spacing w:before="240" w:after="80"/>')
 
 
 def split_label(label: str) -> tuple[str, str]:
-    """"SOMHD \u2013 Thailand" -> ("SOMHD", "Thailand"); a label without a dash is a group
+    """ "SOMHD \u2013 Thailand" -> ("SOMHD", "Thailand"); a label without a dash is a group
     of its own with no member."""
     label = " ".join(label.split())
     match = _LABEL_SEPARATOR.match(label)
@@ -226,15 +225,18 @@ def _responses(summary: Summary, styles: CoverStyles, text_width: int) -> str:
     parts = [_heading(HEADING_RESPONSES, styles)]
     if summary.consulted_known:
         consulted = len(responded) + len(missing)
-        parts.append(paragraph(
-            f"{len(responded)} of {consulted} bodies and Member States consulted responded; "
-            f"{len(missing)} did not."
-        ))
+        parts.append(
+            paragraph(
+                f"{len(responded)} of {consulted} bodies and Member States consulted responded; {len(missing)} did not."
+            )
+        )
     else:
-        parts.append(paragraph(
-            "The list of those consulted was not provided: the table shows the bodies and "
-            f"Member States that sent comments ({len(responded)})."
-        ))
+        parts.append(
+            paragraph(
+                "The list of those consulted was not provided: the table shows the bodies and "
+                f"Member States that sent comments ({len(responded)})."
+            )
+        )
     if not responded and not missing:
         parts.append(paragraph("No responses were received."))
         return "".join(parts)
@@ -244,8 +246,7 @@ def _responses(summary: Summary, styles: CoverStyles, text_width: int) -> str:
         for label in labels:
             group, member = split_label(label)
             groups.setdefault(group, ([], []))[column].append(member or "yes")
-    rows = [[group, ", ".join(yes) or "\u2013", ", ".join(no) or "\u2013"]
-            for group, (yes, no) in groups.items()]
+    rows = [[group, ", ".join(yes) or "\u2013", ", ".join(no) or "\u2013"] for group, (yes, no) in groups.items()]
     header = ["Body", f"Responded ({len(responded)})"]
     if summary.consulted_known:
         header.append(f"Did not respond ({len(missing)})")
@@ -266,8 +267,12 @@ def _kind_label(kind: str) -> str:
 
 def _types(summary: Summary, styles: CoverStyles, text_width: int) -> str:
     rows = [
-        [_kind_label(kind), str(summary.by_kind[kind]), str(summary.late_by_kind[kind]),
-         str(summary.proposals_by_kind[kind])]
+        [
+            _kind_label(kind),
+            str(summary.by_kind[kind]),
+            str(summary.late_by_kind[kind]),
+            str(summary.proposals_by_kind[kind]),
+        ]
         for kind in summary.kinds
     ]
     rows.append(["Total", str(summary.total), str(summary.late), str(summary.proposals)])
@@ -282,11 +287,7 @@ def _sections(summary: Summary, styles: CoverStyles, text_width: int) -> str:
     kinds = summary.kinds
     rows = []
     for ref, heading, counts in summary.sections:
-        rows.append(
-            [ref or NO_SECTION, heading]
-            + [str(counts[kind]) for kind in kinds]
-            + [str(sum(counts.values()))]
-        )
+        rows.append([ref or NO_SECTION, heading] + [str(counts[kind]) for kind in kinds] + [str(sum(counts.values()))])
     rows.append(["Total", ""] + [str(summary.by_kind[k]) for k in kinds] + [str(summary.total)])
     header = ["Section", "Heading"] + [k or "\u2013" for k in kinds] + ["Total"]
     weights = [12, 100 - 12 - 9 * (len(kinds) + 1)] + [9] * (len(kinds) + 1)
@@ -318,22 +319,24 @@ def cover_xml(
             parts.append(paragraph(info.consultation, styles.subtitle))
         else:
             parts.append(paragraph(info.consultation, bold=True, size=28))
-    parts.append(paragraph(
-        "Consolidated draft with proposed wording as tracked changes"
-        if tracked else "Consolidated draft with comments",
-        bold=True,
-    ))
+    parts.append(
+        paragraph(
+            "Consolidated draft with proposed wording as tracked changes"
+            if tracked
+            else "Consolidated draft with comments",
+            bold=True,
+        )
+    )
 
     deadline = human_date(info.deadline) if info.deadline is not None else "No deadline was set"
     comments = plural(summary.total, "comment")
     if summary.late:
         comments += f", {summary.late} received after the deadline"
     if summary.proposals:
-        proposals = (
-            f"{plural(summary.proposals, 'comment')} on "
-            f"{plural(summary.proposal_clauses, 'clause')}"
-            + (f"; {plural(summary.contested, 'clause')} with more than one proposal "
-               "(contested)" if summary.contested else "")
+        proposals = f"{plural(summary.proposals, 'comment')} on {plural(summary.proposal_clauses, 'clause')}" + (
+            f"; {plural(summary.contested, 'clause')} with more than one proposal (contested)"
+            if summary.contested
+            else ""
         )
     else:
         proposals = "None"
@@ -372,8 +375,6 @@ def cover_xml(
     )
     return (
         f'<w:sdt><w:sdtPr><w:alias w:val="{COVER_ALIAS}"/><w:tag w:val="{COVER_TAG}"/>'
-        "<w:docPartObj><w:docPartGallery w:val=\"Cover Pages\"/><w:docPartUnique/>"
-        "</w:docPartObj></w:sdtPr><w:sdtContent>"
-        + "".join(parts)
-        + "</w:sdtContent></w:sdt>"
+        '<w:docPartObj><w:docPartGallery w:val="Cover Pages"/><w:docPartUnique/>'
+        "</w:docPartObj></w:sdtPr><w:sdtContent>" + "".join(parts) + "</w:sdtContent></w:sdt>"
     )

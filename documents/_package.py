@@ -45,8 +45,7 @@ class Stream:
         for chunk in self.chunks:
             if self.own_namespace and chunk:
                 chunk = "".join(
-                    etree.tostring(element, encoding="unicode")
-                    for element in parse_children("body", chunk)
+                    etree.tostring(element, encoding="unicode") for element in parse_children("body", chunk)
                 )
             yield chunk.encode("utf-8")
 
@@ -57,9 +56,7 @@ def save(document: docx.document.Document, streams: Mapping[str, Stream]) -> byt
     saved = io.BytesIO()
     document.save(saved)
     out = io.BytesIO()
-    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(
-        out, "w", zipfile.ZIP_DEFLATED
-    ) as target:
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             data = source.read(info)
             stream = streams.get(info.filename)

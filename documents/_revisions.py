@@ -47,8 +47,7 @@ _DATE = w("date")
 
 # Paragraph children whose runs are part of the paragraph's visible text.
 _CONTAINERS = frozenset(
-    w(tag)
-    for tag in ("hyperlink", "ins", "moveTo", "smartTag", "customXml", "fldSimple", "dir", "bdo")
+    w(tag) for tag in ("hyperlink", "ins", "moveTo", "smartTag", "customXml", "fldSimple", "dir", "bdo")
 )
 _SDT_CONTENT = w("sdtContent")
 # Runs that only carry a comment's reference mark belong to the comment, not the text.
@@ -171,9 +170,7 @@ class RevisionWriter:
             _DATE: iso(entry.created_at),
         }
 
-    def apply(
-        self, paragraphs: Sequence[etree._Element], proposals: Sequence[CommentEntry]
-    ) -> None:
+    def apply(self, paragraphs: Sequence[etree._Element], proposals: Sequence[CommentEntry]) -> None:
         """Replace the text of the clause made of ``paragraphs`` by ``proposals``.
 
         ``proposals`` are in the order they are shown; the first one's author deletes
@@ -271,9 +268,7 @@ class RevisionWriter:
         # Schema order of paragraph mark properties: w:ins, w:del, then formatting.
         rpr.insert(1 if len(rpr) and rpr[0].tag == W_INS else 0, mark)
 
-    def _insertion(
-        self, entry: CommentEntry, template: etree._Element | None, *, new_line: bool
-    ) -> etree._Element:
+    def _insertion(self, entry: CommentEntry, template: etree._Element | None, *, new_line: bool) -> etree._Element:
         a = self._attrs(entry)
         content = lines_content(lines(entry.proposed))
         xml = (

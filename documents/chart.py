@@ -14,7 +14,9 @@ class Cell:
     contacts: int
 
 
-def response_chart(title: str, bodies: Sequence[str], states: Sequence[str], cells: dict[tuple[str, str], Cell]) -> bytes:
+def response_chart(
+    title: str, bodies: Sequence[str], states: Sequence[str], cells: dict[tuple[str, str], Cell]
+) -> bytes:
     """A grid with a row per body and a column per Member State: green where the body's
     contact in that state has responded (with the number of comments), amber where a contact
     is enrolled but has not, grey where nobody is enrolled."""

@@ -149,28 +149,34 @@ def _ensure_styles(styles_root: etree._Element) -> _StyleIds:
         (
             "annotation text",
             "CommentText",
-            (f'<w:style {W_DECL} w:type="paragraph" w:styleId="CommentText">'
-            f'<w:name w:val="annotation text"/>{based_on}<w:uiPriority w:val="99"/>'
-            "<w:unhideWhenUsed/><w:pPr><w:spacing w:after=\"60\" w:line=\"240\" "
-            'w:lineRule="auto"/></w:pPr><w:rPr><w:sz w:val="20"/><w:szCs w:val="20"/>'
-            "</w:rPr></w:style>"),
+            (
+                f'<w:style {W_DECL} w:type="paragraph" w:styleId="CommentText">'
+                f'<w:name w:val="annotation text"/>{based_on}<w:uiPriority w:val="99"/>'
+                '<w:unhideWhenUsed/><w:pPr><w:spacing w:after="60" w:line="240" '
+                'w:lineRule="auto"/></w:pPr><w:rPr><w:sz w:val="20"/><w:szCs w:val="20"/>'
+                "</w:rPr></w:style>"
+            ),
         ),
         (
             "annotation reference",
             "CommentReference",
-            (f'<w:style {W_DECL} w:type="character" w:styleId="CommentReference">'
-            '<w:name w:val="annotation reference"/><w:uiPriority w:val="99"/><w:semiHidden/>'
-            '<w:unhideWhenUsed/><w:rPr><w:sz w:val="16"/><w:szCs w:val="16"/></w:rPr>'
-            "</w:style>"),
+            (
+                f'<w:style {W_DECL} w:type="character" w:styleId="CommentReference">'
+                '<w:name w:val="annotation reference"/><w:uiPriority w:val="99"/><w:semiHidden/>'
+                '<w:unhideWhenUsed/><w:rPr><w:sz w:val="16"/><w:szCs w:val="16"/></w:rPr>'
+                "</w:style>"
+            ),
         ),
         (
             "comment matrix text",
             "CommentMatrixText",
-            (f'<w:style {W_DECL} w:type="paragraph" w:customStyle="1" '
-            'w:styleId="CommentMatrixText"><w:name w:val="Comment Matrix Text"/>'
-            f'{based_on}<w:qFormat/><w:pPr><w:spacing w:before="20" w:after="20" '
-            'w:line="240" w:lineRule="auto"/></w:pPr><w:rPr><w:sz w:val="18"/>'
-            '<w:szCs w:val="18"/></w:rPr></w:style>'),
+            (
+                f'<w:style {W_DECL} w:type="paragraph" w:customStyle="1" '
+                'w:styleId="CommentMatrixText"><w:name w:val="Comment Matrix Text"/>'
+                f'{based_on}<w:qFormat/><w:pPr><w:spacing w:before="20" w:after="20" '
+                'w:line="240" w:lineRule="auto"/></w:pPr><w:rPr><w:sz w:val="18"/>'
+                '<w:szCs w:val="18"/></w:rPr></w:style>'
+            ),
         ),
     )
     found: list[str] = []
@@ -212,8 +218,10 @@ def _comment_paragraphs(first: list[str], extra: list[str], styles: _StyleIds) -
     ppr = f'<w:pPr><w:pStyle w:val="{styles.comment_text}"/></w:pPr>'
     first = first or [""]
     paragraphs = [
-        (f'<w:p>{ppr}<w:r><w:rPr><w:rStyle w:val="{styles.comment_reference}"/></w:rPr>'
-        f"<w:annotationRef/></w:r><w:r>{run_content(first[0].rstrip())}</w:r></w:p>")
+        (
+            f'<w:p>{ppr}<w:r><w:rPr><w:rStyle w:val="{styles.comment_reference}"/></w:rPr>'
+            f"<w:annotationRef/></w:r><w:r>{run_content(first[0].rstrip())}</w:r></w:p>"
+        )
     ]
     for line in first[1:] + extra:
         paragraphs.append(f"<w:p>{ppr}<w:r>{run_content(line)}</w:r></w:p>")
@@ -292,9 +300,7 @@ def _content_bounds(p: etree._Element) -> tuple[etree._Element | None, etree._El
 
 def _insert_starts(p: etree._Element, first: etree._Element | None, ids: list[int]) -> None:
     """A range start for each of ``ids`` before the clause's first content."""
-    starts = parse_children(
-        "markers", "".join(f'<w:commentRangeStart w:id="{cid}"/>' for cid in ids)
-    )
+    starts = parse_children("markers", "".join(f'<w:commentRangeStart w:id="{cid}"/>' for cid in ids))
     if first is not None:
         for start in starts:
             first.addprevious(start)
@@ -303,9 +309,7 @@ def _insert_starts(p: etree._Element, first: etree._Element | None, ids: list[in
     p[position:position] = starts
 
 
-def _insert_ends(
-    p: etree._Element, last: etree._Element | None, ids: list[int], rstyle: str
-) -> None:
+def _insert_ends(p: etree._Element, last: etree._Element | None, ids: list[int], rstyle: str) -> None:
     """After the clause's last content: each range end followed by its reference run.
 
     The markers of one clause are parsed together, and only while they are placed:
@@ -374,12 +378,12 @@ def _contested_xml(cid: int, proposals: list[CommentEntry], date: str, styles: _
     authors = ", ".join(dict.fromkeys(p.author for p in proposals if p.author))
     text = [f"Contested: {len(proposals)} proposals ({authors})"]
     extra = [
-        ("Each proposal is shown as a tracked change by its author: accept one and reject "
-        "the others, or reject them all to keep the text as drafted.")
+        (
+            "Each proposal is shown as a tracked change by its author: accept one and reject "
+            "the others, or reject them all to keep the text as drafted."
+        )
     ]
-    return _comment_element(
-        cid, CONTESTED_AUTHOR, CONTESTED_INITIALS, date, _comment_paragraphs(text, extra, styles)
-    )
+    return _comment_element(cid, CONTESTED_AUTHOR, CONTESTED_INITIALS, date, _comment_paragraphs(text, extra, styles))
 
 
 # ----------------------------------------------------------------------------- annex
@@ -464,9 +468,7 @@ def _cell(text_lines: list[str], paragraph_start: str) -> str:
     return f"<w:tc>{paragraph_start}<w:r>{content}</w:r></w:p></w:tc>"
 
 
-def _annex_head_xml(
-    entries: list[CommentEntry], info: ConsolidationInfo, styles: _StyleIds, widths: list[int]
-) -> str:
+def _annex_head_xml(entries: list[CommentEntry], info: ConsolidationInfo, styles: _StyleIds, widths: list[int]) -> str:
     """The annex heading, its introductory paragraphs and the matrix with its header row."""
     parts: list[str] = []
     if styles.heading:
@@ -487,8 +489,11 @@ def _annex_head_xml(
         f"State{'s' if len(states) != 1 else ''}"
         + (f", of which {late} received after the deadline" if late else "")
         + ". Types: ge = general, te = technical, ed = editorial."
-        + (f" Comments received after the deadline are marked \u201c{LATE_MARK}\u201d in "
-           "the Type column." if late else "")
+        + (
+            f" Comments received after the deadline are marked \u201c{LATE_MARK}\u201d in the Type column."
+            if late
+            else ""
+        )
         + " Paragraph: the clause's first paragraph in the draft, counted from the start."
     )
     parts.append(_paragraph(summary if entries else "No comments were received."))
@@ -498,24 +503,16 @@ def _annex_head_xml(
         "<w:tbl><w:tblPr>"
         f'<w:tblW w:w="{sum(widths)}" w:type="dxa"/>'
         "<w:tblBorders>"
-        + "".join(
-            f"<w:{side} w:val={border}/>"
-            for side in ("top", "left", "bottom", "right", "insideH", "insideV")
-        )
+        + "".join(f"<w:{side} w:val={border}/>" for side in ("top", "left", "bottom", "right", "insideH", "insideV"))
         + "</w:tblBorders>"
         '<w:tblLayout w:type="fixed"/>'
         '<w:tblCellMar><w:left w:w="70" w:type="dxa"/><w:right w:w="70" w:type="dxa"/>'
         "</w:tblCellMar>"
         '<w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" w:firstColumn="0" '
         'w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>'
-        "</w:tblPr><w:tblGrid>"
-        + "".join(f'<w:gridCol w:w="{width}"/>' for width in widths)
-        + "</w:tblGrid>"
+        "</w:tblPr><w:tblGrid>" + "".join(f'<w:gridCol w:w="{width}"/>' for width in widths) + "</w:tblGrid>"
         "<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>"
-        + "".join(
-            _header_cell(title, width, styles.matrix)
-            for title, width in zip(MATRIX_COLUMNS, widths)
-        )
+        + "".join(_header_cell(title, width, styles.matrix) for title, width in zip(MATRIX_COLUMNS, widths))
         + "</w:tr></w:tbl>"
     )
     return "".join(parts)
@@ -630,8 +627,7 @@ def _compile(
 
     contested: list[tuple[Span, list[CommentEntry]]] = []
     if tracked:
-        contested = _apply_proposals(document.element, paragraphs, entries, spans,
-                                     first_id + total)
+        contested = _apply_proposals(document.element, paragraphs, entries, spans, first_id + total)
     tracker.at(0.1)
 
     # -- anchors on the clauses -----------------------------------------------------
@@ -642,12 +638,7 @@ def _compile(
         anchors[span].insert(0, first_id + total + k)  # the flag first on its clause
     # Bounds are taken before any paragraph is touched: the reference runs added below
     # are runs too and must not become the "last run" of a later range.
-    bounds = {
-        index: _content_bounds(paragraphs[index])
-        for key in anchors
-        if key is not None
-        for index in key
-    }
+    bounds = {index: _content_bounds(paragraphs[index]) for key in anchors if key is not None for index in key}
     for key, ids in anchors.items():
         if key is not None:
             first, last = key
@@ -680,8 +671,7 @@ def _compile(
         return body[-1]
 
     place(closing)
-    annex = [place(e) for e in parse_children("body", _annex_head_xml(entries, info, styles,
-                                                                        widths))]
+    annex = [place(e) for e in parse_children("body", _annex_head_xml(entries, info, styles, widths))]
     table = annex[-1]
 
     unanchored = anchors.get(None)
@@ -702,14 +692,12 @@ def _compile(
     def comment_chunks() -> Iterator[str]:
         for start in range(0, total, _CHUNK):
             stop = min(start + _CHUNK, total)
-            yield "".join(_comment_xml(first_id + n, entries[n], styles)
-                          for n in range(start, stop))
+            yield "".join(_comment_xml(first_id + n, entries[n], styles) for n in range(start, stop))
             tracker.advance(stop - start)
         ids = itertools.count(first_id + total)
         for start in range(0, len(contested), _CHUNK):
             batch = contested[start : start + _CHUNK]
-            yield "".join(_contested_xml(next(ids), proposals, date, styles)
-                          for _, proposals in batch)
+            yield "".join(_contested_xml(next(ids), proposals, date, styles) for _, proposals in batch)
             tracker.advance(len(batch))
 
     paragraph_start = f'<w:p><w:pPr><w:pStyle w:val="{styles.matrix}"/></w:pPr>'

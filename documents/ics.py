@@ -26,7 +26,9 @@ def _fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
-def deadline_event(uid: str, title: str, deadline: datetime, description: str = "", *, now: datetime | None = None) -> bytes:
+def deadline_event(
+    uid: str, title: str, deadline: datetime, description: str = "", *, now: datetime | None = None
+) -> bytes:
     """A one-hour event ending at the deadline, with an alarm a day before."""
     now = now or datetime.now(UTC)
     stamp = "%Y%m%dT%H%M%SZ"

@@ -149,9 +149,7 @@ def comment_matrix_xlsx(comments: Sequence[CommentEntry], info: ConsolidationInf
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.oddHeader.center.text = _header_text(info.title or "Comment matrix")
     sheet.oddHeader.right.text = _header_text(info.consultation)
-    sheet.oddFooter.left.text = _header_text(
-        f"Compiled {utc(info.generated_at):%d %B %Y %H:%M} UTC"
-    )
+    sheet.oddFooter.left.text = _header_text(f"Compiled {utc(info.generated_at):%d %B %Y %H:%M} UTC")
     sheet.oddFooter.right.text = "Page &P of &N"
 
     # Named styles: assigning one to a cell is a lookup, where assigning a font or an
@@ -183,8 +181,7 @@ def comment_matrix_xlsx(comments: Sequence[CommentEntry], info: ConsolidationInf
     written = 1
     for row in _rows(entries):
         late = isinstance(row[5], str) and row[5].endswith(LATE_MARK)
-        sheet.append([cell(value, _STYLE_LATE if late and i == 5 else _STYLE_TEXT)
-                      for i, value in enumerate(row)])
+        sheet.append([cell(value, _STYLE_LATE if late and i == 5 else _STYLE_TEXT) for i, value in enumerate(row)])
         written += 1
     # The filter is written after the rows, so its range can be set now.
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(MATRIX_COLUMNS))}{written}"
@@ -192,4 +189,3 @@ def comment_matrix_xlsx(comments: Sequence[CommentEntry], info: ConsolidationInf
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
-

@@ -88,145 +88,213 @@ _CONTENT: Sequence[tuple[Any, ...]] = (
     ("heading", "1.", "Vision, Goal, Objectives, Principles and Definition of Social Protection"),
     (
         "preamble",
-        ("This Framework and Plan of Action (hereinafter \u201cthe Framework\u201d) gives "
-        "effect to the ASEAN Declaration on Strengthening Social Protection, adopted by the "
-        "ASEAN Leaders in Bandar Seri Begawan in October 2013, and sets out the regional "
-        "actions through which ASEAN Member States will implement it."),
+        (
+            "This Framework and Plan of Action (hereinafter \u201cthe Framework\u201d) gives "
+            "effect to the ASEAN Declaration on Strengthening Social Protection, adopted by the "
+            "ASEAN Leaders in Bandar Seri Begawan in October 2013, and sets out the regional "
+            "actions through which ASEAN Member States will implement it."
+        ),
     ),
     (
         "preamble",
-        ("The Framework has been prepared by the ASEAN Secretariat as a zero draft for "
-        "consultation with the ASEAN sectoral bodies concerned. Bodies are invited to "
-        "comment clause by clause, indicating whether each comment is general, technical "
-        "or editorial, and to propose alternative wording where appropriate."),
+        (
+            "The Framework has been prepared by the ASEAN Secretariat as a zero draft for "
+            "consultation with the ASEAN sectoral bodies concerned. Bodies are invited to "
+            "comment clause by clause, indicating whether each comment is general, technical "
+            "or editorial, and to propose alternative wording where appropriate."
+        ),
     ),
     (
-        "typed", "1.1", 0,
-        ("Vision. An ASEAN Community in which every person, at every stage of life, has "
-        "equitable access to social protection that is a basic right, needs-based, "
-        "life-cycle sensitive and covering the essential services required."),
+        "typed",
+        "1.1",
+        0,
+        (
+            "Vision. An ASEAN Community in which every person, at every stage of life, has "
+            "equitable access to social protection that is a basic right, needs-based, "
+            "life-cycle sensitive and covering the essential services required."
+        ),
     ),
     (
-        "typed", "1.2", 0,
-        ("Goal. To strengthen social protection systems in ASEAN Member States so that they "
-        "reduce poverty, vulnerability and inequality, and build the resilience of "
-        "individuals, families and communities to the risks they face."),
+        "typed",
+        "1.2",
+        0,
+        (
+            "Goal. To strengthen social protection systems in ASEAN Member States so that they "
+            "reduce poverty, vulnerability and inequality, and build the resilience of "
+            "individuals, families and communities to the risks they face."
+        ),
     ),
     ("typed", "1.3", 0, "Objectives. The objectives of the Framework are to:"),
     (
-        "typed", "a)", 1,
-        ("extend the coverage of social protection progressively to all, with priority to "
-        "the poor and vulnerable;"),
+        "typed",
+        "a)",
+        1,
+        ("extend the coverage of social protection progressively to all, with priority to the poor and vulnerable;"),
     ),
     (
-        "typed", "b)", 1,
-        ("improve the availability, adequacy and quality of social protection benefits and "
-        "services;"),
+        "typed",
+        "b)",
+        1,
+        ("improve the availability, adequacy and quality of social protection benefits and services;"),
     ),
     (
-        "typed", "c)", 1,
-        ("promote coordination across sectors and between levels of government in the "
-        "design and delivery of social protection; and"),
+        "typed",
+        "c)",
+        1,
+        (
+            "promote coordination across sectors and between levels of government in the "
+            "design and delivery of social protection; and"
+        ),
     ),
     (
-        "typed", "d)", 1,
-        ("support regional cooperation, mutual learning and the exchange of data on social "
-        "protection among Member States."),
+        "typed",
+        "d)",
+        1,
+        (
+            "support regional cooperation, mutual learning and the exchange of data on social "
+            "protection among Member States."
+        ),
     ),
     (
-        "typed", "1.4", 0,
-        ("Principles. Implementation of the Framework shall be guided by the following "
-        "principles:"),
+        "typed",
+        "1.4",
+        0,
+        ("Principles. Implementation of the Framework shall be guided by the following principles:"),
     ),
     (
-        "typed", "a)", 1,
-        ("social protection is a right of every person, regardless of sex, age, disability, "
-        "ethnicity or migration status, consistent with national laws and policies;"),
+        "typed",
+        "a)",
+        1,
+        (
+            "social protection is a right of every person, regardless of sex, age, disability, "
+            "ethnicity or migration status, consistent with national laws and policies;"
+        ),
     ),
     (
-        "typed", "b)", 1,
-        ("programmes shall be needs-based and life-cycle sensitive, and shall give particular "
-        "attention to:"),
+        "typed",
+        "b)",
+        1,
+        ("programmes shall be needs-based and life-cycle sensitive, and shall give particular attention to:"),
     ),
     ("typed", "(i)", 2, "children, older persons and persons with disabilities;"),
     ("typed", "(ii)", 2, "women, in particular women heads of household; and"),
     ("typed", "(iii)", 2, "workers in the informal economy and migrant workers;"),
     (
-        "typed", "c)", 1,
-        ("responsibility for social protection lies primarily with the State, with the "
-        "participation of communities, the private sector and civil society; and"),
+        "typed",
+        "c)",
+        1,
+        (
+            "responsibility for social protection lies primarily with the State, with the "
+            "participation of communities, the private sector and civil society; and"
+        ),
     ),
     (
-        "typed", "d)", 1,
-        ("measures shall be sustainable, fiscally responsible and adapted to national "
-        "circumstances."),
+        "typed",
+        "d)",
+        1,
+        ("measures shall be sustainable, fiscally responsible and adapted to national circumstances."),
     ),
     (
-        "typed", "1.5", 0,
-        ("Definition. For the purposes of this Framework, social protection refers to "
-        "policies and programmes that reduce poverty and vulnerability by promoting "
-        "efficient labour markets, diminishing exposure to risks and enhancing the capacity "
-        "of people to manage economic and social risks such as unemployment, exclusion, "
-        "sickness, disability and old age."),
+        "typed",
+        "1.5",
+        0,
+        (
+            "Definition. For the purposes of this Framework, social protection refers to "
+            "policies and programmes that reduce poverty and vulnerability by promoting "
+            "efficient labour markets, diminishing exposure to risks and enhancing the capacity "
+            "of people to manage economic and social risks such as unemployment, exclusion, "
+            "sickness, disability and old age."
+        ),
     ),
     (
         "cont",
-        ("Social protection covers, but is not limited to, social assistance, social "
-        "insurance, social welfare services, labour market programmes and community-based "
-        "or informal schemes."),
+        (
+            "Social protection covers, but is not limited to, social assistance, social "
+            "insurance, social welfare services, labour market programmes and community-based "
+            "or informal schemes."
+        ),
     ),
     ("heading", "2.", "The Regional Social Protection Framework"),
     (
-        "typed", "2.1", 0,
-        ("Risks addressed. The Framework addresses the principal risks to which people in "
-        "the region are exposed, namely:"),
+        "typed",
+        "2.1",
+        0,
+        (
+            "Risks addressed. The Framework addresses the principal risks to which people in "
+            "the region are exposed, namely:"
+        ),
     ),
     (
-        "typed", "(a)", 1,
-        ("life-cycle risks, including those associated with childhood, maternity, old age, "
-        "illness and disability;"),
+        "typed",
+        "(a)",
+        1,
+        ("life-cycle risks, including those associated with childhood, maternity, old age, illness and disability;"),
     ),
     (
-        "typed", "(b)", 1,
-        ("economic risks, including unemployment, under-employment, loss of income and price "
-        "shocks;"),
+        "typed",
+        "(b)",
+        1,
+        ("economic risks, including unemployment, under-employment, loss of income and price shocks;"),
     ),
     (
-        "typed", "(c)", 1,
-        ("environmental risks, including natural disasters and the effects of climate "
-        "change; and"),
+        "typed",
+        "(c)",
+        1,
+        ("environmental risks, including natural disasters and the effects of climate change; and"),
     ),
     (
-        "typed", "(d)", 1,
+        "typed",
+        "(d)",
+        1,
         "social risks, including exclusion, discrimination and domestic violence.",
     ),
     (
-        "typed", "2.2", 0,
-        ("Core programmes. Social protection in ASEAN comprises four core programme areas: "
-        "social assistance, social insurance, social welfare services and labour market "
-        "programmes. Member States will determine the combination of programmes best suited "
-        "to their national circumstances."),
+        "typed",
+        "2.2",
+        0,
+        (
+            "Core programmes. Social protection in ASEAN comprises four core programme areas: "
+            "social assistance, social insurance, social welfare services and labour market "
+            "programmes. Member States will determine the combination of programmes best suited "
+            "to their national circumstances."
+        ),
     ),
     ("typed", "2.3", 0, "Coverage. The following provisions apply to the extension of coverage:"),
     (
-        "typed", "2.3.1", 1,
-        ("Coverage shall be extended progressively, beginning with a nationally defined floor "
-        "of basic income security and access to essential health care for all."),
+        "typed",
+        "2.3.1",
+        1,
+        (
+            "Coverage shall be extended progressively, beginning with a nationally defined floor "
+            "of basic income security and access to essential health care for all."
+        ),
     ),
     (
-        "typed", "2.3.2", 1,
-        ("Member States shall identify the groups not yet covered by any scheme, including "
-        "workers in the informal economy, and set targets for extending coverage to them."),
+        "typed",
+        "2.3.2",
+        1,
+        (
+            "Member States shall identify the groups not yet covered by any scheme, including "
+            "workers in the informal economy, and set targets for extending coverage to them."
+        ),
     ),
     (
-        "typed", "2.3.3", 1,
-        ("Where contributory schemes cannot yet reach certain groups, non-contributory "
-        "programmes financed from general revenue should be used to close the gap."),
+        "typed",
+        "2.3.3",
+        1,
+        (
+            "Where contributory schemes cannot yet reach certain groups, non-contributory "
+            "programmes financed from general revenue should be used to close the gap."
+        ),
     ),
     (
-        "typed", "2.4", 0,
-        ("Key strategies. The Framework will be implemented through the following key "
-        "strategies, elaborated in sections 3 to 6:"),
+        "typed",
+        "2.4",
+        0,
+        (
+            "Key strategies. The Framework will be implemented through the following key "
+            "strategies, elaborated in sections 3 to 6:"
+        ),
     ),
     ("typed", "a)", 1, "policy and programmes;"),
     ("typed", "b)", 1, "capacity building;"),
@@ -234,124 +302,171 @@ _CONTENT: Sequence[tuple[Any, ...]] = (
     ("typed", "d)", 1, "institutionalisation and sustainability."),
     ("heading", None, "Policy and Programmes"),
     (
-        "auto", 1,
-        ("Strengthen the implementation of social protection programmes at national and "
-        "local levels, including through a clear assignment of institutional "
-        "responsibilities, adequate staffing and simplified enrolment procedures."),
+        "auto",
+        1,
+        (
+            "Strengthen the implementation of social protection programmes at national and "
+            "local levels, including through a clear assignment of institutional "
+            "responsibilities, adequate staffing and simplified enrolment procedures."
+        ),
     ),
     (
-        "auto", 1,
-        ("Improve the coverage, availability, comprehensiveness, quality, equality, "
-        "affordability and sustainability of social protection, with particular attention "
-        "to:"),
+        "auto",
+        1,
+        (
+            "Improve the coverage, availability, comprehensiveness, quality, equality, "
+            "affordability and sustainability of social protection, with particular attention "
+            "to:"
+        ),
     ),
     ("auto", 2, "the removal of legal, administrative and financial barriers to access;"),
     ("auto", 2, "the adequacy of benefit levels in relation to the cost of living; and"),
     (
-        "auto", 2,
-        ("the long-term financial sustainability of contributory and non-contributory "
-        "schemes."),
+        "auto",
+        2,
+        ("the long-term financial sustainability of contributory and non-contributory schemes."),
     ),
     (
-        "auto", 1,
-        ("Explore arrangements for the portability of social insurance benefits for workers "
-        "moving between ASEAN Member States, including bilateral or multilateral agreements "
-        "on the totalisation of contribution periods."),
+        "auto",
+        1,
+        (
+            "Explore arrangements for the portability of social insurance benefits for workers "
+            "moving between ASEAN Member States, including bilateral or multilateral agreements "
+            "on the totalisation of contribution periods."
+        ),
     ),
     (
-        "auto", 1,
-        ("Develop minimum standards, competency frameworks and training programmes for health "
-        "and social welfare workers, taking into account the ASEAN Mutual Recognition "
-        "Arrangements where applicable."),
+        "auto",
+        1,
+        (
+            "Develop minimum standards, competency frameworks and training programmes for health "
+            "and social welfare workers, taking into account the ASEAN Mutual Recognition "
+            "Arrangements where applicable."
+        ),
     ),
     (
-        "auto", 1,
-        ("Formulate or review national policy and legislation to achieve universal health "
-        "coverage, including financial protection against catastrophic health expenditure."),
+        "auto",
+        1,
+        (
+            "Formulate or review national policy and legislation to achieve universal health "
+            "coverage, including financial protection against catastrophic health expenditure."
+        ),
     ),
     ("heading", None, "Capacity Building"),
     (
-        "auto", 1,
-        ("Strengthen the capacity of government agencies, local authorities and other service "
-        "providers to plan, deliver, coordinate and evaluate social protection programmes."),
+        "auto",
+        1,
+        (
+            "Strengthen the capacity of government agencies, local authorities and other service "
+            "providers to plan, deliver, coordinate and evaluate social protection programmes."
+        ),
     ),
     (
-        "auto", 1,
-        ("Promote learning from each other\u2019s experience and good practice through study "
-        "visits, peer reviews, regional workshops and an online knowledge platform."),
+        "auto",
+        1,
+        (
+            "Promote learning from each other\u2019s experience and good practice through study "
+            "visits, peer reviews, regional workshops and an online knowledge platform."
+        ),
     ),
     (
-        "auto", 1,
-        ("Mobilise technical assistance from ASEAN Dialogue Partners, development partners "
-        "and international organisations that is sensitive to the needs of vulnerable "
-        "groups, including:"),
+        "auto",
+        1,
+        (
+            "Mobilise technical assistance from ASEAN Dialogue Partners, development partners "
+            "and international organisations that is sensitive to the needs of vulnerable "
+            "groups, including:"
+        ),
     ),
     ("auto", 2, "persons with disabilities and older persons;"),
     ("auto", 2, "migrant workers and their families; and"),
     ("auto", 2, "communities affected by disasters and climate change."),
     ("heading", None, "Monitoring and Evaluation"),
     (
-        "auto", 1,
-        ("Establish a regional baseline on social protection coverage, expenditure and "
-        "outcomes within two years of the adoption of this Framework."),
+        "auto",
+        1,
+        (
+            "Establish a regional baseline on social protection coverage, expenditure and "
+            "outcomes within two years of the adoption of this Framework."
+        ),
     ),
     (
-        "auto", 1,
-        ("Compile global and national indicators relevant to social protection, including "
-        "the indicators of the Sustainable Development Goals, and harmonise definitions to "
-        "the extent possible."),
+        "auto",
+        1,
+        (
+            "Compile global and national indicators relevant to social protection, including "
+            "the indicators of the Sustainable Development Goals, and harmonise definitions to "
+            "the extent possible."
+        ),
     ),
     (
-        "auto", 1,
-        ("Develop ASEAN statistical indicators on social protection and a regional database "
-        "maintained by the ASEAN Secretariat in cooperation with the ASEAN Community "
-        "Statistical System. The indicative milestones are set out below."),
+        "auto",
+        1,
+        (
+            "Develop ASEAN statistical indicators on social protection and a regional database "
+            "maintained by the ASEAN Secretariat in cooperation with the ASEAN Community "
+            "Statistical System. The indicative milestones are set out below."
+        ),
     ),
     (
         "table",
         (
             ("Timeframe", "Milestone", "Lead"),
-            ("2026", "Regional baseline on social protection completed",
-             "ASEAN Secretariat with SOMSWD and SLOM"),
-            ("2027", "First ASEAN statistical report on social protection",
-             "ASEAN Community Statistical System"),
+            ("2026", "Regional baseline on social protection completed", "ASEAN Secretariat with SOMSWD and SLOM"),
+            ("2027", "First ASEAN statistical report on social protection", "ASEAN Community Statistical System"),
             ("2028", "Mid-term review of the Framework", "Sectoral bodies concerned"),
             ("2030", "Final evaluation and report to the ASCC Council", "ASEAN Secretariat"),
         ),
     ),
     (
         "cont",
-        ("The milestones may be adjusted by the senior officials concerned in the light of "
-        "the progress made."),
+        ("The milestones may be adjusted by the senior officials concerned in the light of the progress made."),
     ),
     (
-        "auto", 1,
-        ("Undertake a mid-term review and a final evaluation of the Framework and report the "
-        "findings to the ASEAN Ministerial bodies concerned."),
+        "auto",
+        1,
+        (
+            "Undertake a mid-term review and a final evaluation of the Framework and report the "
+            "findings to the ASEAN Ministerial bodies concerned."
+        ),
     ),
     ("heading", "6.", "Institutionalisation and Sustainability"),
     (
-        "typed", "6.1", 0,
-        ("Member States shall allocate adequate financial resources for social protection "
-        "in national budgets and explore innovative and sustainable sources of financing."),
+        "typed",
+        "6.1",
+        0,
+        (
+            "Member States shall allocate adequate financial resources for social protection "
+            "in national budgets and explore innovative and sustainable sources of financing."
+        ),
     ),
     (
-        "typed", "6.2", 0,
+        "typed",
+        "6.2",
+        0,
         "Implementation shall involve the participation of other sectors, including:",
     ),
     ("bullet", "the private sector and employers\u2019 and workers\u2019 organisations;"),
     ("bullet", "civil society organisations and academia; and"),
     ("bullet", "ASEAN Dialogue Partners and other external partners."),
     (
-        "typed", "6.3", 0,
-        ("The ASEAN Secretariat shall support the sectoral bodies concerned in coordinating "
-        "the implementation of this Framework and shall report on progress to the ASEAN "
-        "Socio-Cultural Community Council."),
+        "typed",
+        "6.3",
+        0,
+        (
+            "The ASEAN Secretariat shall support the sectoral bodies concerned in coordinating "
+            "the implementation of this Framework and shall report on progress to the ASEAN "
+            "Socio-Cultural Community Council."
+        ),
     ),
     (
-        "typed", "6.4", 0,
-        ("This Framework shall be reviewed every five years, or earlier if the ASEAN "
-        "Socio-Cultural Community Council so decides."),
+        "typed",
+        "6.4",
+        0,
+        (
+            "This Framework shall be reviewed every five years, or earlier if the ASEAN "
+            "Socio-Cultural Community Council so decides."
+        ),
     ),
 )
 
@@ -406,9 +521,7 @@ def _set_numbering(paragraph: Paragraph, ilvl: int) -> None:
     num_pr.get_or_add_numId().val = int(_LIST_NUM_ID)
 
 
-def _typed_paragraph(
-    document: Document, number: str, depth: int, text: str
-) -> Paragraph:
+def _typed_paragraph(document: Document, number: str, depth: int, text: str) -> Paragraph:
     paragraph = document.add_paragraph(f"{number}\t{text}")
     fmt = paragraph.paragraph_format
     left = Cm(1.0 + 1.0 * depth)
@@ -458,9 +571,7 @@ def sample_draft() -> bytes:
     _add_numbering(document)
 
     document.add_heading(SAMPLE_TITLE, level=0)
-    document.add_paragraph(
-        "Zero draft for consultation with the ASEAN sectoral bodies", style="Subtitle"
-    )
+    document.add_paragraph("Zero draft for consultation with the ASEAN sectoral bodies", style="Subtitle")
     for item in _CONTENT:
         kind = item[0]
         if kind == "heading":

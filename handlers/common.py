@@ -166,7 +166,9 @@ async def start(update: Update, context: ClausebotContext) -> None:
     current_actor.set(joined.actor)
     context.bot_data.actors.put(user.id, joined.actor)
     visible = await rounds.visible_consultations(context.session, joined.actor)
-    queued = await rounds.circulate_on_join(context.session, joined.actor.contact_id, render=RENDERER, now=context.now())
+    queued = await rounds.circulate_on_join(
+        context.session, joined.actor.contact_id, render=RENDERER, now=context.now()
+    )
     await context.commit()
     await set_menu(context, chat_of(update).id, joined.actor.role)
     await reply(

@@ -72,7 +72,9 @@ async def clause(update: Update, context: ClausebotContext) -> None:
         texts.clause_view(consultation.title, section.ref, section.heading, found),
         reply_markup=markup(keyboards.clause_buttons(found.id, found.ref, section.id, section.ref)),
     )
-    await comments.record_anchor(context.session, chat_of(update).id, sent.message_id, consultation.id, section.id, [found.id])
+    await comments.record_anchor(
+        context.session, chat_of(update).id, sent.message_id, consultation.id, section.id, [found.id]
+    )
 
 
 async def deadline(update: Update, context: ClausebotContext) -> None:
@@ -129,7 +131,9 @@ async def start_on_clause(update: Update, context: ClausebotContext) -> None:
 
 
 async def pick(update: Update, context: ClausebotContext) -> None:
-    view = await comments.pick_clause(context.session, context.me, pressed(update, cb.PickClause).clause_id, now=context.now())
+    view = await comments.pick_clause(
+        context.session, context.me, pressed(update, cb.PickClause).clause_id, now=context.now()
+    )
     await context.commit()
     await answer(update)
     await prompt(update, view, in_place=True)
@@ -164,7 +168,11 @@ async def send_comment(update: Update, context: ClausebotContext) -> None:
     pressed(update, cb.SendComment)
     prompt_message = query_of(update).message
     # One prompt, one comment: the same Send pressed twice is answered as the first was.
-    source = f"{actor.contact_id}:m{prompt_message.message_id}" if prompt_message else f"{actor.contact_id}:u{update.update_id}"
+    source = (
+        f"{actor.contact_id}:m{prompt_message.message_id}"
+        if prompt_message
+        else f"{actor.contact_id}:u{update.update_id}"
+    )
     saved = await comments.submit(context.session, actor, source_key=source, now=context.now())
     await context.commit()
     await answer(update, texts.sent_ack())

@@ -78,7 +78,9 @@ async def upload_choice(update: Update, context: ClausebotContext) -> None:
 
 
 async def consultations(update: Update, context: ClausebotContext) -> None:
-    rows = [(c.name, c.title, c.status, c.deadline) for c in await rounds.visible_consultations(context.session, context.me)]
+    rows = [
+        (c.name, c.title, c.status, c.deadline) for c in await rounds.visible_consultations(context.session, context.me)
+    ]
     await reply(update, texts.consultations_list(rows, context.settings.tz))
 
 
@@ -111,7 +113,9 @@ async def invite(update: Update, context: ClausebotContext) -> None:
     await context.commit()
     link = registry.invite_link(context.bot_data.bot_username or context.bot.username, issued.token)
     label = texts.author_label(issued.body_code, issued.state_name)
-    await reply(update, texts.invite_created(link, issued.role, label, issued.name, issued.expires_at, context.settings.tz))
+    await reply(
+        update, texts.invite_created(link, issued.role, label, issued.name, issued.expires_at, context.settings.tz)
+    )
 
 
 async def _take_state(context: ClausebotContext, words: list[str], *, required: bool) -> tuple[str | None, list[str]]:
@@ -189,7 +193,7 @@ async def close_round(update: Update, context: ClausebotContext) -> None:
 
 
 def _name_and_value(args: list[str]) -> tuple[str | None, str | None]:
-    """"[CONSULTATION] VALUE": the value is the last word, a name may come before it."""
+    """ "[CONSULTATION] VALUE": the value is the last word, a name may come before it."""
     if not args:
         return None, None
     if len(args) == 1:

@@ -16,9 +16,7 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Serve a local Telegram Bot API on loopback (for tests, demos and benchmarks).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    parser.add_argument(
-        "--port", type=int, default=8081, help="port to bind, 0 for any (default: %(default)s)"
-    )
+    parser.add_argument("--port", type=int, default=8081, help="port to bind, 0 for any (default: %(default)s)")
     parser.add_argument(
         "--strict",
         "--rate-limit",

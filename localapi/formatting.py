@@ -376,9 +376,7 @@ def _start_tag(text: str, begin: int, out: _Builder, stack: list[_OpenTag]) -> i
                 i += 1
             value = text[token_begin:i].translate(_ASCII_LOWER)
             if i < n and text[i] not in _SPACES and text[i] != ">":
-                raise EntityParseError(
-                    f"Unexpected end of name token at byte offset {_byte_offset(text, token_begin)}"
-                )
+                raise EntityParseError(f"Unexpected end of name token at byte offset {_byte_offset(text, token_begin)}")
         else:
             quote = text[i]
             i += 1
@@ -408,9 +406,7 @@ def _start_tag(text: str, begin: int, out: _Builder, stack: list[_OpenTag]) -> i
         elif tag == "blockquote" and attribute == "expandable":
             argument = "1"
     if tag == "span" and argument != "spoiler":
-        raise EntityParseError(
-            f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}'
-        )
+        raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}')
     stack.append(_OpenTag(tag, argument, out.pos, len(out.parts)))
     return i + 1
 
@@ -481,6 +477,7 @@ def _checked_link(url: str) -> str:
     if not host or not re.fullmatch(r"[\w.-]+|\[[0-9A-Fa-f:.]+\]", host):
         return ""
     return url
+
 
 # ---------------------------------------------------------------------------
 # MarkdownV2
@@ -578,8 +575,7 @@ def parse_markdown_v2(text: str) -> ParsedText:
                     match = re.match(r"^tg://emoji\?id=(\d+)$", url)
                     if not match:
                         raise EntityParseError(
-                            "Custom emoji entity must contain a tg://emoji URL "
-                            f"at byte offset {top['byte_offset']}"
+                            f"Custom emoji entity must contain a tg://emoji URL at byte offset {top['byte_offset']}"
                         )
                     entity["custom_emoji_id"] = match.group(1)
                 else:
@@ -636,9 +632,7 @@ def parse_markdown_v2(text: str) -> ParsedText:
                 if line_end < n and text[line_end] == "\n":
                     language = text[i:line_end]
                     i = line_end + 1
-                stack.append(
-                    {"type": "pre", "offset": out.pos, "byte_offset": byte_offset, "language": language}
-                )
+                stack.append({"type": "pre", "offset": out.pos, "byte_offset": byte_offset, "language": language})
             else:
                 stack.append({"type": "code", "offset": out.pos, "byte_offset": byte_offset})
                 i += 1
@@ -648,8 +642,7 @@ def parse_markdown_v2(text: str) -> ParsedText:
     if stack:
         unclosed = stack[-1]
         raise EntityParseError(
-            f"Can't find end of {_MDV2_NAMES[unclosed['type']]} entity "
-            f"at byte offset {unclosed['byte_offset']}"
+            f"Can't find end of {_MDV2_NAMES[unclosed['type']]} entity at byte offset {unclosed['byte_offset']}"
         )
     if quote is not None:
         _finish_quote(quote, out.pos, entities)

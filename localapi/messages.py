@@ -371,9 +371,7 @@ class MessagesMixin(FilesMixin):
             raise bad("message can't be edited")
         return user, record
 
-    def _finish_edit(
-        self, user: SimUser, record: _Record, data: dict, markup: dict | None, html: str | None
-    ) -> dict:
+    def _finish_edit(self, user: SimUser, record: _Record, data: dict, markup: dict | None, html: str | None) -> dict:
         self._count_message(user.chat_id)
         if markup is not None:
             data["reply_markup"] = markup

@@ -96,8 +96,7 @@ class UpdatesMixin(ServerCore):
         if self._poll_generation != generation:
             raise ApiError(
                 409,
-                "Conflict: terminated by other getUpdates request; "
-                "make sure that only one bot instance is running",
+                "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
             )
         return self._updates[:limit]
 

@@ -140,9 +140,7 @@ class _Record:
 
     __slots__ = ("data", "deleted", "file_bytes", "from_bot", "html")
 
-    def __init__(
-        self, data: dict, *, from_bot: bool, html: str | None = None, file_bytes: bytes | None = None
-    ):
+    def __init__(self, data: dict, *, from_bot: bool, html: str | None = None, file_bytes: bytes | None = None):
         self.data = data
         self.from_bot = from_bot
         self.html = html

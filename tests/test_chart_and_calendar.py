@@ -17,7 +17,9 @@ def test_the_response_chart_is_a_png_of_the_grid():
 
 def test_the_deadline_calendar_file():
     deadline = datetime(2027, 1, 22, 23, 59, tzinfo=ZoneInfo("Asia/Jakarta"))
-    data = deadline_event("uid-1@clausebot", "ASEAN Framework, Plan; of Action", deadline, now=datetime(2026, 11, 23, tzinfo=UTC))
+    data = deadline_event(
+        "uid-1@clausebot", "ASEAN Framework, Plan; of Action", deadline, now=datetime(2026, 11, 23, tzinfo=UTC)
+    )
     text = data.decode()
     assert text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")
     assert "DTEND:20270122T165900Z" in text

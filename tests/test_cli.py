@@ -56,8 +56,17 @@ def _subcommands(parser, prefix=()):
 
 def test_every_subcommand_has_help(capsys):
     commands = list(_subcommands(build_parser()))
-    assert {("run",), ("webhook",), ("demo",), ("import-draft",), ("consolidate",), ("db",), ("invite",),
-            ("open",), ("registry", "add-state")} <= set(commands)
+    assert {
+        ("run",),
+        ("webhook",),
+        ("demo",),
+        ("import-draft",),
+        ("consolidate",),
+        ("db",),
+        ("invite",),
+        ("open",),
+        ("registry", "add-state"),
+    } <= set(commands)
     for words in commands:
         with pytest.raises(SystemExit) as exit_:
             main([*words, "--help"])
@@ -99,7 +108,9 @@ def test_invite_csv_writes_links_back_or_nothing(cli_env, capsys):
     assert all(r["invite_link"].startswith("https://t.me/asean_consult_bot?start=") for r in rows)
 
     bad = cli_env / "bad.csv"
-    original = "name,role,body,state,email\nX,delegate,SOMHD,Narnia,x@example.org\nY,pilot,SLOM,Thailand,y@example.org\n"
+    original = (
+        "name,role,body,state,email\nX,delegate,SOMHD,Narnia,x@example.org\nY,pilot,SLOM,Thailand,y@example.org\n"
+    )
     bad.write_text(original, encoding="utf-8")
     assert main(["invite", "--csv", str(bad)]) == 1
     err = capsys.readouterr().err
@@ -188,8 +199,13 @@ def _refused(capsys, argv, code, message, database_url):
 
 
 def test_a_region_is_not_a_time_zone(cli_env, capsys, database_url):
-    _refused(capsys, ["registry", "add-state", "Atlantis", "AT", "--timezone", "Asia"], 1,
-             "“Asia” is not a time zone name; use one like Asia/Bangkok.", database_url)
+    _refused(
+        capsys,
+        ["registry", "add-state", "Atlantis", "AT", "--timezone", "Asia"],
+        1,
+        "“Asia” is not a time zone name; use one like Asia/Bangkok.",
+        database_url,
+    )
     assert main(["registry", "add-state", "Atlantis", "AT", "--timezone", "asia/yangon"]) == 0
     assert "Member State Atlantis (AT, Asia/Yangon) registered." in capsys.readouterr().out
 
@@ -205,7 +221,9 @@ def test_extend_refuses_days_out_of_range(cli_env, capsys, database_url, days):
     _draft(cli_env, capsys, "plan")
     assert main(["open", "--days", "30"]) == 0
     capsys.readouterr()
-    _refused(capsys, ["extend", "--days", days], 1, f"“{days}” is not a number of days between 1 and 3650.", database_url)
+    _refused(
+        capsys, ["extend", "--days", days], 1, f"“{days}” is not a number of days between 1 and 3650.", database_url
+    )
 
 
 @pytest.mark.parametrize(
@@ -232,7 +250,9 @@ def test_invite_days_of_the_settings_are_checked_too(cli_env, capsys, database_u
     main(["registry", "seed-asean"])
     capsys.readouterr()
     monkeypatch.setenv("INVITE_TTL_DAYS", "0")
-    _refused(capsys, ["invite", "--role", "secretariat"], 1, "“0” is not a number of days between 1 and 3650.", database_url)
+    _refused(
+        capsys, ["invite", "--role", "secretariat"], 1, "“0” is not a number of days between 1 and 3650.", database_url
+    )
 
 
 CONTACTS = "name,role,body,state,email\nJosé Müller,delegate,SOMHD,Thailand,jose@example.org\nĐặng,chair,SLOM,,dang@example.org\n"
@@ -245,10 +265,15 @@ CONTACTS = "name,role,body,state,email\nJosé Müller,delegate,SOMHD,Thailand,jo
         ("utf-8-sig", CONTACTS.encode("utf-8-sig")),
         ("utf-16", CONTACTS.encode("utf-16")),
         ("cp1252", CONTACTS.replace("Đặng", "Dang").encode("cp1252")),  # Excel's "CSV (Comma delimited)"
-        ("cp1252", CONTACTS.replace("Đặng", "Dang").replace(",", ";").encode("cp1252")),  # where "," is the decimal mark
+        (
+            "cp1252",
+            CONTACTS.replace("Đặng", "Dang").replace(",", ";").encode("cp1252"),
+        ),  # where "," is the decimal mark
     ],
 )
-def test_invite_csv_reads_what_spreadsheets_save_and_writes_it_back_alike(cli_env, capsys, database_url, encoding, data):
+def test_invite_csv_reads_what_spreadsheets_save_and_writes_it_back_alike(
+    cli_env, capsys, database_url, encoding, data
+):
     main(["registry", "seed-asean"])
     contacts = cli_env / "contacts.csv"
     contacts.write_bytes(data)
@@ -275,9 +300,14 @@ def test_invite_csv_in_no_known_encoding_says_how_to_save_it(cli_env, capsys, da
     capsys.readouterr()
     contacts = cli_env / "contacts.csv"
     contacts.write_bytes(data)
-    _refused(capsys, ["invite", "--csv", str(contacts)], 1,
-             f"{contacts} is not a CSV text file in UTF-8, UTF-16 or Windows-1252: in the spreadsheet, save it as "
-             "“CSV UTF-8 (Comma delimited) (*.csv)”. Nothing was changed.", database_url)
+    _refused(
+        capsys,
+        ["invite", "--csv", str(contacts)],
+        1,
+        f"{contacts} is not a CSV text file in UTF-8, UTF-16 or Windows-1252: in the spreadsheet, save it as "
+        "“CSV UTF-8 (Comma delimited) (*.csv)”. Nothing was changed.",
+        database_url,
+    )
     assert contacts.read_bytes() == data
 
 
@@ -287,7 +317,13 @@ def test_without_a_name_every_consultation_is_listed_whatever_its_state(cli_env,
     assert main(["open", "--consultation", "plan", "--days", "10"]) == 0
     assert main(["close", "--consultation", "plan"]) == 0
     capsys.readouterr()
-    _refused(capsys, ["extend", "--days", "3"], 1, "There are several consultations (plan, framework); name one.", database_url)
+    _refused(
+        capsys,
+        ["extend", "--days", "3"],
+        1,
+        "There are several consultations (plan, framework); name one.",
+        database_url,
+    )
 
 
 # --- Telegram out of reach -------------------------------------------------------------------------------
@@ -312,11 +348,16 @@ def test_invite_offline_uses_bot_username_or_the_database(cli_env, capsys, datab
     monkeypatch.delenv("BOT_USERNAME")
     url = f"http://127.0.0.1:{_closed_port()}"
     monkeypatch.setenv("TELEGRAM_API_URL", url)
-    _refused(capsys, ["invite", "--role", "secretariat"], 1,
-             f"Cannot learn the bot's username: Telegram unreachable at {url} (ClientConnectorError: Cannot connect to "
-             f"host 127.0.0.1:{url.rsplit(':', 1)[1]} ssl:default [Connect call failed ('127.0.0.1', {url.rsplit(':', 1)[1]})]). "
-             "Set BOT_USERNAME to the bot's username (without @), or try again when Telegram can be reached; "
-             "nothing was issued.", database_url)
+    _refused(
+        capsys,
+        ["invite", "--role", "secretariat"],
+        1,
+        f"Cannot learn the bot's username: Telegram unreachable at {url} (ClientConnectorError: Cannot connect to "
+        f"host 127.0.0.1:{url.rsplit(':', 1)[1]} ssl:default [Connect call failed ('127.0.0.1', {url.rsplit(':', 1)[1]})]). "
+        "Set BOT_USERNAME to the bot's username (without @), or try again when Telegram can be reached; "
+        "nothing was issued.",
+        database_url,
+    )
 
     from bot.services import registry
     from tests.conftest import _run
@@ -338,16 +379,22 @@ def test_invite_without_token_or_username_says_how_to_set_it(cli_env, capsys, da
     monkeypatch.delenv("BOT_USERNAME")
     main(["registry", "seed-asean"])
     capsys.readouterr()
-    _refused(capsys, ["invite", "--role", "secretariat"], 1,
-             "The bot's username is not known yet: start the bot once with its token (clausebot run), or set BOT_USERNAME.",
-             database_url)
+    _refused(
+        capsys,
+        ["invite", "--role", "secretariat"],
+        1,
+        "The bot's username is not known yet: start the bot once with its token (clausebot run), or set BOT_USERNAME.",
+        database_url,
+    )
 
 
 def test_an_unreachable_database_gets_one_line(cli_env, capsys, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"postgresql://nobody@127.0.0.1:{_closed_port()}/nothing")
     assert main(["consultations"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("The database could not be used (") and err.endswith("Check DATABASE_URL and that the database is running.\n")
+    assert err.startswith("The database could not be used (") and err.endswith(
+        "Check DATABASE_URL and that the database is running.\n"
+    )
     assert err.count("\n") == 1
 
 
@@ -386,8 +433,12 @@ def test_status_into_a_closed_pipe_stops_quietly(cli_env, capsys, database_url):
     os.close(read)  # the reader is gone before the first line: `clausebot status | head -0`
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "status"], stdout=write, stderr=subprocess.PIPE,
-            env={**os.environ, "DATABASE_URL": database_url}, timeout=60, check=False,
+            [sys.executable, "-m", "bot.cli", "status"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "DATABASE_URL": database_url},
+            timeout=60,
+            check=False,
         )
     finally:
         os.close(write)

@@ -46,10 +46,7 @@ def test_services_and_documents_import_nothing_of_telegram_or_its_wording():
 def test_no_import_cycles_between_the_modules_of_the_bot():
     files = _files("bot", "handlers", "documents")
     modules = {_module(p): p for p in files}
-    graph = {
-        name: {m for m in _imports(path) if m in modules and m != name}
-        for name, path in modules.items()
-    }
+    graph = {name: {m for m in _imports(path) if m in modules and m != name} for name, path in modules.items()}
     cycles: list[list[str]] = []
     state: dict[str, int] = {}
 
@@ -57,7 +54,7 @@ def test_no_import_cycles_between_the_modules_of_the_bot():
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append(trail[trail.index(nxt):] + [nxt])
+                cycles.append(trail[trail.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt, trail + [nxt])
         state[node] = 2

@@ -57,8 +57,10 @@ def test_an_exception_and_its_chain_are_masked(logged):
 
 def test_network_errors_and_refused_tokens_from_telegram_take_one_line(logged):
     logger, written = logged
-    for error in (NetworkError("httpx.ConnectError: All connection attempts failed"),
-                  InvalidToken(f"The token `{CONFIGURED}` was rejected by the server.")):
+    for error in (
+        NetworkError("httpx.ConnectError: All connection attempts failed"),
+        InvalidToken(f"The token `{CONFIGURED}` was rejected by the server."),
+    ):
         try:
             raise error
         except type(error):

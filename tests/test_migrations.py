@@ -61,14 +61,27 @@ async def _as_the_previous_release_left_it(url: str) -> None:
     now = datetime.now(UTC)
     stamp = sa.column("created_at", UTCDateTime())
     bodies = sa.table("bodies", sa.column("id", sa.Integer()), sa.column("code"), sa.column("name"))
-    states = sa.table("member_states", sa.column("id", sa.Integer()), sa.column("name"), sa.column("code"), sa.column("timezone"))
+    states = sa.table(
+        "member_states", sa.column("id", sa.Integer()), sa.column("name"), sa.column("code"), sa.column("timezone")
+    )
     contacts = sa.table(
-        "contacts", sa.column("id", sa.Integer()), sa.column("name"), sa.column("email"), sa.column("role"),
-        sa.column("body_id"), sa.column("state_id"), stamp,
+        "contacts",
+        sa.column("id", sa.Integer()),
+        sa.column("name"),
+        sa.column("email"),
+        sa.column("role"),
+        sa.column("body_id"),
+        sa.column("state_id"),
+        stamp,
     )
     invites = sa.table(
-        "invites", sa.column("token"), sa.column("contact_id"), sa.column("created_at", UTCDateTime()),
-        sa.column("expires_at", UTCDateTime()), sa.column("used_at", UTCDateTime()), sa.column("used_by"),
+        "invites",
+        sa.column("token"),
+        sa.column("contact_id"),
+        sa.column("created_at", UTCDateTime()),
+        sa.column("expires_at", UTCDateTime()),
+        sa.column("used_at", UTCDateTime()),
+        sa.column("used_by"),
     )
     db = Database(url)
     try:
@@ -78,13 +91,21 @@ async def _as_the_previous_release_left_it(url: str) -> None:
                 states.insert().values(name="Thailand", code="TH", timezone="Asia/Bangkok").returning(states.c.id)
             )
             for name, token, used in (("Somchai", OLD_TOKEN, None), ("Used", USED_TOKEN, now)):
-                contact = await conn.scalar(contacts.insert().values(
-                    name=name, email="", role="delegate", body_id=body, state_id=state, created_at=now
-                ).returning(contacts.c.id))
-                await conn.execute(invites.insert().values(
-                    token=token, contact_id=contact, created_at=now, expires_at=now + timedelta(days=20),
-                    used_at=used, used_by=555 if used else None,
-                ))
+                contact = await conn.scalar(
+                    contacts.insert()
+                    .values(name=name, email="", role="delegate", body_id=body, state_id=state, created_at=now)
+                    .returning(contacts.c.id)
+                )
+                await conn.execute(
+                    invites.insert().values(
+                        token=token,
+                        contact_id=contact,
+                        created_at=now,
+                        expires_at=now + timedelta(days=20),
+                        used_at=used,
+                        used_by=555 if used else None,
+                    )
+                )
     finally:
         await db.dispose()
 
@@ -125,7 +146,9 @@ async def test_links_given_out_before_the_upgrade_still_join_and_no_token_is_lef
             with refused(Refused, "already been used"):
                 await registry.join(session, USED_TOKEN, telegram_user_id=77, chat_id=77, username=None, full_name="X")
             with refused(Refused, "not valid"):
-                await registry.join(session, old_hash[:40], telegram_user_id=78, chat_id=78, username=None, full_name="Y")
+                await registry.join(
+                    session, old_hash[:40], telegram_user_id=78, chat_id=78, username=None, full_name="Y"
+                )
         async with db.session() as session:
             fresh = await registry.issue_invite(session, registry.CONSOLE, role="delegate", body="SOMHD", state="TH")
         assert fresh.token not in await _everything_stored(db)
@@ -150,7 +173,9 @@ async def test_the_schema_after_the_migrations_is_the_models(database_url):
     try:
         async with db.engine.connect() as conn:
             differences = await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": False}), Base.metadata)
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": False}), Base.metadata
+                )
             )
     finally:
         await db.dispose()

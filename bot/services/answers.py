@@ -76,8 +76,11 @@ class Filter:
     kind: str | None = None
 
     def encode(self) -> str:
-        return ";".join(f"{k}={v}" for k, v in (("section", self.section), ("body", self.body),
-                                                  ("state", self.state), ("kind", self.kind)) if v)
+        return ";".join(
+            f"{k}={v}"
+            for k, v in (("section", self.section), ("body", self.body), ("state", self.state), ("kind", self.kind))
+            if v
+        )
 
     @classmethod
     def decode(cls, text: str | None) -> Filter:
@@ -85,8 +88,10 @@ class Filter:
         return cls(**{k: v for k, v in values.items() if k in ("section", "body", "state", "kind")})
 
     def describe(self) -> str:
-        return ", ".join(v for v in (self.section and f"section {self.section}", self.body, self.state,
-                                     self.kind) if v) or ""
+        return (
+            ", ".join(v for v in (self.section and f"section {self.section}", self.body, self.state, self.kind) if v)
+            or ""
+        )
 
 
 async def read_filter(session: AsyncSession, consultation: Consultation, words: list[str]) -> Filter:
@@ -98,8 +103,10 @@ async def read_filter(session: AsyncSession, consultation: Consultation, words: 
     key = word.lower()
     if key in ("ge", "te", "ed"):
         return Filter(kind=key)
-    sections = {s.ref.lower(): s.ref for s in await session.scalars(
-        select(Section).where(Section.consultation_id == consultation.id))}
+    sections = {
+        s.ref.lower(): s.ref
+        for s in await session.scalars(select(Section).where(Section.consultation_id == consultation.id))
+    }
     if key in sections:
         return Filter(section=sections[key])
     for body in await session.scalars(select(Body)):
@@ -117,8 +124,11 @@ def _matching(consultation_id: int, flt: Filter) -> list[ColumnElement[bool]]:
         Comment.status == CommentStatus.ACTIVE,
     ]
     if flt.section:
-        conditions.append(Clause.section_id.in_(
-            select(Section.id).where(Section.consultation_id == consultation_id, Section.ref == flt.section)))
+        conditions.append(
+            Clause.section_id.in_(
+                select(Section.id).where(Section.consultation_id == consultation_id, Section.ref == flt.section)
+            )
+        )
     if flt.body:
         conditions.append(Comment.body_id.in_(select(Body.id).where(Body.code == flt.body)))
     if flt.state:
@@ -301,13 +311,13 @@ async def observe(
         raise NotFound(Reason.ANSWER_NOT_IN_HAND)
     if comment_id is not None and walk.comment_id != comment_id:
         raise NotFound(Reason.ANSWER_NOT_IN_HAND)
-    done = await record(
-        session, actor, walk.comment_id, walk.disposition, observation, now=now, first_only=True
-    )
+    done = await record(session, actor, walk.comment_id, walk.disposition, observation, now=now, first_only=True)
     return done, await _advance(session, actor, walk, now)
 
 
-async def skip(session: AsyncSession, actor: Actor, comment_id: int, *, now: datetime | None = None) -> ToAnswer | WalkDone:
+async def skip(
+    session: AsyncSession, actor: Actor, comment_id: int, *, now: datetime | None = None
+) -> ToAnswer | WalkDone:
     """Leave this comment for later (or for another officer) and go on to the next."""
     require(actor, Role.SECRETARIAT)
     now = now or utcnow()
@@ -316,15 +326,37 @@ async def skip(session: AsyncSession, actor: Actor, comment_id: int, *, now: dat
     held_or_skipped = walk.comment_id
     walk.comment_id = None
     await session.flush()
-    following = select(Comment.id).join(Clause, Clause.id == Comment.clause_id).where(
-        *_matching(walk.consultation_id, flt), Comment.disposition.is_(None), Comment.id != held_or_skipped,
-        ~exists().where(AnswerWalk.comment_id == Comment.id, AnswerWalk.contact_id != actor.contact_id,
-                        AnswerWalk.updated_at > now - HOLD),
-        or_(Clause.position > select(Clause.position).join(Comment, Comment.clause_id == Clause.id)
-            .where(Comment.id == held_or_skipped).scalar_subquery(),
-            and_(Clause.position == select(Clause.position).join(Comment, Comment.clause_id == Clause.id)
-                 .where(Comment.id == held_or_skipped).scalar_subquery(), Comment.id > held_or_skipped)),
-    ).order_by(Clause.position, Comment.id).limit(1)
+    following = (
+        select(Comment.id)
+        .join(Clause, Clause.id == Comment.clause_id)
+        .where(
+            *_matching(walk.consultation_id, flt),
+            Comment.disposition.is_(None),
+            Comment.id != held_or_skipped,
+            ~exists().where(
+                AnswerWalk.comment_id == Comment.id,
+                AnswerWalk.contact_id != actor.contact_id,
+                AnswerWalk.updated_at > now - HOLD,
+            ),
+            or_(
+                Clause.position
+                > select(Clause.position)
+                .join(Comment, Comment.clause_id == Clause.id)
+                .where(Comment.id == held_or_skipped)
+                .scalar_subquery(),
+                and_(
+                    Clause.position
+                    == select(Clause.position)
+                    .join(Comment, Comment.clause_id == Clause.id)
+                    .where(Comment.id == held_or_skipped)
+                    .scalar_subquery(),
+                    Comment.id > held_or_skipped,
+                ),
+            ),
+        )
+        .order_by(Clause.position, Comment.id)
+        .limit(1)
+    )
     walk.comment_id = await session.scalar(following)
     if walk.comment_id is None:
         return await _advance(session, actor, walk, now)
@@ -381,8 +413,12 @@ async def record(
         raise Refused(Reason.COMMENT_WITHDRAWN, ref=comment.clause.ref)
     if first_only and comment.disposition is not None:
         by = await session.get(Contact, comment.answered_by) if comment.answered_by else None
-        raise Refused(Reason.ALREADY_ANSWERED, ref=comment.clause.ref, by=by.name if by else "the command line",
-                      disposition=comment.disposition)
+        raise Refused(
+            Reason.ALREADY_ANSWERED,
+            ref=comment.clause.ref,
+            by=by.name if by else "the command line",
+            disposition=comment.disposition,
+        )
     before = (comment.disposition, comment.observation)
     if before == (chosen.value, text):
         return Answered(comment.id, comment.clause.ref, chosen.value, False)
@@ -430,8 +466,12 @@ async def history(session: AsyncSession, actor: Actor, comment_id: int) -> list[
         .order_by(AnswerChange.changed_at, AnswerChange.id)
     )
     return [
-        Change(c.changed_at, name or "the command line", (c.disposition_before, c.observation_before),
-               (c.disposition_after, c.observation_after))
+        Change(
+            c.changed_at,
+            name or "the command line",
+            (c.disposition_before, c.observation_before),
+            (c.disposition_after, c.observation_after),
+        )
         for c, name in rows
     ]
 
@@ -482,13 +522,18 @@ async def publish(
             .order_by(Comment.contact_id, Clause.position, Comment.id)
         )
     )
-    unanswered = await session.scalar(
-        select(func.count()).select_from(Comment).where(
-            Comment.consultation_id == consultation.id,
-            Comment.status == CommentStatus.ACTIVE,
-            Comment.disposition.is_(None),
+    unanswered = (
+        await session.scalar(
+            select(func.count())
+            .select_from(Comment)
+            .where(
+                Comment.consultation_id == consultation.id,
+                Comment.status == CommentStatus.ACTIVE,
+                Comment.disposition.is_(None),
+            )
         )
-    ) or 0
+        or 0
+    )
     by_contact: dict[int, list[Comment]] = defaultdict(list)
     for comment in rows:
         by_contact[comment.contact_id].append(comment)
@@ -499,7 +544,9 @@ async def publish(
         if contact is None:
             continue
         lines = [
-            AnswerLine(c.clause.ref, c.kind, c.text, c.disposition or "", c.observation, c.answer_published_at is not None)
+            AnswerLine(
+                c.clause.ref, c.kind, c.text, c.disposition or "", c.observation, c.answer_published_at is not None
+            )
             for c in comments
         ]
         for index, text in enumerate(render.answers_message(consultation.title, lines)):
@@ -554,5 +601,3 @@ async def counts(session: AsyncSession, consultation: Consultation) -> AnswerCou
     return AnswerCounts(
         len(rows), answered, dict(by_disposition), list(open_sections.items()), sorted(open_bodies.items())
     )
-
-

@@ -111,7 +111,12 @@ async def anchor_for(session: AsyncSession, chat_id: int, message_id: int) -> Me
 
 
 async def record_anchor(
-    session: AsyncSession, chat_id: int, message_id: int, consultation_id: int, section_id: int | None, clause_ids: list[int]
+    session: AsyncSession,
+    chat_id: int,
+    message_id: int,
+    consultation_id: int,
+    section_id: int | None,
+    clause_ids: list[int],
 ) -> None:
     existing = await session.get(MessageAnchor, (chat_id, message_id))
     if existing is None:
@@ -247,7 +252,9 @@ _CHANGES: dict[tuple[tuple[str, int | None], ...], Any] = {}
 def _change_statement(values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """UPDATE … RETURNING for these columns; plain values become parameters, SQL expressions
     (the next step worked out by the database) stay in the statement."""
-    key = tuple(sorted((name, id(value) if isinstance(value, ColumnElement) else None) for name, value in values.items()))
+    key = tuple(
+        sorted((name, id(value) if isinstance(value, ColumnElement) else None) for name, value in values.items())
+    )
     statement = _CHANGES.get(key)
     if statement is None:
         columns = {
@@ -307,7 +314,9 @@ _SAVE_DRAFT = {
             contact_id=bindparam("v_contact_id"),
             **{name: bindparam(f"v_{name}", type_=_DRAFTS.c[name].type) for name in _DRAFT_FIELDS},
         )
-    ).on_conflict_do_update(index_elements=["contact_id"], set_={name: statement.excluded[name] for name in _DRAFT_FIELDS})
+    ).on_conflict_do_update(
+        index_elements=["contact_id"], set_={name: statement.excluded[name] for name in _DRAFT_FIELDS}
+    )
     for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 
@@ -333,10 +342,9 @@ _FOR_COMMENT = _CLAUSE_AND_ROUND.add_columns(
 )
 _CLAUSE_FOR_COMMENT = _FOR_COMMENT.where(_CLAUSES.c.id == bindparam("clause"))
 # By reference, in the rounds the body sees: an open one first, then the most recent.
-_REF_FOR_COMMENT = (
-    _FOR_COMMENT.where(func.lower(_CLAUSES.c.ref) == bindparam("ref"), _ROUNDS.c.status != RoundStatus.DRAFT)
-    .order_by(case((_ROUNDS.c.status == RoundStatus.OPEN, 0), else_=1), _ROUNDS.c.id.desc())
-)
+_REF_FOR_COMMENT = _FOR_COMMENT.where(
+    func.lower(_CLAUSES.c.ref) == bindparam("ref"), _ROUNDS.c.status != RoundStatus.DRAFT
+).order_by(case((_ROUNDS.c.status == RoundStatus.OPEN, 0), else_=1), _ROUNDS.c.id.desc())
 
 
 async def start_comment(
@@ -435,7 +443,9 @@ async def set_kind(session: AsyncSession, actor: Actor, kind: str, now: datetime
     return await _change_draft(session, actor, kind=kind, step=_STEP_AFTER_KIND, updated_at=now or utcnow())
 
 
-async def set_text(session: AsyncSession, actor: Actor, text: str, *, limit: int, now: datetime | None = None) -> DraftView:
+async def set_text(
+    session: AsyncSession, actor: Actor, text: str, *, limit: int, now: datetime | None = None
+) -> DraftView:
     text = clean_text(text, limit=limit)
     return await _change_draft(session, actor, text=text, step=_STEP_AFTER_TEXT, updated_at=now or utcnow())
 
@@ -674,12 +684,16 @@ async def _answerable_section(
     return section, consultation
 
 
-async def no_comments(session: AsyncSession, actor: Actor, section_id: int, now: datetime | None = None) -> SectionAnswer:
+async def no_comments(
+    session: AsyncSession, actor: Actor, section_id: int, now: datetime | None = None
+) -> SectionAnswer:
     now = now or utcnow()
     _require_delegate(actor)
     section, consultation = await _answerable_section(session, actor, section_id, now)
     existing = await session.scalar(
-        select(SectionResponse).where(SectionResponse.section_id == section.id, SectionResponse.contact_id == actor.contact_id)
+        select(SectionResponse).where(
+            SectionResponse.section_id == section.id, SectionResponse.contact_id == actor.contact_id
+        )
     )
     if existing is None:
         session.add(
@@ -696,12 +710,16 @@ async def no_comments(session: AsyncSession, actor: Actor, section_id: int, now:
     return SectionAnswer(section.id, section.ref, section.heading, consultation.title, existing is None)
 
 
-async def undo_no_comments(session: AsyncSession, actor: Actor, section_id: int, now: datetime | None = None) -> SectionAnswer:
+async def undo_no_comments(
+    session: AsyncSession, actor: Actor, section_id: int, now: datetime | None = None
+) -> SectionAnswer:
     now = now or utcnow()
     _require_delegate(actor)
     section, consultation = await _answerable_section(session, actor, section_id, now)
     result = await session.execute(
-        delete(SectionResponse).where(SectionResponse.section_id == section.id, SectionResponse.contact_id == actor.contact_id)
+        delete(SectionResponse).where(
+            SectionResponse.section_id == section.id, SectionResponse.contact_id == actor.contact_id
+        )
     )
     return SectionAnswer(section.id, section.ref, section.heading, consultation.title, bool(rowcount(result)))
 

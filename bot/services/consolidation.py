@@ -53,7 +53,14 @@ async def gather(
         raise NotFound(Reason.NO_DRAFT, name=consultation.name)
     rows = await session.execute(
         select(
-            Comment, Clause.ref, Clause.position, Clause.paragraphs, Body.code, MemberState.name, MemberState.code, Section.ref
+            Comment,
+            Clause.ref,
+            Clause.position,
+            Clause.paragraphs,
+            Body.code,
+            MemberState.name,
+            MemberState.code,
+            Section.ref,
         )
         .join(Clause, Clause.id == Comment.clause_id)
         .join(Section, Section.id == Clause.section_id)

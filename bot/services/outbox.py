@@ -225,7 +225,7 @@ async def retry_later(
     if item.attempts >= MAX_ATTEMPTS:
         await mark_failed(session, item, f"gave up after {item.attempts} attempts: {reason}")
         return False
-    wait = delay if delay is not None else min(300.0, 2.0 ** item.attempts)
+    wait = delay if delay is not None else min(300.0, 2.0**item.attempts)
     await session.execute(
         update(Outbox)
         .where(Outbox.id == item.id)
@@ -237,7 +237,9 @@ async def retry_later(
 HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 
 
-async def heartbeat(session: AsyncSession, instance: str, description: str = "", *, now: datetime | None = None) -> None:
+async def heartbeat(
+    session: AsyncSession, instance: str, description: str = "", *, now: datetime | None = None
+) -> None:
     now = now or utcnow()
     row = await session.get(Instance, instance)
     if row is None:
@@ -291,7 +293,9 @@ async def pending_count(session: AsyncSession) -> int:
 
     return int(
         await session.scalar(
-            select(func.count()).select_from(Outbox).where(Outbox.status.in_([OutboxStatus.QUEUED, OutboxStatus.SENDING]))
+            select(func.count())
+            .select_from(Outbox)
+            .where(Outbox.status.in_([OutboxStatus.QUEUED, OutboxStatus.SENDING]))
         )
         or 0
     )

@@ -179,8 +179,17 @@ async def _supersede(session: AsyncSession, contact_id: int, consultation_id: in
 
 
 async def _queue_reminder(
-    session: AsyncSession, consultation: Consultation, contact: Contact, open_sections: list[Section], timing: Timing, *,
-    key: str, kind: str, write: Callable[..., str], buttons: Rows, now: datetime,
+    session: AsyncSession,
+    consultation: Consultation,
+    contact: Contact,
+    open_sections: list[Section],
+    timing: Timing,
+    *,
+    key: str,
+    kind: str,
+    write: Callable[..., str],
+    buttons: Rows,
+    now: datetime,
 ) -> int:
     """One reminder-like message (a reminder, a chair's nudge) to one delegate: in their
     daytime, with buttons to the sections still unanswered, and only if it can arrive before
@@ -211,15 +220,28 @@ async def _queue_reminder(
 
 
 async def _send_reminders(
-    session: AsyncSession, consultation: Consultation, job: PlannedJob, timing: Timing, *, now: datetime, render: Renderer
+    session: AsyncSession,
+    consultation: Consultation,
+    job: PlannedJob,
+    timing: Timing,
+    *,
+    now: datetime,
+    render: Renderer,
 ) -> int:
     queued = 0
     for contact, open_sections in await _recipients(session, consultation, everyone=consultation.remind_everyone):
         await _supersede(session, contact.id, consultation.id, ("reminder",))
         queued += await _queue_reminder(
-            session, consultation, contact, open_sections, timing,
-            key=f"rem:{job.id}:{contact.id}", kind="reminder", write=render.reminder,
-            buttons=render.reminder_buttons(open_sections, consultation.id), now=now,
+            session,
+            consultation,
+            contact,
+            open_sections,
+            timing,
+            key=f"rem:{job.id}:{contact.id}",
+            kind="reminder",
+            write=render.reminder,
+            buttons=render.reminder_buttons(open_sections, consultation.id),
+            now=now,
         )
     return queued
 
@@ -235,7 +257,9 @@ class Summary:
     caption: str
 
 
-async def _section_counts(session: AsyncSession, consultation: Consultation, body_id: int | None) -> list[tuple[str, str, int]]:
+async def _section_counts(
+    session: AsyncSession, consultation: Consultation, body_id: int | None
+) -> list[tuple[str, str, int]]:
     query = (
         select(Clause.section_id, func.count())
         .join(Comment, Comment.clause_id == Clause.id)
@@ -245,7 +269,9 @@ async def _section_counts(session: AsyncSession, consultation: Consultation, bod
     if body_id is not None:
         query = query.where(Comment.body_id == body_id)
     counts = dict(list(await session.execute(query)))
-    sections = await (sections_for_body(session, consultation, body_id) if body_id else sections_of(session, consultation))
+    sections = await (
+        sections_for_body(session, consultation, body_id) if body_id else sections_of(session, consultation)
+    )
     return [(s.ref, s.heading, counts.get(s.id, 0)) for s in sections]
 
 
@@ -301,7 +327,13 @@ async def summary_for(
 
 
 async def _send_summaries(
-    session: AsyncSession, consultation: Consultation, job: PlannedJob, timing: Timing, *, now: datetime, render: Renderer
+    session: AsyncSession,
+    consultation: Consultation,
+    job: PlannedJob,
+    timing: Timing,
+    *,
+    now: datetime,
+    render: Renderer,
 ) -> int:
     label = render.summary_label(job.kind, job.label)
     bodies = {b.id for b in await bodies_taking_part(session, consultation)}
@@ -323,12 +355,21 @@ async def _send_summaries(
             )
         summary = cache[key_body]
         at = next_daytime(now, tz, timing.quiet_hours)
-        queued += await enqueue_summary(session, person, consultation, summary, key=f"sum:{job.id}:{person.id}", at=at, now=now)
+        queued += await enqueue_summary(
+            session, person, consultation, summary, key=f"sum:{job.id}:{person.id}", at=at, now=now
+        )
     return queued
 
 
 async def enqueue_summary(
-    session: AsyncSession, person: Contact, consultation: Consultation, summary: Summary, *, key: str, at: datetime, now: datetime
+    session: AsyncSession,
+    person: Contact,
+    consultation: Consultation,
+    summary: Summary,
+    *,
+    key: str,
+    at: datetime,
+    now: datetime,
 ) -> int:
     await _supersede(session, person.id, consultation.id, ("summary", "summary-chart"))
     queued = await outbox.enqueue(
@@ -398,9 +439,16 @@ async def nudge(
         if contact.body_id != body_id:
             continue
         sent = await _queue_reminder(
-            session, consultation, contact, open_sections, timing,
-            key=f"nudge:{record.id}:{contact.id}", kind="nudge", write=render.nudge_message,
-            buttons=render.reminder_buttons(open_sections, consultation.id), now=now,
+            session,
+            consultation,
+            contact,
+            open_sections,
+            timing,
+            key=f"nudge:{record.id}:{contact.id}",
+            kind="nudge",
+            write=render.nudge_message,
+            buttons=render.reminder_buttons(open_sections, consultation.id),
+            now=now,
         )
         if sent:
             count += sent

@@ -241,9 +241,7 @@ async def may_read_section(session: AsyncSession, consultation_id: int, section_
     return bool(await session.scalar(select(readable(consultation_id, section_id, actor))))
 
 
-async def resolve_consultation(
-    session: AsyncSession, name: str | None, actor: Actor | None = None
-) -> Consultation:
+async def resolve_consultation(session: AsyncSession, name: str | None, actor: Actor | None = None) -> Consultation:
     """Find a consultation by name; without a name, the only one there is (or the only one
     the actor sees)."""
     candidates = await (visible_consultations(session, actor) if actor else all_consultations(session))
@@ -273,7 +271,9 @@ async def sections_of(session: AsyncSession, consultation: Consultation) -> list
 
 async def sections_for_body(session: AsyncSession, consultation: Consultation, body_id: int | None) -> list[Section]:
     sections = await sections_of(session, consultation)
-    routes = list(await session.execute(select(Route.section_id, Route.body_id).where(Route.consultation_id == consultation.id)))
+    routes = list(
+        await session.execute(select(Route.section_id, Route.body_id).where(Route.consultation_id == consultation.id))
+    )
     if not routes:
         return sections
     if body_id is None:
@@ -330,9 +330,9 @@ async def routing_table(session: AsyncSession, consultation: Consultation) -> li
     sections = await sections_of(session, consultation)
     rows = list(
         await session.execute(
-            select(Route.section_id, Body.code).join(Body, Body.id == Route.body_id).where(
-                Route.consultation_id == consultation.id
-            )
+            select(Route.section_id, Body.code)
+            .join(Body, Body.id == Route.body_id)
+            .where(Route.consultation_id == consultation.id)
         )
     )
     if not rows:
@@ -432,13 +432,16 @@ async def open_round(
 
 
 async def joined_contacts(session: AsyncSession) -> list[Contact]:
-    return list(
-        await session.scalars(select(Contact).where(Contact.chat_id.is_not(None)).order_by(Contact.id))
-    )
+    return list(await session.scalars(select(Contact).where(Contact.chat_id.is_not(None)).order_by(Contact.id)))
 
 
 async def circulate_to_contact(
-    session: AsyncSession, consultation: Consultation, contact: Contact, *, render: Renderer, now: datetime | None = None
+    session: AsyncSession,
+    consultation: Consultation,
+    contact: Contact,
+    *,
+    render: Renderer,
+    now: datetime | None = None,
 ) -> int:
     """Queue the sections routed to the contact's body (all of them for the Secretariat and
     for cross-sector chairs). Returns how many messages were newly queued."""
@@ -477,8 +480,11 @@ class _Circulation:
         )
         items = [
             outbox.Queued(
-                key=f"intro:{consultation.id}:{contact.id}", kind="intro", chat_id=contact.chat_id,
-                contact_id=contact.id, message=intro,
+                key=f"intro:{consultation.id}:{contact.id}",
+                kind="intro",
+                chat_id=contact.chat_id,
+                contact_id=contact.id,
+                message=intro,
             )
         ]
         step = 1  # messages to one chat are spaced out to stay under Telegram's per-chat limit
@@ -548,7 +554,11 @@ async def section_for_actor(session: AsyncSession, actor: Actor, section_id: int
     """A section the actor may read, with its clauses loaded."""
     section = await session.get(Section, section_id)
     consultation = await session.get(Consultation, section.consultation_id) if section is not None else None
-    if section is None or consultation is None or (consultation.status == RoundStatus.DRAFT and not actor.is_secretariat):
+    if (
+        section is None
+        or consultation is None
+        or (consultation.status == RoundStatus.DRAFT and not actor.is_secretariat)
+    ):
         # A draft not yet circulated does not exist for anyone but the Secretariat.
         raise NotFound(Reason.SECTION_GONE)
     for allowed in await sections_for_actor(session, consultation, actor):
@@ -626,7 +636,9 @@ async def announce_close(
             kind="closed",
             chat_id=contact.chat_id,
             contact_id=contact.id,
-            message=outbox.OutgoingMessage(text=render.round_closed_notice(consultation.title), consultation_id=consultation.id),
+            message=outbox.OutgoingMessage(
+                text=render.round_closed_notice(consultation.title), consultation_id=consultation.id
+            ),
             now=now,
         )
     return queued

@@ -24,7 +24,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 def parse_offsets(text: str) -> list[tuple[str, timedelta]]:
-    """"30d,14d,7d,3d,1d,0d" → labelled offsets before a deadline, largest first."""
+    """ "30d,14d,7d,3d,1d,0d" → labelled offsets before a deadline, largest first."""
     items = [part.strip() for part in (text or "").split(",") if part.strip()]
     offsets = [(item.lower(), parse_duration(item)) for item in items]
     unique = dict(offsets)
@@ -36,7 +36,7 @@ def describe_offsets(offsets: list[tuple[str, timedelta]]) -> str:
 
 
 def parse_quiet_hours(text: str) -> tuple[int, int] | None:
-    """"21-08" → (21, 8): local hours from which, and until which, nothing is delivered."""
+    """ "21-08" → (21, 8): local hours from which, and until which, nothing is delivered."""
     text = (text or "").strip()
     if not text:
         return None

@@ -10,7 +10,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 
 def dialect(session: AsyncSession) -> str:
-    """"sqlite" or "postgresql": the database the session talks to."""
+    """ "sqlite" or "postgresql": the database the session talks to."""
     return session.get_bind().dialect.name
 
 

@@ -79,9 +79,7 @@ async def status_report(
         bodies = [b for b in bodies if b.id == body_id]
     states = list(await session.scalars(select(MemberState).order_by(MemberState.name)))
 
-    contacts = list(
-        await session.scalars(select(Contact).where(Contact.role.in_([Role.DELEGATE, Role.CHAIR])))
-    )
+    contacts = list(await session.scalars(select(Contact).where(Contact.role.in_([Role.DELEGATE, Role.CHAIR]))))
     by_cell: dict[tuple[int, int], list[Contact]] = defaultdict(list)
     for contact in contacts:
         if contact.body_id and contact.state_id:
@@ -154,7 +152,9 @@ async def status_report(
                 )
             )
         report_bodies.append(BodyStatus(body.code, body.name, rows))
-    return StatusReport(consultation.name, consultation.title, consultation.status, consultation.deadline, report_bodies)
+    return StatusReport(
+        consultation.name, consultation.title, consultation.status, consultation.deadline, report_bodies
+    )
 
 
 async def report_for(session: AsyncSession, actor: Actor, consultation: Consultation) -> StatusReport:

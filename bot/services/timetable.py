@@ -39,7 +39,11 @@ class Timing:
     schedule: str = "30d,14d,7d,3d,1d,0d"
     quiet_hours: tuple[int, int] | None = (21, 8)
     digest_every: timedelta | None = timedelta(days=7)
-    milestones: tuple[tuple[str, timedelta], ...] = (("7d", timedelta(days=7)), ("1d", timedelta(days=1)), ("0d", timedelta(0)))
+    milestones: tuple[tuple[str, timedelta], ...] = (
+        ("7d", timedelta(days=7)),
+        ("1d", timedelta(days=1)),
+        ("0d", timedelta(0)),
+    )
     default_tz: str = "UTC"
 
 
@@ -116,7 +120,9 @@ async def plan_round(session: AsyncSession, consultation: Consultation, timing: 
 async def plan_of(session: AsyncSession, consultation: Consultation) -> list[PlannedJob]:
     return list(
         await session.scalars(
-            select(PlannedJob).where(PlannedJob.consultation_id == consultation.id).order_by(PlannedJob.due_at, PlannedJob.id)
+            select(PlannedJob)
+            .where(PlannedJob.consultation_id == consultation.id)
+            .order_by(PlannedJob.due_at, PlannedJob.id)
         )
     )
 

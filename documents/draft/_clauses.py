@@ -131,8 +131,13 @@ class _SectionBuilder:
         ):
             return marker  # "(i)" followed by "(ii)": a roman list after all
         return _Marker(
-            "letter", marker.label, (low,), _letters_value(low) or 0, marker.shape,
-            marker.upper, marker.text,
+            "letter",
+            marker.label,
+            (low,),
+            _letters_value(low) or 0,
+            marker.shape,
+            marker.upper,
+            marker.text,
         )
 
     def _place(self, marker: _Marker, next_marker: _Marker | None) -> _Open:

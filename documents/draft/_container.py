@@ -44,8 +44,7 @@ def _check_container(data: bytes, max_bytes: int) -> bytes:
         )
     if data.startswith(b"%PDF"):
         raise NotAWordDocument(
-            "This file is a PDF, not a Word document. Comments are collected on the "
-            "editable draft: " + _SAVE_AS_DOCX
+            "This file is a PDF, not a Word document. Comments are collected on the editable draft: " + _SAVE_AS_DOCX
         )
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         raise NotAWordDocument(

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from ._numbering import _AutoNumber
 from ._numerals import _ROMANS, _letters_value, _to_letters, _to_roman
 
-_BULLET_CHARS = "\u2022\u25e6\u25aa\u25ab\u2023\u2043\u2219\u00b7\u25cf\u25cb\u25a0\u25a1\u27a2\u2713\u2714\u2212*\\-\u2013\u2014"
+_BULLET_CHARS = (
+    "\u2022\u25e6\u25aa\u25ab\u2023\u2043\u2219\u00b7\u25cf\u25cb\u25a0\u25a1\u27a2\u2713\u2714\u2212*\\-\u2013\u2014"
+)
 _TYPED = re.compile(
     r"""
     (?:
@@ -69,9 +71,7 @@ def _alpha_marker(token: str, shape: str, label: str, text: str) -> _Marker | No
     low = token.lower()
     roman = _ROMANS.get(low)
     if roman is not None:
-        return _Marker(
-            "roman", label, (low,), roman, shape, token.isupper(), text, ambiguous=len(low) == 1
-        )
+        return _Marker("roman", label, (low,), roman, shape, token.isupper(), text, ambiguous=len(low) == 1)
     letters = _letters_value(low)
     if letters is not None and len(low) <= 2:
         return _Marker("letter", label, (low,), letters, shape, token.isupper(), text)
@@ -94,9 +94,7 @@ def _typed_marker(text: str) -> _Marker | None:
     if m.group("num"):
         value = int(m.group("num"))
         shape = m.group("nump")
-        return _Marker(
-            "number", label, (str(value),), value, shape, False, rest, relative=shape == ")"
-        )
+        return _Marker("number", label, (str(value),), value, shape, False, rest, relative=shape == ")")
     if m.group("pnum"):
         value = int(m.group("pnum"))
         return _Marker("number", label, (str(value),), value, "()", False, rest, relative=True)
@@ -115,15 +113,11 @@ def _auto_marker(auto: _AutoNumber, text: str) -> _Marker:
     m = _AUTO_LABEL.fullmatch(label)
     if m is not None:
         if m.group("dotted"):
-            parts = tuple(
-                str(int(p)) if p.isdigit() else p.lower() for p in m.group("dotted").split(".")
-            )
+            parts = tuple(str(int(p)) if p.isdigit() else p.lower() for p in m.group("dotted").split("."))
             return _Marker("dotted", label, parts, auto.value, ".", False, text, auto=where)
         number = m.group("num") or m.group("pnum")
         if number:
-            return _Marker(
-                "number", label, (str(int(number)),), auto.value, ".", False, text, auto=where
-            )
+            return _Marker("number", label, (str(int(number)),), auto.value, ".", False, text, auto=where)
         token = m.group("palpha") or m.group("alpha")
         low = token.lower()
         if auto.fmt in ("lowerRoman", "upperRoman") or (

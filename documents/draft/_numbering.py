@@ -103,9 +103,7 @@ class _Numbering:
             aid = num[0]
         return aid
 
-    def _definition(
-        self, num_id: str
-    ) -> tuple[str, dict[int, _Level], dict[int, int], object] | None:
+    def _definition(self, num_id: str) -> tuple[str, dict[int, _Level], dict[int, int], object] | None:
         num = self._nums.get(num_id)
         if num is None:
             return None

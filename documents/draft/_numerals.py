@@ -23,8 +23,14 @@ def _to_roman(n: int) -> str:
         return str(n)
     out = []
     for value, numeral in (
-        (1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
-        (50, "l"), (40, "xl"),
+        (1000, "m"),
+        (900, "cm"),
+        (500, "d"),
+        (400, "cd"),
+        (100, "c"),
+        (90, "xc"),
+        (50, "l"),
+        (40, "xl"),
     ) + _ROMAN_VALUES:
         while n >= value:
             out.append(numeral)

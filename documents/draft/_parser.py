@@ -153,9 +153,7 @@ class _Parser:
                 heading_text = stripped
                 if auto is not None and auto.label:
                     marker = _auto_marker(auto, stripped)
-                    if marker.kind in ("dotted", "number") and all(
-                        part.isdigit() for part in marker.parts
-                    ):
+                    if marker.kind in ("dotted", "number") and all(part.isdigit() for part in marker.parts):
                         number = marker.parts
                 else:
                     number, heading_text = _heading_number(stripped)
@@ -208,9 +206,7 @@ _NO_STRUCTURE = (
 )
 
 
-def _build_clauses(
-    section: tuple[str, ...], paras: list[_Para], used: set[str]
-) -> tuple[ParsedClause, ...]:
+def _build_clauses(section: tuple[str, ...], paras: list[_Para], used: set[str]) -> tuple[ParsedClause, ...]:
     builder = _SectionBuilder(section, used)
     markers = [p.marker for p in paras]
     next_marker: list[_Marker | None] = [None] * len(paras)

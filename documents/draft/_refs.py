@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_REF_PREFIX = re.compile(
-    r"^(?:clauses?|cl\.|paragraphs?|paras?\.?|articles?|art\.|sections?|sec\.|§|no\.|#)\s*"
-)
+_REF_PREFIX = re.compile(r"^(?:clauses?|cl\.|paragraphs?|paras?\.?|articles?|art\.|sections?|sec\.|§|no\.|#)\s*")
 _REF_PARENS = re.compile(r"\(([^()]*)\)")
 _REF_SEPARATORS = re.compile(r"[\s()\[\]/,;:]+")
 _REF_DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])")

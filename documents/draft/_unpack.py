@@ -79,14 +79,11 @@ _ZIP64_END_SIGNATURE = b"PK\x06\x06"
 # Declarations Word never writes: a document type definition and the entities in one.
 _DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
 _OVERLAP = max(len(d) for d in _DECLARATIONS) - 1
-_SAFE_XML = etree.XMLParser(
-    resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False
-)
+_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
 
 _SAVE_AGAIN = "Please open it in Word, save it again as .docx and upload the new file."
 _SMALLER_PICTURES = (
-    "If it is your draft, remove large pictures or embedded objects, save it again as "
-    ".docx and upload the new file."
+    "If it is your draft, remove large pictures or embedded objects, save it again as .docx and upload the new file."
 )
 _SPLIT = "If it is your draft, please split it into smaller documents and upload those."
 _TOO_MUCH_TEXT = "No draft has that much text and formatting. " + _SPLIT
@@ -108,8 +105,7 @@ def expanded_limit(max_bytes: int) -> int:
 
 def _expands_beyond(limit: int, advice: str = _SMALLER_PICTURES) -> DraftTooLarge:
     return DraftTooLarge(
-        f"The file expands to more than {megabytes(limit)} when unpacked; it is not a "
-        "normal Word document. " + advice
+        f"The file expands to more than {megabytes(limit)} when unpacked; it is not a normal Word document. " + advice
     )
 
 
@@ -242,12 +238,10 @@ class _ContentTypes:
         except etree.XMLSyntaxError as exc:
             raise NotAWordDocument(DAMAGED) from exc
         self.defaults = {
-            (el.get("Extension") or "").lower(): el.get("ContentType") or ""
-            for el in root.iter(self._NS + "Default")
+            (el.get("Extension") or "").lower(): el.get("ContentType") or "" for el in root.iter(self._NS + "Default")
         }
         self.overrides = {
-            (el.get("PartName") or "").lower(): el.get("ContentType") or ""
-            for el in root.iter(self._NS + "Override")
+            (el.get("PartName") or "").lower(): el.get("ContentType") or "" for el in root.iter(self._NS + "Override")
         }
 
     def is_xml(self, name: str) -> bool:
@@ -292,9 +286,7 @@ class _DeclarationScan:
 
     def feed(self, chunk: bytes) -> None:
         if self.utf16 is None:
-            self.utf16 = chunk.startswith((b"\xff\xfe", b"\xfe\xff")) or (
-                len(chunk) > 1 and b"\x00" in chunk[:2]
-            )
+            self.utf16 = chunk.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(chunk) > 1 and b"\x00" in chunk[:2])
         if self.utf16:
             chunk = chunk.replace(b"\x00", b"")  # the declarations' words are ASCII
         window = self.tail + chunk

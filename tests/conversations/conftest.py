@@ -56,11 +56,15 @@ class BotEnv:
             for user in users:
                 user.started = True
                 issued = await registry.issue_invite(session, CONSOLE, role="delegate", body="SOMHD", state="Thailand")
-                await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D")
+                await registry.join(
+                    session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name="D"
+                )
             outline = await rounds.import_draft(session, small_draft(), "plan.docx")
             consultation = await rounds.resolve_consultation(session, outline.consultation)
             now = datetime.now(UTC)
-            opened = await rounds.open_round(session, CONSOLE, consultation, now + timedelta(days=30), render=RENDERER, now=now)
+            opened = await rounds.open_round(
+                session, CONSOLE, consultation, now + timedelta(days=30), render=RENDERER, now=now
+            )
         return users, opened
 
     async def queue_emptied(self, *, tries: int = 600) -> bool:

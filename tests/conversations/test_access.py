@@ -37,7 +37,13 @@ def forge_press(user, message, data: str) -> str:
     user._pressed.append(query_id)
     user._server._push_update(
         "callback_query",
-        {"id": query_id, "from": user.user_dict(), "message": record.data, "chat_instance": user._chat_instance, "data": data},
+        {
+            "id": query_id,
+            "from": user.user_dict(),
+            "message": record.data,
+            "chat_instance": user._chat_instance,
+            "data": data,
+        },
     )
     return query_id
 
@@ -213,7 +219,22 @@ async def test_strangers_pictures_and_stickers_all_get_an_answer(env):
         await delegate.send_photo(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
         assert "only read text" in (await delegate.next_message()).content
         calls = len(env.server.calls)
-        env.server._push_update("message", _raw_message("", 200, sticker={"file_id": "x", "file_unique_id": "x", "width": 1, "height": 1, "is_animated": False, "is_video": False, "type": "regular"}))
+        env.server._push_update(
+            "message",
+            _raw_message(
+                "",
+                200,
+                sticker={
+                    "file_id": "x",
+                    "file_unique_id": "x",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                    "type": "regular",
+                },
+            ),
+        )
         reply = await delegate.next_message()
         assert "only read text" in reply.content
         assert len(env.server.calls) > calls

@@ -62,7 +62,9 @@ async def test_answering_in_chat_then_publishing(env):
         await officer.send("/publish")
         assert "Nothing new to tell" in (await officer.wait_for("Nothing new")).content
     async with env.db.session() as session:
-        assert await session.scalar(select(func.count()).select_from(Comment).where(Comment.disposition.is_not(None))) == 2
+        assert (
+            await session.scalar(select(func.count()).select_from(Comment).where(Comment.disposition.is_not(None))) == 2
+        )
         assert await session.scalar(select(func.count()).select_from(AnswerChange)) == 2
 
 

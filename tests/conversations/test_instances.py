@@ -42,28 +42,62 @@ async def test_two_instances_share_the_work_without_doubles(env):
     async with env.db.session() as session:
         for n, user in enumerate(users):
             issued = await registry.issue_invite(
-                session, CONSOLE, role="delegate", body="SOMHD" if n % 2 else "SLOM", state="Thailand" if n % 3 else "Philippines"
+                session,
+                CONSOLE,
+                role="delegate",
+                body="SOMHD" if n % 2 else "SLOM",
+                state="Thailand" if n % 3 else "Philippines",
             )
-            await registry.join(session, issued.token, telegram_user_id=user.id, chat_id=user.id, username=None, full_name=user.first_name)
+            await registry.join(
+                session,
+                issued.token,
+                telegram_user_id=user.id,
+                chat_id=user.id,
+                username=None,
+                full_name=user.first_name,
+            )
         outline = await rounds.import_draft(session, small_draft(), "plan.docx")
         consultation = await rounds.resolve_consultation(session, outline.consultation)
         now = datetime.now(UTC)
-        await rounds.open_round(session, CONSOLE, consultation, now + timedelta(seconds=25), render=RENDERER, now=now, timing=timing_from(settings))
+        await rounds.open_round(
+            session,
+            CONSOLE,
+            consultation,
+            now + timedelta(seconds=25),
+            render=RENDERER,
+            now=now,
+            timing=timing_from(settings),
+        )
 
     stops, tasks, apps = [], [], []
     for _ in range(2):
         application = build_application(settings, db=Database(env.database_url))
         stop, ready = asyncio.Event(), asyncio.Event()
-        tasks.append(asyncio.create_task(run_webhook(application, listen="127.0.0.1", port=0, path="telegram",
-                                                     public_url=None, secret="x", stop_event=stop, ready=ready)))
+        tasks.append(
+            asyncio.create_task(
+                run_webhook(
+                    application,
+                    listen="127.0.0.1",
+                    port=0,
+                    path="telegram",
+                    public_url=None,
+                    secret="x",
+                    stop_event=stop,
+                    ready=ready,
+                )
+            )
+        )
         await asyncio.wait_for(ready.wait(), 15)
         stops.append(stop)
         apps.append(application)
     try:
+
         async def settled():
             async with env.db.session() as session:
                 waiting = await outbox.pending_count(session)
-                reminders = await session.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind == "reminder"))
+                reminders = await session.scalar(
+                    select(func.count()).select_from(Outbox).where(Outbox.kind == "reminder")
+                )
             return waiting == 0 and reminders == DELEGATES
 
         for _ in range(400):

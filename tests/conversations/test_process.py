@@ -25,8 +25,13 @@ async def _start_bot(env, extra: dict | None = None) -> asyncio.subprocess.Proce
         **(extra or {}),
     }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run",
-        env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
 
 
@@ -58,8 +63,18 @@ async def test_clausebot_run_serves_a_round_and_stops_cleanly_on_sigterm(env):
 async def test_the_demo_writes_a_consolidated_draft(tmp_path):
     out = tmp_path / "demo.docx"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "demo", "--out", str(out), "--delegates", "4", "--comments", "6",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "demo",
+        "--out",
+        str(out),
+        "--delegates",
+        "4",
+        "--comments",
+        "6",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=240)
     text = output.decode()
@@ -121,12 +136,16 @@ async def test_sigterm_finishes_the_update_in_hand_and_leaves_the_queue_consiste
             await asyncio.sleep(0.05)
         await writer.send("/comment 1.1 The target year should be stated.")
         for _ in range(300):  # the bot is answering it: the update is in hand
-            if any(str(c.params.get("chat_id")) == str(writer.id) and "What type" in c.params.get("text", "")
-                   for c in env.server.calls_of("sendMessage")):
+            if any(
+                str(c.params.get("chat_id")) == str(writer.id) and "What type" in c.params.get("text", "")
+                for c in env.server.calls_of("sendMessage")
+            ):
                 break
             await asyncio.sleep(0.02)
         else:
-            raise AssertionError(f"the bot never began answering the comment: {[(c.params.get('chat_id'), c.params.get('text', '')[:30]) for c in env.server.calls_of('sendMessage')][-5:]}")
+            raise AssertionError(
+                f"the bot never began answering the comment: {[(c.params.get('chat_id'), c.params.get('text', '')[:30]) for c in env.server.calls_of('sendMessage')][-5:]}"
+            )
         log = await _stop(process)
     finally:
         if process.returncode is None:
@@ -139,9 +158,7 @@ async def test_sigterm_finishes_the_update_in_hand_and_leaves_the_queue_consiste
     async with env.db.session() as session:  # ...and its effects and its record were committed
         assert await session.get(CommentDraft, await _contact_id(session, writer.id)) is not None
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) >= 1
-        statuses = dict(
-            (await session.execute(select(Outbox.status, func.count()).group_by(Outbox.status))).all()
-        )
+        statuses = dict((await session.execute(select(Outbox.status, func.count()).group_by(Outbox.status))).all())
         sent_rows = await session.scalar(select(func.count()).select_from(Outbox).where(Outbox.status == "sent"))
     assert "sending" not in statuses, statuses  # nothing left claimed by the stopped process
     assert statuses.get("queued", 0) > 0, statuses  # it stopped mid-circulation

@@ -152,7 +152,7 @@ async def test_a_delegate_who_blocked_the_bot_is_recorded_and_shown_unreachable(
         await wait_sections(reachable, 3)
         for _ in range(100):
             async with env.db.session() as session:
-                statuses = {s for s, in await session.execute(select(Outbox.status).where(Outbox.chat_id == 201))}
+                statuses = {s for (s,) in await session.execute(select(Outbox.status).where(Outbox.chat_id == 201))}
             if statuses == {"blocked"}:
                 break
             await asyncio.sleep(0.05)
@@ -181,7 +181,8 @@ async def test_an_update_delivered_again_does_not_create_a_second_comment(env):
     # The bot stops before Telegram learnt how far it got: the same updates arrive again
     # when it is back.
     replays = [
-        u for u in env.server.update_log
+        u
+        for u in env.server.update_log
         if (u.get("message") or u.get("callback_query") or {}).get("from", {}).get("id") == 200
     ]
     assert len(replays) >= 5, replays  # /start, /comment and three presses

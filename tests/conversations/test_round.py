@@ -16,7 +16,11 @@ from tests.factories import small_draft
 
 
 def section_messages(user):
-    return [m for m in user.messages() if any(d and d.startswith("cm:") for _, d in functools.reduce(operator.iadd, m.buttons(), []))]
+    return [
+        m
+        for m in user.messages()
+        if any(d and d.startswith("cm:") for _, d in functools.reduce(operator.iadd, m.buttons(), []))
+    ]
 
 
 async def wait_sections(user, count: int, timeout: float = 15.0):
@@ -25,7 +29,11 @@ async def wait_sections(user, count: int, timeout: float = 15.0):
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while loop.time() < end:
-        done = [m for m in user.messages() if any(d and d.startswith("nc:") for _, d in functools.reduce(operator.iadd, m.buttons(), []))]
+        done = [
+            m
+            for m in user.messages()
+            if any(d and d.startswith("nc:") for _, d in functools.reduce(operator.iadd, m.buttons(), []))
+        ]
         if len(done) >= count:
             return section_messages(user)
         await asyncio.sleep(0.05)

@@ -38,8 +38,13 @@ async def _clausebot(database_url: str, api_url: str, *argv: str, **extra: str) 
         **extra,
     }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", *argv,
-        env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        *argv,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
 
 
@@ -190,10 +195,14 @@ async def test_invite_with_telegram_unreachable_says_what_to_do_in_one_line(data
     output = await _finished(await _clausebot(database_url, url, "invite", "--role", "secretariat"))
     _clean(output)
     assert output.startswith(f"Cannot learn the bot's username: Telegram unreachable at {url} (")
-    assert output.endswith("Set BOT_USERNAME to the bot's username (without @), or try again when Telegram can be reached; nothing was issued.\n")
+    assert output.endswith(
+        "Set BOT_USERNAME to the bot's username (without @), or try again when Telegram can be reached; nothing was issued.\n"
+    )
     assert output.count("\n") == 1
 
-    output = await _finished(await _clausebot(database_url, url, "invite", "--role", "secretariat", BOT_USERNAME="offline_bot"))
+    output = await _finished(
+        await _clausebot(database_url, url, "invite", "--role", "secretariat", BOT_USERNAME="offline_bot")
+    )
     assert output.splitlines()[-1].startswith("https://t.me/offline_bot?start="), output
 
 
@@ -211,13 +220,17 @@ async def test_telegram_lost_between_the_check_and_the_start_is_waited_for_again
     runner, url = await _serve(flaky)
     process = await _clausebot(database_url, url, "run")
     try:
-        lines = await _lines_until(process, lambda line: "Telegram unreachable at" in line and "(502 Bad Gateway)" in line)
+        lines = await _lines_until(
+            process, lambda line: "Telegram unreachable at" in line and "(502 Bad Gateway)" in line
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         rest = await _finished(process)
         await runner.cleanup()
     output = "".join(lines) + rest
     _clean(output)
-    assert any(f"Telegram unreachable at {url} while starting (" in line and line.endswith("retrying in 2 s")
-               for line in output.splitlines()), output
+    assert any(
+        f"Telegram unreachable at {url} while starting (" in line and line.endswith("retrying in 2 s")
+        for line in output.splitlines()
+    ), output
     assert process.returncode == 0, output

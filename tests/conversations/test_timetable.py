@@ -119,7 +119,9 @@ async def test_reminders_across_a_stop_and_restart_of_the_bot_process(env):
         from tests.conversations.test_resilience import _cli
 
         code = await _cli(
-            main, ["open", "--deadline", deadline.isoformat()], {"DATABASE_URL": env.database_url, "TIMEZONE": "Asia/Jakarta", **extra}
+            main,
+            ["open", "--deadline", deadline.isoformat()],
+            {"DATABASE_URL": env.database_url, "TIMEZONE": "Asia/Jakarta", **extra},
         )
         assert code == 0
         await wait_sections(delegate, 3)
@@ -156,6 +158,11 @@ async def _start(env, extra):
         **extra,
     }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=environment,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )

@@ -26,8 +26,15 @@ async def test_webhook_mode_serves_a_round(env):
     async def serve():
         # Port 0: any free port; the server learns it before the webhook is registered.
         await run_webhook(
-            application, listen="127.0.0.1", port=0, path="telegram", public_url=None,
-            secret=SECRET, stop_event=stop, ready=ready, server_holder=holder,
+            application,
+            listen="127.0.0.1",
+            port=0,
+            path="telegram",
+            public_url=None,
+            secret=SECRET,
+            stop_event=stop,
+            ready=ready,
+            server_holder=holder,
         )
 
     task = asyncio.create_task(serve())
@@ -67,7 +74,7 @@ async def _raw_post(port: int, header: bytes) -> bytes:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
         b"POST /telegram HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 15\r\n"
-        b"Connection: close\r\nX-Telegram-Bot-Api-Secret-Token: " + header + b"\r\n\r\n{\"update_id\":1}"
+        b"Connection: close\r\nX-Telegram-Bot-Api-Secret-Token: " + header + b'\r\n\r\n{"update_id":1}'
     )
     await writer.drain()
     answer = await reader.read()
@@ -83,8 +90,9 @@ async def test_a_wrong_or_unreadable_secret_is_refused_with_403():
         async with aiohttp.ClientSession() as http:
             for wrong in ("", SECRET[:-1], SECRET + "x", SECRET.upper(), "é" * 5):
                 headers = {"X-Telegram-Bot-Api-Secret-Token": wrong}
-                async with http.post(f"http://127.0.0.1:{server.bound_port}/telegram", json={"update_id": 1},
-                                     headers=headers) as response:
+                async with http.post(
+                    f"http://127.0.0.1:{server.bound_port}/telegram", json={"update_id": 1}, headers=headers
+                ) as response:
                     assert response.status == 403, wrong
         for raw in ("sécret".encode(), b"s\xe9cret", SECRET.encode() + b"\xff", b"\xf0\x9f\x94\x91"):
             assert await _raw_post(server.bound_port, raw) == b"HTTP/1.1 403 Forbidden", raw
@@ -117,8 +125,14 @@ async def _webhook_process(env, *argv: str, **extra: str) -> asyncio.subprocess.
         **extra,
     }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "webhook", *argv,
-        env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "webhook",
+        *argv,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
 
 
@@ -152,8 +166,9 @@ async def test_clausebot_webhook_without_a_secret_generates_one_and_registers_it
         async with aiohttp.ClientSession() as http:
             async with http.post(f"{base}/telegram", json={"update_id": 1}) as response:
                 assert response.status == 403
-            async with http.post(f"{base}/telegram", json={"update_id": 1},
-                                 headers={"X-Telegram-Bot-Api-Secret-Token": "guessed"}) as response:
+            async with http.post(
+                f"{base}/telegram", json={"update_id": 1}, headers={"X-Telegram-Bot-Api-Secret-Token": "guessed"}
+            ) as response:
                 assert response.status == 403
         officer = env.server.user(100, "Mega")  # delivered by the server, with the secret
         await officer.send(f"/start {await env.invite('secretariat')}")
@@ -168,7 +183,9 @@ async def test_clausebot_webhook_without_a_secret_generates_one_and_registers_it
 async def test_clausebot_webhook_registers_the_secret_it_is_given(env):
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    process = await _webhook_process(env, "--url", base, "--listen", "127.0.0.1", "--port", str(port), WEBHOOK_SECRET=SECRET)
+    process = await _webhook_process(
+        env, "--url", base, "--listen", "127.0.0.1", "--port", str(port), WEBHOOK_SECRET=SECRET
+    )
     seen: list[str] = []
     try:
         await _until(process, "webhook registered at", seen)

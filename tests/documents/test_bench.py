@@ -12,8 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_benchmark_smoke():
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "consolidate.py"), "--comments", "60",
-         "--repeat", "1"],
+        [sys.executable, str(ROOT / "bench" / "consolidate.py"), "--comments", "60", "--repeat", "1"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -21,8 +20,6 @@ def test_benchmark_smoke():
         cwd=ROOT,
     )
     last = result.stdout.strip().splitlines()[-1]
-    match = re.fullmatch(
-        r"comments=60 seconds=(\S+) naive_seconds=(\S+) ratio=(\S+) peak_mb=(\S+)", last
-    )
+    match = re.fullmatch(r"comments=60 seconds=(\S+) naive_seconds=(\S+) ratio=(\S+) peak_mb=(\S+)", last)
     assert match, last
     assert all(float(value) > 0 for value in match.groups())

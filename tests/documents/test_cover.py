@@ -29,8 +29,7 @@ from .reading import (
 from .test_consolidate import _comments, _info
 
 UTC = dt.UTC
-CONSULTED = [f"{code} \u2013 {state}" for code, _ in sample_bodies()
-             for state, _, _ in sample_states()]
+CONSULTED = [f"{code} \u2013 {state}" for code, _ in sample_bodies() for state, _, _ in sample_states()]
 
 
 def _round(sample) -> tuple[list[CommentEntry], ConsolidationInfo]:
@@ -77,9 +76,7 @@ def test_cover_comes_first_then_a_page_break_then_the_draft(with_cover, sample_b
     # draft (and so the clause anchors) are unchanged.
     before = docx.Document(io.BytesIO(sample_bytes))
     after = docx.Document(io.BytesIO(out))
-    assert [p.text for p in after.paragraphs[: len(before.paragraphs)]] == [
-        p.text for p in before.paragraphs
-    ]
+    assert [p.text for p in after.paragraphs[: len(before.paragraphs)]] == [p.text for p in before.paragraphs]
     assert len(after.tables) == len(before.tables) + 1  # the annex matrix
 
 
@@ -98,8 +95,7 @@ def test_cover_lists_who_responded_and_who_did_not(with_cover):
     _, info, out = with_cover
     rows = cover_table_after(out, "Responses")
     header, rows = rows[0], rows[1:]
-    assert header == ["Body", f"Responded ({len(info.responded)})",
-                      f"Did not respond ({len(info.not_responded)})"]
+    assert header == ["Body", f"Responded ({len(info.responded)})", f"Did not respond ({len(info.not_responded)})"]
     assert [r[0] for r in rows] == [code for code, _ in sample_bodies()]
     listed_yes = {f"{r[0]} \u2013 {s}" for r in rows for s in r[1].split(", ") if r[1] != "\u2013"}
     listed_no = {f"{r[0]} \u2013 {s}" for r in rows for s in r[2].split(", ") if r[2] != "\u2013"}
@@ -107,8 +103,10 @@ def test_cover_lists_who_responded_and_who_did_not(with_cover):
     assert listed_no == set(info.not_responded)
     texts = [t for _, t in cover_paragraphs(out)]
     consulted = len(info.responded) + len(info.not_responded)
-    assert (f"{len(info.responded)} of {consulted} bodies and Member States consulted "
-            f"responded; {len(info.not_responded)} did not.") in texts
+    assert (
+        f"{len(info.responded)} of {consulted} bodies and Member States consulted "
+        f"responded; {len(info.not_responded)} did not."
+    ) in texts
 
 
 def test_cover_counts_comments_by_type(with_cover):
@@ -122,8 +120,7 @@ def test_cover_counts_comments_by_type(with_cover):
         [f"{k} \u2013 {name}", str(kinds[k]), str(late[k]), str(proposals[k])]
         for k, name in (("ge", "general"), ("te", "technical"), ("ed", "editorial"))
     ]
-    assert rows[-1] == ["Total", str(len(comments)), str(sum(late.values())),
-                        str(sum(proposals.values()))]
+    assert rows[-1] == ["Total", str(len(comments)), str(sum(late.values())), str(sum(proposals.values()))]
 
 
 def test_cover_counts_comments_by_section_zeros_included(with_cover, sample):
@@ -134,8 +131,7 @@ def test_cover_counts_comments_by_section_zeros_included(with_cover, sample):
     for c in comments:
         counts[c.clause_ref.split(".")[0]][c.kind] += 1
     expected = [
-        [ref, heading] + [str(counts[ref][k]) for k in ("ge", "te", "ed")]
-        + [str(sum(counts[ref].values()))]
+        [ref, heading] + [str(counts[ref][k]) for k in ("ge", "te", "ed")] + [str(sum(counts[ref].values()))]
         for ref, heading in info.sections
     ]
     assert rows[1:-1] == expected
@@ -146,15 +142,15 @@ def test_cover_counts_comments_by_section_zeros_included(with_cover, sample):
 def test_cover_uses_the_drafts_styles(with_cover):
     _, _, out = with_cover
     content = cover_content(out)
-    styles = {p.find(f"{w('pPr')}/{w('pStyle')}").get(w("val"))
-              for p in content.iterchildren(w("p")) if p.find(f"{w('pPr')}/{w('pStyle')}")
-              is not None}
+    styles = {
+        p.find(f"{w('pPr')}/{w('pStyle')}").get(w("val"))
+        for p in content.iterchildren(w("p"))
+        if p.find(f"{w('pPr')}/{w('pStyle')}") is not None
+    }
     assert {"Title", "Subtitle", "Heading2"} <= styles
     tables = list(content.iterchildren(w("tbl")))
     assert len(tables) == 4
-    assert {t.find(f"{w('tblPr')}/{w('tblStyle')}").get(w("val")) for t in tables} == {
-        "TableGrid"
-    }
+    assert {t.find(f"{w('tblPr')}/{w('tblStyle')}").get(w("val")) for t in tables} == {"TableGrid"}
     # Cover headings stay out of the navigation pane and any table of contents.
     for p in content.iterchildren(w("p")):
         style = p.find(f"{w('pPr')}/{w('pStyle')}")
@@ -167,9 +163,7 @@ def test_cover_does_not_change_how_the_draft_parses(with_cover, sample_bytes):
     before, after = parse_draft(sample_bytes), parse_draft(out)
     assert after.title == before.title
     assert after.outline()[: len(before.sections)] == before.outline()
-    assert [c.paragraphs for c in after.clauses[: before.clause_count]] == [
-        c.paragraphs for c in before.clauses
-    ]
+    assert [c.paragraphs for c in after.clauses[: before.clause_count]] == [c.paragraphs for c in before.clauses]
 
 
 def test_without_the_consulted_list_the_cover_names_those_who_commented(sample_bytes, sample):
@@ -192,31 +186,30 @@ def test_consolidating_a_consolidated_draft_keeps_one_cover(sample_bytes, sample
     twice = consolidate(once, comments, _info())
     body = part(twice).find(w("body"))
     covers = [
-        sdt for sdt in body.iterchildren(w("sdt"))
-        if sdt.find(f"{w('sdtPr')}/{w('tag')}").get(w("val")) == COVER_TAG
+        sdt for sdt in body.iterchildren(w("sdt")) if sdt.find(f"{w('sdtPr')}/{w('tag')}").get(w("val")) == COVER_TAG
     ]
     assert len(covers) == 1 and body[0] is covers[0]
 
 
 def test_cover_text_is_cleaned_not_dropped(sample_bytes):
     info = ConsolidationInfo(
-        title="Plan \x00of\x0b Action \U0001F30F & <more>",
+        title="Plan \x00of\x0b Action \U0001f30f & <more>",
         consultation="\u0645\u0634\u0627\u0648\u0631\u0629 \u2013 round 2",
         deadline=None,
         generated_at=dt.datetime(2026, 12, 2, tzinfo=UTC),
-        responded=("ACW \u2013 Viet\x01 Nam \U0001F1FB\U0001F1F3",),
+        responded=("ACW \u2013 Viet\x01 Nam \U0001f1fb\U0001f1f3",),
         not_responded=("Observer delegation",),
         sections=(("1", "Scope & <purpose>"),),
     )
     out = consolidate(sample_bytes, [], info)
     paragraphs = cover_paragraphs(out)
-    assert paragraphs[0][1] == "Plan of Action \U0001F30F & <more>"
+    assert paragraphs[0][1] == "Plan of Action \U0001f30f & <more>"
     assert paragraphs[1][1] == info.consultation
     facts = dict(cover_table_after(out, "Consolidated draft with comments"))
     assert facts["Deadline for comments"] == "No deadline was set"
     assert facts["Comments received"] == "0 comments"
     rows = cover_table_after(out, "Responses")
-    assert rows[1] == ["ACW", "Viet Nam \U0001F1FB\U0001F1F3", "\u2013"]
+    assert rows[1] == ["ACW", "Viet Nam \U0001f1fb\U0001f1f3", "\u2013"]
     assert rows[2] == ["Observer delegation", "\u2013", "yes"]
     sections = cover_table_after(out, "Comments by section")
     assert sections[1] == ["1", "Scope & <purpose>", "0", "0", "0", "0"]
@@ -232,8 +225,9 @@ def test_cover_without_the_usual_styles(builder):
         if name in ("Title", "Subtitle", "heading 1", "heading 2", "Table Grid"):
             styles.remove(style)
     data = builder.bytes()
-    entry = CommentEntry("TH-001", "1.1", (1,), "SOMHD", "Thailand", "te", "Narrow it.", None,
-                         dt.datetime(2026, 11, 23, tzinfo=UTC))
+    entry = CommentEntry(
+        "TH-001", "1.1", (1,), "SOMHD", "Thailand", "te", "Narrow it.", None, dt.datetime(2026, 11, 23, tzinfo=UTC)
+    )
     out = consolidate(data, [entry], _info())
     content = cover_content(out)
     first = content[0]
@@ -257,6 +251,16 @@ def test_cover_without_the_usual_styles(builder):
     ],
 )
 def test_section_of(section_ref, clause_ref, known, expected):
-    entry = CommentEntry("TH-001", clause_ref, (1,), "SOMHD", "Thailand", "te", "x", None,
-                         dt.datetime(2026, 11, 23, tzinfo=UTC), section_ref=section_ref)
+    entry = CommentEntry(
+        "TH-001",
+        clause_ref,
+        (1,),
+        "SOMHD",
+        "Thailand",
+        "te",
+        "x",
+        None,
+        dt.datetime(2026, 11, 23, tzinfo=UTC),
+        section_ref=section_ref,
+    )
     assert section_of(entry, known) == expected

@@ -35,17 +35,67 @@ SAMPLE_OUTLINE = [
 
 SAMPLE_REFS = [
     # section 1: preamble, typed numbers, typed letters and romans
-    "1.p1", "1.p2", "1.1", "1.2", "1.3", "1.3.a", "1.3.b", "1.3.c", "1.3.d",
-    "1.4", "1.4.a", "1.4.b", "1.4.b.i", "1.4.b.ii", "1.4.b.iii", "1.4.c", "1.4.d", "1.5",
+    "1.p1",
+    "1.p2",
+    "1.1",
+    "1.2",
+    "1.3",
+    "1.3.a",
+    "1.3.b",
+    "1.3.c",
+    "1.3.d",
+    "1.4",
+    "1.4.a",
+    "1.4.b",
+    "1.4.b.i",
+    "1.4.b.ii",
+    "1.4.b.iii",
+    "1.4.c",
+    "1.4.d",
+    "1.5",
     # section 2: typed, three-level numbers, "(a)" letters
-    "2.1", "2.1.a", "2.1.b", "2.1.c", "2.1.d", "2.2", "2.3", "2.3.1", "2.3.2", "2.3.3",
-    "2.4", "2.4.a", "2.4.b", "2.4.c", "2.4.d",
+    "2.1",
+    "2.1.a",
+    "2.1.b",
+    "2.1.c",
+    "2.1.d",
+    "2.2",
+    "2.3",
+    "2.3.1",
+    "2.3.2",
+    "2.3.3",
+    "2.4",
+    "2.4.a",
+    "2.4.b",
+    "2.4.c",
+    "2.4.d",
     # sections 3 to 5: Word automatic numbering
-    "3.1", "3.2", "3.2.a", "3.2.b", "3.2.c", "3.3", "3.4", "3.5",
-    "4.1", "4.2", "4.3", "4.3.a", "4.3.b", "4.3.c",
-    "5.1", "5.2", "5.3", "5.4",
+    "3.1",
+    "3.2",
+    "3.2.a",
+    "3.2.b",
+    "3.2.c",
+    "3.3",
+    "3.4",
+    "3.5",
+    "4.1",
+    "4.2",
+    "4.3",
+    "4.3.a",
+    "4.3.b",
+    "4.3.c",
+    "5.1",
+    "5.2",
+    "5.3",
+    "5.4",
     # section 6: typed numbers and a bulleted list
-    "6.1", "6.2", "6.2.b1", "6.2.b2", "6.2.b3", "6.3", "6.4",
+    "6.1",
+    "6.2",
+    "6.2.b1",
+    "6.2.b2",
+    "6.2.b3",
+    "6.3",
+    "6.4",
 ]
 
 
@@ -265,11 +315,36 @@ def test_typed_numbers_of_every_form(builder):
         ("2.1", "Sub-section", 3),
     ]
     assert [c.ref for c in draft.clauses] == [
-        "1.p1", "1.p2", "1.1", "1.1.1", "1.1.1.a", "1.1.1.a.i", "1.1.1.a.ii", "1.1.1.b",
-        "1.2", "1.2.a", "1.2.b", "1.2.c", "1.2.d", "1.2.e", "1.2.f", "1.2.g", "1.2.h",
-        "1.2.i", "1.2.j",
-        "2.1", "2.2", "2.2.a", "2.2.a.iv", "2.2.a.iv.b1", "2.2.a.iv.b2", "2.3", "2.3-2",
-        "2.1.a", "2.1.b", "2.1.5",
+        "1.p1",
+        "1.p2",
+        "1.1",
+        "1.1.1",
+        "1.1.1.a",
+        "1.1.1.a.i",
+        "1.1.1.a.ii",
+        "1.1.1.b",
+        "1.2",
+        "1.2.a",
+        "1.2.b",
+        "1.2.c",
+        "1.2.d",
+        "1.2.e",
+        "1.2.f",
+        "1.2.g",
+        "1.2.h",
+        "1.2.i",
+        "1.2.j",
+        "2.1",
+        "2.2",
+        "2.2.a",
+        "2.2.a.iv",
+        "2.2.a.iv.b1",
+        "2.2.a.iv.b2",
+        "2.3",
+        "2.3-2",
+        "2.1.a",
+        "2.1.b",
+        "2.1.5",
     ]
     clauses = {c.ref: c for c in draft.clauses}
     assert clauses["1.p1"].text == "This part introduces the framework."
@@ -321,9 +396,18 @@ def test_roman_or_letter_disambiguation(builder):
     builder.para("v) another shape, roman")
     draft = parse_draft(builder.bytes())
     assert [(c.ref, c.level) for c in draft.clauses] == [
-        ("1.1", 1), ("1.1.h", 2), ("1.1.i", 2), ("1.1.j", 2),
-        ("1.2", 1), ("1.2.h", 2), ("1.2.h.i", 3), ("1.2.h.ii", 3),
-        ("1.3", 1), ("1.3.i", 2), ("1.3.v", 2), ("1.3.v.v", 3),
+        ("1.1", 1),
+        ("1.1.h", 2),
+        ("1.1.i", 2),
+        ("1.1.j", 2),
+        ("1.2", 1),
+        ("1.2.h", 2),
+        ("1.2.h.i", 3),
+        ("1.2.h.ii", 3),
+        ("1.3", 1),
+        ("1.3.i", 2),
+        ("1.3.v", 2),
+        ("1.3.v.v", 3),
     ]
 
 
@@ -363,12 +447,10 @@ def test_preambles_continuations_and_tables(builder):
     builder.para("Only prose here.")
     draft = parse_draft(builder.bytes())
     assert draft.title == "A draft"
-    assert draft.outline() == [("1", "Background", 3), ("2", "Empty section", 0),
-                               ("3", "Closing", 1)]
+    assert draft.outline() == [("1", "Background", 3), ("2", "Empty section", 0), ("3", "Closing", 1)]
     first = draft.clause("1.1")
     assert first.text == (
-        "The first numbered clause.\nMore text of the first clause.\n"
-        "Still the first clause, after a table."
+        "The first numbered clause.\nMore text of the first clause.\nStill the first clause, after a table."
     )
     assert len(first.paragraphs) == 3
     assert draft.clause("1.p2").text == "The second preamble paragraph."
@@ -417,8 +499,7 @@ def _zip(files: dict[str, bytes]) -> bytes:
         pytest.param(random.Random(7).randbytes(4096), id="random-bytes"),
         pytest.param(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), id="word-97"),
         pytest.param(_zip({"hello.txt": b"hello"}), id="zip-not-docx"),
-        pytest.param(_zip({"[Content_Types].xml": b"<x/>", "xl/workbook.xml": b"<x/>"}),
-                     id="xlsx"),
+        pytest.param(_zip({"[Content_Types].xml": b"<x/>", "xl/workbook.xml": b"<x/>"}), id="xlsx"),
         pytest.param(b"", id="empty"),
         pytest.param(b"{\\rtf1\\ansi hello}", id="rtf"),
     ],

@@ -38,8 +38,7 @@ def _require_tools() -> tuple[str, str]:
     soffice, pandoc = shutil.which("soffice"), shutil.which("pandoc")
     if soffice and pandoc:
         return soffice, pandoc
-    missing = ", ".join(name for name, path in (("soffice", soffice), ("pandoc", pandoc))
-                        if not path)
+    missing = ", ".join(name for name, path in (("soffice", soffice), ("pandoc", pandoc)) if not path)
     if os.environ.get("CLAUSEBOT_REQUIRE_OFFICE") == "1":
         pytest.fail(f"CLAUSEBOT_REQUIRE_OFFICE=1 but {missing} is not on PATH")
     pytest.skip(f"{missing} not on PATH")
@@ -174,8 +173,7 @@ def test_pandoc_sees_the_proposals_as_tracked_changes(files):
     _spans(ast["blocks"], found, authors)
 
     data = path.read_bytes()
-    flags = sum(1 for c in docx.Document(io.BytesIO(data)).comments
-                if c.author == CONTESTED_AUTHOR)
+    flags = sum(1 for c in docx.Document(io.BytesIO(data)).comments if c.author == CONTESTED_AUTHOR)
     assert flags >= 1
     assert found["comment-start"] == files.comments["proposals"] + flags
     root = part(data)

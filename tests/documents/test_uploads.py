@@ -118,8 +118,12 @@ def _png() -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _rich_draft() -> bytes:
@@ -286,10 +290,7 @@ def _document(xml: bytes, *, stored: bool = False) -> bytes:
     return out.getvalue()
 
 
-BODY = (
-    f"<w:document {upload.W_DECL}><w:body><w:p><w:r><w:t>1.1 A clause.</w:t></w:r></w:p>"
-    "</w:body></w:document>"
-)
+BODY = f"<w:document {upload.W_DECL}><w:body><w:p><w:r><w:t>1.1 A clause.</w:t></w:r></w:p></w:body></w:document>"
 
 
 def test_a_plain_document_is_accepted():
@@ -297,8 +298,7 @@ def test_a_plain_document_is_accepted():
 
 
 def test_utf16_document_type_declaration_is_refused():
-    xml = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE w:document [<!ENTITY a "b">]>'
-           + BODY).encode("utf-16")
+    xml = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE w:document [<!ENTITY a "b">]>' + BODY).encode("utf-16")
     kind, message = _message(_document(xml))
     assert kind is NotAWordDocument and "document type definition" in message
 
@@ -316,9 +316,7 @@ def test_python_docx_parser_does_not_expand_entities():
     """What python-docx does on its own, should a declaration get past the check."""
     from docx.oxml.parser import parse_xml
 
-    internal = parse_xml(
-        b'<!DOCTYPE w:t [<!ENTITY a "expanded">]><w:t ' + upload.W_DECL.encode() + b">&a;</w:t>"
-    )
+    internal = parse_xml(b'<!DOCTYPE w:t [<!ENTITY a "expanded">]><w:t ' + upload.W_DECL.encode() + b">&a;</w:t>")
     # resolve_entities=False: the reference stays a node of its own, its text unread.
     assert internal.text is None
     assert [type(child).__name__ for child in internal] == ["_Entity"]
@@ -333,8 +331,7 @@ def test_python_docx_parser_does_not_expand_entities():
 
 def test_too_many_paragraphs_are_refused():
     paragraphs = "".join(
-        f"<w:p><w:r><w:t>{i // 999 + 1}.{i % 999 + 1} Clause.</w:t></w:r></w:p>"
-        for i in range(MAX_PARAGRAPHS + 1)
+        f"<w:p><w:r><w:t>{i // 999 + 1}.{i % 999 + 1} Clause.</w:t></w:r></w:p>" for i in range(MAX_PARAGRAPHS + 1)
     )
     xml = f"<w:document {upload.W_DECL}><w:body>{paragraphs}</w:body></w:document>"
     kind, message = _message(_document(xml.encode()))
@@ -372,9 +369,12 @@ def test_parses_from_threads_one_at_a_time(sample_bytes, sample):
 
 def test_bench_reports_its_figures_last():
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "upload.py"), "--case", "bomb", "--case",
-         "laughs", "--repeat", "1"],
-        capture_output=True, text=True, timeout=180, check=True, cwd=ROOT,
+        [sys.executable, str(ROOT / "bench" / "upload.py"), "--case", "bomb", "--case", "laughs", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+        cwd=ROOT,
     )
     last = result.stdout.strip().splitlines()[-1]
     match = re.fullmatch(
@@ -386,6 +386,10 @@ def test_bench_reports_its_figures_last():
     assert 0 < float(match.group(1)) < 300
     help_text = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "upload.py"), "--help"],
-        capture_output=True, text=True, timeout=60, check=False, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
     )
     assert help_text.stdout.strip().splitlines()[-1].startswith("bomb_peak_mb=0 ")

@@ -58,13 +58,7 @@ async def bot(api: LocalBotApi):
 
 
 def build_app(api: LocalBotApi) -> Application:
-    return (
-        ApplicationBuilder()
-        .token(TOKEN)
-        .base_url(f"{api.url}/bot")
-        .base_file_url(f"{api.url}/file/bot")
-        .build()
-    )
+    return ApplicationBuilder().token(TOKEN).base_url(f"{api.url}/bot").base_file_url(f"{api.url}/file/bot").build()
 
 
 @contextlib.asynccontextmanager
@@ -333,9 +327,7 @@ async def test_text_length_buttons_and_chat_rules(api: LocalBotApi, bot: Bot):
         await bot.send_message(
             user.chat_id,
             "pick",
-            reply_markup=InlineKeyboardMarkup.from_button(
-                InlineKeyboardButton("a", callback_data="\u00e9" * 33)
-            ),
+            reply_markup=InlineKeyboardMarkup.from_button(InlineKeyboardButton("a", callback_data="\u00e9" * 33)),
         )
     many = InlineKeyboardMarkup([[InlineKeyboardButton(str(i), callback_data=str(i))] for i in range(101)])
     with pytest.raises(BadRequest, match="(?i)too many buttons"):

@@ -278,7 +278,9 @@ async def press(api: LocalBotApi, user_id: int) -> str:
     return await user.press(sent["result"]["message_id"], "Go")
 
 
-@pytest.mark.parametrize(("text", "ok"), [("a" * 200, True), ("a" * 201, False), (EMOJI * 100, True), (EMOJI * 101, False)])
+@pytest.mark.parametrize(
+    ("text", "ok"), [("a" * 200, True), ("a" * 201, False), (EMOJI * 100, True), (EMOJI * 101, False)]
+)
 async def test_a_callback_answer_holds_200_utf16_units(api, text, ok):
     query_id = await press(api, 31)
     status, body = await call(api, "answerCallbackQuery", callback_query_id=query_id, text=text)
@@ -368,7 +370,9 @@ async def test_edits_count_and_callback_answers_actions_and_deletes_do_not(api, 
     _, sent = await send(api, user.id, "one", reply_markup=keyboard)
     message_id = sent["result"]["message_id"]
     assert (await call(api, "editMessageText", chat_id=user.id, message_id=message_id, text="two"))[0] == 200
-    assert (await call(api, "editMessageReplyMarkup", chat_id=user.id, message_id=message_id, reply_markup=keyboard))[0] == 200
+    assert (await call(api, "editMessageReplyMarkup", chat_id=user.id, message_id=message_id, reply_markup=keyboard))[
+        0
+    ] == 200
     status, body = await call(api, "editMessageText", chat_id=user.id, message_id=message_id, text="three")
     assert (status, body) == (429, too_many(1))
     for _ in range(5):
@@ -384,7 +388,7 @@ async def test_a_malformed_message_is_a_400_even_when_it_is_also_too_fast(api):
         await send(api, user.id, "x")
     assert await send(api, user.id, "<b>", parse_mode="HTML") == (
         400,
-        refused('Bad Request: can\'t parse entities: Can\'t find end tag corresponding to start tag "b"'),
+        refused("Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\""),
     )
     assert (await send(api, user.id, "fine but fast"))[0] == 429
 
@@ -428,7 +432,7 @@ async def test_without_strict_mode_everything_goes_through_and_is_noted(clock):
         assert (await send(api, user.id, "the fifth at once"))[0] == 200
         assert [(c.method, c.violation) for c in api.violations] == [
             ("sendMessage", f"Bad Request: can't parse entities: {BARE_AMPERSAND}"),
-            ("sendMessage", "Bad Request: can't parse entities: Unsupported start tag \"\" at byte offset 2"),
+            ("sendMessage", 'Bad Request: can\'t parse entities: Unsupported start tag "" at byte offset 2'),
             ("sendMessage", "Bad Request: message is too long"),
             ("sendMessage", "Bad Request: BUTTON_DATA_INVALID"),  # the first breach of a call is noted
             ("answerCallbackQuery", "Bad Request: MESSAGE_TOO_LONG"),
@@ -436,7 +440,10 @@ async def test_without_strict_mode_everything_goes_through_and_is_noted(clock):
         ]
         assert api.stats["rejected_429"] == 0
         # what is not one of Telegram's limits is refused either way
-        assert await send(api, user.id, "<b> </b>", parse_mode="HTML") == (400, refused("Bad Request: message text is empty"))
+        assert await send(api, user.id, "<b> </b>", parse_mode="HTML") == (
+            400,
+            refused("Bad Request: message text is empty"),
+        )
 
         api.strict = True  # switched at any time
         assert (await send(api, user.id, "1 < 2", parse_mode="HTML"))[0] == 400

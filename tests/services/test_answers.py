@@ -154,7 +154,9 @@ async def test_publishing_tells_each_delegate_once_and_changes_go_again(session)
     assert (update.comments, update.messages) == (1, 1)
     latest = (await session.scalars(select(Outbox).where(Outbox.kind == "answers").order_by(Outbox.id.desc()))).first()
     assert "changed its answer" in latest.payload["text"] and "Noted" in latest.payload["text"]
-    assert khmer.chat_id not in {r.chat_id for r in await session.scalars(select(Outbox).where(Outbox.kind == "answers"))}
+    assert khmer.chat_id not in {
+        r.chat_id for r in await session.scalars(select(Outbox).where(Outbox.kind == "answers"))
+    }
     with refused(Refused, "Only the Secretariat"):
         await answers.publish(session, thai, consultation, render=RENDERER, now=NOW)
 

@@ -21,7 +21,9 @@ async def _round(session, *, days=30):
     outline = await rounds.import_draft(session, small_draft(), "plan.docx")
     consultation = await rounds.resolve_consultation(session, outline.consultation)
     issued = await registry.issue_invite(session, CONSOLE, role="delegate", body="SOMHD", state="TH", now=NOW)
-    actor = (await registry.join(session, issued.token, telegram_user_id=5, chat_id=5, username=None, full_name="D", now=NOW)).actor
+    actor = (
+        await registry.join(session, issued.token, telegram_user_id=5, chat_id=5, username=None, full_name="D", now=NOW)
+    ).actor
     await rounds.open_round(session, CONSOLE, consultation, NOW + timedelta(days=days), render=RENDERER, now=NOW)
     return consultation, actor
 
@@ -40,7 +42,11 @@ async def test_a_comment_goes_through_type_text_wording_and_confirmation(session
     saved = await comments.submit(session, actor, source_key="5:100", now=NOW)
     assert saved.clause_ref == "2.1.a" and not saved.late
     stored = await session.get(Comment, saved.comment_id)
-    assert (stored.kind, stored.text, stored.proposed) == ("te", "Add <b>seasonal</b> workers", "a) through schemes for seasonal workers;")
+    assert (stored.kind, stored.text, stored.proposed) == (
+        "te",
+        "Add <b>seasonal</b> workers",
+        "a) through schemes for seasonal workers;",
+    )
     assert await comments.current_draft(session, actor) is None
 
 

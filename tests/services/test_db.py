@@ -25,7 +25,9 @@ async def test_rows_counts_and_new_ids_come_back(db):
         await session.flush()
         assert first.id and second.id and first.id != second.id
     async with db.session() as session:
-        await session.execute(insert(ProcessedUpdate), [{"update_id": n, "processed_at": datetime.now(UTC)} for n in range(50)])
+        await session.execute(
+            insert(ProcessedUpdate), [{"update_id": n, "processed_at": datetime.now(UTC)} for n in range(50)]
+        )
         changed = await session.execute(update(Body).where(Body.code.in_(["AAA", "BBB"])).values(name="Renamed"))
         assert changed.rowcount == 2
         removed = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.update_id >= 40))
@@ -114,7 +116,9 @@ async def test_the_bots_own_concurrency_never_finds_the_database_locked(db):
                 assert not await updates.seen(session, update_id)
                 assert await session.scalar(select(func.count()).select_from(Body)) >= 0
                 queued = outbox.OutgoingMessage(f"answer to {update_id}")
-                assert await outbox.enqueue(session, key=f"u{update_id}", kind="notice", chat_id=update_id, message=queued)
+                assert await outbox.enqueue(
+                    session, key=f"u{update_id}", kind="notice", chat_id=update_id, message=queued
+                )
                 await asyncio.sleep(random.uniform(0, 0.005))  # the reply goes out before the commit
                 assert await updates.mark(session, update_id, now=utcnow())
 

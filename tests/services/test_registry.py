@@ -23,7 +23,9 @@ async def _seed(session):
 
 async def test_invite_then_join_binds_the_telegram_user(session):
     await _seed(session)
-    issued = await registry.issue_invite(session, CONSOLE, role="delegate", body="somhd", state="TH", name="Somchai", now=NOW)
+    issued = await registry.issue_invite(
+        session, CONSOLE, role="delegate", body="somhd", state="TH", name="Somchai", now=NOW
+    )
     assert issued.body_code == "SOMHD" and issued.state_name == "Thailand"
     joined = await registry.join(
         session, issued.token, telegram_user_id=42, chat_id=42, username="somchai", full_name="S", now=NOW
@@ -48,7 +50,9 @@ async def test_used_expired_and_unknown_tokens_are_refused(session):
             session, old.token, telegram_user_id=3, chat_id=3, username=None, full_name="C", now=NOW + timedelta(days=2)
         )
     with refused(Refused, "not valid"):
-        await registry.join(session, "nosuchtoken123", telegram_user_id=4, chat_id=4, username=None, full_name="D", now=NOW)
+        await registry.join(
+            session, "nosuchtoken123", telegram_user_id=4, chat_id=4, username=None, full_name="D", now=NOW
+        )
     with refused(Refused, "not valid"):
         await registry.join(session, "<b>x</b>", telegram_user_id=4, chat_id=4, username=None, full_name="D", now=NOW)
 
@@ -60,7 +64,9 @@ async def test_a_registered_account_cannot_take_a_second_invite(session):
     await registry.join(session, first.token, telegram_user_id=9, chat_id=9, username=None, full_name="A", now=NOW)
     with refused(Refused, "already registered"):
         await registry.join(session, second.token, telegram_user_id=9, chat_id=9, username=None, full_name="A", now=NOW)
-    again = await registry.join(session, first.token, telegram_user_id=9, chat_id=9, username=None, full_name="A", now=NOW)
+    again = await registry.join(
+        session, first.token, telegram_user_id=9, chat_id=9, username=None, full_name="A", now=NOW
+    )
     assert again.already
 
 
@@ -128,8 +134,12 @@ async def test_only_the_hash_of_a_token_is_stored(session):
     assert stored.token_hash == hashlib.sha256(issued.token.encode()).hexdigest()
     assert issued.token not in {getattr(stored, c.key) for c in Invite.__table__.columns}
     with refused(Refused, "not valid"):  # the hash is not a token
-        await registry.join(session, stored.token_hash[:60], telegram_user_id=5, chat_id=5, username=None, full_name="E", now=NOW)
-    joined = await registry.join(session, f"  {issued.token}\n", telegram_user_id=5, chat_id=5, username=None, full_name="E", now=NOW)
+        await registry.join(
+            session, stored.token_hash[:60], telegram_user_id=5, chat_id=5, username=None, full_name="E", now=NOW
+        )
+    joined = await registry.join(
+        session, f"  {issued.token}\n", telegram_user_id=5, chat_id=5, username=None, full_name="E", now=NOW
+    )
     assert joined.actor.label == "SOMHD – Thailand"
 
 
@@ -175,14 +185,19 @@ def test_a_file_in_no_known_encoding_is_not_read(data):
 async def test_csv_split_by_semicolons_or_tabs_is_read_and_written_back_the_same_way(session):
     await _seed(session)
     for sep in (";", "\t"):
-        data = sep.join(["name", "role", "body", "state", "email"]) + "\n" + sep.join(
-            ["Dupont, Marie", "delegate", "SOMHD", "Thailand", "m@example.org"]
-        ) + "\n"
+        data = (
+            sep.join(["name", "role", "body", "state", "email"])
+            + "\n"
+            + sep.join(["Dupont, Marie", "delegate", "SOMHD", "Thailand", "m@example.org"])
+            + "\n"
+        )
         assert registry.csv_delimiter(data) == sep
         fields, rows, _ = await registry.enrol_csv(session, CONSOLE, data, now=NOW)
         assert rows[0]["name"] == "Dupont, Marie"
         out = registry.write_csv_with_links(fields, rows, ["https://t.me/cbot?start=x"], delimiter=sep)
-        assert out.splitlines()[1] == sep.join(["Dupont, Marie", "delegate", "SOMHD", "Thailand", "m@example.org", "https://t.me/cbot?start=x"])
+        assert out.splitlines()[1] == sep.join(
+            ["Dupont, Marie", "delegate", "SOMHD", "Thailand", "m@example.org", "https://t.me/cbot?start=x"]
+        )
     assert registry.csv_delimiter("name,role;x\n") == ","
 
 

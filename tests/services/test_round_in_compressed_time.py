@@ -38,7 +38,9 @@ async def _people(session):
     ]:
         issued = await registry.issue_invite(session, CONSOLE, role=role, body=body, state=state, name=key, now=OPEN)
         uid = 100 + len(people)
-        joined = await registry.join(session, issued.token, telegram_user_id=uid, chat_id=uid, username=None, full_name=key, now=OPEN)
+        joined = await registry.join(
+            session, issued.token, telegram_user_id=uid, chat_id=uid, username=None, full_name=key, now=OPEN
+        )
         people[key] = joined.actor
     return people
 
@@ -88,7 +90,9 @@ async def test_a_sixty_day_round_with_the_bot_down_and_restarted(database_url):
             await _deliver(session, now, log)
             if now == OPEN + timedelta(days=32):  # Thailand answers
                 thai = people["thai"]
-                clause = await comments.find_clause(session, await session.get(type(consultation), consultation_id), thai, "2.1")
+                clause = await comments.find_clause(
+                    session, await session.get(type(consultation), consultation_id), thai, "2.1"
+                )
                 await comments.start_comment(session, thai, clause.id, text="Cover platform workers.", now=now)
                 await comments.set_kind(session, thai, "te")
                 await comments.set_proposed(session, thai, None, limit=8000)
@@ -112,7 +116,10 @@ async def test_a_sixty_day_round_with_the_bot_down_and_restarted(database_url):
     assert all(8 <= hour < 21 for hour in _local_hours(myanmar, "Asia/Yangon"))
     assert all(when < deadline for _, when, _ in myanmar)
     assert "Myanmar" not in myanmar[0][2]["text"] and "days left" in myanmar[0][2]["text"]
-    assert "1 Purpose" in myanmar[0][2]["text"] and ["sec:" in b[1] for row in myanmar[0][2]["buttons"] for b in row].count(True) == 3
+    assert (
+        "1 Purpose" in myanmar[0][2]["text"]
+        and ["sec:" in b[1] for row in myanmar[0][2]["buttons"] for b in row].count(True) == 3
+    )
     # Thailand answered on day 32: only the 30-day reminder reached it.
     assert len(thai) == 1
     # The Philippines muted on day 58: the 1-day and on-the-day reminders did not come.
@@ -124,10 +131,18 @@ async def test_a_sixty_day_round_with_the_bot_down_and_restarted(database_url):
     charts = [entry for entry in chair if entry[0] == "summary-chart"]
     assert len(summaries) == len(charts) >= 8
     labels = [plain(entry[2]["text"]).split("\n")[1] for entry in summaries]
-    assert "7 days before the deadline" in labels and "1 day before the deadline" in labels and "Deadline reached" in labels
+    assert (
+        "7 days before the deadline" in labels
+        and "1 day before the deadline" in labels
+        and "Deadline reached" in labels
+    )
     assert sum("Weekly digest" in label for label in labels) >= 5
     final = plain(summaries[-1][2]["text"])
-    assert "1 of 3 Member States have responded" in final and "⏳ Myanmar — not yet" in final and "✅ Thailand — 1 comment(s)" in final
+    assert (
+        "1 of 3 Member States have responded" in final
+        and "⏳ Myanmar — not yet" in final
+        and "✅ Thailand — 1 comment(s)" in final
+    )
     assert any(d and d.startswith("nudge:") for row in summaries[0][2]["buttons"] for _, d in row)
     officer = [entry for entry in log[people["officer"].chat_id] if entry[0] == "summary"]
     assert len(officer) == len(summaries)

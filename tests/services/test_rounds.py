@@ -28,7 +28,9 @@ async def _setup(session):
 
 async def _delegate(session, body, state, user_id):
     issued = await registry.issue_invite(session, CONSOLE, role="delegate", body=body, state=state, now=NOW)
-    joined = await registry.join(session, issued.token, telegram_user_id=user_id, chat_id=user_id, username=None, full_name="D", now=NOW)
+    joined = await registry.join(
+        session, issued.token, telegram_user_id=user_id, chat_id=user_id, username=None, full_name="D", now=NOW
+    )
     return joined.actor
 
 
@@ -36,7 +38,11 @@ async def test_import_stores_sections_and_clauses_with_their_references(session)
     consultation = await _setup(session)
     assert consultation.status == RoundStatus.DRAFT
     assert consultation.title == "Plan of Action on Social Protection"
-    refs = list(await session.scalars(select(Clause.ref).where(Clause.consultation_id == consultation.id).order_by(Clause.position)))
+    refs = list(
+        await session.scalars(
+            select(Clause.ref).where(Clause.consultation_id == consultation.id).order_by(Clause.position)
+        )
+    )
     assert refs == ["1.1", "1.2", "2.1", "2.1.a", "2.1.b", "2.2", "3.1"]
     sections = list(await session.scalars(select(Section.ref).order_by(Section.position)))
     assert sections == ["1", "2", "3"]

@@ -43,8 +43,12 @@ async def test_messages_with_markup_and_html_arrive_as_sent(api):
     user.started = True
     async with make_bot(api.url) as bot:
         keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Send ✅", callback_data="ok")]])
-        sent = await bot.send_message(user.id, "<b>Clause 2.1</b> — «text» &amp; more", parse_mode=ParseMode.HTML, reply_markup=keyboard)
-        edited = await bot.edit_message_text("Now <i>changed</i>", chat_id=user.id, message_id=sent.message_id, parse_mode=ParseMode.HTML)
+        sent = await bot.send_message(
+            user.id, "<b>Clause 2.1</b> — «text» &amp; more", parse_mode=ParseMode.HTML, reply_markup=keyboard
+        )
+        edited = await bot.edit_message_text(
+            "Now <i>changed</i>", chat_id=user.id, message_id=sent.message_id, parse_mode=ParseMode.HTML
+        )
     assert sent.text == "Clause 2.1 — «text» & more"
     assert edited.text == "Now changed"
     shown = user.message(sent.message_id)
@@ -178,7 +182,9 @@ class KeepAliveServer:
         try:
             while True:
                 head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
-                length = next((int(line.split(":", 1)[1]) for line in head.split("\r\n") if line.startswith("content-length:")), 0)
+                length = next(
+                    (int(line.split(":", 1)[1]) for line in head.split("\r\n") if line.startswith("content-length:")), 0
+                )
                 await reader.readexactly(length)
                 request = (served, len(self.requests))
                 self.requests.append(request)
@@ -186,7 +192,9 @@ class KeepAliveServer:
                 if self.drop(request):
                     self.dropped.append(request)
                     if self.reset:
-                        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        writer.get_extra_info("socket").setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
                         writer.transport.abort()
                     else:
                         writer.close()
