@@ -26,7 +26,7 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--overall-per-second", type=float, default=30.0, help="messages/s over all chats")
     parser.add_argument("--per-chat-per-second", type=float, default=1.0, help="messages/s in one chat")
-    parser.add_argument("--per-chat-burst", type=int, default=3, help="messages at once in one chat")
+    parser.add_argument("--per-chat-burst", type=int, default=10, help="messages at once in one chat")
     parser.add_argument("--bot-username", default="clausebot_local_bot")
     parser.add_argument("--bot-first-name", default="Clausebot")
     return parser.parse_args(argv)

@@ -27,8 +27,11 @@ A *message* is every call that puts or changes a message in a chat: ``sendMessag
 ``editMessageReplyMarkup``.  ``answerCallbackQuery``, ``sendChatAction``,
 ``deleteMessage`` and the getters and setters are not messages and never count.
 
-* per chat: a bucket of ``per_chat_burst`` (3) messages that refills at
-  ``per_chat_per_second`` (1) a second, i.e. a short burst of 3, then one a second;
+* per chat: a bucket of ``per_chat_burst`` (10) messages that refills at
+  ``per_chat_per_second`` (1) a second, i.e. a short burst of 10, then one a second
+  (Telegram: "avoid sending more than one message per second in a particular chat. We may
+  allow short bursts that go over this limit"; a person's tap answered with an edit and a
+  message is such a burst);
 * overall: at most ``overall_per_second`` (30) messages in any one second, over all
   chats (a sliding window; no burst above it).
 
@@ -140,7 +143,7 @@ class FloodControl:
         *,
         overall_per_second: float | None = 30.0,
         per_chat_per_second: float | None = 1.0,
-        per_chat_burst: int = 3,
+        per_chat_burst: int = 10,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if per_chat_per_second is not None and per_chat_per_second <= 0:

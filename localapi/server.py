@@ -73,7 +73,7 @@ class LocalBotApi(MessagesMixin, CallbacksMixin, UpdatesMixin, ProfileMixin):
         rate_limit: bool = False,
         overall_per_second: float | None = 30.0,
         per_chat_per_second: float | None = 1.0,
-        per_chat_burst: int = 3,
+        per_chat_burst: int = 10,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.host = host

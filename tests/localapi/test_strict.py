@@ -37,7 +37,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def api(clock: Clock):
-    async with LocalBotApi(strict=True, clock=clock) as server:
+    # A burst of 3 in one chat keeps the flood tests short; the server's default is 10.
+    async with LocalBotApi(strict=True, clock=clock, per_chat_burst=3) as server:
         yield server
 
 
@@ -417,7 +418,7 @@ async def test_a_limit_can_be_switched_off():
 
 
 async def test_without_strict_mode_everything_goes_through_and_is_noted(clock):
-    async with LocalBotApi(clock=clock) as api:
+    async with LocalBotApi(clock=clock, per_chat_burst=3) as api:
         assert not api.strict
         user = await started(api, 51)
         keyboard = {"inline_keyboard": [[{"text": "Go", "callback_data": "x" * 65}]]}
