@@ -7,6 +7,8 @@ import asyncio
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,18 +52,17 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_database():
-    """A private PostgreSQL database for this run, migrated once."""
+@contextmanager
+def private_pg_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database of its own; dropped when the block ends. Skips (or,
+    where PostgreSQL is required, fails) when the server cannot be reached."""
     if not _pg_available():
         if REQUIRE_PG:
             pytest.fail(f"PostgreSQL is required but not reachable at {PG_ADMIN_URL}")
         pytest.skip("PostgreSQL not reachable")
     import asyncpg
 
-    from bot.db import upgrade
-
-    name = f"clausebot_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = PG_ADMIN_URL.replace("postgresql://", "postgres://")
 
     async def create():
@@ -75,10 +76,20 @@ def pg_database():
         await conn.close()
 
     _run(create)
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    yield url
-    _run(drop)
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        _run(drop)
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A private PostgreSQL database for this run, migrated once."""
+    from bot.db import upgrade
+
+    with private_pg_database("clausebot_test") as url:
+        upgrade(url)
+        yield url
 
 
 async def _truncate_pg(url: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from bot.db import Database, alembic_config, upgrade
 from bot.models import Base, UTCDateTime
 from bot.services import registry
 from bot.services.errors import Refused
-from tests.conftest import BACKENDS, PG_ADMIN_URL, REQUIRE_PG, _pg_available, _run
+from tests.conftest import BACKENDS, _run, private_pg_database
 from tests.refusals import refused
 
 OLD_TOKEN = "OldRelease-Token_0123456789"
@@ -29,30 +28,8 @@ def empty_database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    if not _pg_available():
-        if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required but not reachable at {PG_ADMIN_URL}")
-        pytest.skip("PostgreSQL not reachable")
-    import asyncpg
-
-    name = f"clausebot_migration_{uuid.uuid4().hex[:10]}"
-    admin = PG_ADMIN_URL.replace("postgresql://", "postgres://")
-
-    async def create():
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        await conn.close()
-
-    async def drop():
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
-
-    _run(create)
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        _run(drop)
+    with private_pg_database("clausebot_migration") as url:
+        yield url
 
 
 async def _as_the_previous_release_left_it(url: str) -> None:
