@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.services import registry
+from bot.services.errors import CsvRowErrors, Reason, ServiceError
 
 if TYPE_CHECKING:
+    # What the texts word; only their types are needed here.
     from bot.models import Clause, PlannedJob, Section
-from bot.services.answers import Answered, AnswerLine, Published, ToAnswer, WalkDone
-from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
-from bot.services.errors import CsvRowErrors, Reason, ServiceError
-from bot.services.rounds import Opened, Outline
-from bot.services.status import BodyStatus, StatusReport
+    from bot.services.answers import Answered, AnswerLine, Published, ToAnswer, WalkDone
+    from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
+    from bot.services.rounds import Opened, Outline
+    from bot.services.status import BodyStatus, StatusReport
 
 MESSAGE_LIMIT = 4096
 # Room left for Telegram's own counting and the part header.
@@ -1186,7 +1187,7 @@ def answer_card(a: ToAnswer) -> str:
     if a.proposed:
         lines += ["", f"<i>Proposed wording:</i> {esc(_short(a.proposed, 1000))}"]
     if a.step == "observation" and a.chosen:
-        need = "required" if a.chosen in ("partly", "rejected") else "optional"
+        need = "required" if a.observation_required else "optional"
         lines += [
             "",
             f"Your answer: <b>{esc(disposition_name(a.chosen))}</b>. Now write the observation ({need}) as one message"

@@ -18,8 +18,9 @@ def _card(shown: ToAnswer | WalkDone) -> tuple[str, keyboards.Rows | None]:
     if isinstance(shown, WalkDone):
         return texts.answers_done(shown), None
     if shown.step == STEP_OBSERVATION:
-        optional = shown.chosen not in ("partly", "rejected")
-        return texts.answer_card(shown), keyboards.answer_observation(shown.comment_id, optional=optional)
+        return texts.answer_card(shown), keyboards.answer_observation(
+            shown.comment_id, optional=not shown.observation_required
+        )
     return texts.answer_card(shown), keyboards.answer_choices(shown.comment_id)
 
 
@@ -62,6 +63,7 @@ async def _complete(update: Update, context: ClausebotContext, comment_id: int |
         await context.session.rollback()
         if refusal.reason != Reason.ALREADY_ANSWERED:
             raise
+        await answer(update)
         await reply(update, texts.refusal(refusal))
         shown = await answers.begin_again(context.session, context.me, now=context.now())
         await context.commit()

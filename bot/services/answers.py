@@ -33,6 +33,7 @@ from bot.models import (
     utcnow,
 )
 from bot.services import outbox
+from bot.services.comments import clean_text
 from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from bot.services.registry import Actor, require
 from bot.services.render import Renderer
@@ -162,6 +163,11 @@ class ToAnswer:
     total: int
     scope: str
 
+    @property
+    def observation_required(self) -> bool:
+        """The disposition picked needs its observation (the officer cannot skip it)."""
+        return self.chosen is not None and Disposition(self.chosen).needs_observation
+
 
 async def _progress(session: AsyncSession, consultation_id: int, flt: Filter) -> tuple[int, int]:
     conditions = _matching(consultation_id, flt)
@@ -211,9 +217,10 @@ class WalkDone:
 
 
 async def _next_comment(
-    session: AsyncSession, actor: Actor, consultation_id: int, flt: Filter, now: datetime
+    session: AsyncSession, actor: Actor, consultation_id: int, flt: Filter, now: datetime, *, after: int | None = None
 ) -> int | None:
-    """The first unanswered comment, in the draft's order, that no other officer is holding."""
+    """The first unanswered comment, in the draft's order (after the comment `after`, when
+    given), that no other officer is holding."""
     held_by_others = exists().where(
         AnswerWalk.comment_id == Comment.id,
         AnswerWalk.contact_id != actor.contact_id,
@@ -226,6 +233,12 @@ async def _next_comment(
         .order_by(Clause.position, Comment.id)
         .limit(1)
     )
+    if after is not None:
+        position = await session.scalar(
+            select(Clause.position).join(Comment, Comment.clause_id == Clause.id).where(Comment.id == after)
+        )
+        if position is not None:
+            query = query.where(or_(Clause.position > position, and_(Clause.position == position, Comment.id > after)))
     return await session.scalar(query)
 
 
@@ -318,49 +331,17 @@ async def observe(
 async def skip(
     session: AsyncSession, actor: Actor, comment_id: int, *, now: datetime | None = None
 ) -> ToAnswer | WalkDone:
-    """Leave this comment for later (or for another officer) and go on to the next."""
+    """Leave this comment for later (or for another officer) and go on to the next; after the
+    last one, round again from the first still unanswered."""
     require(actor, Role.SECRETARIAT)
     now = now or utcnow()
     walk = await _walk_on(session, actor, comment_id)
-    flt = Filter.decode(walk.filter)
-    held_or_skipped = walk.comment_id
-    walk.comment_id = None
-    await session.flush()
-    following = (
-        select(Comment.id)
-        .join(Clause, Clause.id == Comment.clause_id)
-        .where(
-            *_matching(walk.consultation_id, flt),
-            Comment.disposition.is_(None),
-            Comment.id != held_or_skipped,
-            ~exists().where(
-                AnswerWalk.comment_id == Comment.id,
-                AnswerWalk.contact_id != actor.contact_id,
-                AnswerWalk.updated_at > now - HOLD,
-            ),
-            or_(
-                Clause.position
-                > select(Clause.position)
-                .join(Comment, Comment.clause_id == Clause.id)
-                .where(Comment.id == held_or_skipped)
-                .scalar_subquery(),
-                and_(
-                    Clause.position
-                    == select(Clause.position)
-                    .join(Comment, Comment.clause_id == Clause.id)
-                    .where(Comment.id == held_or_skipped)
-                    .scalar_subquery(),
-                    Comment.id > held_or_skipped,
-                ),
-            ),
-        )
-        .order_by(Clause.position, Comment.id)
-        .limit(1)
+    following = await _next_comment(
+        session, actor, walk.consultation_id, Filter.decode(walk.filter), now, after=comment_id
     )
-    walk.comment_id = await session.scalar(following)
-    if walk.comment_id is None:
+    if following is None:
         return await _advance(session, actor, walk, now)
-    walk.step, walk.disposition, walk.updated_at = STEP_DISPOSITION, None, now
+    walk.comment_id, walk.step, walk.disposition, walk.updated_at = following, STEP_DISPOSITION, None, now
     await session.flush()
     return await _shown(session, walk)
 
@@ -442,8 +423,6 @@ async def record(
 def _clean_observation(value: str | None) -> str | None:
     if value is None:
         return None
-    from bot.services.comments import clean_text
-
     text = value.strip()
     return clean_text(text, limit=OBSERVATION_LIMIT) if text else None
 
