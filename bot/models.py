@@ -267,6 +267,7 @@ class MessageAnchor(Base):
 
 class Comment(Base):
     __tablename__ = "comments"
+    __table_args__ = (UniqueConstraint("consultation_id", "number"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
     clause_id: Mapped[int] = mapped_column(ForeignKey("clauses.id", ondelete="CASCADE"), index=True)
@@ -283,6 +284,10 @@ class Comment(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The update that created it: a re-delivered update does not create a second comment.
     source_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The comment's number in the matrix ("TH-004"), given when the round is first
+    # consolidated and kept from then on, so that a matrix sent back with answers is matched
+    # row by row; comments made later get the next free number of their Member State.
+    number: Mapped[str | None] = mapped_column(String(16))
     # The Secretariat's answer (bot.services.answers): accepted, partly, noted or rejected,
     # with the observation above; who gave it and when, and when its author was last told.
     disposition: Mapped[str | None] = mapped_column(String(16))

@@ -16,6 +16,7 @@ from bot.services.errors import CsvRowErrors, Reason, ServiceError
 if TYPE_CHECKING:
     # What the texts word; only their types are needed here.
     from bot.models import Clause, PlannedJob, Section
+    from bot.services.answer_import import ImportPreview, RefusedRow
     from bot.services.answers import Answered, AnswerLine, Published, ToAnswer, WalkDone
     from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
     from bot.services.rounds import Opened, Outline
@@ -1261,6 +1262,71 @@ def answer_usage() -> str:
     )
 
 
+# --- answering in bulk: the matrix sent back --------------------------------------------------------
+
+_ROW_PROBLEMS: dict[str, Callable[[RefusedRow], str]] = {
+    "formula": lambda r: f"row {r.row}: the {esc(r.detail)} cell holds a formula; type the value instead",
+    "no_number": lambda r: f"row {r.row}: an answer with no comment number",
+    "unknown_number": lambda r: f"row {r.row}: unknown number {esc(shorten(r.number, 40))}",
+    "duplicate": lambda r: f"row {r.row}: {esc(r.number)} is also on row {esc(r.detail)}",
+    "withdrawn": lambda r: f"row {r.row}: {esc(r.number)} was withdrawn by its author and takes no answer",
+    "bad_disposition": lambda r: f"row {r.row}: disposition ‘{esc(shorten(r.detail, 40))}’",
+    "needs_observation": lambda r: (
+        f"row {r.row}: {esc(r.number)} is ‘{esc(disposition_name(r.detail))}’ but has no observation"
+    ),
+    "no_disposition": lambda r: f"row {r.row}: {esc(r.number)} has an observation but no disposition",
+    "too_long": lambda r: f"row {r.row}: {esc(r.number)}: the observation is longer than {esc(r.detail)} characters",
+}
+_MAX_ROWS_LISTED = 30
+
+
+def import_preview(p: ImportPreview) -> str:
+    """What a filled-in matrix would change, before anything is stored (or after, with `applied`)."""
+    counts = [
+        f"{p.new} new answer(s)",
+        f"{p.changed} changed",
+    ]
+    if p.unchanged:
+        counts.append(f"{p.unchanged} as already stored")
+    if p.open:
+        counts.append(f"{p.open} still without a disposition")
+    head = f"📥 <b>{esc(p.title)}</b> — comment matrix, {p.rows} comment row(s): " + ", ".join(counts)
+    lines = [head + "."]
+    if p.refused:
+        listed = "; ".join(_ROW_PROBLEMS[r.problem](r) for r in p.refused[:_MAX_ROWS_LISTED])
+        more = f"; … and {len(p.refused) - _MAX_ROWS_LISTED} more" if len(p.refused) > _MAX_ROWS_LISTED else ""
+        lines.append(f"⛔ {len(p.refused)} row(s) refused: {listed}{more}.")
+        if any(r.problem == "bad_disposition" for r in p.refused):
+            lines.append("A disposition is one of: Accepted, Accepted in part, Noted, Not accepted.")
+    if p.text_changed:
+        rows = ", ".join(f"row {row} ({esc(number)})" for row, number in p.text_changed[:_MAX_ROWS_LISTED])
+        lines.append(f"✏️ The comment text was edited in {rows}; comments are kept as their authors wrote them.")
+    if p.refused:
+        lines.append("Nothing was changed. Mend those rows and send the file again.")
+    elif p.applied:
+        lines.append(f"✅ Stored: {p.changes} answer(s). Send /publish when the delegates should be told.")
+    elif not p.changes:
+        lines.append("Nothing to store: the file gives no new or changed answer.")
+    else:
+        lines.append(f"Store these {p.changes} answer(s)?")
+    return "\n\n".join(lines)
+
+
+def import_cancelled() -> str:
+    return "Cancelled: no answer from that file was stored."
+
+
+def not_a_matrix(detail: str) -> str:
+    return esc(detail)
+
+
+def matrix_of_another(found: str, wanted: str) -> str:
+    return (
+        f"This matrix belongs to <b>{esc(found)}</b>, not to <b>{esc(wanted)}</b>; nothing was changed. "
+        "Send the matrix compiled for this consultation."
+    )
+
+
 # --- refusals ----------------------------------------------------------------------------------------
 
 # How each refusal of a service is worded; its data are the function's arguments.
@@ -1299,6 +1365,8 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.INVITE_UNKNOWN: invite_unknown,
     Reason.INVITE_USED: invite_used,
     Reason.LATE_USAGE: late_usage,
+    Reason.MATRIX_OF_ANOTHER: matrix_of_another,
+    Reason.NOT_A_MATRIX: not_a_matrix,
     Reason.NOTHING_TO_CIRCULATE: nothing_to_circulate,
     Reason.NOT_FOR_ROLE: not_for_role,
     Reason.NO_DRAFT: no_draft,

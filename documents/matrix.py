@@ -1,7 +1,8 @@
 """The comment matrix as an Excel workbook (.xlsx).
 
-One sheet with the columns of the ISO commenting template (:data:`MATRIX_COLUMNS`), one
-row per comment in the order of the consolidated draft's annex (clauses in document
+One sheet with the columns of the ISO commenting template (:data:`MATRIX_COLUMNS`), the
+Secretariat's answer split in two (:data:`XLSX_COLUMNS`: a Disposition column with a
+drop-down list of the four dispositions, then the observation), one row per comment in the order of the consolidated draft's annex (clauses in document
 order, then the matrix number). The header row is frozen, filtered and repeated on
 every printed page; the page is landscape and fitted to the width.
 
@@ -10,6 +11,10 @@ else is kept) and always stored as text, so a comment that starts with "=" is no
 for a formula. A cell holds at most 32,767 characters in Excel; a longer comment goes
 on as many continuation rows as it needs (same number, marked "(continued)"), so
 nothing is cut. The sheet is written in openpyxl's write-only mode, row by row.
+
+The Secretariat fills in Disposition and Secretariat observation and sends the file back;
+:mod:`documents.matrix_read` reads it. The workbook's subject names the consultation, so a
+matrix sent back is known to be this consultation's.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import io
 from collections.abc import Iterator, Sequence
 
 from ._entries import (
+    DISPOSITION_NAMES,
     LATE_MARK,
     MATRIX_COLUMNS,
     NO_PARAGRAPH,
@@ -30,7 +36,16 @@ from ._entries import (
 )
 from ._ooxml import sanitize_xml_text
 
-__all__ = ["CELL_LIMIT", "CONTINUED", "SHEET_TITLE", "comment_matrix_xlsx"]
+__all__ = [
+    "CELL_LIMIT",
+    "CONTINUED",
+    "DISPOSITION_CHOICES",
+    "DISPOSITION_HEADER",
+    "OBSERVATION_HEADER",
+    "SHEET_TITLE",
+    "XLSX_COLUMNS",
+    "comment_matrix_xlsx",
+]
 
 SHEET_TITLE = "Comment matrix"
 CONTINUED = "(continued)"
@@ -38,9 +53,16 @@ CONTINUED = "(continued)"
 CELL_LIMIT = 32_767
 _CHUNK_LIMIT = CELL_LIMIT - 100  # room for the continuation mark
 
+DISPOSITION_HEADER = "Disposition"
+OBSERVATION_HEADER = MATRIX_COLUMNS[-1]  # "Secretariat observation"
+XLSX_COLUMNS = (*MATRIX_COLUMNS[:-1], DISPOSITION_HEADER, OBSERVATION_HEADER)
+# The drop-down list of the Disposition column, as the matrix and the Word comments name them.
+DISPOSITION_CHOICES = tuple(DISPOSITION_NAMES.values())
+
 # Column widths in characters.
-_WIDTHS = (11, 11, 16, 10, 10, 10, 60, 45, 35)
-_TEXT_COLUMNS = (6, 7, 8)
+_WIDTHS = (11, 11, 16, 10, 10, 10, 60, 45, 17, 35)
+_TEXT_COLUMNS = (6, 7, 9)
+_DISPOSITION = 8
 _STYLE_TEXT = "Comment matrix"
 _STYLE_HEADER = "Comment matrix header"
 _STYLE_LATE = "Comment matrix late"  # Comment, Proposed change, Secretariat observation
@@ -103,7 +125,8 @@ def _rows(entries: Sequence[CommentEntry]) -> Iterator[list[str | int]]:
             kind,
             _clean(e.text),
             _clean(e.proposed),
-            _clean(e.answer),
+            DISPOSITION_NAMES.get(e.disposition or "", ""),
+            _clean(e.observation),
         ]
         split = [_pieces(row[i]) for i in _TEXT_COLUMNS]  # type: ignore[arg-type]
         if all(len(p) == 1 for p in split):
@@ -116,6 +139,7 @@ def _rows(entries: Sequence[CommentEntry]) -> Iterator[list[str | int]]:
                 part[column] = f"{CONTINUED} {piece}" if n and piece else piece
             if n:
                 part[0] = f"{row[0]} {CONTINUED}"
+                part[_DISPOSITION] = ""
             yield part
 
 
@@ -127,6 +151,7 @@ def comment_matrix_xlsx(comments: Sequence[CommentEntry], info: ConsolidationInf
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
 
     entries = matrix_order(comments)
     workbook = Workbook(write_only=True)
@@ -175,7 +200,7 @@ def comment_matrix_xlsx(comments: Sequence[CommentEntry], info: ConsolidationInf
         c.style = style
         return c
 
-    header = [cell(title, _STYLE_HEADER) for title in MATRIX_COLUMNS]
+    header = [cell(title, _STYLE_HEADER) for title in XLSX_COLUMNS]
 
     sheet.append(header)
     written = 1
@@ -183,8 +208,23 @@ def comment_matrix_xlsx(comments: Sequence[CommentEntry], info: ConsolidationInf
         late = isinstance(row[5], str) and row[5].endswith(LATE_MARK)
         sheet.append([cell(value, _STYLE_LATE if late and i == 5 else _STYLE_TEXT) for i, value in enumerate(row)])
         written += 1
-    # The filter is written after the rows, so its range can be set now.
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(MATRIX_COLUMNS))}{written}"
+    # The filter and the drop-down are written after the rows, so their range can be set now.
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(XLSX_COLUMNS))}{written}"
+    if written > 1:
+        letter = get_column_letter(_DISPOSITION + 1)
+        choices = DataValidation(
+            type="list",
+            formula1='"' + ",".join(DISPOSITION_CHOICES) + '"',
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="Disposition",
+            error="Choose one of: " + ", ".join(DISPOSITION_CHOICES) + ".",
+            showInputMessage=True,
+            promptTitle="Disposition",
+            prompt="Choose from the list. Accepted in part and Not accepted need an observation.",
+        )
+        choices.add(f"{letter}2:{letter}{written}")
+        sheet.data_validations.append(choices)
 
     out = io.BytesIO()
     workbook.save(out)

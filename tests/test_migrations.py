@@ -180,3 +180,85 @@ def _run_sync(function, *args):
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(function, *args).result()
+
+
+async def test_matrix_numbers_are_kept_as_the_previous_release_gave_them(empty_database_url):
+    """The earlier release numbered the matrix afresh at each consolidation (each Member
+    State's active comments in document order); the upgrade stores those numbers."""
+    url = empty_database_url
+    upgrade(url, "0003")
+    now = datetime.now(UTC)
+    db = Database(url)
+    try:
+        async with db.engine.begin() as conn:
+
+            async def add(table: str, **values: object) -> int:
+                columns = ", ".join(values)
+                marks = ", ".join(f":{k}" for k in values)
+                return (
+                    await conn.execute(
+                        sa.text(f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id"), values
+                    )
+                ).scalar_one()
+
+            body = await add("bodies", code="SOMHD", name="Health")
+            states = [
+                await add("member_states", name=n, code=c, timezone="UTC")
+                for n, c in (("Thailand", "TH"), ("Cambodia", "KH"))
+            ]
+            contacts = [
+                await add("contacts", name=f"D{s}", email="", role="delegate", body_id=body, state_id=s, created_at=now)
+                for s in states
+            ]
+            consultation = await add(
+                "consultations", name="plan", title="Plan", status="closed", allow_late=False,
+                remind_everyone=False, created_at=now, draft_filename="plan.docx",
+            )  # fmt: skip
+            section = await add(
+                "sections", consultation_id=consultation, position=0, ref="1", heading="One", level=1, paragraph=0
+            )
+            clauses = [
+                await add(
+                    "clauses",
+                    consultation_id=consultation,
+                    section_id=section,
+                    position=p,
+                    ref=f"1.{p}",
+                    label=f"1.{p}",
+                    text="x",
+                    level=1,
+                    paragraphs="[]",
+                )
+                for p in (1, 2)
+            ]
+            made = {}
+            # (clause, state, minutes after now, status): written out of document order.
+            for key, clause, state, minutes, status in (
+                ("th-late-clause", 1, 0, 0, "active"),
+                ("th-early-clause", 0, 0, 5, "active"),
+                ("kh", 0, 1, 1, "active"),
+                ("th-withdrawn", 0, 0, 2, "withdrawn"),
+                ("th-early-second", 0, 0, 9, "active"),
+            ):
+                at = now + timedelta(minutes=minutes)
+                made[key] = await add(
+                    "comments", consultation_id=consultation, clause_id=clauses[clause], contact_id=contacts[state],
+                    body_id=body, state_id=states[state], kind="te", text=key, status=status, late=False,
+                    created_at=at, updated_at=at,
+                )  # fmt: skip
+    finally:
+        await db.dispose()
+    upgrade(url)
+    db = Database(url)
+    try:
+        async with db.engine.connect() as conn:
+            numbers = dict((await conn.execute(sa.text("SELECT id, number FROM comments"))).all())
+    finally:
+        await db.dispose()
+    assert {key: numbers[i] for key, i in made.items()} == {
+        "th-early-clause": "TH-001",
+        "th-early-second": "TH-002",
+        "th-late-clause": "TH-003",
+        "kh": "KH-001",
+        "th-withdrawn": None,
+    }

@@ -383,7 +383,7 @@ async def record(
     require(actor, Role.SECRETARIAT)
     now = now or utcnow()
     chosen = parse_disposition(disposition)
-    text = _clean_observation(observation)
+    text = clean_observation(observation)
     if chosen.needs_observation and not text:
         raise InvalidInput(Reason.OBSERVATION_REQUIRED, disposition=chosen.value)
     # Locked until the commit: two officers answering one comment at once take turns here.
@@ -420,7 +420,7 @@ async def record(
     return Answered(comment.id, comment.clause.ref, chosen.value, before[0] is not None)
 
 
-def _clean_observation(value: str | None) -> str | None:
+def clean_observation(value: str | None) -> str | None:
     if value is None:
         return None
     text = value.strip()

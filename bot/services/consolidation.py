@@ -35,6 +35,34 @@ from documents.consolidate import (
 from documents.matrix import comment_matrix_xlsx
 
 
+def _sequence(number: str | None) -> int:
+    """The running part of a matrix number: 4 for "TH-004"."""
+    tail = (number or "").rpartition("-")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
+async def _number(session: AsyncSession, consultation_id: int, comments: list[tuple[Comment, str]]) -> None:
+    """Give each comment that has none the next matrix number of its Member State ("TH-004").
+
+    Numbers are given in document order and never change or come back: a withdrawn
+    comment keeps its number, and a comment made after the first consolidation gets the
+    next one, so every matrix the Secretariat has sent out still matches its comments."""
+    if all(comment.number for comment, _ in comments):
+        return
+    taken = await session.scalars(
+        select(Comment.number).where(Comment.consultation_id == consultation_id, Comment.number.is_not(None))
+    )
+    last: dict[str, int] = defaultdict(int)
+    for number in taken:
+        prefix = (number or "").rpartition("-")[0]
+        last[prefix] = max(last[prefix], _sequence(number))
+    for comment, state_code in comments:
+        if not comment.number:
+            last[state_code] += 1
+            comment.number = f"{state_code}-{last[state_code]:03d}"
+    await session.flush()
+
+
 @dataclass(frozen=True)
 class ConsolidationInput:
     draft: bytes
@@ -69,13 +97,13 @@ async def gather(
         .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
         .order_by(Clause.position, Comment.created_at, Comment.id)
     )
-    counters: dict[str, int] = defaultdict(int)
+    found = rows.all()
+    await _number(session, consultation.id, [(row[0], row[6]) for row in found])
     entries = []
-    for comment, ref, _position, paragraphs, body_code, state_name, state_code, section_ref in rows:
-        counters[state_code] += 1
+    for comment, ref, _position, paragraphs, body_code, state_name, _state_code, section_ref in found:
         entries.append(
             CommentEntry(
-                number=f"{state_code}-{counters[state_code]:03d}",
+                number=comment.number or "",
                 clause_ref=ref,
                 paragraphs=tuple(paragraphs or ()),
                 body=body_code,

@@ -10,13 +10,12 @@ import openpyxl
 import pytest
 
 from documents.consolidate import (
-    MATRIX_COLUMNS,
     CommentEntry,
     comment_matrix_xlsx,
     consolidate,
     sanitize_xml_text,
 )
-from documents.matrix import CELL_LIMIT, CONTINUED, SHEET_TITLE
+from documents.matrix import CELL_LIMIT, CONTINUED, DISPOSITION_CHOICES, SHEET_TITLE, XLSX_COLUMNS
 
 from .builders import w
 from .reading import part, table_rows
@@ -66,13 +65,13 @@ def test_sheet_layout(matrix):
     comments, workbook = matrix
     assert workbook.sheetnames == [SHEET_TITLE]
     sheet = workbook[SHEET_TITLE]
-    assert [c.value for c in sheet[1]] == list(MATRIX_COLUMNS)
+    assert [c.value for c in sheet[1]] == list(XLSX_COLUMNS)
     assert all(c.font.b for c in sheet[1])
     assert sheet.freeze_panes == "A2"
     assert sheet.print_title_rows.replace("$", "") == "1:1"
-    assert sheet.auto_filter.ref == f"A1:I{len(comments) + 1}"
+    assert sheet.auto_filter.ref == f"A1:J{len(comments) + 1}"
     assert sheet.max_row == len(comments) + 1
-    widths = [sheet.column_dimensions[letter].width for letter in "ABCDEFGHI"]
+    widths = [sheet.column_dimensions[letter].width for letter in "ABCDEFGHIJ"]
     assert all(width >= 9 for width in widths)
     assert widths[6] == max(widths)  # the comment itself
     assert sheet.page_setup.orientation == "landscape"
@@ -99,6 +98,7 @@ def test_rows_are_the_comments_in_matrix_order(matrix, sample):
             f"{kind} (late)" if entry.late else kind,
             _clean(entry.text),
             _clean(entry.proposed),
+            None,  # no disposition yet
             _clean(entry.observation),
         ), entry.number
     # Numbered per Member State, as in the annex.
@@ -113,7 +113,10 @@ def test_rows_equal_the_annex_of_the_consolidated_draft(matrix, sample, sample_b
     for row, annex_row in zip(rows[1:], annex[1:]):
         assert [str(v) if v is not None else "" for v in row[:5]] == annex_row[:5]
         assert (row[5] or "").replace(" (late)", "\n(late)") == annex_row[5]
-        assert [v or "" for v in row[6:]] == annex_row[6:]
+        assert [v or "" for v in row[6:8]] == annex_row[6:8]
+        # The annex states the answer in one column, the sheet in two.
+        answer = ". ".join(str(v) for v in row[8:] if v)
+        assert answer == annex_row[8]
 
 
 def test_late_and_text_that_looks_like_a_formula(matrix):
@@ -176,4 +179,26 @@ def test_no_comments():
     workbook = openpyxl.load_workbook(io.BytesIO(comment_matrix_xlsx([], _info())))
     sheet = workbook[SHEET_TITLE]
     assert sheet.max_row == 1
-    assert [c.value for c in sheet[1]] == list(MATRIX_COLUMNS)
+    assert [c.value for c in sheet[1]] == list(XLSX_COLUMNS)
+    assert not sheet.data_validations.dataValidation
+
+
+def test_the_answer_goes_in_two_columns_and_the_disposition_is_one_of_the_list(sample):
+    clause = sample.clause("1.1")
+    entry = CommentEntry(
+        "TH-001", "1.1", clause.paragraphs, "SOMHD", "Thailand", "te", "Narrow it.", None,
+        dt.datetime(2026, 11, 23, tzinfo=UTC), observation="Kept, every 18 months.", disposition="partly",
+    )  # fmt: skip
+    others = [
+        dataclasses.replace(entry, number=f"TH-00{n}", disposition=d, observation=None)
+        for n, d in ((2, "accepted"), (3, "noted"), (4, None))
+    ]
+    sheet = openpyxl.load_workbook(io.BytesIO(comment_matrix_xlsx([entry, *others], _info())))[SHEET_TITLE]
+    rows = {r[0]: r[8:] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows == {
+        "TH-001": ("Accepted in part", "Kept, every 18 months."),
+        "TH-002": ("Accepted", None),
+        "TH-003": ("Noted", None),
+        "TH-004": (None, None),
+    }
+    assert {d for d, _ in rows.values() if d} <= set(DISPOSITION_CHOICES)
