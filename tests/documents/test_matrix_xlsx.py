@@ -99,7 +99,7 @@ def test_rows_are_the_comments_in_matrix_order(matrix, sample):
             f"{kind} (late)" if entry.late else kind,
             _clean(entry.text),
             _clean(entry.proposed),
-            _clean(entry.observation),
+            _clean(entry.answer),
         ), entry.number
     # Numbered per Member State, as in the annex.
     assert {r[0].split("-")[0] for r in rows} >= {"BN", "KH", "TH", "VN", "MY"}

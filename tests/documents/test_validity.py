@@ -28,5 +28,6 @@ def test_no_part_is_invalid_that_was_valid_in_the_draft(sample_bytes, sample):
     ):
         checked = validated_parts(out)
         assert {"word/document.xml", "word/comments.xml", "word/styles.xml", "[Content_Types].xml"} <= checked
+        assert {"word/_rels/document.xml.rels", "word/commentsExtended.xml"} <= checked  # answers are replies
         errors = validation_errors(out)
         assert {name: found for name, found in errors.items() if before.get(name) != found} == {}
