@@ -10,6 +10,7 @@ the tools are installed).
 from __future__ import annotations
 
 import collections
+import copy
 import dataclasses
 import io
 import json
@@ -178,6 +179,37 @@ def _convert(files: Outputs, name: str, target: str, folder: Path) -> Path:
     converted = folder / f"{Path(name).stem}.{target}"
     assert converted.exists(), result.stderr.decode(errors="replace")
     return converted
+
+
+def _cover_only(data: bytes) -> bytes:
+    """``data`` reduced to its cover, in the page setup of the draft's first section,
+    without the page break that ends it."""
+    document = docx.Document(io.BytesIO(data))
+    body = document.element.body
+    first_section = next(
+        p.find(f"{w('pPr')}/{w('sectPr')}")
+        for p in body.iter(w("p"))
+        if p.find(f"{w('pPr')}/{w('sectPr')}") is not None
+    )
+    section = copy.deepcopy(first_section)
+    for child in list(body)[1:]:
+        body.remove(child)
+    content = body[0].find(w("sdtContent"))
+    content.remove(content[-1])
+    body.append(section)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_the_cover_with_the_answers_fits_on_one_page(files, tmp_path):
+    data = files["consolidated.docx"].read_bytes()
+    facts = [p for p in part(data).iter(w("tc")) if "not yet answered" in "".join(p.itertext())]
+    assert facts  # the answers are counted on the cover
+    files.paths["cover.docx"] = tmp_path / "cover.docx"
+    files.paths["cover.docx"].write_bytes(_cover_only(data))
+    pdf = _convert(files, "cover.docx", "pdf", tmp_path)
+    assert _pdf_pages(pdf.read_bytes()) == 1
 
 
 ODF_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
