@@ -7,6 +7,11 @@ the control they are not top-level body paragraphs, so the draft's paragraph ind
 (``Document.paragraphs``, the clause anchors, :func:`documents.draft.parse_draft`) are
 the same with or without it. It ends with a page break; the draft follows unchanged.
 
+The facts at the top end with the Secretariat's answers counted by disposition, on one
+row: "2 accepted, 1 accepted in part, 0 noted, 1 not accepted; 26 not yet answered"
+(zeros included). The disposition is the answer: a comment with an observation and no
+disposition counts as not yet answered.
+
 It is built from the draft's own styles: Title, Subtitle, Heading 2 (or 1) and Table
 Grid when the draft defines them, direct formatting otherwise. Its headings are kept
 out of the navigation pane and any table of contents (outline level "body text").
@@ -20,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ._entries import (
+    DISPOSITION_NAMES,
     KIND_NAMES,
     CommentEntry,
     ConsolidationInfo,
@@ -37,6 +43,8 @@ COVER_ALIAS = "Consolidation summary"
 HEADING_RESPONSES = "Responses"
 HEADING_TYPES = "Comments by type"
 HEADING_SECTIONS = "Comments by section"
+ANSWERS_LABEL = "Answers"
+NOT_ANSWERED = "not yet answered"
 NO_SECTION = "\u2013"
 _KIND_ORDER = ("ge", "te", "ed")
 _LABEL_SEPARATOR = re.compile(r"^(.*?\S)\s+[\u2013\u2014-]\s+(\S.*)$", re.DOTALL)
@@ -69,6 +77,8 @@ class Summary:
     proposals: int = 0  # comments with proposed wording
     proposal_clauses: int = 0  # clauses with at least one proposal
     contested: int = 0  # clauses with two or more proposals
+    # comments by disposition (DISPOSITION_NAMES' keys); "" for those not yet answered
+    by_disposition: collections.Counter[str] = field(default_factory=collections.Counter)
 
 
 def summarise(entries: Sequence[CommentEntry], info: ConsolidationInfo) -> Summary:
@@ -80,6 +90,8 @@ def summarise(entries: Sequence[CommentEntry], info: ConsolidationInfo) -> Summa
     for entry in entries:
         kind = kind_code(entry)
         summary.by_kind[kind] += 1
+        disposition = entry.disposition or ""
+        summary.by_disposition[disposition if disposition in DISPOSITION_NAMES else ""] += 1
         if entry.late:
             summary.late += 1
             summary.late_by_kind[kind] += 1
@@ -250,7 +262,12 @@ def _responses(summary: Summary, styles: CoverStyles, text_width: int) -> str:
     header = ["Body", f"Responded ({len(responded)})"]
     if summary.consulted_known:
         header.append(f"Did not respond ({len(missing)})")
-        widths = _widths(text_width, (20, 40, 40))
+        # The two lists share the width by how much each holds (a round usually has
+        # far more of one than of the other), so that the rows wrap as little as possible.
+        sizes = [sum(len(row[column]) for row in rows) for column in (1, 2)]
+        responded_share = round(80 * sizes[0] / max(1, sum(sizes)))
+        responded_share = min(56, max(24, responded_share))
+        widths = _widths(text_width, (20, responded_share, 80 - responded_share))
     else:
         rows = [row[:2] for row in rows]
         widths = _widths(text_width, (25, 75))
@@ -300,6 +317,13 @@ def _sections(summary: Summary, styles: CoverStyles, text_width: int) -> str:
     )
 
 
+def answers_line(summary: Summary) -> str:
+    """The comments by disposition: "2 accepted, 1 accepted in part, 0 noted, 1 not
+    accepted; 26 not yet answered"."""
+    given = ", ".join(f"{summary.by_disposition[key]} {name.lower()}" for key, name in DISPOSITION_NAMES.items())
+    return f"{given}; {summary.by_disposition['']} {NOT_ANSWERED}"
+
+
 def cover_xml(
     summary: Summary,
     info: ConsolidationInfo,
@@ -346,6 +370,7 @@ def cover_xml(
         ["Compiled on", human_date(info.generated_at)],
         ["Comments received", comments],
         ["Proposed wording", proposals],
+        [ANSWERS_LABEL, answers_line(summary)],
     ]
     parts.append(_table(styles, _widths(text_width, (30, 70)), facts, label_column=True))
     parts.append(_responses(summary, styles, text_width))

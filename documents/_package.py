@@ -32,7 +32,13 @@ class Stream:
         self.chunks = chunks
         # Generated text uses the w: prefix; a part whose root does not declare it (a
         # producer may use another prefix) gets each element with its own declaration.
-        self.own_namespace = container.getroottree().getroot().nsmap.get("w") != W_NS
+        root = container.getroottree().getroot()
+        self.own_namespace = root.nsmap.get("w") != W_NS
+        # Other prefixes the text may use (w14 on the paragraphs of comment threads),
+        # as the part's root binds them.
+        self.declarations = " ".join(
+            f'xmlns:{prefix}="{uri}"' for prefix, uri in root.nsmap.items() if prefix and prefix != "w"
+        )
 
     def marker(self) -> etree._Element:
         return etree.ProcessingInstruction(_TARGET, self.token)
@@ -45,7 +51,8 @@ class Stream:
         for chunk in self.chunks:
             if self.own_namespace and chunk:
                 chunk = "".join(
-                    etree.tostring(element, encoding="unicode") for element in parse_children("body", chunk)
+                    etree.tostring(element, encoding="unicode")
+                    for element in parse_children("body", chunk, self.declarations)
                 )
             yield chunk.encode("utf-8")
 

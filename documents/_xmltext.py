@@ -89,6 +89,7 @@ def paragraph(
     return f"<w:p>{ppr}<w:r>{rpr}{content}</w:r></w:p>"
 
 
-def parse_children(tag: str, xml: str) -> list[etree._Element]:
-    """Parse ``xml`` (a sequence of w: elements) and return its top-level elements."""
-    return list(parse_xml(f"<w:{tag} {W_DECL}>{xml}</w:{tag}>"))
+def parse_children(tag: str, xml: str, declarations: str = "") -> list[etree._Element]:
+    """Parse ``xml`` (a sequence of w: elements) and return its top-level elements.
+    ``declarations`` binds further prefixes the markup uses (``xmlns:w14="..."``)."""
+    return list(parse_xml(f"<w:{tag} {W_DECL}{' ' + declarations if declarations else ''}>{xml}</w:{tag}>"))

@@ -4,8 +4,9 @@ Two Word outputs are built from the uploaded document itself, so its styles, num
 tables and headings are kept:
 
 * :func:`consolidate` -- a cover and summary page, then the draft with its clause text
-  untouched, each comment a native Word comment anchored on its clause, and an annex
-  listing all comments in a comment matrix (the columns of the ISO commenting
+  untouched, each comment a native Word comment anchored on its clause (the
+  Secretariat's answer, once there is one, a reply in the comment's thread), and an
+  annex listing all comments in a comment matrix (the columns of the ISO commenting
   template);
 * :func:`draft_with_proposals` -- the same document where, in addition, every proposed
   wording is a tracked change on its clause that the Secretariat can accept or reject
@@ -20,6 +21,12 @@ Cover page. A block-level content control at the start of the body (see
 :mod:`documents._cover`): the round, the deadline, who responded and who did not, and
 the comments by type and by section. Its paragraphs are not top-level body paragraphs,
 so the paragraph indices that anchor the comments are those of the uploaded draft.
+
+Answers. A comment with a disposition or an observation gets a reply by
+:data:`SECRETARIAT_AUTHOR` ("SEC"), dated when the draft is compiled, reading as the
+matrix does ("Accepted in part. Kept, every 18 months."), threaded under the comment as
+Word 2013 and later show replies (:mod:`documents._threads`); the comment itself keeps
+the delegate's text only. A comment not yet answered has no reply.
 
 Tracked changes. python-docx cannot write revisions, so ``w:del``/``w:ins`` are written
 with lxml (:mod:`documents._revisions`). The package ``docx-revisions`` (0.1.5) was
@@ -65,7 +72,7 @@ from docx.opc.part import XmlPart
 from docx.oxml.parser import oxml_parser, parse_xml
 from lxml import etree
 
-from . import _package
+from . import _package, _threads
 from ._cover import COVER_TAG, CoverStyles, cover_xml, summarise
 from ._entries import (
     LATE_MARK,
@@ -92,6 +99,7 @@ __all__ = [
     "ANNEX_HEADING",
     "CONTESTED_AUTHOR",
     "MATRIX_COLUMNS",
+    "SECRETARIAT_AUTHOR",
     "CommentEntry",
     "ConsolidationInfo",
     "comment_matrix_xlsx",
@@ -101,9 +109,12 @@ __all__ = [
 ]
 
 ANNEX_HEADING = "Annex \u2013 Comment matrix"
-# Author of the comment that flags a clause with more than one proposal.
-CONTESTED_AUTHOR = "Secretariat"
-CONTESTED_INITIALS = "SEC"
+# Author of the replies that answer the comments and of the comment that flags a
+# clause with more than one proposal.
+SECRETARIAT_AUTHOR = "Secretariat"
+SECRETARIAT_INITIALS = "SEC"
+CONTESTED_AUTHOR = SECRETARIAT_AUTHOR
+CONTESTED_INITIALS = SECRETARIAT_INITIALS
 # Relative column widths of the comment matrix (they are scaled to the text width).
 _COLUMN_WEIGHTS = (9, 9, 10, 7, 9, 9, 19, 16, 12)
 
@@ -214,7 +225,9 @@ def _next_comment_id(comments_root: etree._Element) -> int:
     return highest + 1
 
 
-def _comment_paragraphs(first: list[str], extra: list[str], styles: _StyleIds) -> str:
+def _comment_paragraphs(first: list[str], extra: list[str], styles: _StyleIds, para_id: str | None = None) -> str:
+    """The paragraphs of a comment's text; ``para_id`` (for a comment in a thread) goes
+    on the last one, where Word looks for it."""
     ppr = f'<w:pPr><w:pStyle w:val="{styles.comment_text}"/></w:pPr>'
     first = first or [""]
     paragraphs = [
@@ -225,6 +238,8 @@ def _comment_paragraphs(first: list[str], extra: list[str], styles: _StyleIds) -
     ]
     for line in first[1:] + extra:
         paragraphs.append(f"<w:p>{ppr}<w:r>{run_content(line)}</w:r></w:p>")
+    if para_id is not None:
+        paragraphs[-1] = f'<w:p w14:paraId="{para_id}">' + paragraphs[-1][len("<w:p>") :]
     return "".join(paragraphs)
 
 
@@ -239,7 +254,9 @@ def _comment_element(cid: int, author: str, initials: str, date: str, content: s
     return f'<w:comment w:id="{cid}" {_who(author, initials)} w:date="{date}">{content}</w:comment>'
 
 
-def _comment_xml(cid: int, entry: CommentEntry, styles: _StyleIds) -> str:
+def _comment_xml(cid: int, entry: CommentEntry, styles: _StyleIds, para_id: str | None = None) -> str:
+    """The delegate's comment: type, text and proposed wording (the Secretariat's answer
+    is a reply of its own, see :func:`_reply_xml`)."""
     kind = kind_code(entry)
     prefix = f"[{kind}] " if kind else ""
     if entry.late:
@@ -251,16 +268,24 @@ def _comment_xml(cid: int, entry: CommentEntry, styles: _StyleIds) -> str:
     if proposed:
         proposed[0] = "Proposed wording: " + proposed[0]
         extra += proposed
-    observation = lines(entry.answer)
-    if observation:
-        observation[0] = "Secretariat observation: " + observation[0]
-        extra += observation
     return _comment_element(
         cid,
         entry.author,
         entry.initials,
         iso(entry.created_at),
-        _comment_paragraphs(text, extra, styles),
+        _comment_paragraphs(text, extra, styles, para_id),
+    )
+
+
+def _reply_xml(cid: int, entry: CommentEntry, date: str, styles: _StyleIds, para_id: str) -> str:
+    """The Secretariat's answer to ``entry`` ("Accepted in part. Kept, every 18 months."),
+    a reply in the comment's thread."""
+    return _comment_element(
+        cid,
+        SECRETARIAT_AUTHOR,
+        SECRETARIAT_INITIALS,
+        date,
+        _comment_paragraphs(lines(entry.answer), [], styles, para_id),
     )
 
 
@@ -623,19 +648,36 @@ def _compile(
     total = len(entries)
     spans = [_span(entry, count) for entry in entries]
     summary = summarise(entries, info)
+
+    # An answered comment gets the answer as a reply in its thread (see
+    # documents._threads): the replies take the ids after the comments', and each
+    # comment and its reply a paragraph id.
+    answered = [n for n, entry in enumerate(entries) if entry.answer]
+    replies = len(answered)
+    reply_ids = {n: first_id + total + k for k, n in enumerate(answered)}
+    threads: dict[int, tuple[str, str]] = {}
+    if answered:
+        fresh = _threads.para_ids(_threads.used_para_ids(document.part))
+        threads = {n: (next(fresh), next(fresh)) for n in answered}
+        comments_root = _threads.declare_w14(cast(XmlPart, document.part.part_related_by(RT.COMMENTS)))
     tracker.at(0.05)
 
     contested: list[tuple[Span, list[CommentEntry]]] = []
     if tracked:
-        contested = _apply_proposals(document.element, paragraphs, entries, spans, first_id + total)
+        contested = _apply_proposals(document.element, paragraphs, entries, spans, first_id + total + replies)
     tracker.at(0.1)
 
     # -- anchors on the clauses -----------------------------------------------------
+    # A reply's range is nested in its comment's: both start before the clause, the
+    # comment's ends first (the order Word writes).
     anchors: dict[Span | None, list[int]] = {}
     for n, span in enumerate(spans):
-        anchors.setdefault(span, []).append(first_id + n)
+        ids = anchors.setdefault(span, [])
+        ids.append(first_id + n)
+        if n in reply_ids:
+            ids.append(reply_ids[n])
     for k, (span, _) in enumerate(contested):
-        anchors[span].insert(0, first_id + total + k)  # the flag first on its clause
+        anchors[span].insert(0, first_id + total + replies + k)  # the flag first on its clause
     # Bounds are taken before any paragraph is touched: the reference runs added below
     # are runs too and must not become the "last run" of a later range.
     bounds = {index: _content_bounds(paragraphs[index]) for key in anchors if key is not None for index in key}
@@ -689,12 +731,20 @@ def _compile(
     tracker.span(0.15, 0.98, 2 * total + len(contested))
     date = iso(info.generated_at)
 
+    def comment_xml(n: int) -> str:
+        thread = threads.get(n)
+        if thread is None:
+            return _comment_xml(first_id + n, entries[n], styles)
+        return _comment_xml(first_id + n, entries[n], styles, thread[0]) + _reply_xml(
+            reply_ids[n], entries[n], date, styles, thread[1]
+        )
+
     def comment_chunks() -> Iterator[str]:
         for start in range(0, total, _CHUNK):
             stop = min(start + _CHUNK, total)
-            yield "".join(_comment_xml(first_id + n, entries[n], styles) for n in range(start, stop))
+            yield "".join(comment_xml(n) for n in range(start, stop))
             tracker.advance(stop - start)
-        ids = itertools.count(first_id + total)
+        ids = itertools.count(first_id + total + replies)
         for start in range(0, len(contested), _CHUNK):
             batch = contested[start : start + _CHUNK]
             yield "".join(_contested_xml(next(ids), proposals, date, styles) for _, proposals in batch)
@@ -713,6 +763,7 @@ def _compile(
     rows_stream = _package.Stream(table, row_chunks())
     table.append(rows_stream.marker())
     comments_part = document.part.part_related_by(RT.COMMENTS)
+    _threads.add_threads(document.part, [threads[n] for n in answered])
     out = _package.save(
         document,
         {

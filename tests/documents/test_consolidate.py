@@ -43,6 +43,12 @@ SPECIAL_TEXTS = [
 ]
 
 
+# The Secretariat's answers: an observation alone, a disposition with an observation of
+# two lines, a disposition alone; the other comments are not answered yet.
+OBSERVATIONS = {2: "Accepted in principle.", 3: "Kept as drafted.\nSee clause 2.1."}
+DISPOSITIONS = {3: "rejected", 7: "accepted"}
+
+
 def _info() -> ConsolidationInfo:
     return ConsolidationInfo(
         title="ASEAN Framework and Plan of Action",
@@ -83,7 +89,8 @@ def _comments(sample) -> list[CommentEntry]:
                 proposed="Replace with: \u201cshall progressively extend\u201d" if n % 4 == 1 else None,
                 created_at=dt.datetime(2026, 11, 23, 17, 0, tzinfo=BANGKOK) + dt.timedelta(minutes=n),
                 late=n == 5,
-                observation="Accepted in principle." if n == 2 else None,
+                observation=OBSERVATIONS.get(n),
+                disposition=DISPOSITIONS.get(n),
             )
         )
     # Reverse so that the consolidator has to sort them.
@@ -96,9 +103,14 @@ def _expected_comment_text(entry: CommentEntry) -> str:
     lines[0] = (first + lines[0]).rstrip()
     if entry.proposed:
         lines.append("Proposed wording: " + entry.proposed)
-    if entry.observation:
-        lines.append("Secretariat observation: " + entry.observation)
     return "\n".join(lines)
+
+
+def _expected_texts(comments: list[CommentEntry]) -> collections.Counter:
+    """(author, text) of every Word comment: the delegates' and the Secretariat's replies."""
+    expected = collections.Counter((c.author, _expected_comment_text(c)) for c in comments)
+    expected.update(("Secretariat", c.answer) for c in comments if c.answer)
+    return expected
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +147,7 @@ def _anchored_texts(document_root) -> dict[str, str]:
 def test_every_comment_is_a_native_comment(consolidated, sample):
     comments, out, _ = consolidated
     document = docx.Document(io.BytesIO(out))
-    found = list(document.comments)
+    found = [c for c in document.comments if c.author != "Secretariat"]
     assert len(found) == len(comments)
 
     expected = collections.Counter((c.author, c.initials, _expected_comment_text(c)) for c in comments)
@@ -178,7 +190,6 @@ def test_special_text_survives(consolidated):
     assert "Tab\tseparated\ttext" in joined
     assert "Proposed wording: Replace with: \u201cshall progressively extend\u201d" in joined
     assert "[ed] (late) " in joined
-    assert "Secretariat observation: Accepted in principle." in joined
 
 
 def test_comments_are_anchored_on_their_clauses(consolidated, sample_bytes, sample):
@@ -188,7 +199,9 @@ def test_comments_are_anchored_on_their_clauses(consolidated, sample_bytes, samp
     comments_root = etree.fromstring(package.read("word/comments.xml"))
 
     ids = [c.get(w("id")) for c in comments_root.iterchildren(w("comment"))]
-    assert len(ids) == len(set(ids)) == len(comments)
+    answered = sum(1 for c in comments if c.answer)
+    assert answered == 3
+    assert len(ids) == len(set(ids)) == len(comments) + answered
     starts = [e.get(w("id")) for e in document_root.iter(w("commentRangeStart"))]
     ends = [e.get(w("id")) for e in document_root.iter(w("commentRangeEnd"))]
     references = [e.get(w("id")) for e in document_root.iter(w("commentReference"))]
@@ -213,6 +226,12 @@ def test_comments_are_anchored_on_their_clauses(consolidated, sample_bytes, samp
             "\n".join(source_paragraphs[i].text for i in c.paragraphs),
         )
         for c in comments
+    )
+    # A reply is anchored on its comment's clause.
+    expected.update(
+        ("Secretariat", c.answer, "\n".join(source_paragraphs[i].text for i in c.paragraphs))
+        for c in comments
+        if c.answer
     )
     actual = collections.Counter((*by_id[cid], anchored[cid]) for cid in ids)
     assert actual == expected
@@ -279,7 +298,7 @@ def test_comment_matrix(consolidated, sample, sample_bytes):
         assert late == (["(late)"] if entry.late else [])
         assert cells[6] == sanitize_xml_text(entry.text).strip()
         assert cells[7] == (entry.proposed or "")
-        assert cells[8] == (entry.observation or "")
+        assert cells[8] == (entry.answer or "")
     # The paragraph number is the clause's first paragraph in the draft, from 1.
     source = docx.Document(io.BytesIO(sample_bytes)).paragraphs
     for row, entry in zip(rows, expected_order):
@@ -395,7 +414,6 @@ def test_parts_that_spell_the_namespace_differently(sample_bytes, sample):
     assert b"<ns0:body>" in zipfile.ZipFile(io.BytesIO(draft)).read("word/document.xml")
     out = consolidate(draft, comments[2:], _info())
     document = docx.Document(io.BytesIO(out))
-    assert len(document.comments) == len(comments)
     assert len(document.tables[-1].rows) == len(comments) - 2 + 1
-    texts = collections.Counter(c.text for c in document.comments)
-    assert texts == collections.Counter(_expected_comment_text(c) for c in comments)
+    texts = collections.Counter((c.author, c.text) for c in document.comments)
+    assert texts == _expected_texts(comments)

@@ -109,6 +109,16 @@ def test_cover_lists_who_responded_and_who_did_not(with_cover):
     ) in texts
 
 
+def test_the_longer_list_of_responses_gets_the_wider_column(with_cover):
+    _, info, out = with_cover
+    assert len(info.not_responded) > 2 * len(info.responded)
+    sdt = cover_content(out)
+    heading = next(p for p in sdt.iterchildren(w("p")) if text_of(p) == "Responses")
+    table = next(el for el in heading.itersiblings() if el.tag == w("tbl"))
+    body, responded, missing = (int(g.get(w("w"))) for g in table.find(w("tblGrid")))
+    assert missing > responded > body / 2
+
+
 def test_cover_counts_comments_by_type(with_cover):
     comments, _, out = with_cover
     rows = cover_table_after(out, "Comments by type")
@@ -121,6 +131,31 @@ def test_cover_counts_comments_by_type(with_cover):
         for k, name in (("ge", "general"), ("te", "technical"), ("ed", "editorial"))
     ]
     assert rows[-1] == ["Total", str(len(comments)), str(sum(late.values())), str(sum(proposals.values()))]
+
+
+def test_cover_counts_answers_by_disposition_zeros_included(sample_bytes, sample):
+    dispositions = ["accepted", "partly", "partly", "rejected", None, "rejected", "partly"]
+    comments = [
+        dataclasses.replace(c, disposition=dispositions[n % len(dispositions)], observation=None)
+        for n, c in enumerate(_comments(sample))
+    ]
+    counts = collections.Counter(c.disposition for c in comments)
+    assert counts["noted"] == 0 and all(counts[d] for d in ("accepted", "partly", "rejected", None))
+    facts = dict(cover_table_after(consolidate(sample_bytes, comments, _info()), "Consolidated draft with comments"))
+    assert facts["Answers"] == (
+        f"{counts['accepted']} accepted, {counts['partly']} accepted in part, 0 noted, "
+        f"{counts['rejected']} not accepted; {counts[None]} not yet answered"
+    )
+
+
+def test_an_observation_without_a_disposition_is_not_yet_an_answer(sample_bytes, sample):
+    comments = [dataclasses.replace(c, disposition=None, observation=None) for c in _comments(sample)]
+    comments[0] = dataclasses.replace(comments[0], disposition="noted", observation="Thank you.")
+    comments[1] = dataclasses.replace(comments[1], observation="To be discussed.")
+    facts = dict(cover_table_after(consolidate(sample_bytes, comments, _info()), "Consolidated draft with comments"))
+    assert facts["Answers"] == (
+        f"0 accepted, 0 accepted in part, 1 noted, 0 not accepted; {len(comments) - 1} not yet answered"
+    )
 
 
 def test_cover_counts_comments_by_section_zeros_included(with_cover, sample):
@@ -208,6 +243,7 @@ def test_cover_text_is_cleaned_not_dropped(sample_bytes):
     facts = dict(cover_table_after(out, "Consolidated draft with comments"))
     assert facts["Deadline for comments"] == "No deadline was set"
     assert facts["Comments received"] == "0 comments"
+    assert facts["Answers"] == "0 accepted, 0 accepted in part, 0 noted, 0 not accepted; 0 not yet answered"
     rows = cover_table_after(out, "Responses")
     assert rows[1] == ["ACW", "Viet Nam \U0001f1fb\U0001f1f3", "\u2013"]
     assert rows[2] == ["Observer delegation", "\u2013", "yes"]

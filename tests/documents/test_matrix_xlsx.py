@@ -9,6 +9,7 @@ import io
 import openpyxl
 import pytest
 
+from documents._entries import DISPOSITION_NAMES
 from documents.consolidate import (
     CommentEntry,
     comment_matrix_xlsx,
@@ -98,7 +99,7 @@ def test_rows_are_the_comments_in_matrix_order(matrix, sample):
             f"{kind} (late)" if entry.late else kind,
             _clean(entry.text),
             _clean(entry.proposed),
-            None,  # no disposition yet
+            DISPOSITION_NAMES.get(entry.disposition or ""),
             _clean(entry.observation),
         ), entry.number
     # Numbered per Member State, as in the annex.

@@ -1,8 +1,8 @@
 """The outputs open in real office software.
 
 LibreOffice (Writer) must convert both Word outputs to PDF with a plausible number of
-pages, and pandoc must find every comment, every tracked insertion
-and the deletions in them. Without ``soffice`` and ``pandoc`` on PATH the tests are
+pages and show the Secretariat's replies next to the comments they answer, and pandoc
+must find every comment and reply, every tracked insertion and the deletions in them. Without ``soffice`` and ``pandoc`` on PATH the tests are
 skipped, unless CLAUSEBOT_REQUIRE_OFFICE=1, in which case they fail (CI sets this where
 the tools are installed).
 """
@@ -10,6 +10,7 @@ the tools are installed).
 from __future__ import annotations
 
 import collections
+import copy
 import dataclasses
 import io
 import json
@@ -17,10 +18,12 @@ import os
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import docx
 import pytest
+from lxml import etree
 
 from documents.consolidate import CONTESTED_AUTHOR, consolidate, draft_with_proposals
 
@@ -91,7 +94,8 @@ def _pandoc(path: Path) -> dict:
 @dataclasses.dataclass
 class Outputs:
     paths: dict[str, Path]
-    comments: dict[str, int]  # comments given to each Word output
+    comments: dict[str, int]  # Word comments in each output: the delegates' and the replies
+    answers: list[str]  # the answers given, each a reply in both outputs
 
     def __getitem__(self, name: str) -> Path:
         return self.paths[name]
@@ -111,7 +115,10 @@ def files(tmp_path_factory, sample_bytes, sample) -> Outputs:
     for name, data in outputs.items():
         paths[name] = folder / name
         paths[name].write_bytes(data)
-    return Outputs(paths, {"consolidated": len(comments), "proposals": len(with_proposals)})
+    answers = [c.answer for c in comments if c.answer]
+    assert answers
+    counts = {"consolidated": len(comments) + len(answers), "proposals": len(with_proposals) + len(answers)}
+    return Outputs(paths, counts, answers)
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +159,81 @@ def test_libreoffice_converts_every_output_to_pdf(pdf_pages):
         assert draft + 2 <= pdf_pages[name] <= draft + 40, (name, pdf_pages)
 
 
+def _convert(files: Outputs, name: str, target: str, folder: Path) -> Path:
+    soffice, _ = _require_tools()
+    result = subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{folder / 'profile'}",
+            "--headless",
+            "--convert-to",
+            target,
+            "--outdir",
+            str(folder),
+            str(files[name]),
+        ],
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    converted = folder / f"{Path(name).stem}.{target}"
+    assert converted.exists(), result.stderr.decode(errors="replace")
+    return converted
+
+
+def _cover_only(data: bytes) -> bytes:
+    """``data`` reduced to its cover, in the page setup of the draft's first section,
+    without the page break that ends it."""
+    document = docx.Document(io.BytesIO(data))
+    body = document.element.body
+    first_section = next(
+        p.find(f"{w('pPr')}/{w('sectPr')}")
+        for p in body.iter(w("p"))
+        if p.find(f"{w('pPr')}/{w('sectPr')}") is not None
+    )
+    section = copy.deepcopy(first_section)
+    for child in list(body)[1:]:
+        body.remove(child)
+    content = body[0].find(w("sdtContent"))
+    content.remove(content[-1])
+    body.append(section)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_the_cover_with_the_answers_fits_on_one_page(files, tmp_path):
+    data = files["consolidated.docx"].read_bytes()
+    facts = [p for p in part(data).iter(w("tc")) if "not yet answered" in "".join(p.itertext())]
+    assert facts  # the answers are counted on the cover
+    files.paths["cover.docx"] = tmp_path / "cover.docx"
+    files.paths["cover.docx"].write_bytes(_cover_only(data))
+    pdf = _convert(files, "cover.docx", "pdf", tmp_path)
+    assert _pdf_pages(pdf.read_bytes()) == 1
+
+
+ODF_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ODF_DC = "http://purl.org/dc/elements/1.1/"
+
+
+def test_libreoffice_shows_each_reply_beside_the_comment_it_answers(files, tmp_path):
+    """LibreOffice reads the replies as comments by the Secretariat on the same text as
+    the delegate's comment, next to it (LibreOffice 7 keeps no thread of its own)."""
+    odt = _convert(files, "consolidated.docx", "odt", tmp_path)
+    content = etree.fromstring(zipfile.ZipFile(odt).read("content.xml"))
+    annotation = f"{{{ODF_OFFICE}}}annotation"
+    found = []
+    for note in content.iter(annotation):
+        author = note.findtext(f"{{{ODF_DC}}}creator")
+        if author != CONTESTED_AUTHOR:
+            continue
+        text = "\n".join("".join(p.itertext()) for p in note if etree.QName(p).localname == "p")
+        neighbours = [n for n in (note.getprevious(), note.getnext()) if n is not None and n.tag == annotation]
+        assert any(n.findtext(f"{{{ODF_DC}}}creator") != CONTESTED_AUTHOR for n in neighbours), text
+        found.append(text)
+    assert collections.Counter(found) == collections.Counter(files.answers)
+
+
 def test_pandoc_finds_every_comment_and_the_cover(files):
     ast = _pandoc(files["consolidated.docx"])
     found: collections.Counter = collections.Counter()
@@ -165,6 +247,28 @@ def test_pandoc_finds_every_comment_and_the_cover(files):
         assert heading in text
 
 
+def test_pandoc_shows_the_replies_by_the_secretariat(files):
+    ast = _pandoc(files["consolidated.docx"])
+    replies = []
+
+    def collect(node) -> None:
+        if isinstance(node, list):
+            for item in node:
+                collect(item)
+        elif isinstance(node, dict):
+            if node.get("t") == "Span":
+                _, classes, attributes = node["c"][0]
+                if "comment-start" in classes and dict(attributes).get("author") == CONTESTED_AUTHOR:
+                    words: list[str] = []
+                    _words(node["c"][1], words)
+                    replies.append(" ".join(word for word in words if word != "\u00b6"))  # pandoc's ¶
+            for value in node.values():
+                collect(value)
+
+    collect(ast["blocks"])
+    assert sorted(replies) == sorted(" ".join(answer.split()) for answer in files.answers)
+
+
 def test_pandoc_sees_the_proposals_as_tracked_changes(files):
     path = files["proposals.docx"]
     ast = _pandoc(path)
@@ -173,7 +277,11 @@ def test_pandoc_sees_the_proposals_as_tracked_changes(files):
     _spans(ast["blocks"], found, authors)
 
     data = path.read_bytes()
-    flags = sum(1 for c in docx.Document(io.BytesIO(data)).comments if c.author == CONTESTED_AUTHOR)
+    flags = sum(
+        1
+        for c in docx.Document(io.BytesIO(data)).comments
+        if c.author == CONTESTED_AUTHOR and c.text.startswith("Contested:")
+    )
     assert flags >= 1
     assert found["comment-start"] == files.comments["proposals"] + flags
     root = part(data)

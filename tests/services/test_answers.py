@@ -187,5 +187,8 @@ async def test_the_answers_fill_the_matrix_and_the_word_comments(session):
     with zipfile.ZipFile(io.BytesIO(outputs.consolidated)) as package:
         comments_xml = package.read("word/comments.xml").decode()
         document_xml = package.read("word/document.xml").decode()
-    assert "Secretariat observation: Accepted in part. Every 18 months." in comments_xml
+    # The answer is the Secretariat's reply under the delegate's comment.
+    assert 'w:author="Secretariat"' in comments_xml and "Accepted in part. Every 18 months." in comments_xml
+    with zipfile.ZipFile(io.BytesIO(outputs.consolidated)) as package:
+        assert "paraIdParent" in package.read("word/commentsExtended.xml").decode()
     assert "Accepted in part. Every 18 months." in document_xml  # the annex matrix

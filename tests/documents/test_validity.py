@@ -1,0 +1,33 @@
+"""The Word outputs are valid against the ECMA-376 transitional schemas."""
+
+from __future__ import annotations
+
+from documents.consolidate import consolidate, draft_with_proposals
+
+from .ooxml_check import schema_folder, validated_parts, validation_errors
+from .test_consolidate import _comments, _info
+from .test_proposals import _entries
+
+
+def test_the_checker_finds_an_invalid_part(sample_bytes):
+    """python-docx's template writes ``w:zoom`` without the percentage that ECMA-376
+    transitional requires, so the draft itself has one known error."""
+    schema_folder()
+    errors = validation_errors(sample_bytes)
+    assert list(errors) == ["word/settings.xml"]
+    assert "percent" in errors["word/settings.xml"][0]
+
+
+def test_no_part_is_invalid_that_was_valid_in_the_draft(sample_bytes, sample):
+    schema_folder()
+    before = validation_errors(sample_bytes)
+    comments = _comments(sample)
+    for out in (
+        consolidate(sample_bytes, comments, _info()),
+        draft_with_proposals(sample_bytes, comments + _entries(sample), _info()),
+    ):
+        checked = validated_parts(out)
+        assert {"word/document.xml", "word/comments.xml", "word/styles.xml", "[Content_Types].xml"} <= checked
+        assert {"word/_rels/document.xml.rels", "word/commentsExtended.xml"} <= checked  # answers are replies
+        errors = validation_errors(out)
+        assert {name: found for name, found in errors.items() if before.get(name) != found} == {}
