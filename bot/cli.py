@@ -604,6 +604,8 @@ def cmd_close(args) -> int:
 
 
 def cmd_answers(args) -> int:
+    if args.answers_action == "import":
+        return _import_answers(args)
     settings = load_settings(args)
     from bot.services import answers, rounds
 
@@ -615,6 +617,39 @@ def cmd_answers(args) -> int:
     print(_plain(texts.published(result)))
     if result.messages:
         print("A running bot sends the queued messages within seconds.")
+    return 0
+
+
+def _import_answers(args) -> int:
+    """`answers import FILE.xlsx`: the preview; with --apply, the answers stored (all or nothing)."""
+    settings = load_settings(args)
+    path = Path(args.file)
+    if not path.is_file():
+        return _fail(f"No such file: {path}")
+    if path.suffix.lower() in (".xlsm", ".xltm", ".xlsb"):
+        return _fail(f"{path.name}: workbooks with macros are not read. Save it as an ordinary Excel workbook (.xlsx).")
+    try:
+        size = path.stat().st_size
+        if size > settings.max_upload_bytes:
+            return _fail(_plain(texts.upload_too_large(size, settings.max_upload_bytes)))
+        data = path.read_bytes()
+    except OSError as error:
+        return _fail(f"Cannot read {path}: {error.strerror or error}.")
+    from bot.services import answer_import
+
+    async def work(session):
+        if args.apply:
+            return await answer_import.apply(
+                session, _console(), data, consultation=args.consultation, now=datetime.now(UTC)
+            )
+        return await answer_import.preview(session, _console(), data, consultation=args.consultation)
+
+    result = _call(settings, work)
+    print(_plain(texts.import_preview(result)))
+    if result.refused:
+        return 1
+    if not args.apply and result.changes:
+        print("Nothing is stored yet: run the same command with --apply to store these answers.")
     return 0
 
 
@@ -861,6 +896,10 @@ def build_parser() -> argparse.ArgumentParser:
     asub = p.add_subparsers(dest="answers_action", required=True, metavar="ACTION")
     a = asub.add_parser("publish", help="tell each delegate what became of their comments (once; changes go again)")
     a.add_argument("--consultation", metavar="NAME")
+    a = asub.add_parser("import", help="read answers from the .xlsx comment matrix filled in; a preview unless --apply")
+    a.add_argument("file", metavar="FILE.xlsx")
+    a.add_argument("--consultation", metavar="NAME", help="the consultation (default: the one the file names)")
+    a.add_argument("--apply", action="store_true", help="store the answers (nothing is stored if any row is refused)")
 
     p = add("close", "Close a round.", cmd_close)
     p.add_argument("--consultation", metavar="NAME")

@@ -444,3 +444,155 @@ def test_status_into_a_closed_pipe_stops_quietly(cli_env, capsys, database_url):
         os.close(write)
     assert done.stderr.decode() == ""
     assert done.returncode == 141
+
+
+def _calc_resave(source, folder):
+    """The workbook opened and saved again by LibreOffice Calc, headless, as .xlsx."""
+    import os
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        if os.environ.get("CLAUSEBOT_REQUIRE_OFFICE") == "1":
+            pytest.fail("CLAUSEBOT_REQUIRE_OFFICE=1 but soffice is not on PATH")
+        pytest.skip("LibreOffice is not installed")
+    out = folder / "calc"
+    result = subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{folder / 'profile'}",
+            "--headless",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(out),
+            str(source),
+        ],
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
+    saved = out / source.name
+    assert saved.exists(), result.stderr.decode(errors="replace") + result.stdout.decode(errors="replace")
+    return saved
+
+
+@pytest.mark.parametrize("saved_by", ["openpyxl", "LibreOffice Calc"])
+def test_answers_from_the_matrix_filled_in_and_sent_back(cli_env, database_url, capsys, saved_by):
+    import io
+
+    import openpyxl
+    from sqlalchemy import select
+
+    from bot.db import Database
+    from bot.models import Comment
+    from documents.matrix import DISPOSITION_HEADER, OBSERVATION_HEADER
+    from tests.conftest import _run
+    from tests.services.test_answers import _round
+
+    async def make_round():
+        db = Database(database_url)
+        try:
+            async with db.session() as session:
+                await _round(session)
+        finally:
+            await db.dispose()
+
+    async def answers_stored():
+        db = Database(database_url)
+        try:
+            async with db.session() as session:
+                rows = await session.execute(select(Comment.number, Comment.disposition, Comment.observation))
+                return {number: (d, o) for number, d, o in rows}
+        finally:
+            await db.dispose()
+
+    _run(make_round)
+    out = cli_env / "out" / "plan.docx"
+    assert main(["consolidate", "--out", str(out)]) == 0
+    matrix = out.with_name("plan-comment-matrix.xlsx")
+    workbook = openpyxl.load_workbook(matrix)
+    sheet = workbook.active
+    header = [c.value for c in sheet[1]]
+    wanted = {
+        "TH-001": ("Accepted in part", "Every 18 months, with a baseline in 2027."),
+        "KH-001": ("Accepted", None),
+        "TH-002": ("Not accepted", "The Board reviews it; see 3.2."),
+    }
+    for row in sheet.iter_rows(min_row=2):
+        disposition, observation = wanted[row[0].value]
+        row[header.index(DISPOSITION_HEADER)].value = disposition
+        row[header.index(OBSERVATION_HEADER)].value = observation
+    edited = cli_env / "answers.xlsx"
+    workbook.save(edited)
+    if saved_by == "LibreOffice Calc":
+        edited = _calc_resave(edited, cli_env)
+    capsys.readouterr()
+
+    assert main(["answers", "import", str(edited)]) == 0
+    preview = capsys.readouterr().out
+    assert "3 new answer(s), 0 changed" in preview and "--apply" in preview
+    assert set(_run(answers_stored).values()) == {(None, None)}
+
+    assert main(["answers", "import", str(edited), "--apply"]) == 0
+    assert "Stored: 3 answer(s)" in capsys.readouterr().out
+    codes = {"Accepted": "accepted", "Accepted in part": "partly", "Not accepted": "rejected"}
+    assert _run(answers_stored) == {n: (codes[d], o) for n, (d, o) in wanted.items()}
+
+    # Compiled again, the matrix gives the same answers back; sent again, it changes nothing.
+    assert main(["consolidate", "--out", str(out)]) == 0
+    again = openpyxl.load_workbook(io.BytesIO(matrix.read_bytes())).active
+    assert {
+        r[0]: (r[header.index(DISPOSITION_HEADER)], r[header.index(OBSERVATION_HEADER)])
+        for r in again.iter_rows(min_row=2, values_only=True)
+    } == wanted
+    capsys.readouterr()
+    assert main(["answers", "import", str(matrix)]) == 0
+    assert "Nothing to store" in capsys.readouterr().out
+
+
+def test_a_matrix_with_refused_rows_stores_nothing(cli_env, database_url, capsys):
+    import openpyxl
+
+    from bot.db import Database
+    from tests.conftest import _run
+    from tests.services.test_answers import _round
+
+    async def make_round():
+        db = Database(database_url)
+        try:
+            async with db.session() as session:
+                await _round(session)
+        finally:
+            await db.dispose()
+
+    _run(make_round)
+    out = cli_env / "plan.docx"
+    assert main(["consolidate", "--out", str(out)]) == 0
+    matrix = out.with_name("plan-comment-matrix.xlsx")
+    workbook = openpyxl.load_workbook(matrix)
+    sheet = workbook.active
+    sheet["I2"] = "maybe"
+    sheet.append(["TH-999", "SOMHD", "Thailand", "1.1", 1, "te", "x", None, "Accepted", None])
+    workbook.save(matrix)
+    before = stored(database_url)
+    capsys.readouterr()
+    assert main(["answers", "import", str(matrix), "--apply"]) == 1
+    printed = capsys.readouterr().out
+    assert "2 row(s) refused: row 2: disposition ‘maybe’; row 5: unknown number TH-999" in printed
+    assert "Nothing was changed" in printed
+    assert stored(database_url) == before
+
+    not_a_workbook = cli_env / "notes.xlsx"
+    not_a_workbook.write_text("name;amount\n", encoding="utf-8")
+    assert main(["answers", "import", str(not_a_workbook)]) == 1
+    err = capsys.readouterr().err
+    assert "not an Excel workbook" in err and "Traceback" not in err
+    macro = cli_env / "answers.xlsm"
+    macro.write_bytes(matrix.read_bytes())
+    assert main(["answers", "import", str(macro)]) == 1
+    assert "macros" in capsys.readouterr().err
+    assert main(["answers", "import", str(cli_env / "missing.xlsx")]) == 1
+    assert "No such file" in capsys.readouterr().err
+    assert stored(database_url) == before
