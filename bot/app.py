@@ -171,6 +171,7 @@ BUTTONS: tuple[Button, ...] = (
     Button(callbacks.AnswerNoObservation, answers.no_observation, SECRETARIAT),
     Button(callbacks.AnswerLater, answers.later, SECRETARIAT),
     Button(callbacks.AnswerStop, answers.stop, SECRETARIAT),
+    Button((callbacks.MatrixApply, callbacks.MatrixCancel), answers.matrix_choice, SECRETARIAT),
 )
 
 UPLOADS = SECRETARIAT

@@ -221,6 +221,19 @@ class AnswerStop(CallbackData, prefix="ans"):
 
 
 @dataclasses.dataclass(frozen=True)
+class MatrixApply(CallbackData, prefix="mx:a"):
+    """Store the answers of a comment matrix sent back (previewed first)."""
+
+    upload_id: int
+    consultation_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class MatrixCancel(CallbackData, prefix="mx:x"):
+    upload_id: int
+
+
+@dataclasses.dataclass(frozen=True)
 class UploadNew(CallbackData, prefix="up:n"):
     upload_id: int
 

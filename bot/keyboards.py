@@ -98,6 +98,13 @@ def upload_choices(upload_id: int, replaceable: Sequence[tuple[int, str]]) -> Ro
     return rows
 
 
+def matrix_choices(upload_id: int, consultation_id: int, answers: int) -> Rows:
+    return [
+        [(f"✅ Store {answers} answer(s)", cb.MatrixApply(upload_id, consultation_id).pack())],
+        [("✖️ Cancel", cb.MatrixCancel(upload_id).pack())],
+    ]
+
+
 def reminder(sections: Sequence[tuple[int, str]], consultation_id: int) -> Rows:
     rows = [[(label, cb.ShowSection(section_id).pack())] for section_id, label in sections[:8]]
     rows.append([("🔕 Mute reminders for this round", cb.Mute(consultation_id).pack())])

@@ -452,7 +452,10 @@ def upload_too_large(size: int, limit: int) -> str:
 
 
 def upload_only_secretariat() -> str:
-    return "Only the Secretariat uploads drafts. To comment, tap a clause under a section or use /comment."
+    return (
+        "Only the Secretariat uploads drafts and comment matrices. To comment, tap a clause under a section "
+        "or use /comment."
+    )
 
 
 def draft_rejected(reason: str) -> str:
@@ -1310,6 +1313,20 @@ def import_preview(p: ImportPreview) -> str:
     else:
         lines.append(f"Store these {p.changes} answer(s)?")
     return "\n\n".join(lines)
+
+
+def matrix_with_macros(filename: str) -> str:
+    return (
+        f"“{esc(shorten(filename, 80))}” is a workbook with macros; such files are not read. "
+        "Save it as an ordinary Excel workbook (.xlsx) and send it again."
+    )
+
+
+def matrix_not_xlsx(filename: str) -> str:
+    return (
+        f"“{esc(shorten(filename, 80))}” is not an .xlsx workbook. Answers come back in the comment matrix the bot "
+        "compiled: save it as Excel workbook (.xlsx) and send it again."
+    )
 
 
 def import_cancelled() -> str:

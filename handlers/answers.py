@@ -8,10 +8,10 @@ from bot import callbacks as cb
 from bot import keyboards, texts
 from bot.context import ClausebotContext
 from bot.rendering import RENDERER
-from bot.services import answers, rounds
+from bot.services import answer_import, answers, rounds
 from bot.services.answers import STEP_OBSERVATION, ToAnswer, WalkDone
 from bot.services.errors import Reason, Refused, ServiceError
-from handlers.common import answer, pressed, replace, reply
+from handlers.common import answer, drop_buttons, message_of, pressed, query_of, replace, reply
 
 
 def _card(shown: ToAnswer | WalkDone) -> tuple[str, keyboards.Rows | None]:
@@ -110,3 +110,50 @@ async def waiting_for_observation(context: ClausebotContext) -> bool:
     except ServiceError:
         return False
     return isinstance(shown, ToAnswer) and shown.step == STEP_OBSERVATION
+
+
+# --- the matrix sent back, filled in ---------------------------------------------------------------------
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlsb")
+OLD_SUFFIXES = (".xls", ".ods", ".csv")
+
+
+def is_spreadsheet(filename: str, mime_type: str | None) -> bool:
+    name = filename.lower()
+    return name.endswith((".xlsx", *MACRO_SUFFIXES, *OLD_SUFFIXES)) or mime_type == XLSX_MIME
+
+
+async def matrix_upload(update: Update, context: ClausebotContext, data: bytes, filename: str) -> None:
+    """A comment matrix sent back: every row checked, the preview shown, nothing stored until
+    the Secretariat taps Store."""
+    caption = (message_of(update).caption or "").split()
+    staged = await answer_import.stage(
+        context.session, context.me, data, filename, consultation=caption[0] if caption else None
+    )
+    await context.commit()
+    buttons = None
+    if staged.upload_id is not None:
+        buttons = keyboards.matrix_choices(staged.upload_id, staged.consultation_id, staged.preview.changes)
+    await reply(update, texts.import_preview(staged.preview), buttons)
+
+
+async def matrix_choice(update: Update, context: ClausebotContext) -> None:
+    data = query_of(update).data or ""
+    choice: cb.MatrixApply | cb.MatrixCancel
+    if data.startswith(cb.MatrixCancel.prefix + ":"):
+        choice = pressed(update, cb.MatrixCancel)
+    else:
+        choice = pressed(update, cb.MatrixApply)
+    await answer(update)
+    await drop_buttons(update)
+    if isinstance(choice, cb.MatrixCancel):
+        await answer_import.discard(context.session, context.me, choice.upload_id)
+        await context.commit()
+        await reply(update, texts.import_cancelled())
+        return
+    result = await answer_import.apply_staged(
+        context.session, context.me, choice.upload_id, choice.consultation_id, now=context.now()
+    )
+    await context.commit()
+    await reply(update, texts.import_preview(result))

@@ -17,6 +17,7 @@ from bot.context import ClausebotContext
 from bot.rendering import RENDERER
 from bot.services import consolidation, registry, rounds, timetable
 from bot.services.errors import InvalidInput, Reason
+from handlers import answers
 from handlers.common import answer, chat_of, drop_buttons, message_of, pressed, query_of, reply
 
 log = logging.getLogger(__name__)
@@ -36,11 +37,21 @@ async def upload(update: Update, context: ClausebotContext) -> None:
     if document.file_size and document.file_size > limit:
         await reply(update, texts.upload_too_large(document.file_size, limit))
         return
-    if not filename.lower().endswith(".docx") and document.mime_type != DOCX_MIME:
+    spreadsheet = answers.is_spreadsheet(filename, document.mime_type)
+    if spreadsheet and filename.lower().endswith(answers.MACRO_SUFFIXES):
+        await reply(update, texts.matrix_with_macros(filename))
+        return
+    if spreadsheet and filename.lower().endswith(answers.OLD_SUFFIXES):
+        await reply(update, texts.matrix_not_xlsx(filename))
+        return
+    if not spreadsheet and not filename.lower().endswith(".docx") and document.mime_type != DOCX_MIME:
         await reply(update, texts.upload_not_docx(filename))
         return
     file = await document.get_file()
     data = bytes(await file.download_as_bytearray())
+    if spreadsheet:
+        await answers.matrix_upload(update, context, data, filename)
+        return
     upload_id, outline, replaceable = await rounds.stage_upload(
         context.session, context.me, data, filename, max_bytes=limit
     )

@@ -20,11 +20,11 @@ from datetime import datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import raiseload
+from sqlalchemy.orm import raiseload, undefer
 
-from bot.models import AnswerChange, Comment, CommentStatus, Consultation, Role, utcnow
+from bot.models import AnswerChange, Comment, CommentStatus, Consultation, PendingUpload, Role, utcnow
 from bot.services.answers import OBSERVATION_LIMIT, Disposition, clean_observation
-from bot.services.errors import InvalidInput, Reason, Refused
+from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from bot.services.registry import Actor, require
 from bot.services.rounds import resolve_consultation
 from documents.matrix_read import MAX_ROWS, MatrixError, MatrixRow, MatrixSheet, read_matrix
@@ -123,10 +123,16 @@ async def _read(data: bytes) -> MatrixSheet:
         raise InvalidInput(Reason.NOT_A_MATRIX, detail=str(exc)) from exc
 
 
-async def _consultation(session: AsyncSession, sheet: MatrixSheet, name: str | None) -> Consultation:
-    if name and sheet.consultation and sheet.consultation.casefold() != name.strip().casefold():
-        raise Refused(Reason.MATRIX_OF_ANOTHER, found=sheet.consultation, wanted=name)
-    return await resolve_consultation(session, name or sheet.consultation or None)
+async def _consultation(
+    session: AsyncSession, sheet: MatrixSheet, name: str | None, consultation_id: int | None
+) -> Consultation:
+    chosen = await session.get(Consultation, consultation_id) if consultation_id is not None else None
+    if consultation_id is not None and chosen is None:
+        raise NotFound(Reason.UPLOAD_GONE)
+    wanted = chosen.name if chosen is not None else name
+    if wanted and sheet.consultation and sheet.consultation.casefold() != wanted.strip().casefold():
+        raise Refused(Reason.MATRIX_OF_ANOTHER, found=sheet.consultation, wanted=wanted)
+    return chosen or await resolve_consultation(session, name or sheet.consultation or None)
 
 
 def _check_row(
@@ -172,10 +178,12 @@ def _check_row(
     return None, _Answer(stored.id, chosen.value, observation, before), False
 
 
-async def _check(session: AsyncSession, actor: Actor, data: bytes, name: str | None) -> _Checked:
+async def _check(
+    session: AsyncSession, actor: Actor, data: bytes, name: str | None, consultation_id: int | None = None
+) -> _Checked:
     require(actor, Role.SECRETARIAT)
     sheet = await _read(data)
-    consultation = await _consultation(session, sheet, name)
+    consultation = await _consultation(session, sheet, name, consultation_id)
     stored = {
         (c.number or "").casefold(): c
         for c in await session.scalars(
@@ -235,11 +243,12 @@ async def apply(
     data: bytes,
     *,
     consultation: str | None = None,
+    consultation_id: int | None = None,
     now: datetime | None = None,
 ) -> ImportPreview:
     """Store the file's answers if no row is refused (checked again against what is stored
     now); otherwise store nothing. The preview returned says which it was."""
-    checked = await _check(session, actor, data, consultation)
+    checked = await _check(session, actor, data, consultation, consultation_id)
     result = checked.preview
     if result.refused or not checked.answers:
         return result
@@ -266,3 +275,48 @@ async def apply(
         comment.answered_by, comment.answered_at = by, now
     await session.flush()
     return dataclasses.replace(result, applied=True)
+
+
+# --- in chat: the file kept between the preview and the Secretariat's confirmation ----------------------
+
+
+@dataclass(frozen=True)
+class Staged:
+    preview: ImportPreview
+    consultation_id: int
+    upload_id: int | None  # None: nothing to confirm (refused rows, or no change)
+
+
+async def stage(
+    session: AsyncSession, actor: Actor, data: bytes, filename: str, *, consultation: str | None = None
+) -> Staged:
+    """The preview of a matrix sent in chat; the file is kept until the Secretariat confirms
+    (or cancels) when there is something to store."""
+    checked = await _check(session, actor, data, consultation)
+    if checked.preview.refused or not checked.answers:
+        return Staged(checked.preview, checked.consultation.id, None)
+    pending = PendingUpload(contact_id=actor.contact_id, filename=filename, data=data)
+    session.add(pending)
+    await session.flush()
+    return Staged(checked.preview, checked.consultation.id, pending.id)
+
+
+async def apply_staged(
+    session: AsyncSession, actor: Actor, upload_id: int, consultation_id: int, *, now: datetime | None = None
+) -> ImportPreview:
+    """Store a staged matrix, checked again against what is stored now (all or nothing)."""
+    require(actor, Role.SECRETARIAT)
+    pending = await session.get(PendingUpload, upload_id, options=[undefer(PendingUpload.data)])
+    if pending is None or pending.contact_id != actor.contact_id:
+        raise NotFound(Reason.UPLOAD_GONE)
+    result = await apply(session, actor, pending.data, consultation_id=consultation_id, now=now)
+    await session.delete(pending)
+    return result
+
+
+async def discard(session: AsyncSession, actor: Actor, upload_id: int) -> bool:
+    pending = await session.get(PendingUpload, upload_id)
+    if pending is None or pending.contact_id != actor.contact_id:
+        return False
+    await session.delete(pending)
+    return True
