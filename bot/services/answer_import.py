@@ -18,15 +18,16 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import raiseload, undefer
+from sqlalchemy.orm import undefer
 
 from bot.models import AnswerChange, Comment, CommentStatus, Consultation, PendingUpload, Role, utcnow
 from bot.services.answers import OBSERVATION_LIMIT, Disposition, clean_observation
 from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from bot.services.registry import Actor, require
 from bot.services.rounds import resolve_consultation
+from bot.services.sql import table
 from documents.matrix_read import MAX_ROWS, MatrixError, MatrixRow, MatrixSheet, read_matrix
 
 # What a Disposition cell may say: the names the matrix gives (its drop-down list), the
@@ -102,11 +103,22 @@ class ImportPreview:
 
 
 @dataclass(frozen=True)
+class _Stored:
+    """What the check needs of a stored comment."""
+
+    id: int
+    number: str | None
+    status: str
+    text: str
+    disposition: str | None
+    observation: str | None
+
+
+@dataclass(frozen=True)
 class _Checked:
     consultation: Consultation
     preview: ImportPreview
     answers: list[_Answer]
-    comments: dict[int, Comment]
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -136,7 +148,7 @@ async def _consultation(
 
 
 def _check_row(
-    row: MatrixRow, stored: Comment | None, seen: dict[str, int]
+    row: MatrixRow, stored: _Stored | None, seen: dict[str, int]
 ) -> tuple[RefusedRow | None, _Answer | None, bool]:
     """(the refusal, the answer to store, whether the row is left open)."""
 
@@ -185,11 +197,16 @@ async def _check(
     sheet = await _read(data)
     consultation = await _consultation(session, sheet, name, consultation_id)
     stored = {
-        (c.number or "").casefold(): c
-        for c in await session.scalars(
-            select(Comment)
-            .where(Comment.consultation_id == consultation.id, Comment.number.is_not(None))
-            .options(raiseload("*"))
+        (c.number or "").casefold(): _Stored(*c)
+        for c in await session.execute(
+            select(
+                Comment.id,
+                Comment.number,
+                Comment.status,
+                Comment.text,
+                Comment.disposition,
+                Comment.observation,
+            ).where(Comment.consultation_id == consultation.id, Comment.number.is_not(None))
         )
     }
     if sheet.rows and not any(r.number.casefold() in stored for r in sheet.rows):
@@ -227,7 +244,7 @@ async def _check(
         refused=refused,
         text_changed=text_changed,
     )
-    return _Checked(consultation, preview, answers, {c.id: c for c in stored.values()})
+    return _Checked(consultation, preview, answers)
 
 
 async def preview(
@@ -254,8 +271,9 @@ async def apply(
         return result
     now = now or utcnow()
     by = actor.contact_id or None
+    # Core statements, each one executemany: a file answers thousands of comments at once.
     await session.execute(
-        insert(AnswerChange),
+        insert(table(AnswerChange)),
         [
             {
                 "comment_id": a.comment_id,
@@ -269,11 +287,27 @@ async def apply(
             for a in checked.answers
         ],
     )
-    for a in checked.answers:
-        comment = checked.comments[a.comment_id]
-        comment.disposition, comment.observation = a.disposition, a.observation
-        comment.answered_by, comment.answered_at = by, now
-    await session.flush()
+    comments = table(Comment)
+    await session.execute(
+        update(comments)
+        .where(comments.c.id == bindparam("comment_id"))
+        .values(
+            disposition=bindparam("disposition"),
+            observation=bindparam("observation"),
+            answered_by=bindparam("by"),
+            answered_at=bindparam("at"),
+        ),
+        [
+            {
+                "comment_id": a.comment_id,
+                "disposition": a.disposition,
+                "observation": a.observation,
+                "by": by,
+                "at": now,
+            }
+            for a in checked.answers
+        ],
+    )
     return dataclasses.replace(result, applied=True)
 
 

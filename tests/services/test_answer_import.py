@@ -192,3 +192,24 @@ async def test_the_sheet_offers_the_four_dispositions_in_a_drop_down(session):
     column = "ABCDEFGHIJ"[XLSX_COLUMNS.index(DISPOSITION_HEADER)]
     assert choices.type == "list" and str(choices.sqref) == f"{column}2:{column}4"
     assert choices.formula1 == '"Accepted,Accepted in part,Noted,Not accepted"'
+
+
+def test_the_benchmark_runs_and_reports_in_the_agreed_format():
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, str(root / "bench" / "answers.py"), "--rows", "300"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        cwd=root,
+    )
+    last = result.stdout.strip().splitlines()[-1]
+    match = re.fullmatch(r"rows=300 seconds=(\S+) peak_mb=(\S+)", last)
+    assert match, last
+    assert all(float(value) > 0 for value in match.groups())
