@@ -864,7 +864,7 @@ def status_report(r: StatusReport, tz: ZoneInfo, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def answers_overall(t: Tally) -> str:
+def _answers_overall(t: Tally) -> str:
     if not t.open:
         return f"💬 All {t.total} comment(s) answered"
     return f"💬 Answered {t.answered} of {t.total} · {t.open} open"
@@ -876,7 +876,7 @@ def _answered_of(t: Tally) -> str:
 
 def _answer_progress(a: AnswerCounts) -> list[str]:
     """How far the Secretariat's answers have come: overall, per body, per section."""
-    lines = ["", answers_overall(a.overall)]
+    lines = ["", _answers_overall(a.overall)]
     if len(a.bodies) > 1:
         lines.append("<b>By body</b>")
         lines.extend(f"• {esc(t.key)}: {_answered_of(t)}" for t in a.bodies)
@@ -1068,7 +1068,7 @@ def secretariat_summary(
     lines.append(f"{report.total_comments} comment(s) so far.")
     answers = report.answers if report.answers is not None and report.answers.total else None
     if answers:
-        lines.append(answers_overall(answers.overall))
+        lines.append(_answers_overall(answers.overall))
     answered_in = {t.key: t for t in answers.bodies} if answers else {}
     for body in report.bodies:
         waiting = ", ".join(s.state for s in body.not_responded if s.contacts)
