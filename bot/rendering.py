@@ -24,6 +24,9 @@ class TelegramRenderer:
     deadline_moved = staticmethod(texts.deadline_moved)
     round_closed_notice = staticmethod(texts.round_closed_notice)
     answers_message = staticmethod(texts.answers_message)
+    answer_summary = staticmethod(texts.answer_summary)
+    answer_chart_caption = staticmethod(texts.answer_chart_caption)
+    disposition_label = staticmethod(texts.disposition_label)
 
     @staticmethod
     def reminder_buttons(sections: Sequence[Section], consultation_id: int) -> Rows:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from bot.services.answers import Answered, AnswerLine, Published, ToAnswer, WalkDone
     from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
     from bot.services.rounds import Opened, Outline
-    from bot.services.status import BodyStatus, StatusReport
+    from bot.services.status import AnswerCounts, BodyStatus, StatusReport, Tally
 
 MESSAGE_LIMIT = 4096
 # Room left for Telegram's own counting and the part header.
@@ -842,6 +842,8 @@ def status_report(r: StatusReport, tz: ZoneInfo, now: datetime) -> str:
     if r.deadline:
         lines.append(f"Deadline {when(r.deadline, tz)} ({days_left(r.deadline, now)})")
     lines.append(f"{r.total_comments} comment(s) so far.")
+    if r.answers is not None and r.answers.total:
+        lines.extend(_answer_progress(r.answers))
     for body in r.bodies:
         done = len(body.responded)
         lines.append("")
@@ -864,6 +866,27 @@ def status_report(r: StatusReport, tz: ZoneInfo, now: datetime) -> str:
             if s.unreachable:
                 lines.append(f"   ⚠️ unreachable (blocked the bot): {esc(', '.join(s.unreachable))}")
     return "\n".join(lines)
+
+
+def _answers_overall(t: Tally) -> str:
+    if not t.open:
+        return f"💬 All {t.total} comment(s) answered"
+    return f"💬 Answered {t.answered} of {t.total} · {t.open} open"
+
+
+def _answered_of(t: Tally) -> str:
+    return f"{t.answered} of {t.total} · {t.open} open" if t.open else f"all {t.total} answered"
+
+
+def _answer_progress(a: AnswerCounts) -> list[str]:
+    """How far the Secretariat's answers have come: overall, per body, per section."""
+    lines = ["", _answers_overall(a.overall)]
+    if len(a.bodies) > 1:
+        lines.append("<b>By body</b>")
+        lines.extend(f"• {esc(t.key)}: {_answered_of(t)}" for t in a.bodies)
+    lines.append("<b>By section</b>")
+    lines.extend(f"• {esc(t.key)} {esc(shorten(t.name, 28))}: {_answered_of(t)}" for t in a.sections)
+    return lines
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT - 96) -> list[str]:
@@ -1047,15 +1070,29 @@ def secretariat_summary(
     if report.deadline:
         lines.append(f"Deadline {when(report.deadline, tz)} — {days_left(report.deadline, now)}.")
     lines.append(f"{report.total_comments} comment(s) so far.")
+    answers = report.answers if report.answers is not None and report.answers.total else None
+    if answers:
+        lines.append(_answers_overall(answers.overall))
+    answered_in = {t.key: t for t in answers.bodies} if answers else {}
     for body in report.bodies:
         waiting = ", ".join(s.state for s in body.not_responded if s.contacts)
         line = f"• <b>{esc(body.code)}</b>: {len(body.responded)}/{len(body.states)} responded"
+        if body.code in answered_in:
+            t = answered_in[body.code]
+            line += f"; answered {t.answered} of {t.total}" if t.open else f"; all {t.total} answered"
         if waiting:
             line += f"; waiting for {esc(waiting)}"
         lines.append(line)
     lines.append("")
     lines.append("<b>Comments per section</b>")
-    lines.extend(_per_section(per_section))
+    if not answers:
+        lines.extend(_per_section(per_section))
+        return "\n".join(lines)
+    open_in = {t.key: t.open for t in answers.sections}
+    for ref, heading, count in per_section:
+        left = open_in.get(ref, 0)
+        after = f" ({left} open)" if left else (" (all answered)" if count else "")
+        lines.append(f"• {esc(ref)} {esc(heading)}: {count}{after}")
     return "\n".join(lines)
 
 
@@ -1253,9 +1290,41 @@ def published(p: Published) -> str:
             f"📬 Answers to {p.comments} comment(s) on <b>{esc(p.title)}</b> go to {p.delegates} delegate(s), "
             "one message each."
         )
+    if p.chairs:
+        text += f" {p.chairs} chair(s) get a summary of their body's answers."
     if p.unanswered:
         text += f" {p.unanswered} comment(s) still have no answer (/answer)."
     return text
+
+
+def disposition_label(value: str | None) -> str:
+    """A disposition as a chart's legend names it; None: not yet answered."""
+    return DISPOSITION_NAMES.get(value, value) if value else "Not yet answered"
+
+
+def answer_summary(title: str, body: str, counts: AnswerCounts) -> str:
+    """A chair's summary of the answers to their body's comments, after the Secretariat made
+    them known: by disposition, then per Member State."""
+    o = counts.overall
+    lines = [
+        f"📬 <b>{esc(body)}</b>: the Secretariat has answered {o.answered} of {o.total} comment(s) "
+        f"on <b>{esc(title)}</b>.",
+        "",
+    ]
+    for value, name in DISPOSITION_NAMES.items():
+        lines.append(f"{DISPOSITION_MARKS[value]} {name}: {o.by_disposition.get(value, 0)}")
+    lines.append(f"⏳ Not yet answered: {o.open}")
+    lines += ["", "<b>By Member State</b>"]
+    for t in counts.states:
+        parts = [f"{DISPOSITION_MARKS[v]} {t.by_disposition[v]}" for v in DISPOSITION_NAMES if t.by_disposition.get(v)]
+        if t.open:
+            parts.append(f"⏳ {t.open}")
+        lines.append(f"{esc(t.key)}: {' · '.join(parts)}")
+    return "\n".join(lines)
+
+
+def answer_chart_caption(title: str, body: str) -> str:
+    return f"📈 {esc(body)}: answers to comments on <b>{esc(title)}</b> by Member State"
 
 
 def answer_usage() -> str:

@@ -1,9 +1,10 @@
-"""The body × Member State response chart (PNG), for chair and Secretariat summaries."""
+"""The charts of chair and Secretariat summaries (PNG): who has responded, by body and Member
+State; and the Secretariat's answers, by Member State."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -55,6 +56,59 @@ def response_chart(
                 Patch(color=amber, label="not yet"),
                 Patch(color=grey, label="no contact"),
             ],
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            fontsize=7,
+            frameon=False,
+        )
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(fig)
+
+
+# The colours of the answers chart, in the order of its counts: accepted, accepted in part,
+# noted, not accepted, not yet answered (amber, as "not yet" in the response chart).
+ANSWER_COLOURS = ("#3a9d5d", "#9ccc65", "#5b8def", "#d64545", "#f0b429")
+
+
+def answers_chart(
+    title: str, states: Sequence[str], counts: Mapping[str, Sequence[int]], legend: Sequence[str]
+) -> bytes:
+    """A bar per Member State, split by the Secretariat's answer to its comments: `counts`
+    gives each state's numbers and `legend` their names, both in the order of ANSWER_COLOURS."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.patches import Patch
+
+    longest = max([sum(counts.get(state, ())) for state in states] or [1]) or 1
+    width = 7.0
+    height = max(2.2, 1.4 + 0.45 * len(states))
+    fig, ax = plt.subplots(figsize=(width, height), dpi=110)
+    try:
+        for row, state in enumerate(states):
+            left = 0
+            for colour, n in zip(ANSWER_COLOURS, counts.get(state, ()), strict=False):
+                if not n:
+                    continue
+                ax.barh(row + 0.44, n, height=0.88, left=left, color=colour)
+                ax.text(left + n / 2, row + 0.44, str(n), ha="center", va="center", fontsize=8, color="white")
+                left += n
+        ax.set_xlim(0, longest)
+        ax.set_ylim(max(1, len(states)), 0)
+        ax.set_xticks([])
+        ax.set_yticks([r + 0.44 for r in range(len(states))])
+        ax.set_yticklabels([s if len(s) <= 18 else s[:17] + "…" for s in states], fontsize=8)
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_title(title if len(title) <= 70 else title[:69] + "…", fontsize=9, loc="left")
+        ax.legend(
+            handles=[Patch(color=colour, label=label) for colour, label in zip(ANSWER_COLOURS, legend, strict=False)],
             loc="upper left",
             bbox_to_anchor=(1.0, 1.0),
             fontsize=7,

@@ -10,6 +10,7 @@ officers walking at once are never handed the same comment.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections import defaultdict
 from dataclasses import dataclass
@@ -32,11 +33,12 @@ from bot.models import (
     Section,
     utcnow,
 )
-from bot.services import outbox
+from bot.services import outbox, reminders
 from bot.services.comments import clean_text
 from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from bot.services.registry import Actor, require
 from bot.services.render import Renderer
+from bot.services.status import answer_counts
 
 
 class Disposition(enum.StrEnum):
@@ -478,6 +480,7 @@ class Published:
     comments: int
     messages: int
     unanswered: int
+    chairs: int = 0  # chairs sent a summary of their body's answers
 
 
 async def publish(
@@ -485,7 +488,8 @@ async def publish(
 ) -> Published:
     """Tell each delegate once what became of their comments: one message each (split only
     by length), through the outgoing queue. An answer changed after it was made known goes
-    again, as a short update; nothing else is sent twice."""
+    again, as a short update; nothing else is sent twice. The chairs of the bodies whose
+    answers went out are each sent a summary of their body's answers, with a chart."""
     require(actor, Role.SECRETARIAT)
     now = now or utcnow()
     rows = list(
@@ -541,42 +545,65 @@ async def publish(
         for comment in comments:
             comment.answer_published_at = now
     await session.flush()
-    return Published(consultation.name, consultation.title, len(by_contact), len(rows), messages, unanswered)
+    chairs = await _tell_chairs(session, consultation, {c.body_id for c in rows}, render=render, now=now, stamp=stamp)
+    return Published(consultation.name, consultation.title, len(by_contact), len(rows), messages, unanswered, chairs)
 
 
-# --- how far the answering has come --------------------------------------------------------------------
+async def answer_summary(
+    session: AsyncSession, consultation: Consultation, body_id: int, *, render: Renderer
+) -> reminders.Summary:
+    """A body's answers, by disposition and Member State, as a chair is sent them: the text
+    and a bar chart per Member State."""
+    from documents.chart import answers_chart
+
+    body = await session.get(Body, body_id)
+    code = body.code if body else ""
+    counts = await answer_counts(session, consultation, body_id=body_id)
+    numbers = {t.key: [*(t.by_disposition.get(d, 0) for d in Disposition), t.open] for t in counts.states}
+    legend = [render.disposition_label(d) for d in (*Disposition, None)]
+    chart = await asyncio.to_thread(answers_chart, consultation.title, [t.key for t in counts.states], numbers, legend)
+    return reminders.Summary(
+        render.answer_summary(consultation.title, code, counts),
+        chart,
+        None,
+        render.answer_chart_caption(consultation.title, code),
+    )
 
 
-@dataclass(frozen=True)
-class AnswerCounts:
-    total: int
-    answered: int
-    by_disposition: dict[str, int]
-    open_by_section: list[tuple[str, int]]
-    open_by_body: list[tuple[str, int]]
-
-
-async def counts(session: AsyncSession, consultation: Consultation) -> AnswerCounts:
-    rows = list(
-        await session.execute(
-            select(Comment.disposition, Section.ref, Body.code)
-            .join(Clause, Clause.id == Comment.clause_id)
-            .join(Section, Section.id == Clause.section_id)
-            .join(Body, Body.id == Comment.body_id)
-            .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
-            .order_by(Section.position)
+async def _tell_chairs(
+    session: AsyncSession,
+    consultation: Consultation,
+    body_ids: set[int],
+    *,
+    render: Renderer,
+    now: datetime,
+    stamp: str,
+) -> int:
+    """Each chair of a body whose answers were just made known: their body's summary, once."""
+    if not body_ids:
+        return 0
+    chairs = list(
+        await session.scalars(
+            select(Contact)
+            .where(Contact.role == Role.CHAIR, Contact.body_id.in_(body_ids), Contact.chat_id.is_not(None))
+            .order_by(Contact.id)
         )
     )
-    by_disposition: dict[str, int] = defaultdict(int)
-    open_sections: dict[str, int] = {}
-    open_bodies: dict[str, int] = defaultdict(int)
-    for disposition, section_ref, body_code in rows:
-        if disposition:
-            by_disposition[disposition] += 1
-        else:
-            open_sections[section_ref] = open_sections.get(section_ref, 0) + 1
-            open_bodies[body_code] += 1
-    answered = sum(by_disposition.values())
-    return AnswerCounts(
-        len(rows), answered, dict(by_disposition), list(open_sections.items()), sorted(open_bodies.items())
-    )
+    summaries: dict[int, reminders.Summary] = {}
+    told = 0
+    for chair in chairs:
+        body_id = chair.body_id or 0
+        if body_id not in summaries:
+            summaries[body_id] = await answer_summary(session, consultation, body_id, render=render)
+        queued = await reminders.enqueue_summary(
+            session,
+            chair,
+            consultation,
+            summaries[body_id],
+            key=f"answer-summary:{consultation.id}:{chair.id}:{stamp}",
+            at=now,
+            now=now,
+            kind="answer-summary",
+        )
+        told += 1 if queued else 0
+    return told

@@ -293,7 +293,7 @@ async def build_summary(
     with the response chart."""
     from documents.chart import response_chart
 
-    report = await status_report(session, consultation, body_id=body_id)
+    report = await status_report(session, consultation, body_id=body_id, with_answers=body_id is None)
     per_section = await _section_counts(session, consultation, body_id)
     states = [s.state for s in report.bodies[0].states] if report.bodies else []
     bodies = [b.code for b in report.bodies]
@@ -370,12 +370,14 @@ async def enqueue_summary(
     key: str,
     at: datetime,
     now: datetime,
+    kind: str = "summary",
 ) -> int:
-    await _supersede(session, person.id, consultation.id, ("summary", "summary-chart"))
+    """A summary's chart, then its text; an earlier one of the same kind still unsent gives way."""
+    await _supersede(session, person.id, consultation.id, (kind, f"{kind}-chart"))
     queued = await outbox.enqueue(
         session,
         key=f"{key}:chart",
-        kind="summary-chart",
+        kind=f"{kind}-chart",
         chat_id=person.chat_id,
         contact_id=person.id,
         message=outbox.OutgoingMessage(
@@ -389,7 +391,7 @@ async def enqueue_summary(
     queued += await outbox.enqueue(
         session,
         key=f"{key}:text",
-        kind="summary",
+        kind=kind,
         chat_id=person.chat_id,
         contact_id=person.id,
         message=outbox.OutgoingMessage(text=summary.text, buttons=summary.buttons, consultation_id=consultation.id),

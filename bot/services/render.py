@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:
     from bot.models import Clause, Section
     from bot.services.answers import AnswerLine
-    from bot.services.status import BodyStatus, StatusReport
+    from bot.services.status import AnswerCounts, BodyStatus, StatusReport
 
 # Inline buttons as rows of (label, callback data).
 Rows = list[list[tuple[str, str]]]
@@ -62,3 +62,9 @@ class Renderer(Protocol):
 
     # answers
     def answers_message(self, title: str, lines: Sequence[AnswerLine]) -> list[str]: ...
+
+    def answer_summary(self, title: str, body: str, counts: AnswerCounts) -> str: ...
+
+    def answer_chart_caption(self, title: str, body: str) -> str: ...
+
+    def disposition_label(self, disposition: str | None) -> str: ...

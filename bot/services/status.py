@@ -1,4 +1,5 @@
-"""Who has answered: per body and Member State."""
+"""Who has answered: per body and Member State; and how many comments the Secretariat has
+answered and how many are still open."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
+    Body,
     Clause,
     Comment,
     CommentStatus,
@@ -19,6 +21,7 @@ from bot.models import (
     Outbox,
     OutboxStatus,
     Role,
+    Section,
     SectionResponse,
 )
 from bot.services.registry import Actor, require
@@ -58,6 +61,90 @@ class BodyStatus:
         return [s for s in self.states if not s.responded]
 
 
+@dataclass(frozen=True)
+class Tally:
+    """The active comments of one scope (a body, a section, a Member State, or all) by the
+    Secretariat's answer; `open` have none yet."""
+
+    key: str  # the body's code, the section's number, the Member State's name ("" for all)
+    name: str = ""  # the section's heading
+    by_disposition: dict[str, int] = field(default_factory=dict)
+    open: int = 0
+
+    @property
+    def answered(self) -> int:
+        return sum(self.by_disposition.values())
+
+    @property
+    def total(self) -> int:
+        return self.answered + self.open
+
+
+@dataclass(frozen=True)
+class AnswerCounts:
+    """How far the answering has come: overall, per body, per section (in the draft's
+    order) and per Member State; only scopes with comments are listed."""
+
+    overall: Tally
+    bodies: list[Tally]
+    sections: list[Tally]
+    states: list[Tally]
+
+    @property
+    def total(self) -> int:
+        return self.overall.total
+
+    @property
+    def answered(self) -> int:
+        return self.overall.answered
+
+
+async def answer_counts(
+    session: AsyncSession, consultation: Consultation, *, body_id: int | None = None
+) -> AnswerCounts:
+    """Active (not withdrawn) comments answered and open, of one body or of all."""
+    query = (
+        select(
+            Comment.disposition,
+            Section.ref,
+            Section.heading,
+            Body.code,
+            MemberState.name,
+            func.count(),
+        )
+        .join(Clause, Clause.id == Comment.clause_id)
+        .join(Section, Section.id == Clause.section_id)
+        .join(Body, Body.id == Comment.body_id)
+        .join(MemberState, MemberState.id == Comment.state_id)
+        .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+        .group_by(Comment.disposition, Section.position, Section.ref, Section.heading, Body.code, MemberState.name)
+        .order_by(Section.position)
+    )
+    if body_id is not None:
+        query = query.where(Comment.body_id == body_id)
+    overall: dict[str | None, int] = defaultdict(int)
+    scopes: tuple[dict[str, dict[str | None, int]], ...] = ({}, {}, {})
+    headings: dict[str, str] = {}
+    for disposition, section_ref, heading, body_code, state_name, n in await session.execute(query):
+        overall[disposition] += n
+        headings[section_ref] = heading
+        for scope, key in zip(scopes, (body_code, section_ref, state_name), strict=True):
+            counts = scope.setdefault(key, defaultdict(int))
+            counts[disposition] += n
+
+    def tally(key: str, counts: dict[str | None, int], name: str = "") -> Tally:
+        answered = {d: n for d, n in counts.items() if d is not None}
+        return Tally(key, name, answered, counts.get(None, 0))
+
+    bodies, sections, states = scopes
+    return AnswerCounts(
+        overall=tally("", overall),
+        bodies=[tally(code, counts) for code, counts in sorted(bodies.items())],
+        sections=[tally(ref, counts, headings[ref]) for ref, counts in sections.items()],
+        states=[tally(name, counts) for name, counts in sorted(states.items())],
+    )
+
+
 @dataclass
 class StatusReport:
     consultation: str
@@ -65,6 +152,7 @@ class StatusReport:
     status: str
     deadline: datetime | None
     bodies: list[BodyStatus]
+    answers: AnswerCounts | None = None  # for the Secretariat's eyes only
 
     @property
     def total_comments(self) -> int:
@@ -72,8 +160,10 @@ class StatusReport:
 
 
 async def status_report(
-    session: AsyncSession, consultation: Consultation, *, body_id: int | None = None
+    session: AsyncSession, consultation: Consultation, *, body_id: int | None = None, with_answers: bool = True
 ) -> StatusReport:
+    """Who has responded, per body and Member State; `with_answers`: and how many comments
+    the Secretariat has answered."""
     bodies = await bodies_taking_part(session, consultation)
     if body_id is not None:
         bodies = [b for b in bodies if b.id == body_id]
@@ -153,11 +243,19 @@ async def status_report(
             )
         report_bodies.append(BodyStatus(body.code, body.name, rows))
     return StatusReport(
-        consultation.name, consultation.title, consultation.status, consultation.deadline, report_bodies
+        consultation.name,
+        consultation.title,
+        consultation.status,
+        consultation.deadline,
+        report_bodies,
+        await answer_counts(session, consultation, body_id=body_id) if with_answers else None,
     )
 
 
 async def report_for(session: AsyncSession, actor: Actor, consultation: Consultation) -> StatusReport:
-    """The status someone asks for: a chair's, of their own body; the Secretariat's, of all."""
+    """The status someone asks for: a chair's, of their own body; the Secretariat's, of all,
+    with how far the answering has come."""
     require(actor, Role.CHAIR, Role.SECRETARIAT)
-    return await status_report(session, consultation, body_id=None if actor.is_secretariat else actor.body_id)
+    if actor.is_secretariat:
+        return await status_report(session, consultation)
+    return await status_report(session, consultation, body_id=actor.body_id, with_answers=False)
