@@ -135,6 +135,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("close", secretariat.close_round, SECRETARIAT, menu=(S,)),
     Command("answer", answers.answer_command, SECRETARIAT, menu=(S,)),
     Command("publish", answers.publish, SECRETARIAT, menu=(S,)),
+    Command("history", answers.history, SECRETARIAT, menu=(S,)),
     Command("sections", delegate.sections, EVERYONE, menu=(D, C, S)),
     Command("mycomments", delegate.my_comments, EVERYONE, menu=(D, C)),
     Command("comment", delegate.comment_command, EVERYONE, menu=(D,)),

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     # What the texts word; only their types are needed here.
     from bot.models import Clause, PlannedJob, Section
     from bot.services.answer_import import ImportPreview, RefusedRow
-    from bot.services.answers import Answered, AnswerLine, Published, ToAnswer, WalkDone
+    from bot.services.answers import Answered, AnswerHistory, AnswerLine, Published, ToAnswer, WalkDone
     from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
     from bot.services.rounds import Opened, Outline
     from bot.services.status import AnswerCounts, BodyStatus, StatusReport, Tally
@@ -215,6 +215,7 @@ MENU: dict[str, str | dict[str, str]] = {
     "close": "Close a round",
     "answer": "Answer comments one at a time",
     "publish": "Tell delegates the answers to their comments",
+    "history": "A comment's answer and its history (TH-004)",
     "sections": {"delegate": "Sections sent to you", "chair": "Sections of the draft", "secretariat": "Read the draft"},
     "mycomments": {"delegate": "Your comments: edit or withdraw", "chair": "Your comments"},
     "comment": "Comment on a clause: /comment 2.3.1 text",
@@ -1247,6 +1248,33 @@ def answers_done(d: WalkDone) -> str:
     )
 
 
+def answer_history(h: AnswerHistory) -> str:
+    lines = [
+        f"🗂 <b>{esc(h.number)}</b> on {esc(h.clause_ref)} · {esc(h.author)}",
+        f"<i>{esc(_short(h.text, 600))}</i>",
+        "",
+        f"Answer now: <b>{esc(disposition_name(h.disposition))}</b>"
+        + (f" — {esc(_short(h.observation, 600))}" if h.observation else "")
+        + (f" (made known {when(h.published_at)})" if h.published_at else " (not yet published)"),
+    ]
+    if h.changes:
+        lines += ["", "History:"]
+        for c in h.changes[-20:]:
+            before = disposition_name(c.before[0]) if c.before[0] else "no answer"
+            lines.append(f"• {when(c.at)} — {esc(c.by)}: {esc(before)} → <b>{esc(disposition_name(c.after[0]))}</b>")
+    else:
+        lines += ["", "No answer has been given yet."]
+    return "\n".join(lines)
+
+
+def history_usage() -> str:
+    return "Usage: <code>/history [CONSULTATION] NUMBER</code>, the comment's number in the matrix, e.g. TH-004."
+
+
+def unknown_number(number: str, name: str) -> str:
+    return f"<b>{esc(name)}</b> has no comment numbered “{esc(number)}”. Numbers are given in the comment matrix (/consolidate)."
+
+
 def answers_stopped(progress: tuple[int, int] | None) -> str:
     if progress is None:
         return "You were not answering comments."
@@ -1475,6 +1503,7 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.UNKNOWN_SECTIONS: unknown_sections,
     Reason.UNKNOWN_STATE: unknown_state,
     Reason.UPLOAD_GONE: upload_gone,
+    Reason.UNKNOWN_NUMBER: unknown_number,
     Reason.WHICH_CONSULTATION: which_consultation,
 }
 

@@ -104,6 +104,18 @@ async def publish(update: Update, context: ClausebotContext) -> None:
     await reply(update, texts.published(result))
 
 
+async def history(update: Update, context: ClausebotContext) -> None:
+    """/history [CONSULTATION] NUMBER: a comment's answer and every change of it."""
+    args = list(context.args or [])
+    if not args:
+        await reply(update, texts.history_usage())
+        return
+    name = args[0] if len(args) > 1 else None
+    consultation = await rounds.resolve_consultation(context.session, name, context.me)
+    found = await answers.history_of_number(context.session, context.me, consultation, args[-1])
+    await reply(update, texts.answer_history(found))
+
+
 async def waiting_for_observation(context: ClausebotContext) -> bool:
     try:
         shown = await answers.resume(context.session, context.me)

@@ -457,6 +457,48 @@ async def history(session: AsyncSession, actor: Actor, comment_id: int) -> list[
     ]
 
 
+@dataclass(frozen=True)
+class AnswerHistory:
+    """One comment, its answer now, and every change of it (for the Secretariat)."""
+
+    number: str
+    clause_ref: str
+    author: str
+    text: str
+    disposition: str | None
+    observation: str | None
+    published_at: datetime | None
+    changes: list[Change]
+
+
+async def history_of_number(
+    session: AsyncSession, actor: Actor, consultation: Consultation, number: str
+) -> AnswerHistory:
+    """`/history TH-004`: the comment with this matrix number and its answer's history."""
+    require(actor, Role.SECRETARIAT)
+    found = (
+        await session.execute(
+            select(Comment, Body.code, MemberState.name)
+            .join(Body, Body.id == Comment.body_id)
+            .join(MemberState, MemberState.id == Comment.state_id)
+            .where(Comment.consultation_id == consultation.id, func.upper(Comment.number) == number.strip().upper())
+        )
+    ).first()
+    if found is None:
+        raise NotFound(Reason.UNKNOWN_NUMBER, number=number, name=consultation.name)
+    comment, body, state = found
+    return AnswerHistory(
+        comment.number or number,
+        comment.clause.ref,
+        f"{body} \u2013 {state}",
+        comment.text,
+        comment.disposition,
+        comment.observation,
+        comment.answer_published_at,
+        await history(session, actor, comment.id),
+    )
+
+
 # --- making the answers known --------------------------------------------------------------------------
 
 

@@ -67,6 +67,7 @@ class Reason(StrEnum):
     UNKNOWN_BODY = "unknown_body"
     UNKNOWN_CLAUSE = "unknown_clause"
     UNKNOWN_CONSULTATION = "unknown_consultation"
+    UNKNOWN_NUMBER = "unknown_number"
     UNKNOWN_SECTIONS = "unknown_sections"
     UNKNOWN_STATE = "unknown_state"
     UPLOAD_GONE = "upload_gone"

@@ -166,6 +166,11 @@ async def test_the_matrix_filled_in_and_sent_back_in_chat(env):
             assert await session.scalar(select(func.count()).select_from(AnswerChange)) == 2
             rejected = await session.scalar(select(Comment).where(Comment.disposition == "rejected"))
             assert rejected.observation == "Set by the Declaration."
+        await officer.send(f"/history {rejected.number}")
+        shown = await officer.wait_for("History:")
+        assert "Not accepted" in shown.content and "Mega" in shown.content and "not yet published" in shown.content
+        await thai.send("/history TH-001")
+        assert "Secretariat only" in (await thai.wait_for("Secretariat only")).content
 
         # Cancelled, nothing is stored.
         changed = _filled_in(matrix.file_bytes, {"TH-001": ("Noted", None), "TH-002": ("Not accepted", "Other.")})

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.models import AnswerChange, Comment
 from bot.services import answer_import, answers, comments, consolidation
 from bot.services.answer_import import RowProblem
-from bot.services.errors import InvalidInput, Refused
+from bot.services.errors import InvalidInput, NotFound, Refused
 from documents.matrix import DISPOSITION_HEADER, OBSERVATION_HEADER, XLSX_COLUMNS
 from tests.refusals import refused
 from tests.services.test_answers import NOW, _comment, _round
@@ -213,3 +213,22 @@ def test_the_benchmark_runs_and_reports_in_the_agreed_format():
     match = re.fullmatch(r"rows=300 seconds=(\S+) peak_mb=(\S+)", last)
     assert match, last
     assert all(float(value) > 0 for value in match.groups())
+
+
+async def test_the_history_of_an_answer_by_its_number(session):
+    consultation, (thai, _k, officer, second), saved = await _round(session)
+    await _matrix(session, officer, consultation)
+    await answers.record(session, officer, saved[0].comment_id, "noted", None, now=NOW)
+    await answers.record(
+        session, second, saved[0].comment_id, "partly", "Every 18 months.", now=NOW + timedelta(hours=2)
+    )
+    found = await answers.history_of_number(session, officer, consultation, "th-001")
+    assert (found.number, found.clause_ref, found.disposition, found.published_at) == ("TH-001", "2.2", "partly", None)
+    assert [(c.by, c.before[0], c.after[0]) for c in found.changes] == [
+        ("Mega", None, "noted"),
+        ("Arif", "noted", "partly"),
+    ]
+    with refused(NotFound, "no comment numbered"):
+        await answers.history_of_number(session, officer, consultation, "TH-999")
+    with refused(Refused, "Secretariat"):
+        await answers.history_of_number(session, thai, consultation, "TH-001")
