@@ -606,6 +606,8 @@ def cmd_close(args) -> int:
 def cmd_answers(args) -> int:
     if args.answers_action == "import":
         return _import_answers(args)
+    if args.answers_action == "history":
+        return _answer_history(args)
     settings = load_settings(args)
     from bot.services import answers, rounds
 
@@ -617,6 +619,19 @@ def cmd_answers(args) -> int:
     print(_plain(texts.published(result)))
     if result.messages:
         print("A running bot sends the queued messages within seconds.")
+    return 0
+
+
+def _answer_history(args) -> int:
+    """`answers history TH-004`: a comment's answer and every change of it."""
+    settings = load_settings(args)
+    from bot.services import answers, rounds
+
+    async def work(session):
+        consultation = await rounds.resolve_consultation(session, args.consultation)
+        return await answers.history_of_number(session, _console(), consultation, args.number)
+
+    print(_plain(texts.answer_history(_call(settings, work))))
     return 0
 
 
@@ -900,6 +915,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("file", metavar="FILE.xlsx")
     a.add_argument("--consultation", metavar="NAME", help="the consultation (default: the one the file names)")
     a.add_argument("--apply", action="store_true", help="store the answers (nothing is stored if any row is refused)")
+    a = asub.add_parser("history", help="a comment's answer and every change of it, by its matrix number")
+    a.add_argument("number", metavar="NUMBER", help="e.g. TH-004")
+    a.add_argument("--consultation", metavar="NAME")
 
     p = add("close", "Close a round.", cmd_close)
     p.add_argument("--consultation", metavar="NAME")

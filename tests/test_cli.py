@@ -537,6 +537,11 @@ def test_answers_from_the_matrix_filled_in_and_sent_back(cli_env, database_url, 
 
     assert main(["answers", "import", str(edited), "--apply"]) == 0
     assert "Stored: 3 answer(s)" in capsys.readouterr().out
+    assert main(["answers", "history", "TH-002"]) == 0
+    shown = capsys.readouterr().out
+    assert "Answer now: Not accepted" in shown and "no answer → Not accepted" in shown and "the command line" in shown
+    assert main(["answers", "history", "TH-999"]) == 1
+    assert "no comment numbered" in capsys.readouterr().err
     codes = {"Accepted": "accepted", "Accepted in part": "partly", "Not accepted": "rejected"}
     assert _run(answers_stored) == {n: (codes[d], o) for n, (d, o) in wanted.items()}
 
