@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -50,21 +51,15 @@ def response_chart(
         for spine in ax.spines.values():
             spine.set_visible(False)
         ax.set_title(title if len(title) <= 70 else title[:69] + "…", fontsize=9, loc="left")
-        ax.legend(
-            handles=[
+        return _png(
+            fig,
+            ax,
+            [
                 Patch(color=green, label="responded (comments)"),
                 Patch(color=amber, label="not yet"),
                 Patch(color=grey, label="no contact"),
             ],
-            loc="upper left",
-            bbox_to_anchor=(1.0, 1.0),
-            fontsize=7,
-            frameon=False,
         )
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
     finally:
         plt.close(fig)
 
@@ -107,16 +102,17 @@ def answers_chart(
         for spine in ax.spines.values():
             spine.set_visible(False)
         ax.set_title(title if len(title) <= 70 else title[:69] + "…", fontsize=9, loc="left")
-        ax.legend(
-            handles=[Patch(color=colour, label=label) for colour, label in zip(ANSWER_COLOURS, legend, strict=False)],
-            loc="upper left",
-            bbox_to_anchor=(1.0, 1.0),
-            fontsize=7,
-            frameon=False,
+        return _png(
+            fig, ax, [Patch(color=colour, label=label) for colour, label in zip(ANSWER_COLOURS, legend, strict=False)]
         )
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
     finally:
         plt.close(fig)
+
+
+def _png(fig: Any, ax: Any, handles: list[Any]) -> bytes:
+    """The chart with its legend beside it, as PNG bytes."""
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()

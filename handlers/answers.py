@@ -160,7 +160,7 @@ async def matrix_choice(update: Update, context: ClausebotContext) -> None:
     await answer(update)
     await drop_buttons(update)
     if isinstance(choice, cb.MatrixCancel):
-        await answer_import.discard(context.session, context.me, choice.upload_id)
+        await rounds.discard_upload(context.session, context.me, choice.upload_id)
         await context.commit()
         await reply(update, texts.import_cancelled())
         return

@@ -346,11 +346,3 @@ async def apply_staged(
     result = await apply(session, actor, pending.data, consultation_id=consultation_id, now=now)
     await session.delete(pending)
     return result
-
-
-async def discard(session: AsyncSession, actor: Actor, upload_id: int) -> bool:
-    pending = await session.get(PendingUpload, upload_id)
-    if pending is None or pending.contact_id != actor.contact_id:
-        return False
-    await session.delete(pending)
-    return True
