@@ -11,7 +11,6 @@ from typing import Any, cast
 from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -24,6 +23,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks, texts
+from bot.budget import SendBudget
 from bot.config import Settings
 from bot.context import BotData, ClausebotApplication, ClausebotContext
 from bot.db import Database
@@ -59,7 +59,7 @@ def build_application(
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     db = db or Database(settings.database_url, echo=settings.sql_echo)
-    bot_data = BotData(settings=settings, db=db, menus=menus())
+    bot_data = BotData(settings=settings, db=db, menus=menus(), budget=SendBudget(settings.outbox_rate))
     if clock is not None:
         bot_data.clock = clock
     # Every context shares this one BotData (ContextTypes makes bot_data by calling what it is given).
@@ -73,9 +73,9 @@ def build_application(
         .base_file_url(f"{api}/file/bot")
         .context_types(context_types)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        # Bulk sending is paced by the outgoing queue itself (bot/sender.py); answers to people
-        # are not throttled, but a 429 "retry after" is honoured and retried.
-        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
+        # One send budget for everything the bot sends (bot/budget.py): replies to people
+        # first, the outgoing queue in the slots left; shared by every process on PostgreSQL.
+        .rate_limiter(bot_data.budget)
         # Several people at once, each person's updates in order (bot/ordering.py).
         .concurrent_updates(InOrderPerUser(16))
         .request(AiohttpRequest(connect_timeout=10, read_timeout=20, write_timeout=30, media_write_timeout=60))
@@ -223,13 +223,15 @@ async def post_init(application: AnyApplication) -> None:
         [BotCommand(name, description) for name, description in bot_data.menus[Role.DELEGATE]],
         scope=BotCommandScopeDefault(),
     )
+    # Every process sending for this bot takes its slots from one timeline (PostgreSQL).
+    await bot_data.budget.share_through(bot_data.db, str(me.id))
     sender = OutboxSender(
         application.bot,
         bot_data.db,
         poll_seconds=bot_data.settings.outbox_poll_seconds,
-        per_second=bot_data.settings.outbox_rate,
         instance_timeout=bot_data.settings.instance_timeout_seconds,
         clock=bot_data.clock,
+        budget=bot_data.budget,
     )
     bot_data.sender = sender
     await sender.start()

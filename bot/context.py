@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot, JobQueue
 
+from bot.budget import SendBudget
 from bot.config import Settings
 from bot.db import Database
 from bot.models import Role, utcnow
@@ -52,6 +53,8 @@ async def _commit(session: AsyncSession, now: datetime) -> None:
 class BotData:
     settings: Settings
     db: Database
+    # Everything the bot sends goes through this one budget (python-telegram-bot's rate limiter).
+    budget: SendBudget = field(default_factory=SendBudget)
     sender: OutboxSender | None = None
     timer: Timer | None = None
     bot_username: str = ""

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -231,7 +232,11 @@ class Outbox(Base):
     """Every message the bot sends on its own initiative, with what became of it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # A chat's messages go in the order they were queued: the claim looks for older ones.
+        Index("ix_outbox_chat_status", "chat_id", "status"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(191), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -419,3 +424,31 @@ class Instance(Base):
     description: Mapped[str] = mapped_column(String(255), default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Messages a second it sent over the last minute (all, and replies to people among them),
+    # as of its last heartbeat: `clausebot status` adds them up.
+    send_rate: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    reply_rate: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+
+
+class SendBudgetRow(Base):
+    """The shared timeline of one bot's sends (bot/budget.py): on PostgreSQL every process
+    sending for the bot takes its slots here. Times are the database's clock, in seconds."""
+
+    __tablename__ = "send_budget"
+    bot_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float, default=0.0)
+    slow_factor: Mapped[float] = mapped_column(Float, default=1.0)
+    slow_until: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class FloodWaitRow(Base):
+    """An answer of 429 from Telegram: what it held up."""
+
+    __tablename__ = "flood_waits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    instance: Mapped[str] = mapped_column(String(36), default="")
+    method: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    retry_after: Mapped[float] = mapped_column(Float)
+    bulk: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,8 +1,10 @@
 """The one path for messages the bot sends on its own initiative.
 
-A background task claims due rows of the outbox, sends them and records the outcome.
-Pacing and 429 "retry after" answers are handled by PTB's rate limiter; transient network
-errors are retried with backoff; a 403 marks the contact unreachable.
+A background task claims due rows of the outbox, sends them and records the outcome. The
+pace is the bot's one send budget (bot/budget.py), where these sends come after replies to
+people; a 429 is waited out there, for that chat only. Transient network errors are
+retried with backoff; a 403 marks the contact unreachable. A message put back for another
+try holds up the later ones of its chat, so that each chat's messages arrive in order.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import ExtBot
 
+from bot.budget import FloodWait, SendBudget, retry_seconds
 from bot.db import Database
 from bot.models import utcnow
 from bot.services import outbox
@@ -31,32 +35,7 @@ from bot.services import outbox
 log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 10.0  # seconds
-PER_CHAT_INTERVAL = 1.05  # Telegram: about one message a second in one chat
-
-
-class Pacer:
-    """Spaces sends on a steady timeline, to stay under Telegram's overall limit.
-
-    A send that starts a little late (by up to ``slack`` of an interval: the event loop was
-    busy) does not push the ones after it back, so the rate holds. One that starts later than
-    that restarts the timeline from itself: two sends are never closer than
-    ``1 - slack`` intervals, so a stall is never followed by a burst.
-    """
-
-    def __init__(self, per_second: float, *, slack: float = 0.25) -> None:
-        self.interval = 1.0 / per_second
-        self.slack = slack * self.interval
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            wait = self._next - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            started = loop.time()
-            self._next = max(self._next + self.interval, started + self.interval - self.slack)
+BULK = {"bulk": True}  # rate_limit_args: the budget's lower priority
 
 
 def markup(rows: Sequence[Sequence[Sequence[str]]] | None) -> InlineKeyboardMarkup | None:
@@ -71,30 +50,25 @@ def _file(payload: dict[str, Any], key: str, filename: str) -> InputFile:
     return InputFile(io.BytesIO(base64.b64decode(payload[key])), filename=filename)
 
 
-def _seconds(value: float | timedelta) -> float:
-    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
-
-
 class OutboxSender:
     def __init__(
         self,
-        bot: Bot,
+        bot: ExtBot[Any],
         db: Database,
         *,
         poll_seconds: float = 2.0,
         concurrency: int = 32,
         unrecorded: int = 8,
         batch: int = 100,
-        per_second: float = 29.0,
         instance_timeout: float = 30.0,
         clock: Callable[[], datetime] = utcnow,
+        budget: SendBudget | None = None,
     ) -> None:
         self.bot = bot
         self.clock = clock
-        self.pacer = Pacer(per_second)
+        self.budget = budget
         self.instance_timeout = instance_timeout
         self.heartbeat_every = min(HEARTBEAT_EVERY, instance_timeout / 3)
-        self._last_in_chat: dict[int, float] = {}
         self.db = db
         self.poll_seconds = poll_seconds
         self.concurrency = concurrency
@@ -104,6 +78,7 @@ class OutboxSender:
         self.unrecorded = unrecorded
         self._out = asyncio.Semaphore(unrecorded)
         self.batch = batch
+        self._recording: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._beat: asyncio.Task[None] | None = None
@@ -117,6 +92,8 @@ class OutboxSender:
         self._wake.set()
 
     async def start(self) -> None:
+        if self.budget is not None:
+            self.budget.on_flood = self._flooded
         await self._housekeeping(force=True)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
@@ -136,8 +113,11 @@ class OutboxSender:
         if not force and time.monotonic() - self._last_heartbeat < self.heartbeat_every:
             return
         self._last_heartbeat = time.monotonic()
+        send_rate, reply_rate = self.budget.rates() if self.budget is not None else (0.0, 0.0)
         async with self.db.session() as session:
-            await outbox.heartbeat(session, self.instance, self.description, now=self.clock())
+            await outbox.heartbeat(
+                session, self.instance, self.description, now=self.clock(), send_rate=send_rate, reply_rate=reply_rate
+            )
             requeued = await outbox.requeue_interrupted(
                 session, now=self.clock(), timeout=timedelta(seconds=self.instance_timeout)
             )
@@ -191,34 +171,46 @@ class OutboxSender:
         unsent = {item.id for item in items}
 
         async def chat(queue: list[outbox.ClaimedMessage]) -> None:
-            # One chat's messages go in order (section parts, a chart before its summary).
+            # One chat's messages go in order (section parts, a chart before its summary);
+            # one put back for later holds the rest of its chat back with it.
             async with gate:
                 for item in queue:
-                    await self._chat_turn(item.chat_id)
-                    await self.pacer.wait()
                     async with self._out:
                         if self._stopping:  # sends under way finish; no new one starts
                             return
                         unsent.discard(item.id)
-                        await self._deliver(item)
-                    self._last_in_chat[item.chat_id] = asyncio.get_running_loop().time()
+                        if not await self._deliver(item):
+                            return
 
         await asyncio.gather(*(chat(queue) for queue in by_chat.values()))
         if unsent:
             async with self.db.session() as session:
                 released = await outbox.release(session, sorted(unsent), self.instance)
-            log.info("stopping: %d message(s) given back to the queue", released)
+            if self._stopping:
+                log.info("stopping: %d message(s) given back to the queue", released)
         return len(items)
 
-    async def _chat_turn(self, chat_id: int) -> None:
-        last = self._last_in_chat.get(chat_id)
-        if last is not None:
-            wait = last + PER_CHAT_INTERVAL - asyncio.get_running_loop().time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-        if len(self._last_in_chat) > 50_000:  # forget chats long quiet
-            horizon = asyncio.get_running_loop().time() - 60
-            self._last_in_chat = {c: t for c, t in self._last_in_chat.items() if t > horizon}
+    def _flooded(self, flood: FloodWait) -> None:
+        """Keep each 429 in the database, for `clausebot status` (off the sending path)."""
+
+        async def record() -> None:
+            try:
+                async with self.db.session() as session:
+                    await outbox.record_flood_wait(
+                        session,
+                        instance=self.instance,
+                        method=flood.method,
+                        chat_id=flood.chat_id,
+                        retry_after=flood.retry_after,
+                        bulk=flood.bulk,
+                        now=self.clock(),
+                    )
+            except Exception:
+                log.warning("could not record an answer of 429", exc_info=True)
+
+        task = asyncio.create_task(record())
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
 
     async def _send(self, chat_id: int, payload: dict[str, Any]) -> Message:
         keyboard = markup(payload.get("buttons"))
@@ -229,6 +221,7 @@ class OutboxSender:
                 caption=payload["text"],
                 parse_mode=ParseMode.HTML,
                 reply_markup=keyboard,
+                rate_limit_args=BULK,
             )
         if payload.get("document"):
             return await self.bot.send_document(
@@ -237,12 +230,19 @@ class OutboxSender:
                 caption=payload["text"],
                 parse_mode=ParseMode.HTML,
                 reply_markup=keyboard,
+                rate_limit_args=BULK,
             )
         return await self.bot.send_message(
-            chat_id=chat_id, text=payload["text"], parse_mode=ParseMode.HTML, reply_markup=keyboard
+            chat_id=chat_id,
+            text=payload["text"],
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard,
+            rate_limit_args=BULK,
         )
 
-    async def _deliver(self, item: outbox.ClaimedMessage) -> None:
+    async def _deliver(self, item: outbox.ClaimedMessage) -> bool:
+        """Send one message and record what became of it. False when it was put back in the
+        queue for later: the rest of its chat waits for it."""
         payload = item.payload
         try:
             message = await self._send(item.chat_id, payload)
@@ -250,20 +250,23 @@ class OutboxSender:
             async with self.db.session() as session:
                 await outbox.mark_blocked(session, item, str(exc), now=self.clock())
             log.info("contact %s unreachable: %s", item.contact_id, exc)
-            return
-        except RetryAfter as exc:
+            return True
+        except RetryAfter as exc:  # still 429 after the budget's own waits
             async with self.db.session() as session:
-                await outbox.retry_later(session, item, str(exc), delay=_seconds(exc.retry_after), now=self.clock())
-            return
+                await outbox.retry_later(
+                    session, item, str(exc), delay=retry_seconds(exc.retry_after), now=self.clock()
+                )
+            return False
         except BadRequest as exc:
             async with self.db.session() as session:
                 await outbox.mark_failed(session, item, str(exc))
             log.error("message %s refused by Telegram: %s", item.id, exc)
-            return
+            return True
         except (TimedOut, NetworkError) as exc:
             async with self.db.session() as session:
                 await outbox.retry_later(session, item, str(exc), now=self.clock())
-            return
+            return False
         async with self.db.session() as session:
             await outbox.mark_sent(session, item, message.message_id, now=self.clock())
         self.sent += 1
+        return True

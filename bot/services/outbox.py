@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, delete, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from bot.models import Contact, Instance, MessageAnchor, Outbox, OutboxStatus, utcnow
+from bot.models import Contact, FloodWaitRow, Instance, MessageAnchor, Outbox, OutboxStatus, utcnow
 from bot.services.sql import dialect, rowcount, table
 
 MAX_ATTEMPTS = 6
@@ -139,20 +140,39 @@ async def enqueue(
     return await enqueue_many(session, [item], now=now)
 
 
+# Claims are taken one at a time across processes (PostgreSQL), so that two never take
+# messages of one chat side by side: a transaction-level advisory lock, released at commit.
+_CLAIM_LOCK = 0x636C61696D  # "claim"
+
+
 async def claim(
     session: AsyncSession, *, limit: int = 50, now: datetime | None = None, instance: str | None = None
 ) -> list[ClaimedMessage]:
-    """Take due messages for sending. Concurrent senders on PostgreSQL never take the same row."""
+    """Take due messages for sending, each chat's in the order they were queued.
+
+    A message is not taken while an older one of its chat is still to go: being sent by
+    another process (a dead one's claims come back to the queue and go first), or waiting
+    to be tried again. Messages held back for later (quiet hours) do not hold up the others.
+    Concurrent senders never take the same row."""
     now = now or utcnow()
+    older = aliased(Outbox)
+    mine = older.claimed_by.is_(None) if instance is None else older.claimed_by == instance
+    others_sending = (older.status == OutboxStatus.SENDING) & ~func.coalesce(mine, False)
+    held_up = exists().where(
+        older.chat_id == Outbox.chat_id,
+        older.id < Outbox.id,
+        others_sending | ((older.status == OutboxStatus.QUEUED) & (older.attempts > 0)),
+    )
     query = (
         select(Outbox)
-        .where(Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now)
+        .where(Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now, ~held_up)
         .order_by(Outbox.next_attempt_at, Outbox.id)
         .limit(limit)
     )
     if dialect(session) == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
         query = query.with_for_update(skip_locked=True)
-    rows = list(await session.scalars(query))
+    rows = sorted(await session.scalars(query), key=lambda row: row.id)
     claimed = []
     for row in rows:
         if row.expires_at is not None and row.expires_at <= now:
@@ -238,14 +258,22 @@ HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 
 
 async def heartbeat(
-    session: AsyncSession, instance: str, description: str = "", *, now: datetime | None = None
+    session: AsyncSession,
+    instance: str,
+    description: str = "",
+    *,
+    now: datetime | None = None,
+    send_rate: float = 0.0,
+    reply_rate: float = 0.0,
 ) -> None:
     now = now or utcnow()
     row = await session.get(Instance, instance)
     if row is None:
-        session.add(Instance(id=instance, description=description[:255], started_at=now, seen_at=now))
-    else:
-        row.seen_at = now
+        row = Instance(id=instance, description=description[:255], started_at=now, seen_at=now)
+        session.add(row)
+    row.seen_at = now
+    row.send_rate = send_rate
+    row.reply_rate = reply_rate
     await session.flush()
 
 
@@ -289,8 +317,6 @@ async def requeue_interrupted(
 
 
 async def pending_count(session: AsyncSession) -> int:
-    from sqlalchemy import func
-
     return int(
         await session.scalar(
             select(func.count())
@@ -298,4 +324,61 @@ async def pending_count(session: AsyncSession) -> int:
             .where(Outbox.status.in_([OutboxStatus.QUEUED, OutboxStatus.SENDING]))
         )
         or 0
+    )
+
+
+async def record_flood_wait(
+    session: AsyncSession,
+    *,
+    instance: str,
+    method: str,
+    chat_id: int | None,
+    retry_after: float,
+    bulk: bool,
+    now: datetime | None = None,
+) -> None:
+    """Keep an answer of 429 for the status (a day of them)."""
+    now = now or utcnow()
+    session.add(
+        FloodWaitRow(at=now, instance=instance, method=method[:32], chat_id=chat_id, retry_after=retry_after, bulk=bulk)
+    )
+    await session.execute(delete(FloodWaitRow).where(FloodWaitRow.at < now - timedelta(days=1)))
+    await session.flush()
+
+
+@dataclass(frozen=True)
+class Sending:
+    """How sending goes, over every running instance of the bot."""
+
+    instances: int
+    send_rate: float  # messages a second over the last minute, replies included
+    reply_rate: float
+    queued: int
+    flood_waits_last_hour: int
+
+
+async def sending(
+    session: AsyncSession, *, now: datetime | None = None, timeout: timedelta = HEARTBEAT_TIMEOUT
+) -> Sending:
+    now = now or utcnow()
+    live = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(Instance.send_rate), 0.0),
+                func.coalesce(func.sum(Instance.reply_rate), 0.0),
+            )
+            .select_from(Instance)
+            .where(Instance.seen_at >= now - timeout)
+        )
+    ).one()
+    floods = await session.scalar(
+        select(func.count()).select_from(FloodWaitRow).where(FloodWaitRow.at >= now - timedelta(hours=1))
+    )
+    return Sending(
+        instances=int(live[0]),
+        send_rate=float(live[1]),
+        reply_rate=float(live[2]),
+        queued=await pending_count(session),
+        flood_waits_last_hour=int(floods or 0),
     )
