@@ -17,7 +17,7 @@ queue and the replies to people draw on the same budget:
   then about one message a second; bulk messages are spaced a little over a second apart.
 * **429.** Telegram does not say which limit an answer of 429 ("retry after N") is about.
   The chat concerned waits N seconds; every other chat goes on. The shared rate is lowered
-  by a fifth for a minute (again at each further 429, to at most a third of the rate),
+  by an eighth for half a minute (again at each further 429, to at most half the rate),
   then restored. Slots are spaced from the moment they are taken, so a pause never ends
   in a burst. Each 429 is logged once with what it held up, and recorded (``flood_waits``)
   for ``clausebot status``.
@@ -75,12 +75,13 @@ COUNTED = frozenset(
     }
 )
 
-SLOW_FOR = 60.0  # seconds the rate stays lowered after a 429
-SLOW_STEP = 1.25  # each 429 spaces the slots this much further apart…
-SLOW_MOST = 3.0  # …up to this factor
+SLOW_FOR = 30.0  # seconds the rate stays lowered after a 429
+SLOW_STEP = 1.15  # each 429 spaces the slots this much further apart…
+SLOW_MOST = 2.0  # …up to this factor
 PER_CHAT_BURST = 5
 PER_CHAT_PER_SECOND = 1.0
 BULK_CHAT_INTERVAL = 1.05  # bulk messages to one chat: a little over a second apart
+LATE = 0.25  # a slot not used within a quarter of an interval is given up
 
 
 def retry_seconds(value: float | timedelta) -> float:
@@ -159,6 +160,7 @@ class SharedTimeline:
             await connection.execute(_CREATE, {"bot": self.bot_id})
 
     async def take(self) -> float:
+        asked = time.monotonic()
         try:
             async with self.db.engine.begin() as connection:
                 wait = (await connection.execute(_TAKE, {"bot": self.bot_id, "interval": self.interval})).scalar()
@@ -169,7 +171,8 @@ class SharedTimeline:
                 self._warned = True
             return await self.fallback.take()
         self._warned = False
-        return max(0.0, float(wait or 0.0))
+        # The database reckoned the wait somewhere between the question and the answer.
+        return float(wait or 0.0) - (time.monotonic() - asked) / 2
 
     async def slow_down(self) -> float:
         try:
@@ -254,10 +257,16 @@ class _Slots:
         return bool(self._waiters)
 
     async def _hand_out(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._pending():
             wait = await self.timeline.take()
+            due = loop.time() + wait
             if wait > 0:
                 await asyncio.sleep(wait)
+            if loop.time() - due > LATE * self.timeline.interval:
+                # The event loop was busy past the slot: it is given up rather than used late,
+                # where it could fall next to the slot after it (a burst).
+                continue
             # Whoever is most urgent now takes it: a reply that came during the wait included.
             if self._pending():
                 heapq.heappop(self._waiters)[2].set_result(None)
@@ -303,6 +312,10 @@ class SendBudget(BaseRateLimiter[dict[str, Any]]):
         self.chats = ChatPace(clock)
         self._slots = _Slots(self.timeline)
         self._sent: deque[tuple[float, int]] = deque()
+        # When this process's last sends started: never more than the rate in any second,
+        # however late the slots were used (a busy event loop).
+        self._window: deque[float] = deque()
+        self._window_size = max(1, int(per_second))
         self.flood_waits: deque[tuple[float, FloodWait]] = deque(maxlen=1000)
         #: called with each 429 (the sender records it in the database)
         self.on_flood: Callable[[FloodWait], None] | None = None
@@ -359,6 +372,7 @@ class SendBudget(BaseRateLimiter[dict[str, Any]]):
         attempt = 0
         while True:
             await self._acquire(priority, chat)
+            await self._within_window()
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -372,6 +386,15 @@ class SendBudget(BaseRateLimiter[dict[str, Any]]):
             if len(self._sent) > 4096:
                 self._trim()
             return result
+
+    async def _within_window(self) -> None:
+        while len(self._window) >= self._window_size:
+            wait = self._window[0] + 1.0 - self.clock()
+            if wait <= 0:
+                self._window.popleft()
+                continue
+            await asyncio.sleep(wait)
+        self._window.append(self.clock())
 
     async def _acquire(self, priority: int, chat: object) -> None:
         while True:

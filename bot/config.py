@@ -33,8 +33,8 @@ class Settings(BaseSettings):
     max_comment_chars: int = 8000
     # Seconds between looks at the outgoing queue for work queued by other processes.
     outbox_poll_seconds: float = 2.0
-    # Messages a second the outgoing queue sends (Telegram allows about 30 overall).
-    outbox_rate: float = 29.0
+    # Messages a second the bot sends in all, replies included (Telegram allows about 30 overall).
+    outbox_rate: float = 28.0
     # A process silent this long is taken for dead: the messages it was sending are queued again.
     instance_timeout_seconds: float = 30.0
     # Seconds between looks at the timetable (reminders, summaries) for changes made elsewhere.

@@ -115,7 +115,7 @@ class LocalBotApi(MessagesMixin, CallbacksMixin, UpdatesMixin, ProfileMixin):
         self._updates_signal = _Signal()
         self._poll_generation = 0
         self._closing = False
-        self._injected: dict[str, list[ApiError]] = {}
+        self._injected: dict[str, list[tuple[ApiError, str | None]]] = {}
         self._webhook_task = None
         self._webhook_error = None
         self._runner: web.AppRunner | None = None
@@ -229,14 +229,17 @@ class LocalBotApi(MessagesMixin, CallbacksMixin, UpdatesMixin, ProfileMixin):
         *,
         times: int = 1,
         retry_after: int | None = None,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail with the given error.
+        """Make the next ``times`` calls of ``method`` fail with the given error (only those
+        to ``chat_id``, when given).
 
         Useful to test how the bot copes with e.g. 502s or flood waits.
         """
         parameters = {"retry_after": retry_after} if retry_after is not None else None
         queue = self._injected.setdefault(method.lower(), [])
-        queue.extend(ApiError(error_code, description, parameters) for _ in range(times))
+        chat = None if chat_id is None else str(chat_id)
+        queue.extend((ApiError(error_code, description, parameters), chat) for _ in range(times))
 
     # ------------------------------------------------------------------ HTTP plumbing
 
@@ -261,7 +264,11 @@ class LocalBotApi(MessagesMixin, CallbacksMixin, UpdatesMixin, ProfileMixin):
                 raise ApiError(404, "Not Found")
             injected = self._injected.get(method_name.lower())
             if injected:
-                raise injected.pop(0)
+                chat = str(params.get("chat_id"))
+                for index, (error, only_chat) in enumerate(injected):
+                    if only_chat is None or only_chat == chat:
+                        del injected[index]
+                        raise error
             delay = self.delays.get(method_name.lower())
             if delay:
                 await asyncio.sleep(delay)
