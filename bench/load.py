@@ -299,7 +299,9 @@ async def run(contacts: int, delegates: int, url: str | None, replicas: int) -> 
             _explain_429s(server)
             for index in range(replicas):
                 warnings = [
-                    line for line in (Path(tmp) / f"replica-{index}.log").read_text().splitlines() if "429" in line
+                    line
+                    for line in (Path(tmp) / f"replica-{index}.log").read_text().splitlines()
+                    if "429" in line or "send budget:" in line
                 ]
                 for line in warnings[:5]:
                     print(f"replica {index}: {line}", file=sys.stderr)

@@ -733,14 +733,26 @@ def cmd_reminders(args) -> int:
 
 def cmd_status(args) -> int:
     settings = load_settings(args)
-    from bot.services import rounds, status
+    from bot.services import outbox, rounds, status
+    from bot.services.errors import Reason, ServiceError
 
     async def work(session):
-        consultation = await rounds.resolve_consultation(session, args.consultation)
-        return await status.status_report(session, consultation)
+        sending = await outbox.sending(session)
+        try:
+            consultation = await rounds.resolve_consultation(session, args.consultation)
+        except ServiceError as exc:
+            if exc.reason is Reason.NO_CONSULTATIONS and not args.consultation:
+                return None, sending
+            raise
+        return await status.status_report(session, consultation), sending
 
-    report = _call(settings, work)
-    print(_plain(texts.status_report(report, settings.tz, datetime.now(UTC))))
+    report, sending = _call(settings, work)
+    if report is None:
+        print(_plain(texts.no_consultations(True)))
+    else:
+        print(_plain(texts.status_report(report, settings.tz, datetime.now(UTC))))
+    print()
+    print(_plain(texts.sending_status(sending)))
     return 0
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.services.answer_import import ImportPreview, RefusedRow
     from bot.services.answers import Answered, AnswerHistory, AnswerLine, Published, ToAnswer, WalkDone
     from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
+    from bot.services.outbox import Sending
     from bot.services.rounds import Opened, Outline
     from bot.services.status import AnswerCounts, BodyStatus, StatusReport, Tally
 
@@ -836,6 +837,25 @@ def deadlines(rows: Sequence[tuple[str, str, datetime | None]], tz: ZoneInfo, no
         else:
             lines.append(f"• {esc(title)}: not yet open")
     return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def sending_status(s: Sending) -> str:
+    """How sending goes, over every running instance (for `clausebot status`)."""
+    if not s.instances:
+        running = "No instance of the bot is running"
+    else:
+        running = f"{_count(s.instances, 'instance')} running"
+    rate = f"{s.send_rate:.1f} messages a second over the last minute ({s.reply_rate:.1f} of them replies to people)"
+    floods = (
+        "no answer of 429 (too many requests) from Telegram in the last hour"
+        if not s.flood_waits_last_hour
+        else f"{_count(s.flood_waits_last_hour, 'answer')} of 429 (too many requests) from Telegram in the last hour"
+    )
+    return f"<b>Sending</b>\n{running}: {rate}.\n{_count(s.queued, 'message')} in the outgoing queue; {floods}."
 
 
 def status_report(r: StatusReport, tz: ZoneInfo, now: datetime) -> str:

@@ -82,6 +82,21 @@ class WebhookServer:
             return web.json_response(body, status=503)
         if bot_data.sender is not None:
             body["instance"] = bot_data.sender.instance
+        # This process's sending (bot/budget.py), and the queue all instances share.
+        budget = bot_data.budget
+        rate, replies = budget.rates()
+        body["sending"] = {
+            "messages_per_second": round(rate, 2),
+            "replies_per_second": round(replies, 2),
+            "flood_waits_last_hour": budget.floods_last_hour(),
+        }
+        try:
+            from bot.services import outbox
+
+            async with bot_data.db.session() as session:
+                body["sending"]["queued"] = await outbox.pending_count(session)
+        except Exception:
+            log.debug("health check: the queue could not be counted", exc_info=True)
         return web.json_response(body)
 
     async def start(self) -> None:

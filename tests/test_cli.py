@@ -132,7 +132,11 @@ def test_import_open_status_and_consolidate(cli_env, capsys):
     assert "already past" in capsys.readouterr().err
     assert main(["open", "--days", "30"]) == 0
     assert main(["status"]) == 0
-    assert "SOMHD — 0 of 10 Member States responded" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "SOMHD — 0 of 10 Member States responded" in shown
+    # How sending goes: nothing runs here; the round's messages wait in the queue.
+    assert "No instance of the bot is running: 0.0 messages a second" in shown
+    assert "messages in the outgoing queue; no answer of 429" in shown
     out = cli_env / "out" / "consolidated.docx"
     assert main(["consolidate", "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == str(out.resolve())

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot import texts
 from bot.app import build_application
 from bot.db import Database
 from bot.models import Outbox, OutboxStatus, utcnow
@@ -75,7 +76,9 @@ async def test_a_429_holds_up_its_chat_and_not_the_others(env, caplog):
     warnings = [r.getMessage() for r in caplog.records if "answered 429" in r.getMessage()]
     assert len(warnings) == 1 and str(held.id) in warnings[0] and "queued message" in warnings[0]
     async with env.db.session() as session:
-        assert (await outbox.sending(session)).flood_waits_last_hour == 1
+        sending = await outbox.sending(session)
+    assert sending.flood_waits_last_hour == 1 and sending.queued == 0
+    assert "1 answer of 429 (too many requests) from Telegram in the last hour" in texts.sending_status(sending)
 
 
 async def test_two_processes_on_one_database_stay_under_the_limit_together(env):

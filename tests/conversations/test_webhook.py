@@ -47,6 +47,7 @@ async def test_webhook_mode_serves_a_round(env):
             async with http.get(f"{base}/healthz") as response:
                 health = await response.json()
             assert response.status == 200 and health["status"] == "ok" and health["database"] == "ok"
+            assert health["sending"]["queued"] == 0 and health["sending"]["flood_waits_last_hour"] == 0
             async with http.post(f"{base}/telegram", json={"update_id": 1}) as response:
                 assert response.status == 403
             async with http.post(
