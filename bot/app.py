@@ -54,12 +54,13 @@ def build_application(
     db: Database | None = None,
     token: str | None = None,
     clock: Callable[[], datetime] | None = None,
+    budget: SendBudget | None = None,
 ) -> ClausebotApplication:
     token = token or settings.token
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     db = db or Database(settings.database_url, echo=settings.sql_echo)
-    bot_data = BotData(settings=settings, db=db, menus=menus(), budget=SendBudget(settings.outbox_rate))
+    bot_data = BotData(settings=settings, db=db, menus=menus(), budget=budget or SendBudget(settings.outbox_rate))
     if clock is not None:
         bot_data.clock = clock
     # Every context shares this one BotData (ContextTypes makes bot_data by calling what it is given).

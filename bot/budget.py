@@ -197,8 +197,18 @@ class _Chat:
 class ChatPace:
     """About one message a second in each chat, after a short burst."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        burst: int = PER_CHAT_BURST,
+        per_second: float = PER_CHAT_PER_SECOND,
+        bulk_interval: float = BULK_CHAT_INTERVAL,
+    ) -> None:
         self.clock = clock
+        self.burst = burst
+        self.per_second = per_second
+        self.bulk_interval = bulk_interval
         self._chats: dict[object, _Chat] = {}
 
     def _chat(self, chat: object, now: float) -> _Chat:
@@ -206,9 +216,9 @@ class ChatPace:
         if state is None:
             if len(self._chats) > 50_000:  # forget chats long quiet
                 self._chats = {c: s for c, s in self._chats.items() if s.last > now - 60 or s.held_until > now}
-            state = self._chats[chat] = _Chat(tokens=PER_CHAT_BURST, stamp=now)
+            state = self._chats[chat] = _Chat(tokens=self.burst, stamp=now)
         elif now > state.stamp:
-            state.tokens = min(PER_CHAT_BURST, state.tokens + (now - state.stamp) * PER_CHAT_PER_SECOND)
+            state.tokens = min(self.burst, state.tokens + (now - state.stamp) * self.per_second)
             state.stamp = now
         return state
 
@@ -218,9 +228,9 @@ class ChatPace:
         state = self._chat(chat, now)
         wait = max(0.0, state.held_until - now)
         if state.tokens < 1:
-            wait = max(wait, (1 - state.tokens) / PER_CHAT_PER_SECOND)
+            wait = max(wait, (1 - state.tokens) / self.per_second)
         if priority == BULK:
-            wait = max(wait, state.last + BULK_CHAT_INTERVAL - now)
+            wait = max(wait, state.last + self.bulk_interval - now)
         return wait
 
     def sent(self, chat: object) -> None:
@@ -302,6 +312,7 @@ class SendBudget(BaseRateLimiter[dict[str, Any]]):
         max_retries: int = 4,
         longest_wait: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        chats: ChatPace | None = None,
     ) -> None:
         self.per_second = per_second
         self.clock = clock
@@ -309,7 +320,7 @@ class SendBudget(BaseRateLimiter[dict[str, Any]]):
         self.longest_wait = longest_wait
         self.local = LocalTimeline(per_second, clock)
         self.timeline: LocalTimeline | SharedTimeline = self.local
-        self.chats = ChatPace(clock)
+        self.chats = chats or ChatPace(clock)
         self._slots = _Slots(self.timeline)
         self._sent: deque[tuple[float, int]] = deque()
         # When this process's last sends started: never more than the rate in any second,

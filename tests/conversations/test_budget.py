@@ -135,3 +135,24 @@ async def test_after_a_takeover_each_chat_gets_its_messages_in_order(env):
     async with polling(application, poll_timeout=1):
         assert await env.queue_emptied(tries=300)
     await _in_queue_order(env, users)
+
+
+def test_the_load_benchmark_runs_and_reports_in_the_agreed_format(tmp_path):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(root / "bench" / "load.py"), "--contacts", "15", "--delegates", "2"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    last = done.stdout.strip().splitlines()[-1]
+    figures = dict(field.split("=", 1) for field in last.split())
+    assert re.fullmatch(r"reply_p95_ms=\d+ reply_max_ms=\d+ circulation_rate=[\d.]+ r429=\d+ replicas=1 .*", last), last
+    assert int(figures["replies"]) > 0 and figures["database"] == "sqlite"
