@@ -422,13 +422,18 @@ class SendBudget(BaseRateLimiter[dict[str, Any]]):
             await asyncio.sleep(wait)
         self._window.append(self.clock())
 
+    async def chat_ready(self, chat: object, priority: int = BULK) -> None:
+        """Wait until a message may go to this chat (its pace, a 429's hold), without taking
+        a slot: a sender waits here before it takes anything else that others need."""
+        wait = self.chats.wait(chat, priority)
+        while wait > 0:
+            await asyncio.sleep(wait)
+            wait = self.chats.wait(chat, priority)
+
     async def _acquire(self, priority: int, chat: object) -> None:
         while True:
             if chat is not None:
-                wait = self.chats.wait(chat, priority)
-                while wait > 0:
-                    await asyncio.sleep(wait)
-                    wait = self.chats.wait(chat, priority)
+                await self.chat_ready(chat, priority)
             await self._slots.take(priority)
             # A 429 may have held the chat while this waited for its slot.
             if chat is None or self.chats.wait(chat, priority) <= 0:

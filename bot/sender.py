@@ -175,6 +175,8 @@ class OutboxSender:
             # one put back for later holds the rest of its chat back with it.
             async with gate:
                 for item in queue:
+                    if self.budget is not None:  # the chat's turn first, holding nothing
+                        await self.budget.chat_ready(item.chat_id)
                     async with self._out:
                         if self._stopping:  # sends under way finish; no new one starts
                             return
