@@ -1312,7 +1312,9 @@ def answer_history(h: AnswerHistory) -> str:
     ]
     if h.withdrawn:
         lines.append("Withdrawn by its author: it takes no answer.")
-    elif h.published_at and h.changes:
+    elif h.published_at and h.changes and h.changes[-1].at > h.published_at:
+        lines.append("Changed since it was made known: the delegate is sent the change at the next /publish.")
+    elif h.published_at:
         lines.append("A change goes to the delegate as a short update at the next /publish.")
     if h.changes:
         lines += ["", "History:"]

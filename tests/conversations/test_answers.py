@@ -263,7 +263,7 @@ async def test_an_answer_is_changed_from_its_card_and_a_published_one_goes_again
         await officer.send("Kept, but every 18 months.")
         after = await officer.wait_for("changed to Accepted in part")
         assert "Noted → Accepted in part: “Kept, but every 18 months.”" in after.content
-        assert after.content.count("Mega") == 3
+        assert after.content.count("Mega") == 3 and "Changed since it was made known" in after.content
 
         # The card shown before that change is out of date: nothing is changed, the fresh one follows.
         await officer.press(card, "Change the answer")
