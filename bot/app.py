@@ -173,6 +173,9 @@ BUTTONS: tuple[Button, ...] = (
     Button(callbacks.AnswerNoObservation, answers.no_observation, SECRETARIAT),
     Button(callbacks.AnswerLater, answers.later, SECRETARIAT),
     Button(callbacks.AnswerStop, answers.stop, SECRETARIAT),
+    Button(callbacks.ChangeAnswer, answers.change, SECRETARIAT),
+    Button(callbacks.KeepObservation, answers.keep_observation, SECRETARIAT),
+    Button(callbacks.CancelChange, answers.cancel_change, SECRETARIAT),
     Button((callbacks.MatrixApply, callbacks.MatrixCancel), answers.matrix_choice, SECRETARIAT),
 )
 

@@ -221,6 +221,27 @@ class AnswerStop(CallbackData, prefix="ans"):
 
 
 @dataclasses.dataclass(frozen=True)
+class ChangeAnswer(CallbackData, prefix="anc"):
+    """Change one comment's answer (or give its first) from its card; `seen` is the last
+    change of the answer the card showed (0: none), so an old card is known for one."""
+
+    comment_id: int
+    seen: int
+
+
+@dataclasses.dataclass(frozen=True)
+class KeepObservation(CallbackData, prefix="ank"):
+    """Changing an answer: keep the observation it has now."""
+
+    comment_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class CancelChange(CallbackData, prefix="anx"):
+    comment_id: int
+
+
+@dataclasses.dataclass(frozen=True)
 class MatrixApply(CallbackData, prefix="mx:a"):
     """Store the answers of a comment matrix sent back (previewed first)."""
 

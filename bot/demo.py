@@ -46,6 +46,16 @@ POINTS = [
     "data sharing respect national legislation on privacy",
     "rural and remote communities receive specific attention",
 ]
+# The Secretariat's answers in the demo, in turn: the button pressed and the observation typed
+# (None: skipped, where it may be).
+ANSWERS = [
+    ("Accepted", None),
+    ("In part", "Kept, with the wording adjusted to national circumstances."),
+    ("Noted", "To be taken up in the Plan of Action."),
+    ("Not accepted", "Outside the scope agreed in the ASEAN Declaration."),
+]
+ANSWERED_AT_MOST = 8
+
 PROPOSALS = [
     "including workers in the informal economy and their dependants",
     "progressively, in accordance with national circumstances and capacities",
@@ -255,6 +265,7 @@ async def run_demo(
                 say("Secretariat's /status: " + next(x for x in report.content.split("\n") if "so far" in x))
 
                 await _fast_forward(say, application, db, clock, name, people, chairs, officer, out)
+                await _answer_and_publish(say, officer, people, min(ANSWERED_AT_MOST, (2 * sent) // 3))
 
                 await officer.send("/consolidate")
                 document = await officer.wait_for(lambda m: m.document is not None, timeout=120)
@@ -337,6 +348,52 @@ async def _fast_forward(
                 out.with_name(out.stem + f"-chart-{body}.png").write_bytes(photos[-1].file_bytes or b"")
     if plan:
         say(f"Response charts saved next to the draft: {out.stem}-chart-*.png")
+
+
+async def _answer_and_publish(
+    say: Printer, officer: SimUser, people: list[tuple[SimUser, str, str]], count: int
+) -> None:
+    """The Secretariat answers `count` comments in chat with /answer, a mix of dispositions,
+    leaves the rest for later, and publishes the answers to the delegates."""
+    if count < 1:
+        return
+
+    def card_or_done(m: SimMessage) -> bool:
+        return "Your answer?" in m.content or "Every comment" in m.content
+
+    await officer.send("/answer")
+    card = await officer.wait_for(card_or_done)
+    answered = 0
+    while "Your answer?" in card.content and answered < count:
+        label, observation = ANSWERS[answered % len(ANSWERS)]
+        await officer.press(card, label)
+        asked = await officer.wait_for("Now write the observation")
+        if observation:
+            await officer.send(observation)
+        else:
+            await officer.press(asked, "Skip")
+        recorded = await officer.wait_for(lambda m: "recorded:" in m.content)
+        say(
+            f"Secretariat /answer: {recorded.content.split(' ', 1)[-1]}"
+            + (f" — “{observation}”" if observation else "")
+        )
+        answered += 1
+        card = await officer.wait_for(card_or_done)
+    if "Your answer?" in card.content:
+        await officer.press(card, "Stop")
+        stopped = await officer.wait_for("Stopped")
+        say(f"Secretariat stops for now: {stopped.content.split('. ')[1]}")
+    await officer.send("/publish")
+    published = await officer.wait_for(lambda m: "Answers to" in m.content or "Nothing new" in m.content)
+    say("/publish: " + published.content.split(". ")[0].replace("📬 ", ""))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for user, body, state in people:
+            told = next((m for m in user.messages() if "the Secretariat has answered" in m.content), None)
+            if told is not None:
+                say(f"{body} – {state} is told: “{told.content.splitlines()[0].replace('📬 ', '')}”")
+                return
+        await asyncio.sleep(0.1)
 
 
 async def _section_messages(user: SimUser, timeout: float = 60.0) -> list[SimMessage]:

@@ -119,7 +119,13 @@ def nudge(consultation_id: int, body_id: int, waiting: int) -> Rows:
     return [[(f"📣 Nudge the {waiting} not yet responded", cb.Nudge(consultation_id, body_id).pack())]]
 
 
-def answer_choices(comment_id: int) -> Rows:
+def answer_choices(comment_id: int, *, changing: bool = False) -> Rows:
+    """The four answers; then Later and Stop in a walk-through, Cancel when changing one answer."""
+    last: list[tuple[str, str]] = (
+        [("✖️ Cancel – keep the answer as it is", cb.CancelChange(comment_id).pack())]
+        if changing
+        else [("⏭ Later", cb.AnswerLater(comment_id).pack()), ("⏹ Stop", cb.AnswerStop().pack())]
+    )
     return [
         [
             ("✅ Accepted", cb.AnswerWith(comment_id, "accepted").pack()),
@@ -129,11 +135,20 @@ def answer_choices(comment_id: int) -> Rows:
             ("📝 Noted", cb.AnswerWith(comment_id, "noted").pack()),
             ("✖️ Not accepted", cb.AnswerWith(comment_id, "rejected").pack()),
         ],
-        [("⏭ Later", cb.AnswerLater(comment_id).pack()), ("⏹ Stop", cb.AnswerStop().pack())],
+        last,
     ]
 
 
-def answer_observation(comment_id: int, *, optional: bool) -> Rows:
-    """While the observation is awaited: skip it (where it is optional), or pick another answer."""
+def answer_observation(comment_id: int, *, optional: bool, changing: bool = False, keep: bool = False) -> Rows:
+    """While the observation is awaited: skip it (where it is optional), keep the one the
+    answer has (when changing it), or pick another answer."""
     rows: Rows = [[("Skip – no observation", cb.AnswerNoObservation(comment_id).pack())]] if optional else []
-    return rows + answer_choices(comment_id)
+    if keep:
+        rows.append([("↩️ Keep the observation it has", cb.KeepObservation(comment_id).pack())])
+    return rows + answer_choices(comment_id, changing=changing)
+
+
+def change_answer(comment_id: int, seen: int, *, answered: bool) -> Rows:
+    """On a comment's card (and under an answer just recorded): change its answer."""
+    label = "✏️ Change the answer" if answered else "✏️ Answer it"
+    return [[(label, cb.ChangeAnswer(comment_id, seen).pack())]]

@@ -320,7 +320,12 @@ class AnswerChange(Base):
 
 class AnswerWalk(Base):
     """Where a Secretariat officer stands in answering comments one at a time: the comment in
-    hand (held from other officers), the step, the disposition chosen so far."""
+    hand (held from other officers), the step, the disposition chosen so far.
+
+    The same steps change one comment's answer from its card (`/history`): `change_from` is
+    then the last change of that answer the officer saw when they began (0: it had none), so
+    that an answer given meanwhile by someone else is never overwritten unseen. NULL: a
+    walk-through of the unanswered comments."""
 
     __tablename__ = "answer_walks"
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
@@ -329,6 +334,7 @@ class AnswerWalk(Base):
     comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"), index=True)
     step: Mapped[str] = mapped_column(String(16), default="disposition")
     disposition: Mapped[str | None] = mapped_column(String(16))
+    change_from: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

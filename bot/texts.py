@@ -187,6 +187,9 @@ HELP_SECRETARIAT = (
     "/reminders [CONSULTATION] [30d,14d,7d,3d,1d,0d] [everyone|nonresponders] – the reminder plan\n"
     "/latecomments [CONSULTATION] on|off – accept comments after the deadline (marked late)\n"
     "/close [CONSULTATION] – close a round\n"
+    "/answer [CONSULTATION] [section|body|state|ge|te|ed] – answer the comments one at a time\n"
+    "/history [CONSULTATION] NUMBER – a comment's answer and every change of it, with a button to change it\n"
+    "/publish [CONSULTATION] – tell each delegate the answers to their comments (changes go as a short update)\n"
     "/sections, /clause, /deadline – read the draft as delegates see it"
 )
 
@@ -216,7 +219,7 @@ MENU: dict[str, str | dict[str, str]] = {
     "close": "Close a round",
     "answer": "Answer comments one at a time",
     "publish": "Tell delegates the answers to their comments",
-    "history": "A comment's answer and its history (TH-004)",
+    "history": "A comment's answer: its history, change it (TH-004)",
     "sections": {"delegate": "Sections sent to you", "chair": "Sections of the draft", "secretariat": "Read the draft"},
     "mycomments": {"delegate": "Your comments: edit or withdraw", "chair": "Your comments"},
     "comment": "Comment on a clause: /comment 2.3.1 text",
@@ -1235,11 +1238,38 @@ def already_answered(ref: str, by: str, disposition: str) -> str:
     )
 
 
+def answer_changed_meanwhile(number: str, by: str, disposition: str | None, first: bool) -> str:
+    verb = "answered" if first else "changed its answer"
+    return (
+        f"{esc(number)}: {esc(by)} {verb} meanwhile ({esc(disposition_name(disposition))}); "
+        "yours was not stored. Here it is as it stands."
+    )
+
+
+def answer_card_out_of_date(number: str, by: str, disposition: str | None) -> str:
+    return (
+        f"{esc(number)}: the answer has changed since that card was shown "
+        f"(now {esc(disposition_name(disposition))}, by {esc(by)}); nothing was changed. Here it is as it stands."
+    )
+
+
+def _answer_now(disposition: str | None, observation: str | None, published_at: datetime | None) -> str:
+    return (
+        f"Answer now: <b>{esc(disposition_name(disposition))}</b>"
+        + (f" — {esc(_short(observation, 600))}" if observation else "")
+        + (f" (made known {when(published_at)})" if published_at else " (not yet published)")
+    )
+
+
 def answer_card(a: ToAnswer) -> str:
-    """One comment as the officer answering it sees it."""
+    """One comment as the officer answering it sees it (or changing its answer)."""
     scope = f" · {esc(a.scope)}" if a.scope else ""
+    if a.changing:
+        head = f"✏️ <b>{esc(a.number or a.clause_ref)}</b> · {esc(a.consultation_title)} — changing its answer"
+    else:
+        head = f"🗂 <b>{esc(a.consultation_title)}</b>{scope} — {a.answered} of {a.total} answered"
     lines = [
-        f"🗂 <b>{esc(a.consultation_title)}</b>{scope} — {a.answered} of {a.total} answered",
+        head,
         "",
         f"<b>{esc(a.clause_ref)}</b> {esc(_short(a.clause_text, 600))}",
         "",
@@ -1248,15 +1278,20 @@ def answer_card(a: ToAnswer) -> str:
     ]
     if a.proposed:
         lines += ["", f"<i>Proposed wording:</i> {esc(_short(a.proposed, 1000))}"]
+    if a.changing:
+        lines += ["", _answer_now(a.disposition, a.observation, a.published_at)]
+        if a.published_at:
+            lines.append("A change goes to the delegate as a short update at the next /publish.")
     if a.step == "observation" and a.chosen:
         need = "required" if a.observation_required else "optional"
+        taps = [t for t, shown in (("Skip", need == "optional"), ("Keep", bool(a.changing and a.observation))) if shown]
         lines += [
             "",
             f"Your answer: <b>{esc(disposition_name(a.chosen))}</b>. Now write the observation ({need}) as one message"
-            + (", or tap Skip." if need == "optional" else "."),
+            + (f", or tap {' or '.join(taps)}." if taps else "."),
         ]
     else:
-        lines += ["", "Your answer?"]
+        lines += ["", "Your new answer?" if a.changing else "Your answer?"]
     return "\n".join(lines)
 
 
@@ -1273,15 +1308,24 @@ def answer_history(h: AnswerHistory) -> str:
         f"🗂 <b>{esc(h.number)}</b> on {esc(h.clause_ref)} · {esc(h.author)}",
         f"<i>{esc(_short(h.text, 600))}</i>",
         "",
-        f"Answer now: <b>{esc(disposition_name(h.disposition))}</b>"
-        + (f" — {esc(_short(h.observation, 600))}" if h.observation else "")
-        + (f" (made known {when(h.published_at)})" if h.published_at else " (not yet published)"),
+        _answer_now(h.disposition, h.observation, h.published_at),
     ]
+    if h.withdrawn:
+        lines.append("Withdrawn by its author: it takes no answer.")
+    elif h.published_at and h.changes and h.changes[-1].at > h.published_at:
+        lines.append("Changed since it was made known: the delegate is sent the change at the next /publish.")
+    elif h.published_at:
+        lines.append("A change goes to the delegate as a short update at the next /publish.")
     if h.changes:
         lines += ["", "History:"]
+        if len(h.changes) > 20:
+            lines.append(f"… {len(h.changes) - 20} earlier change(s)")
         for c in h.changes[-20:]:
             before = disposition_name(c.before[0]) if c.before[0] else "no answer"
-            lines.append(f"• {when(c.at)} — {esc(c.by)}: {esc(before)} → <b>{esc(disposition_name(c.after[0]))}</b>")
+            line = f"• {when(c.at)} — {esc(c.by)}: {esc(before)} → <b>{esc(disposition_name(c.after[0]))}</b>"
+            if c.after[1] != c.before[1]:
+                line += f": “{esc(_short(c.after[1], 120))}”" if c.after[1] else " (no observation)"
+            lines.append(line)
     else:
         lines += ["", "No answer has been given yet."]
     return "\n".join(lines)
@@ -1295,6 +1339,10 @@ def unknown_number(number: str, name: str) -> str:
     return f"<b>{esc(name)}</b> has no comment numbered “{esc(number)}”. Numbers are given in the comment matrix (/consolidate)."
 
 
+def change_cancelled() -> str:
+    return "Cancelled: the answer is as it was."
+
+
 def answers_stopped(progress: tuple[int, int] | None) -> str:
     if progress is None:
         return "You were not answering comments."
@@ -1302,6 +1350,8 @@ def answers_stopped(progress: tuple[int, int] | None) -> str:
 
 
 def answer_recorded(a: Answered) -> str:
+    if a.same:
+        return f"{DISPOSITION_MARKS.get(a.disposition, '')} {esc(a.clause_ref)} stays {esc(disposition_name(a.disposition))}: nothing changed."
     verb = "changed to" if a.changed else "recorded:"
     return (
         f"{DISPOSITION_MARKS.get(a.disposition, '')} {esc(a.clause_ref)} {verb} {esc(disposition_name(a.disposition))}"
@@ -1469,6 +1519,8 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.COMMENT_WITHDRAWN: comment_withdrawn,
     Reason.OBSERVATION_REQUIRED: observation_required,
     Reason.ANSWER_NOT_IN_HAND: answer_not_in_hand,
+    Reason.ANSWER_CARD_OUT_OF_DATE: answer_card_out_of_date,
+    Reason.ANSWER_CHANGED_MEANWHILE: answer_changed_meanwhile,
     Reason.BAD_ANSWER_FILTER: bad_answer_filter,
     Reason.BAD_DISPOSITION: bad_disposition,
     Reason.ALREADY_OPEN: already_open,

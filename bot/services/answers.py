@@ -5,7 +5,9 @@ A comment's current answer lives on the comment (disposition, observation, who a
 when, when it was last made known to its author); every change is kept in `answer_changes`.
 An officer answering in chat walks through the unanswered comments one at a time; where they
 stand is kept in `answer_walks`, so they can stop and resume, across a restart, and two
-officers walking at once are never handed the same comment.
+officers walking at once are never handed the same comment. The same steps change one
+comment's answer from its card (`/history`), checked at the end against the answer the
+officer saw when they began: an answer given meanwhile by another officer is not overwritten.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
@@ -38,6 +40,7 @@ from bot.services.comments import clean_text
 from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from bot.services.registry import Actor, require
 from bot.services.render import Renderer
+from bot.services.sql import dialect, table
 from bot.services.status import answer_counts
 
 
@@ -164,6 +167,9 @@ class ToAnswer:
     answered: int
     total: int
     scope: str
+    number: str | None  # in the matrix ("TH-004"), once compiled
+    changing: bool  # changing this one comment's answer, not walking through the unanswered
+    published_at: datetime | None  # when its answer was last made known to its author
 
     @property
     def observation_required(self) -> bool:
@@ -187,7 +193,8 @@ async def _shown(session: AsyncSession, walk: AnswerWalk) -> ToAnswer:
     body = await session.get(Body, comment.body_id)
     state = await session.get(MemberState, comment.state_id)
     flt = Filter.decode(walk.filter)
-    answered, total = await _progress(session, consultation.id, flt)
+    changing = walk.change_from is not None
+    answered, total = (0, 0) if changing else await _progress(session, consultation.id, flt)
     return ToAnswer(
         comment_id=comment.id,
         consultation_title=consultation.title,
@@ -205,6 +212,9 @@ async def _shown(session: AsyncSession, walk: AnswerWalk) -> ToAnswer:
         answered=answered,
         total=total,
         scope=flt.describe(),
+        number=comment.number,
+        changing=changing,
+        published_at=comment.answer_published_at,
     )
 
 
@@ -251,7 +261,16 @@ async def begin(
     require(actor, Role.SECRETARIAT)
     now = now or utcnow()
     walk = await session.get(AnswerWalk, actor.contact_id)
-    if walk is not None and walk.consultation_id == consultation.id and walk.filter == flt.encode() and walk.comment_id:
+    if walk is not None and walk.comment_id and walk.change_from is not None:
+        # A change begun from a comment's card comes first (its card has Cancel).
+        comment = await session.get(Comment, walk.comment_id)
+        if comment is not None and comment.status == CommentStatus.ACTIVE:
+            walk.updated_at = now
+            await session.flush()
+            return await _shown(session, walk)
+    elif (
+        walk is not None and walk.consultation_id == consultation.id and walk.filter == flt.encode() and walk.comment_id
+    ):
         comment = await session.get(Comment, walk.comment_id)
         if comment is not None and comment.status == CommentStatus.ACTIVE and comment.disposition is None:
             walk.updated_at = now
@@ -275,7 +294,7 @@ async def resume(session: AsyncSession, actor: Actor, *, now: datetime | None = 
 async def _advance(session: AsyncSession, actor: Actor, walk: AnswerWalk, now: datetime) -> ToAnswer | WalkDone:
     flt = Filter.decode(walk.filter)
     walk.comment_id = await _next_comment(session, actor, walk.consultation_id, flt, now)
-    walk.step, walk.disposition, walk.updated_at = STEP_DISPOSITION, None, now
+    walk.step, walk.disposition, walk.change_from, walk.updated_at = STEP_DISPOSITION, None, None, now
     await session.flush()
     if walk.comment_id is None:
         consultation = await session.get(Consultation, walk.consultation_id)
@@ -286,18 +305,33 @@ async def _advance(session: AsyncSession, actor: Actor, walk: AnswerWalk, now: d
     return await _shown(session, walk)
 
 
-async def begin_again(session: AsyncSession, actor: Actor, *, now: datetime | None = None) -> ToAnswer | WalkDone:
-    """Go on to the next comment (the one in hand was answered by someone else meanwhile)."""
+async def begin_again(
+    session: AsyncSession, actor: Actor, *, now: datetime | None = None
+) -> ToAnswer | WalkDone | AnswerHistory:
+    """After an answer that could not be stored (the comment was answered by someone else
+    meanwhile, or withdrawn): a walk-through goes on to the next comment; a change of one
+    answer ends, and the comment is shown as it stands."""
     require(actor, Role.SECRETARIAT)
     walk = await session.get(AnswerWalk, actor.contact_id)
     if walk is None:
         raise NotFound(Reason.ANSWER_NOT_IN_HAND)
+    if walk.change_from is not None:
+        comment_id = walk.comment_id
+        await session.delete(walk)
+        await session.flush()
+        if comment_id is None:
+            raise NotFound(Reason.COMMENT_GONE)
+        return await card(session, actor, comment_id)
     return await _advance(session, actor, walk, now or utcnow())
 
 
-async def _walk_on(session: AsyncSession, actor: Actor, comment_id: int) -> AnswerWalk:
+async def _walk_on(session: AsyncSession, actor: Actor, comment_id: int, *, changing: bool | None = None) -> AnswerWalk:
+    """The officer's walk-through, if it is on this comment (and, when `changing` is given,
+    a change of one answer or a walk-through, as asked)."""
     walk = await session.get(AnswerWalk, actor.contact_id)
     if walk is None or walk.comment_id != comment_id:
+        raise NotFound(Reason.ANSWER_NOT_IN_HAND)
+    if changing is not None and changing != (walk.change_from is not None):
         raise NotFound(Reason.ANSWER_NOT_IN_HAND)
     return walk
 
@@ -316,9 +350,17 @@ async def choose(
 
 
 async def observe(
-    session: AsyncSession, actor: Actor, comment_id: int | None, observation: str | None, *, now: datetime | None = None
-) -> tuple[Answered, ToAnswer | WalkDone]:
-    """The observation (None: skipped) completes the answer; the next comment follows."""
+    session: AsyncSession,
+    actor: Actor,
+    comment_id: int | None,
+    observation: str | None,
+    *,
+    keep: bool = False,
+    now: datetime | None = None,
+) -> tuple[Answered, ToAnswer | WalkDone | AnswerHistory]:
+    """The observation (None: skipped; `keep`: the one the answer has now, when changing it)
+    completes the answer. A walk-through goes on to the next comment; a change of one answer
+    ends with the comment's card as it now stands."""
     require(actor, Role.SECRETARIAT)
     now = now or utcnow()
     walk = await session.get(AnswerWalk, actor.contact_id)
@@ -326,8 +368,20 @@ async def observe(
         raise NotFound(Reason.ANSWER_NOT_IN_HAND)
     if comment_id is not None and walk.comment_id != comment_id:
         raise NotFound(Reason.ANSWER_NOT_IN_HAND)
-    done = await record(session, actor, walk.comment_id, walk.disposition, observation, now=now, first_only=True)
-    return done, await _advance(session, actor, walk, now)
+    if walk.change_from is None:
+        if keep:
+            raise NotFound(Reason.ANSWER_NOT_IN_HAND)
+        done = await record(session, actor, walk.comment_id, walk.disposition, observation, now=now, first_only=True)
+        return done, await _advance(session, actor, walk, now)
+    if keep:
+        comment = await session.get(Comment, walk.comment_id)
+        observation = comment.observation if comment is not None else None
+    done = await record(
+        session, actor, walk.comment_id, walk.disposition, observation, now=now, expected_change=walk.change_from
+    )
+    await session.delete(walk)
+    await session.flush()
+    return done, await card(session, actor, done.comment_id)
 
 
 async def skip(
@@ -337,7 +391,7 @@ async def skip(
     last one, round again from the first still unanswered."""
     require(actor, Role.SECRETARIAT)
     now = now or utcnow()
-    walk = await _walk_on(session, actor, comment_id)
+    walk = await _walk_on(session, actor, comment_id, changing=False)
     following = await _next_comment(
         session, actor, walk.consultation_id, Filter.decode(walk.filter), now, after=comment_id
     )
@@ -359,6 +413,61 @@ async def stop(session: AsyncSession, actor: Actor) -> tuple[int, int] | None:
     return progress
 
 
+# --- changing one answer from its card ------------------------------------------------------------------
+
+
+async def _last_change(session: AsyncSession, comment_id: int) -> int:
+    """The id of the last change of a comment's answer (0: never answered); a card carries
+    it, so that a change begun from an old card is known for one."""
+    return await session.scalar(select(func.max(AnswerChange.id)).where(AnswerChange.comment_id == comment_id)) or 0
+
+
+async def _answerer(session: AsyncSession, comment: Comment) -> str:
+    by = await session.get(Contact, comment.answered_by) if comment.answered_by else None
+    return by.name if by else "the command line"
+
+
+async def change(
+    session: AsyncSession, actor: Actor, comment_id: int, seen: int, *, now: datetime | None = None
+) -> ToAnswer:
+    """Begin changing one comment's answer (or giving its first) from its card: the
+    walk-through's steps, for this comment alone. `seen` is the last change of the answer the
+    card showed: a card older than the answer is refused, and the change is checked again
+    when it is stored. An answer already made known can be changed: its author is sent the
+    change at the next publish."""
+    require(actor, Role.SECRETARIAT)
+    now = now or utcnow()
+    comment = await session.get(Comment, comment_id)
+    if comment is None:
+        raise NotFound(Reason.COMMENT_GONE)
+    if comment.status != CommentStatus.ACTIVE:
+        raise Refused(Reason.COMMENT_WITHDRAWN, ref=comment.clause.ref)
+    if await _last_change(session, comment.id) != seen:
+        raise Refused(
+            Reason.ANSWER_CARD_OUT_OF_DATE,
+            number=comment.number or comment.clause.ref,
+            by=await _answerer(session, comment),
+            disposition=comment.disposition,
+        )
+    walk = await session.get(AnswerWalk, actor.contact_id)
+    if walk is None:
+        walk = AnswerWalk(contact_id=actor.contact_id)
+        session.add(walk)
+    walk.consultation_id, walk.filter, walk.comment_id = comment.consultation_id, "", comment.id
+    walk.step, walk.disposition, walk.change_from, walk.updated_at = STEP_DISPOSITION, None, seen, now
+    await session.flush()
+    return await _shown(session, walk)
+
+
+async def cancel_change(session: AsyncSession, actor: Actor, comment_id: int) -> AnswerHistory:
+    """Leave the answer as it is; the comment's card as it stands."""
+    require(actor, Role.SECRETARIAT)
+    walk = await _walk_on(session, actor, comment_id, changing=True)
+    await session.delete(walk)
+    await session.flush()
+    return await card(session, actor, comment_id)
+
+
 # --- recording an answer -------------------------------------------------------------------------------
 
 
@@ -368,6 +477,8 @@ class Answered:
     clause_ref: str
     disposition: str
     changed: bool  # it replaced an earlier answer
+    change_id: int  # the last change of the answer, now (for a button that changes it again)
+    same: bool = False  # the answer given was the one stored: nothing changed
 
 
 async def record(
@@ -379,9 +490,12 @@ async def record(
     *,
     now: datetime | None = None,
     first_only: bool = False,
+    expected_change: int | None = None,
 ) -> Answered:
     """Set (or change) a comment's answer; the change is kept with who made it and when.
-    `first_only`: refuse if someone answered it meanwhile (two officers at once)."""
+    `first_only`: refuse if someone answered it meanwhile (two officers at once).
+    `expected_change`: refuse unless the answer's last change is still this one (0: none),
+    i.e. nobody answered or changed it since the officer began."""
     require(actor, Role.SECRETARIAT)
     now = now or utcnow()
     chosen = parse_disposition(disposition)
@@ -389,37 +503,49 @@ async def record(
     if chosen.needs_observation and not text:
         raise InvalidInput(Reason.OBSERVATION_REQUIRED, disposition=chosen.value)
     # Locked until the commit: two officers answering one comment at once take turns here.
+    # SQLite locks the whole file, and only from a transaction's first write: a write first,
+    # so that what is checked below is still true when the answer is written.
+    if dialect(session) == "sqlite":
+        comments = table(Comment)
+        await session.execute(update(comments).where(comments.c.id == comment_id).values(id=comments.c.id))
     comment = await session.scalar(select(Comment).where(Comment.id == comment_id).with_for_update(of=Comment))
     if comment is None:
         raise NotFound(Reason.COMMENT_GONE)
     if comment.status != CommentStatus.ACTIVE:
         raise Refused(Reason.COMMENT_WITHDRAWN, ref=comment.clause.ref)
     if first_only and comment.disposition is not None:
-        by = await session.get(Contact, comment.answered_by) if comment.answered_by else None
         raise Refused(
             Reason.ALREADY_ANSWERED,
             ref=comment.clause.ref,
-            by=by.name if by else "the command line",
+            by=await _answerer(session, comment),
             disposition=comment.disposition,
+        )
+    last = await _last_change(session, comment.id)
+    if expected_change is not None and last != expected_change:
+        raise Refused(
+            Reason.ANSWER_CHANGED_MEANWHILE,
+            number=comment.number or comment.clause.ref,
+            by=await _answerer(session, comment),
+            disposition=comment.disposition,
+            first=expected_change == 0,
         )
     before = (comment.disposition, comment.observation)
     if before == (chosen.value, text):
-        return Answered(comment.id, comment.clause.ref, chosen.value, False)
-    session.add(
-        AnswerChange(
-            comment_id=comment.id,
-            contact_id=actor.contact_id or None,
-            changed_at=now,
-            disposition_before=before[0],
-            observation_before=before[1],
-            disposition_after=chosen.value,
-            observation_after=text,
-        )
+        return Answered(comment.id, comment.clause.ref, chosen.value, False, last, same=True)
+    change = AnswerChange(
+        comment_id=comment.id,
+        contact_id=actor.contact_id or None,
+        changed_at=now,
+        disposition_before=before[0],
+        observation_before=before[1],
+        disposition_after=chosen.value,
+        observation_after=text,
     )
+    session.add(change)
     comment.disposition, comment.observation = chosen.value, text
     comment.answered_by, comment.answered_at = actor.contact_id or None, now
     await session.flush()
-    return Answered(comment.id, comment.clause.ref, chosen.value, before[0] is not None)
+    return Answered(comment.id, comment.clause.ref, chosen.value, before[0] is not None, change.id)
 
 
 def clean_observation(value: str | None) -> str | None:
@@ -469,6 +595,9 @@ class AnswerHistory:
     observation: str | None
     published_at: datetime | None
     changes: list[Change]
+    comment_id: int = 0
+    last_change: int = 0  # the last change's id (0: none): what a button to change it carries
+    withdrawn: bool = False
 
 
 async def history_of_number(
@@ -476,26 +605,43 @@ async def history_of_number(
 ) -> AnswerHistory:
     """`/history TH-004`: the comment with this matrix number and its answer's history."""
     require(actor, Role.SECRETARIAT)
+    found = await session.scalar(
+        select(Comment.id).where(
+            Comment.consultation_id == consultation.id, func.upper(Comment.number) == number.strip().upper()
+        )
+    )
+    if found is None:
+        raise NotFound(Reason.UNKNOWN_NUMBER, number=number, name=consultation.name)
+    return await card(session, actor, found)
+
+
+async def card(session: AsyncSession, actor: Actor, comment_id: int) -> AnswerHistory:
+    """A comment, its answer now and every change of it: what `/history` shows."""
+    require(actor, Role.SECRETARIAT)
     found = (
         await session.execute(
             select(Comment, Body.code, MemberState.name)
             .join(Body, Body.id == Comment.body_id)
             .join(MemberState, MemberState.id == Comment.state_id)
-            .where(Comment.consultation_id == consultation.id, func.upper(Comment.number) == number.strip().upper())
+            .where(Comment.id == comment_id)
         )
     ).first()
     if found is None:
-        raise NotFound(Reason.UNKNOWN_NUMBER, number=number, name=consultation.name)
+        raise NotFound(Reason.COMMENT_GONE)
     comment, body, state = found
+    changes = await history(session, actor, comment.id)
     return AnswerHistory(
-        comment.number or number,
+        comment.number or comment.clause.ref,
         comment.clause.ref,
         f"{body} \u2013 {state}",
         comment.text,
         comment.disposition,
         comment.observation,
         comment.answer_published_at,
-        await history(session, actor, comment.id),
+        changes,
+        comment_id=comment.id,
+        last_change=await _last_change(session, comment.id),
+        withdrawn=comment.status != CommentStatus.ACTIVE,
     )
 
 

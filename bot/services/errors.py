@@ -16,6 +16,8 @@ class Reason(StrEnum):
     ALREADY_OPEN = "already_open"
     ALREADY_RECORDED = "already_recorded"
     ALREADY_REGISTERED = "already_registered"
+    ANSWER_CARD_OUT_OF_DATE = "answer_card_out_of_date"
+    ANSWER_CHANGED_MEANWHILE = "answer_changed_meanwhile"
     ANSWER_NOT_IN_HAND = "answer_not_in_hand"
     BAD_ANSWER_FILTER = "bad_answer_filter"
     BAD_BODY_CODE = "bad_body_code"

@@ -9,7 +9,9 @@ import signal
 import sys
 
 from docx import Document
+from openpyxl import load_workbook
 
+from documents.matrix import DISPOSITION_HEADER
 from tests.conversations.test_round import import_small_draft, wait_sections
 
 
@@ -83,8 +85,14 @@ async def test_the_demo_writes_a_consolidated_draft(tmp_path):
     assert lines[-1] == str(out.resolve())
     assert any("Circulated" in line for line in lines)
     assert any("withdrew one comment" in line for line in lines)
-    document = Document(io.BytesIO(out.read_bytes()))
-    assert len(list(document.comments)) == 5  # six sent, one withdrawn
+    assert any("/publish: Answers to 3 comment(s)" in line for line in lines)
+    comments = list(Document(io.BytesIO(out.read_bytes())).comments)
+    assert len([c for c in comments if c.author != "Secretariat"]) == 5  # six sent, one withdrawn
+    assert len([c for c in comments if c.author == "Secretariat"]) == 3  # the answers given, as replies
+    sheet = load_workbook(out.with_name("demo-comment-matrix.xlsx")).active
+    header = [cell.value for cell in sheet[1]]
+    given = [row[header.index(DISPOSITION_HEADER)].value for row in sheet.iter_rows(min_row=2)]
+    assert sorted(filter(None, given)) == ["Accepted", "Accepted in part", "Noted"]
 
 
 async def test_killed_mid_circulation_and_restarted_every_contact_gets_every_section(env):

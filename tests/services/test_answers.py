@@ -192,3 +192,28 @@ async def test_the_answers_fill_the_matrix_and_the_word_comments(session):
     with zipfile.ZipFile(io.BytesIO(outputs.consolidated)) as package:
         assert "paraIdParent" in package.read("word/commentsExtended.xml").decode()
     assert "Accepted in part. Every 18 months." in document_xml  # the annex matrix
+
+
+async def test_two_officers_storing_one_answer_at_the_same_moment_take_turns(db):
+    """Each officer's transaction checks what is stored and writes; the second waits for the
+    first to commit and then sees its answer, on SQLite (which locks from the first write)
+    as on PostgreSQL (which locks the row)."""
+    import asyncio
+
+    async with db.session() as session:
+        _consultation, (_thai, _khmer, officer, second), saved = await _round(session)
+    comment_id = saved[0].comment_id
+    async with db.sessionmaker() as first, db.sessionmaker() as other:
+        await answers.record(first, officer, comment_id, "noted", None, now=NOW, expected_change=0)
+        racing = asyncio.create_task(
+            answers.record(other, second, comment_id, "accepted", None, now=NOW, expected_change=0)
+        )
+        await asyncio.sleep(0.3)
+        assert not racing.done()  # waiting for the first officer's transaction
+        await first.commit()
+        with refused(Refused, "Mega answered meanwhile \\(Noted\\); yours was not stored"):
+            await racing
+        await other.rollback()
+    async with db.session() as session:
+        comment = await session.get(Comment, comment_id)
+        assert (comment.disposition, comment.answered_by) == ("noted", officer.contact_id)
