@@ -81,7 +81,7 @@ SLOW_MOST = 2.0  # …up to this factor
 PER_CHAT_BURST = 5
 PER_CHAT_PER_SECOND = 1.0
 BULK_CHAT_INTERVAL = 1.05  # bulk messages to one chat: a little over a second apart
-LATE = 0.25  # a slot not used within a quarter of an interval is given up
+LATE = 1.0  # a slot not used before the next one is due is given up
 
 
 def retry_seconds(value: float | timedelta) -> float:
@@ -274,8 +274,9 @@ class _Slots:
             if wait > 0:
                 await asyncio.sleep(wait)
             if loop.time() - due > LATE * self.timeline.interval:
-                # The event loop was busy past the slot: it is given up rather than used late,
-                # where it could fall next to the slot after it (a burst).
+                # The event loop was busy past the slot and into the next one's time: it is given
+                # up rather than used there beside the next (a burst). A slot used a little late
+                # stays within its own interval, so no second ever holds more than the rate.
                 continue
             # Whoever is most urgent now takes it: a reply that came during the wait included.
             if self._pending():
