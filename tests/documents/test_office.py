@@ -289,4 +289,5 @@ def test_pandoc_sees_the_proposals_as_tracked_changes(files):
     assert found["insertion"] == len(insertions)
     assert found["deletion"] >= 1
     assert authors["insertion"] == {i.get(w("author")) for i in insertions}
-    assert authors["deletion"] <= authors["insertion"]
+    # Deletions are the proposers' own, or the Secretariat's where several change the same words.
+    assert authors["deletion"] <= authors["insertion"] | {CONTESTED_AUTHOR}
