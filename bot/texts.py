@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.callbacks import CopyText
 from bot.services import registry
 from bot.services.errors import CsvRowErrors, Reason, ServiceError
 
@@ -724,11 +725,27 @@ def ask_text(view: DraftView) -> str:
     return f"✍️ Write your {KIND_NAMES.get(view.kind or '', '').lower()} comment on <b>{esc(view.clause_ref)}</b> as one message."
 
 
+# A clause longer than this is not repeated in the prompt (a message holds 4,096 characters).
+PROPOSAL_BLOCK_LIMIT = 3500
+
+
 def ask_proposed(view: DraftView) -> str:
-    return (
+    """Asks for the whole clause as the delegate wants it, starting from its current text:
+    a short clause is copied with the button below, a longer one is shown in a block that
+    copies with one tap."""
+    ask = (
         f"📝 Would you like to propose new wording for <b>{esc(view.clause_ref)}</b>? "
-        "Send the text you propose, or tap <b>Skip</b>."
+        "Send <b>the whole clause</b> as you want it to read, not only the words you change: "
+        "only the changes will show in the draft. Or tap <b>Skip</b>."
     )
+    current = view.clause_text.strip()
+    if not current:
+        return ask
+    if CopyText.fits(current):
+        return f"{ask}\n\nTap <b>📋 Copy the clause</b> to start from its current text."
+    if len(current) > PROPOSAL_BLOCK_LIMIT:
+        return f"{ask}\n\nThe clause is too long to repeat here: copy it from the section message."
+    return f"{ask}\n\nTap the text below to copy it, then change it and send it:\n<code>{esc(current)}</code>"
 
 
 def _short(text: str, size: int) -> str:
