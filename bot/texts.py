@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.callbacks import CopyText
 from bot.services import registry
 from bot.services.errors import CsvRowErrors, Reason, ServiceError
+from documents.draft import DraftError, Numbered, NumberingClash
 
 if TYPE_CHECKING:
     # What the texts word; only their types are needed here.
@@ -462,6 +463,37 @@ def upload_only_secretariat() -> str:
 
 def draft_rejected(reason: str) -> str:
     return f"❌ {esc(reason)}\nNothing was stored."
+
+
+def _numbered(part: Numbered, ref: str) -> str:
+    if part.kind == "heading":
+        return (
+            f"the heading {part.number} \u201c{part.text}\u201d"
+            if part.number
+            else (f"the heading \u201c{part.text}\u201d (counted as {ref})")
+        )
+    what = f"clause {part.number}" if part.number else "an unnumbered paragraph"
+    where = f" of section {part.section}" if part.section else ""
+    return f"{what}{where} (\u201c{part.text}\u201d)"
+
+
+def draft_problem(error: DraftError) -> str:
+    """Why an uploaded draft cannot be used, in plain text (for chat, through `draft_rejected`)."""
+    if not isinstance(error, NumberingClash):
+        return str(error)
+    shown = error.clashes[:8]
+    lines = [
+        "The draft numbers two parts the same way, so a comment on one could not be told from a comment on the other:"
+    ]
+    lines += [f"\u2022 {c.ref}: {_numbered(c.first, c.ref)} and {_numbered(c.second, c.ref)}" for c in shown]
+    if len(error.clashes) > len(shown):
+        lines.append(f"\u2026 and {len(error.clashes) - len(shown)} more.")
+    lines.append(
+        "Each heading and clause needs a number of its own, as readers quote it. Please correct "
+        "the numbering in Word (its automatic numbering, or the numbers typed at the start of "
+        "paragraphs) and upload the draft again."
+    )
+    return "\n".join(lines)
 
 
 def consultations_list(rows: Sequence[tuple[str, str, str, datetime | None]], tz: ZoneInfo) -> str:
