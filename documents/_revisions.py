@@ -50,7 +50,7 @@ from ._ooxml import (
     sanitize_xml_text,
     w,
 )
-from ._wording import SEVERAL, Change, Hunk, compare, merge
+from ._wording import SEVERAL, Change, Comparer, Hunk, merge
 from ._xmltext import attr, lines, lines_content, parse_children
 from .draft._markers import _TYPED, _typed_marker
 
@@ -298,9 +298,10 @@ class RevisionWriter:
         outcomes: list[str] = []
         placed: list[CommentEntry] = []
         hunk_sets: list[tuple[Hunk, ...]] = []
+        comparer = Comparer(base)
         for entry in proposals:
             text = proposal_text(entry.proposed)
-            comparison = compare(base, text)
+            comparison = comparer.compare(text)
             if comparison.unchanged:
                 outcomes.append(UNCHANGED)
                 continue

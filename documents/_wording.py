@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-__all__ = ["REPLACEMENT_BELOW", "SEVERAL", "Change", "Comparison", "Hunk", "compare", "merge", "tokens"]
+__all__ = ["REPLACEMENT_BELOW", "SEVERAL", "Change", "Comparer", "Comparison", "Hunk", "compare", "merge", "tokens"]
 
 _TOKEN = re.compile(r"\n|[^\S\n]+|\w+(?:['\u2019\-]\w+)*|[^\w\s]")
 _WORD = re.compile(r"\w")
@@ -69,36 +69,96 @@ class Comparison:
         return self.shared < REPLACEMENT_BELOW
 
 
+class Comparer:
+    """Compares proposals with one clause (its tokens are read once)."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.tokens = tokens(base)
+        self.offsets = [0]
+        for token in self.tokens:
+            self.offsets.append(self.offsets[-1] + len(token))
+        self.words = [_is_word(t) for t in self.tokens]
+        self._seen: dict[str, Comparison] = {}
+
+    def compare(self, proposed: str) -> Comparison:
+        """The changes that turn the clause into ``proposed``, on word boundaries."""
+        found = self._seen.get(proposed)
+        if found is None:
+            found = self._seen[proposed] = self._compare(proposed)
+        return found
+
+    def _compare(self, proposed: str) -> Comparison:
+        a, b = self.tokens, tokens(proposed)
+        # Most proposals change a few words: what they share at both ends is kept as it
+        # is, and only what lies between is handed to difflib.
+        head = 0
+        while head < len(a) and head < len(b) and a[head] == b[head]:
+            head += 1
+        tail = 0
+        while tail < len(a) - head and tail < len(b) - head and a[-1 - tail] == b[-1 - tail]:
+            tail += 1
+        opcodes: list[tuple[str, int, int, int, int]] = []
+        if head:
+            opcodes.append(("equal", 0, head, 0, head))
+        matcher = SequenceMatcher(str.isspace, a[head : len(a) - tail], b[head : len(b) - tail], autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            i1, i2, j1, j2 = i1 + head, i2 + head, j1 + head, j2 + head
+            if tag != "equal" and opcodes:
+                last = opcodes[-1]
+                if last[0] != "equal":
+                    opcodes[-1] = ("replace", last[1], i2, last[3], j2)
+                    continue
+                if len(opcodes) >= 2 and not any(self.words[last[1] : last[2]]):
+                    # Only spaces or punctuation between two changes: one change.
+                    opcodes.pop()
+                    before = opcodes[-1]
+                    opcodes[-1] = ("replace", before[1], i2, before[3], j2)
+                    continue
+            if tag == "equal" and opcodes and opcodes[-1][0] == "equal":
+                last = opcodes[-1]
+                opcodes[-1] = ("equal", last[1], i2, last[3], j2)
+                continue
+            opcodes.append((tag, i1, i2, j1, j2))
+        if tail:
+            if opcodes and opcodes[-1][0] == "equal":
+                last = opcodes[-1]
+                opcodes[-1] = ("equal", last[1], len(a), last[3], len(b))
+            else:
+                opcodes.append(("equal", len(a) - tail, len(a), len(b) - tail, len(b)))
+        hunks: list[Hunk] = []
+        kept = 0
+        for kind, i1, i2, j1, j2 in opcodes:
+            if kind == "equal":
+                kept += sum(self.words[i1:i2])
+            else:
+                hunks.append(Hunk(self.offsets[i1], self.offsets[i2], "".join(b[j1:j2])))
+        words = max(sum(self.words), sum(1 for t in b if _is_word(t)))
+        return Comparison(tuple(self._slid(hunks)), kept / words if words else 1.0)
+
+    def _slid(self, hunks: list[Hunk]) -> list[Hunk]:
+        """A deletion that could as well start at a line break is moved there: a paragraph
+        dropped after "…old age." is its line break and text, not the first "." and all
+        but the last (the same text either way)."""
+        base = self.base
+        for n, hunk in enumerate(hunks):
+            if hunk.text or "\n" not in base[hunk.start : hunk.end] or base[hunk.start] == "\n":
+                continue
+            limit = hunks[n + 1].start if n + 1 < len(hunks) else len(base)
+            start, end, best = hunk.start, hunk.end, 0
+            k = 0
+            while end + k < limit and base[start + k] == base[end + k]:
+                k += 1
+                if base[start + k] == "\n":
+                    best = k
+            if best:
+                hunks[n] = Hunk(start + best, end + best, "")
+        return hunks
+
+
 def compare(base: str, proposed: str) -> Comparison:
     """The changes that turn ``base`` into ``proposed``, on word boundaries."""
-    a, b = tokens(base), tokens(proposed)
-    matcher = SequenceMatcher(str.isspace, a, b, autojunk=False)
-    opcodes: list[tuple[str, int, int, int, int]] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag != "equal" and opcodes:
-            last = opcodes[-1]
-            if last[0] != "equal":
-                opcodes[-1] = ("replace", last[1], i2, last[3], j2)
-                continue
-            if len(opcodes) >= 2 and not any(_is_word(t) for t in a[last[1] : last[2]]):
-                # Only spaces or punctuation between two changes: one change.
-                opcodes.pop()
-                before = opcodes[-1]
-                opcodes[-1] = ("replace", before[1], i2, before[3], j2)
-                continue
-        opcodes.append((tag, i1, i2, j1, j2))
-    offsets = [0]
-    for token in a:
-        offsets.append(offsets[-1] + len(token))
-    hunks: list[Hunk] = []
-    kept = 0
-    for kind, i1, i2, j1, j2 in opcodes:
-        if kind == "equal":
-            kept += sum(1 for t in a[i1:i2] if _is_word(t))
-        else:
-            hunks.append(Hunk(offsets[i1], offsets[i2], "".join(b[j1:j2])))
-    words = max(sum(1 for t in a if _is_word(t)), sum(1 for t in b if _is_word(t)))
-    return Comparison(tuple(hunks), kept / words if words else 1.0)
+    return Comparer(base).compare(proposed)
 
 
 @dataclass
