@@ -10,17 +10,18 @@ Builds N comments spread over the clauses of the sample draft and times
   per comment, anchored on the runs of the clause's paragraphs, then saved (no annex,
   so it does strictly less work than the fast path).
 
-For information it also times, on earlier lines, the two other outputs built from the
-same comments: ``draft_with_proposals()`` (every other comment proposes wording, so
-most clauses are contested) and ``comment_matrix_xlsx()``.
+It also times the draft with proposals, ``draft_with_proposals()``, on the same comments:
+every other comment proposes wording, the whole clause with a word replaced or a phrase
+added (``documents.sample.propose_edit``), so every clause is contested and each proposal
+is compared word by word with its clause; and, for information, ``comment_matrix_xlsx()``.
 
 Peak memory of the fast path is the peak resident set size (VmHWM) of a fresh child
 process that builds the same comments and runs ``consolidate()`` once; it includes the
 interpreter, the imported libraries and the input comments.
 
 The last line printed is:
-    comments=N seconds=S naive_seconds=S0 ratio=R peak_mb=M
-with ratio = S0 / S. The naive path is measured at N unless ``--naive-cap C`` is given
+    comments=N seconds=S naive_seconds=S0 ratio=R peak_mb=M proposals_seconds=P
+with ratio = S0 / S and P the best time of ``draft_with_proposals()``. The naive path is measured at N unless ``--naive-cap C`` is given
 and N > C: then it is measured at C and scaled to N as a quadratic, and the output says
 so explicitly.
 """
@@ -53,7 +54,7 @@ from documents.consolidate import (  # noqa: E402
     draft_with_proposals,
 )
 from documents.draft import parse_draft  # noqa: E402
-from documents.sample import sample_bodies, sample_draft, sample_states  # noqa: E402
+from documents.sample import propose_edit, sample_bodies, sample_draft, sample_states  # noqa: E402
 
 _PHRASES = (
     "The Member State proposes to align this clause with the national social protection "
@@ -87,7 +88,7 @@ def build_comments(n: int) -> tuple[bytes, list[CommentEntry], ConsolidationInfo
                 state=state,
                 kind=("ge", "te", "ed")[i % 3],
                 text=f"{_PHRASES[i % len(_PHRASES)]} (comment {i + 1})",
-                proposed="Insert \u201cprogressively\u201d before \u201cextend\u201d." if i % 2 else None,
+                proposed=propose_edit(clause.text, i // 2) if i % 2 else None,
                 created_at=start + dt.timedelta(seconds=37 * i),
                 late=i % 50 == 0,
                 section_ref=section_of[clause.ref],
@@ -246,7 +247,8 @@ def main(argv: list[str] | None = None) -> None:
 
     ratio = naive_seconds / seconds
     print(
-        f"comments={n} seconds={seconds:.3f} naive_seconds={naive_seconds:.3f} ratio={ratio:.1f} peak_mb={peak_mb:.1f}"
+        f"comments={n} seconds={seconds:.3f} naive_seconds={naive_seconds:.3f} ratio={ratio:.1f} "
+        f"peak_mb={peak_mb:.1f} proposals_seconds={proposals_seconds:.3f}"
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, ClassVar, Literal, Self, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Literal, NamedTuple, Self, get_args, get_origin, get_type_hints
 
 MAX_BYTES = 64
 # Ids are database integers: anything longer than this is not one of ours.
@@ -268,3 +268,22 @@ class UploadReplace(CallbackData, prefix="up:r"):
 @dataclasses.dataclass(frozen=True)
 class UploadCancel(CallbackData, prefix="up:x"):
     upload_id: int
+
+
+# --- buttons that call nothing back ------------------------------------------------------------------
+
+# Telegram copies at most this many characters with a copy-text button.
+COPY_TEXT_LIMIT = 256
+
+
+class CopyText(NamedTuple):
+    """A button that copies ``text`` to the person's clipboard (Telegram's CopyTextButton):
+    it takes the place of ``(label, callback data)`` in a keyboard's rows. Only for messages
+    sent straight away, not through the recorded outgoing queue."""
+
+    label: str
+    text: str
+
+    @staticmethod
+    def fits(text: str) -> bool:
+        return 0 < len(text.encode("utf-16-le", "surrogatepass")) // 2 <= COPY_TEXT_LIMIT

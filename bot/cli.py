@@ -107,7 +107,7 @@ def _call(settings: Settings, work):
     except ServiceError as exc:
         raise CommandFailed(texts.refusal(exc)) from exc
     except DraftError as exc:
-        raise CommandFailed(f"{exc}\nNothing was stored.") from exc
+        raise CommandFailed(f"{texts.draft_problem(exc)}\nNothing was stored.") from exc
 
 
 # --- Telegram ------------------------------------------------------------------------------------------

@@ -56,13 +56,8 @@ ANSWERS = [
 ]
 ANSWERED_AT_MOST = 8
 
-PROPOSALS = [
-    "including workers in the informal economy and their dependants",
-    "progressively, in accordance with national circumstances and capacities",
-    "in consultation with the relevant ASEAN sectoral bodies",
-    None,
-    None,
-]
+# Three comments in five propose wording: the clause as the bot gives it, edited.
+PROPOSES = [True, True, True, False, False]
 
 
 class DemoClock:
@@ -95,7 +90,7 @@ async def run_demo(
     from bot.db import Database, upgrade_async
     from bot.runner import polling
     from bot.services import registry
-    from documents.sample import sample_draft
+    from documents.sample import propose_edit, sample_draft
     from localapi import LocalBotApi
 
     say = Printer(quiet)
@@ -200,7 +195,7 @@ async def run_demo(
                         continue
                     ref = rng.choice(buttons).replace("💬 ", "")
                     text = f"{rng.choice(OPENINGS)} {rng.choice(POINTS)}."
-                    proposal = rng.choice(PROPOSALS)
+                    proposes = rng.choice(PROPOSES)
                     kind = rng.choice(["General", "Technical", "Editorial"])
                     way = next(ways)
                     if way == "button":
@@ -223,8 +218,10 @@ async def run_demo(
                         prompt = await user.wait_for("What type of comment")
                         await user.press(prompt, kind)
                     ask = await user.wait_for("propose new wording")
-                    if proposal:
-                        await user.send(proposal)
+                    offered = ask.copy_texts()
+                    if proposes and offered:
+                        # Copied from the button or the block, a word replaced or a phrase added.
+                        await user.send(propose_edit(offered[0], rng.randrange(1000)))
                     else:
                         await user.press(ask, "Skip")
                     check = await user.wait_for("Please check your comment")

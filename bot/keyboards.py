@@ -55,8 +55,13 @@ def kinds() -> Rows:
     ]
 
 
-def proposed() -> Rows:
-    return [[("Skip – no new wording", cb.SkipProposed().pack())], [("Cancel", cb.CancelComment().pack())]]
+def proposed(clause_text: str = "") -> Rows:
+    """Skip and Cancel; and, for a clause short enough, a button that copies its text."""
+    rows: Rows = []
+    if cb.CopyText.fits(clause_text.strip()):
+        rows.append([cb.CopyText("📋 Copy the clause", clause_text.strip())])
+    rows += [[("Skip – no new wording", cb.SkipProposed().pack())], [("Cancel", cb.CancelComment().pack())]]
+    return rows
 
 
 def text_step() -> Rows:

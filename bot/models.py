@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import (
@@ -282,6 +283,10 @@ class Comment(Base):
     kind: Mapped[str] = mapped_column(String(2))
     text: Mapped[str] = mapped_column(Text)
     proposed: Mapped[str | None] = mapped_column(Text)
+    # `proposed` is the whole clause as the delegate wants it (the bot asks for that, giving
+    # the clause's text to start from); false for wording sent before it did, which may be a
+    # fragment (migration 0007).
+    proposed_whole: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default=CommentStatus.ACTIVE)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     observation: Mapped[str | None] = mapped_column(Text)

@@ -22,12 +22,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
 from bot.budget import FloodWait, SendBudget, retry_seconds
+from bot.callbacks import CopyText
 from bot.db import Database
 from bot.models import utcnow
 from bot.services import outbox
@@ -41,9 +42,14 @@ BULK = {"bulk": True}  # rate_limit_args: the budget's lower priority
 def markup(rows: Sequence[Sequence[Sequence[str]]] | None) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
+    return InlineKeyboardMarkup([[_button(button) for button in row] for row in rows])
+
+
+def _button(button: Sequence[str]) -> InlineKeyboardButton:
+    label, data = button
+    if isinstance(button, CopyText):
+        return InlineKeyboardButton(label, copy_text=CopyTextButton(data))
+    return InlineKeyboardButton(label, callback_data=data)
 
 
 def _file(payload: dict[str, Any], key: str, filename: str) -> InputFile:

@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.callbacks import CopyText
 from bot.services import registry
 from bot.services.errors import CsvRowErrors, Reason, ServiceError
+from documents.draft import DraftError, Numbered, NumberingClash
 
 if TYPE_CHECKING:
     # What the texts word; only their types are needed here.
@@ -467,6 +469,37 @@ def draft_rejected(reason: str) -> str:
     return f"❌ {esc(reason)}\nNothing was stored."
 
 
+def _numbered(part: Numbered, ref: str) -> str:
+    if part.kind == "heading":
+        return (
+            f"the heading {part.number} \u201c{part.text}\u201d"
+            if part.number
+            else (f"the heading \u201c{part.text}\u201d (counted as {ref})")
+        )
+    what = f"clause {part.number}" if part.number else "an unnumbered paragraph"
+    where = f" of section {part.section}" if part.section else ""
+    return f"{what}{where} (\u201c{part.text}\u201d)"
+
+
+def draft_problem(error: DraftError) -> str:
+    """Why an uploaded draft cannot be used, in plain text (for chat, through `draft_rejected`)."""
+    if not isinstance(error, NumberingClash):
+        return str(error)
+    shown = error.clashes[:8]
+    lines = [
+        "The draft numbers two parts the same way, so a comment on one could not be told from a comment on the other:"
+    ]
+    lines += [f"\u2022 {c.ref}: {_numbered(c.first, c.ref)} and {_numbered(c.second, c.ref)}" for c in shown]
+    if len(error.clashes) > len(shown):
+        lines.append(f"\u2026 and {len(error.clashes) - len(shown)} more.")
+    lines.append(
+        "Each heading and clause needs a number of its own, as readers quote it. Please correct "
+        "the numbering in Word (its automatic numbering, or the numbers typed at the start of "
+        "paragraphs) and upload the draft again."
+    )
+    return "\n".join(lines)
+
+
 def consultations_list(rows: Sequence[tuple[str, str, str, datetime | None]], tz: ZoneInfo) -> str:
     if not rows:
         return no_consultations(True)
@@ -728,11 +761,27 @@ def ask_text(view: DraftView) -> str:
     return f"✍️ Write your {KIND_NAMES.get(view.kind or '', '').lower()} comment on <b>{esc(view.clause_ref)}</b> as one message."
 
 
+# A clause longer than this is not repeated in the prompt (a message holds 4,096 characters).
+PROPOSAL_BLOCK_LIMIT = 3500
+
+
 def ask_proposed(view: DraftView) -> str:
-    return (
+    """Asks for the whole clause as the delegate wants it, starting from its current text:
+    a short clause is copied with the button below, a longer one is shown in a block that
+    copies with one tap."""
+    ask = (
         f"📝 Would you like to propose new wording for <b>{esc(view.clause_ref)}</b>? "
-        "Send the text you propose, or tap <b>Skip</b>."
+        "Send <b>the whole clause</b> as you want it to read, not only the words you change: "
+        "only the changes will show in the draft. Or tap <b>Skip</b>."
     )
+    current = view.clause_text.strip()
+    if not current:
+        return ask
+    if CopyText.fits(current):
+        return f"{ask}\n\nTap <b>📋 Copy the clause</b> to start from its current text."
+    if len(current) > PROPOSAL_BLOCK_LIMIT:
+        return f"{ask}\n\nThe clause is too long to repeat here: copy it from the section message."
+    return f"{ask}\n\nTap the text below to copy it, then change it and send it:\n<code>{esc(current)}</code>"
 
 
 def _short(text: str, size: int) -> str:

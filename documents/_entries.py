@@ -85,6 +85,9 @@ class CommentEntry:
     observation: str | None = None  # Secretariat observation
     section_ref: str = ""  # the clause's section (ParsedSection.ref); "" if not known
     disposition: str | None = None  # the Secretariat's answer: accepted, partly, noted, rejected
+    # ``proposed`` is the whole clause as the delegate wants it (what the bot asks for). False
+    # for wording sent before it asked, which may be a fragment of the clause.
+    proposed_whole: bool = True
 
     @property
     def answer(self) -> str | None:

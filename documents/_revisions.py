@@ -1,13 +1,28 @@
 """Proposed wording written into the draft as tracked changes (revisions).
 
-For a clause with proposals, the clause's text is marked deleted (``w:del``, its
-``w:t`` become ``w:delText``) by the author of the first proposal and each proposal is
-inserted (``w:ins``) after it by its own author, the second and later ones each on a
-new line (a ``w:br`` inside the insertion, so rejecting one removes its line too). The
-number typed at the start of a clause ("2.3.1", "a)") is kept, as are the clause's
-run properties, hyperlinks and fields (only their runs are wrapped). Continuation
-paragraphs of the clause are deleted with their paragraph marks, so accepting a
-proposal leaves one paragraph; tables inside a clause are left alone.
+A proposal is the whole clause as its author wants it. Only the words that change are
+marked, as Word's Compare would show them (:mod:`documents._wording`): each deleted
+stretch is a ``w:del`` (its ``w:t`` become ``w:delText``) and each new one a ``w:ins``,
+by the proposal's author at the time of the comment. The number typed at the start of
+a clause ("2.3.1", "a)") and the spaces at either end of its paragraphs are never part
+of the change; automatic numbers are not text and need no keeping. A proposal that
+shares almost nothing with its clause is shown as a replacement (all of the clause's
+text deleted, the proposal inserted); wording sent before the bot asked for the whole
+clause (``CommentEntry.proposed_whole`` false) that does not restate the clause is a
+fragment whose place in the clause is not known, and is left to the comment.
+
+A clause's paragraphs are compared as its lines. A paragraph break the proposal drops
+is the paragraph mark before it, marked deleted (a paragraph removed whole: its text
+and the mark before it), so the mark that ends the clause is never touched: the next
+clause (a numbered paragraph) keeps its number in LibreOffice's rendering, which shows
+the number of a paragraph that a deletion reaches into as "[5.1]". A line the proposal
+adds is a line break inside the insertion. Run properties, hyperlinks, fields and
+earlier revisions are kept (only their runs are split and wrapped); tables inside a
+clause are left alone.
+
+Several proposals on one clause are laid over each other (:func:`documents._wording.merge`):
+each proposer's changes are their own, and a stretch that two or more of them change
+is deleted once by the Secretariat and followed by every proposal's version of it.
 
 Work is proportional to the size of the clauses and of the proposals; nothing scans
 the document per revision.
@@ -35,6 +50,7 @@ from ._ooxml import (
     sanitize_xml_text,
     w,
 )
+from ._wording import SEVERAL, Change, Comparer, Hunk, merge
 from ._xmltext import attr, lines, lines_content, parse_children
 from .draft._markers import _TYPED, _typed_marker
 
@@ -130,14 +146,6 @@ def _split_run(run: etree._Element, offset: int) -> etree._Element | None:
     return tail
 
 
-def _top(p: etree._Element, element: etree._Element) -> etree._Element:
-    """The child of ``p`` that contains ``element``."""
-    parent = element.getparent()
-    while parent is not None and parent is not p:
-        element, parent = parent, parent.getparent()
-    return element
-
-
 def _label_length(p: etree._Element) -> int:
     """Length of the number typed at the start of ``p`` ("2.3.1\\t", "a) "), or 0.
 
@@ -154,97 +162,257 @@ def _label_length(p: etree._Element) -> int:
     return len(text) - len(stripped) + match.start("rest") if match else 0
 
 
-class RevisionWriter:
-    """Writes the proposals of one clause after another; revision ids from a counter."""
+# What became of a proposal in the draft (RevisionWriter.apply).
+CHANGED = "changed"  # the words that change are marked
+REPLACED = "replaced"  # it shares almost nothing with the clause: the clause's text is replaced
+FRAGMENT = "fragment"  # a fragment sent before whole-clause proposals: left to the comment
+UNCHANGED = "unchanged"  # the proposal is the clause as it stands
+PLACED = frozenset({CHANGED, REPLACED})
 
-    def __init__(self, first_id: int):
+_SDT_CONTENT_TAG = _SDT_CONTENT
+
+
+def _run_text(run: etree._Element) -> str:
+    """The characters ``run`` adds to :func:`paragraph_text` (as :func:`_child_length` counts them)."""
+    parts: list[str] = []
+    for child in run:
+        tag = child.tag
+        if tag == W_T:
+            parts.append(child.text or "")
+        elif tag in (w("tab"), w("ptab")):
+            parts.append("\t")
+        elif tag == w("cr"):
+            parts.append("\n")
+        elif tag == w("noBreakHyphen"):
+            parts.append("-")
+        elif tag == _BR and child.get(w("type")) in (None, "textWrapping"):
+            parts.append("\n")
+    return "".join(parts)
+
+
+def proposal_text(proposed: str | None) -> str:
+    """The proposal as it is compared and written: its lines, cleaned and trimmed."""
+    return "\n".join(line.strip() for line in lines(proposed) if line.strip())
+
+
+class _Window:
+    """A paragraph of a clause and the stretch of its text that proposals may change:
+    after the typed number and the spaces around the text."""
+
+    def __init__(self, p: etree._Element, keep: int):
+        self.p = p
+        self.text = "".join(_run_text(run) for run in _live_runs(p))
+        end = len(self.text.rstrip())
+        start = min(max(keep, 0), end)
+        while start < end and self.text[start].isspace():
+            start += 1
+        self.start, self.end = start, end
+        self.base_start = 0
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+def _has_run(element: etree._Element) -> bool:
+    return element.tag == W_R or next(element.iter(W_R), None) is not None
+
+
+def _after(p: etree._Element, run: etree._Element) -> etree._Element:
+    """Where text that follows ``run`` goes: after it, or after the containers (a
+    hyperlink, a field, an earlier revision, a deletion just made) it ends."""
+    node = run
+    while True:
+        parent = node.getparent()
+        if parent is None or parent is p or parent.tag == _SDT_CONTENT_TAG:
+            return node
+        if any(_has_run(sibling) for sibling in node.itersiblings()):
+            return node
+        node = parent
+
+
+def _before(p: etree._Element, run: etree._Element) -> etree._Element:
+    node = run
+    while True:
+        parent = node.getparent()
+        if parent is None or parent is p or parent.tag == _SDT_CONTENT_TAG:
+            return node
+        if any(_has_run(sibling) for sibling in node.itersiblings(preceding=True)):
+            return node
+        node = parent
+
+
+def _cut(p: etree._Element, cuts: set[int]) -> list[tuple[etree._Element, int, int]]:
+    """The live runs of ``p`` split so that every offset in ``cuts`` falls between two
+    runs; each with its start and end offsets."""
+    result: list[tuple[etree._Element, int, int]] = []
+    position = 0
+    for run in _live_runs(p):
+        length = _run_length(run)
+        start, end = position, position + length
+        inner = sorted(c for c in cuts if start < c < end)
+        current, current_start = run, start
+        for c in inner:
+            tail = _split_run(current, c - current_start)
+            if tail is None:
+                break
+            result.append((current, current_start, c))
+            current, current_start = tail, c
+        result.append((current, current_start, end))
+        position = end
+    return result
+
+
+class RevisionWriter:
+    """Writes the proposals of one clause after another; revision ids from a counter.
+
+    ``several`` is the author and date of a deletion that two or more proposals make.
+    """
+
+    def __init__(self, first_id: int, several: tuple[str, str] = ("Secretariat", "")):
         self._ids = itertools.count(first_id)
+        self._several = several
         self.insertions = 0
         self.deletions = 0
 
-    def _attrs(self, entry: CommentEntry) -> dict[str, str]:
+    def _attrs(self, who: tuple[str, str]) -> dict[str, str]:
         """Attributes of a new revision, as values (lxml escapes them when saving)."""
         return {
             W_ID: str(next(self._ids)),
-            _AUTHOR: " ".join(sanitize_xml_text(entry.author).split()) or "Unknown",
-            _DATE: iso(entry.created_at),
+            _AUTHOR: " ".join(sanitize_xml_text(who[0]).split()) or "Unknown",
+            _DATE: who[1],
         }
 
-    def apply(self, paragraphs: Sequence[etree._Element], proposals: Sequence[CommentEntry]) -> None:
-        """Replace the text of the clause made of ``paragraphs`` by ``proposals``.
+    def apply(self, paragraphs: Sequence[etree._Element], proposals: Sequence[CommentEntry]) -> list[str]:
+        """Mark on the clause made of ``paragraphs`` the changes each of ``proposals`` makes.
 
-        ``proposals`` are in the order they are shown; the first one's author deletes
-        the clause text.
+        ``proposals`` are in the order they are shown. Returns, for each, what became of
+        it: :data:`CHANGED`, :data:`REPLACED`, :data:`FRAGMENT` or :data:`UNCHANGED`.
         """
-        first = proposals[0]
-        head = paragraphs[0]
-        anchor, template = self._delete_text(head, _label_length(head), first)
-        for p in paragraphs[1:]:
-            _, later_template = self._delete_text(p, 0, first)
-            if template is None:
-                template = later_template
-            self._delete_mark(p, first)
-        for n, proposal in enumerate(proposals):
-            insertion = self._insertion(proposal, template, new_line=n > 0)
-            if anchor is not None:
-                anchor.addnext(insertion)
-            else:
-                ppr = head.find(W_PPR)
-                if ppr is not None:
-                    ppr.addnext(insertion)
-                else:
-                    head.insert(0, insertion)
-            anchor = insertion
-
-    def _delete_text(
-        self, p: etree._Element, keep: int, entry: CommentEntry
-    ) -> tuple[etree._Element | None, etree._Element | None]:
-        """Mark the text of ``p`` after its first ``keep`` characters deleted.
-
-        Returns the last child of ``p`` holding kept or deleted text (the place for the
-        insertion) and the run properties of the first deleted text, as a template.
-        """
-        runs = _live_runs(p)
-        last: etree._Element | None = None
-        if keep > 0:
-            position = 0
-            for i, run in enumerate(runs):
-                length = _run_length(run)
-                if position + length <= keep:
-                    position += length
-                    last = _top(p, run)
+        windows = [_Window(p, _label_length(p) if n == 0 else 0) for n, p in enumerate(paragraphs)]
+        position = 0
+        for window in windows:
+            window.base_start = position
+            position += window.length + 1
+        base = "\n".join(window.text[window.start : window.end] for window in windows)
+        outcomes: list[str] = []
+        placed: list[CommentEntry] = []
+        hunk_sets: list[tuple[Hunk, ...]] = []
+        comparer = Comparer(base)
+        for entry in proposals:
+            text = proposal_text(entry.proposed)
+            comparison = comparer.compare(text)
+            if comparison.unchanged:
+                outcomes.append(UNCHANGED)
+                continue
+            if comparison.replacement and base:
+                if not entry.proposed_whole:
+                    outcomes.append(FRAGMENT)
                     continue
-                if position == keep:
-                    runs = runs[i:]
-                    break
-                tail = _split_run(run, keep - position)
-                last = _top(p, run)
-                runs = ([tail] if tail is not None else []) + runs[i + 1 :]
-                break
+                outcomes.append(REPLACED)
+                hunk_sets.append((Hunk(0, len(base), text),))
             else:
-                runs = []
-        template = None
-        chosen = False  # the first deleted text outside a hyperlink gives the format
-        current: etree._Element | None = None
-        for run in runs:
-            if not chosen and run.find(W_T) is not None and run.getparent().tag != W_HYPERLINK:
-                template, chosen = run.find(W_RPR), True
-            for child in run:
-                renamed = _RENAMED.get(child.tag)
-                if renamed is not None:
-                    child.tag = renamed
-            if current is None or run.getprevious() is not current:
-                current = oxml_parser.makeelement(W_DEL, attrib=self._attrs(entry))
-                run.addprevious(current)
-                self.deletions += 1
-            current.append(run)
-            last = _top(p, current)
-        return last, template
+                outcomes.append(CHANGED)
+                hunk_sets.append(comparison.hunks)
+            placed.append(entry)
+        if placed:
+            who = [(entry.author, iso(entry.created_at)) for entry in placed]
+            self._write(windows, merge(base, hunk_sets), who)
+        return outcomes
 
-    def _delete_mark(self, p: etree._Element, entry: CommentEntry) -> None:
-        """Mark the paragraph mark of ``p`` deleted, so that accepting the deletion
-        removes the paragraph, where Word can do so (a paragraph follows; ``p`` does
-        not end a section)."""
+    def _write(self, windows: list[_Window], changes: list[Change], who: list[tuple[str, str]]) -> None:
+        deletions: list[list[tuple[int, int, tuple[str, str]]]] = [[] for _ in windows]
+        inserts: list[list[tuple[int, tuple[str, str], str]]] = [[] for _ in windows]
+        marks: list[tuple[str, str] | None] = [None] * len(windows)
+        for change in changes:
+            owner = self._several if change.by == SEVERAL else who[change.by]
+            if change.start < change.end:
+                for n, window in enumerate(windows):
+                    low, high = window.base_start, window.base_start + window.length
+                    if change.end <= low or change.start > high:
+                        continue
+                    start = max(change.start, low) - low + window.start
+                    end = min(change.end, high) - low + window.start
+                    if start < end:
+                        deletions[n].append((start, end, owner))
+                    if n + 1 < len(windows) and change.start <= high < change.end:
+                        marks[n] = owner
+            # What replaces a stretch over several paragraphs goes at the end of its first
+            # paragraph's part, where the reader starts (accepted, it reads the same).
+            at = change.end
+            for window in windows:
+                boundary = window.base_start + window.length
+                if change.start <= boundary < change.end:
+                    at = boundary
+                    break
+            for k, text in change.inserts:
+                n, offset = self._point(windows, at)
+                inserts[n].append((offset, who[k], text))
+        for n, window in enumerate(windows):
+            if deletions[n] or inserts[n]:
+                self._paragraph(window.p, window.start, deletions[n], inserts[n])
+            mark = marks[n]
+            if mark is not None:
+                self._delete_mark(window.p, mark)
+
+    @staticmethod
+    def _point(windows: list[_Window], position: int) -> tuple[int, int]:
+        for n, window in enumerate(windows):
+            if window.base_start <= position <= window.base_start + window.length:
+                return n, position - window.base_start + window.start
+        last = windows[-1]
+        return len(windows) - 1, last.end
+
+    def _paragraph(
+        self,
+        p: etree._Element,
+        window_start: int,
+        deletions: list[tuple[int, int, tuple[str, str]]],
+        inserts: list[tuple[int, tuple[str, str], str]],
+    ) -> None:
+        cuts = {c for start, end, _ in deletions for c in (start, end)} | {offset for offset, _, _ in inserts}
+        runs = _cut(p, cuts)
+        formats = [(run.find(W_RPR), start, end, run.getparent().tag == W_HYPERLINK) for run, start, end in runs]
+        for start, end, owner in deletions:
+            current: etree._Element | None = None
+            for run, run_start, run_end in runs:
+                inside = start <= run_start and run_end <= end and run_start < run_end
+                if not (inside or start < run_start == run_end < end):
+                    continue
+                for child in run:
+                    renamed = _RENAMED.get(child.tag)
+                    if renamed is not None:
+                        child.tag = renamed
+                if current is None or run.getprevious() is not current:
+                    current = oxml_parser.makeelement(W_DEL, attrib=self._attrs(owner))
+                    run.addprevious(current)
+                    self.deletions += 1
+                current.append(run)
+        placed: dict[int, etree._Element] = {}
+        for offset, owner, text in inserts:
+            insertion = self._insertion(owner, text, _template(formats, offset, at_start=offset == window_start))
+            previous = placed.get(offset)
+            if previous is not None:
+                previous.addnext(insertion)
+            else:
+                ending = [run for run, start, end in runs if end == offset and start < end]
+                starting = [run for run, start, _ in runs if start == offset]
+                if ending:
+                    _after(p, ending[-1]).addnext(insertion)
+                elif starting:
+                    _before(p, starting[0]).addprevious(insertion)
+                else:
+                    ppr = p.find(W_PPR)
+                    if ppr is not None:
+                        ppr.addnext(insertion)
+                    else:
+                        p.insert(0, insertion)
+            placed[offset] = insertion
+
+    def _delete_mark(self, p: etree._Element, owner: tuple[str, str]) -> None:
+        """Mark the paragraph mark of ``p`` deleted, so that accepting the deletion joins
+        ``p`` with the paragraph after it, where Word can do so (a paragraph follows;
+        ``p`` does not end a section)."""
         following = p.getnext()
         if following is None or following.tag != W_P:
             return
@@ -264,19 +432,14 @@ class RevisionWriter:
                 ppr.append(rpr)
         if rpr.find(W_DEL) is not None:
             return
-        mark = oxml_parser.makeelement(W_DEL, attrib=self._attrs(entry))
+        mark = oxml_parser.makeelement(W_DEL, attrib=self._attrs(owner))
         # Schema order of paragraph mark properties: w:ins, w:del, then formatting.
         rpr.insert(1 if len(rpr) and rpr[0].tag == W_INS else 0, mark)
 
-    def _insertion(self, entry: CommentEntry, template: etree._Element | None, *, new_line: bool) -> etree._Element:
-        a = self._attrs(entry)
-        content = lines_content(lines(entry.proposed))
-        xml = (
-            f'<w:ins w:id="{a[W_ID]}" w:author="{attr(a[_AUTHOR])}" w:date="{a[_DATE]}"><w:r>'
-            + ("<w:br/>" if new_line else "")
-            + content
-            + "</w:r></w:ins>"
-        )
+    def _insertion(self, owner: tuple[str, str], text: str, template: etree._Element | None) -> etree._Element:
+        a = self._attrs(owner)
+        content = lines_content(text.split("\n"))
+        xml = f'<w:ins w:id="{a[W_ID]}" w:author="{attr(a[_AUTHOR])}" w:date="{a[_DATE]}"><w:r>{content}</w:r></w:ins>'
         insertion = parse_children("p", xml)[0]
         if template is not None:
             rpr = copy.deepcopy(template)
@@ -286,3 +449,22 @@ class RevisionWriter:
             insertion[0].insert(0, rpr)
         self.insertions += 1
         return insertion
+
+
+def _template(
+    formats: list[tuple[etree._Element | None, int, int, bool]], offset: int, *, at_start: bool
+) -> etree._Element | None:
+    """The run format inserted text at ``offset`` takes: that of the text just before it
+    (at the start of the clause's text, just after it, not the typed number's), outside
+    hyperlinks where there is such text."""
+    before = [f for f in formats if f[1] < f[2] and f[2] <= offset][::-1]
+    after = [f for f in formats if f[1] < f[2] and f[1] >= offset]
+    order = (after, before) if at_start else (before, after)
+    for candidates in order:
+        for rpr, _, _, linked in candidates:
+            if not linked:
+                return rpr
+    for candidates in order:
+        for rpr, _, _, _ in candidates:
+            return rpr
+    return None

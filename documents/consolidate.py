@@ -38,11 +38,15 @@ sees top-level runs (not hyperlinks or fields), works on one paragraph at a time
 registers its element classes in python-docx's global parser on import. Writing the
 few elements needed directly is simpler, keeps the draft's formatting and stays linear.
 
-A clause with one proposal shows its text deleted and the proposal inserted, both by
-the proposal's author and dated when the comment was made. A clause with two or more
-proposals shows all of them: the first replaces the clause text as above, the others
-follow as further insertions, each on a new line and by its own author. Such a clause
-is flagged as contested with a Word comment on the clause, by
+A proposal is the whole clause as its author wants it, and only the words it changes
+are marked: deleted and inserted by the proposal's author, dated when the comment was
+made (:mod:`documents._wording` compares them word by word). A proposal that shares
+almost nothing with its clause is shown as replacing the clause's text, and its Word
+comment says so; older wording sent as a fragment, before whole clauses were asked for,
+is not marked in the text and its comment says why. A clause with two or more
+proposals shows each as its own change set, and a stretch that several of them change
+is deleted by :data:`CONTESTED_AUTHOR` and followed by every proposal's version of it.
+Such a clause is flagged as contested with a Word comment on the clause, by
 :data:`CONTESTED_AUTHOR`, reading "Contested: N proposals (SOMHD \u2013 Thailand, SLOM
 \u2013 Viet Nam)"; the clause text is not highlighted, since highlighting would be a
 formatting change left behind after the revisions are accepted or rejected.
@@ -90,7 +94,7 @@ from ._entries import (
     utc,
 )
 from ._ooxml import W_ID, W_P, W_SDT, W_VAL, body_paragraphs, sanitize_xml_text, w
-from ._revisions import RevisionWriter
+from ._revisions import FRAGMENT, PLACED, REPLACED, RevisionWriter
 from ._xmltext import W_DECL, attr, lines, parse_children, run_content
 from ._xmltext import paragraph as _paragraph
 from .matrix import comment_matrix_xlsx
@@ -254,9 +258,11 @@ def _comment_element(cid: int, author: str, initials: str, date: str, content: s
     return f'<w:comment w:id="{cid}" {_who(author, initials)} w:date="{date}">{content}</w:comment>'
 
 
-def _comment_xml(cid: int, entry: CommentEntry, styles: _StyleIds, para_id: str | None = None) -> str:
-    """The delegate's comment: type, text and proposed wording (the Secretariat's answer
-    is a reply of its own, see :func:`_reply_xml`)."""
+def _comment_xml(
+    cid: int, entry: CommentEntry, styles: _StyleIds, para_id: str | None = None, note: str | None = None
+) -> str:
+    """The delegate's comment: type, text and proposed wording, and ``note`` after it (the
+    Secretariat's answer is a reply of its own, see :func:`_reply_xml`)."""
     kind = kind_code(entry)
     prefix = f"[{kind}] " if kind else ""
     if entry.late:
@@ -268,6 +274,8 @@ def _comment_xml(cid: int, entry: CommentEntry, styles: _StyleIds, para_id: str 
     if proposed:
         proposed[0] = "Proposed wording: " + proposed[0]
         extra += proposed
+    if note:
+        extra.append(f"({note})")
     return _comment_element(
         cid,
         entry.author,
@@ -376,27 +384,46 @@ def _apply_proposals(
     entries: list[CommentEntry],
     spans: list[Span | None],
     first_free_id: int,
-) -> list[tuple[Span, list[CommentEntry]]]:
-    """Write every proposal as a tracked change on its clause.
+    generated_at: str,
+) -> tuple[list[tuple[Span, list[CommentEntry]]], dict[int, str]]:
+    """Write every proposal as tracked changes on its clause.
 
-    Returns the contested clauses (two or more proposals) with their proposals in the
-    order shown. Proposals whose clause is not in the draft stay in the comments only.
+    Returns the contested clauses (two or more proposals marked in the text) with those
+    proposals in the order shown, and what became of each proposal that is not simply
+    marked (by index into ``entries``: replaced, a fragment left to the comment).
+    Proposals whose clause is not in the draft stay in the comments only.
     """
-    groups: dict[Span, list[CommentEntry]] = {}
-    for entry, span in zip(entries, spans):
+    groups: dict[Span, list[int]] = {}
+    for n, (entry, span) in enumerate(zip(entries, spans)):
         if span is not None and has_proposal(entry):
-            groups.setdefault(span, []).append(entry)
+            groups.setdefault(span, []).append(n)
     if not groups:
-        return []
-    writer = RevisionWriter(max(_max_id(root), first_free_id + len(groups)) + 1)
+        return [], {}
+    writer = RevisionWriter(max(_max_id(root), first_free_id + len(groups)) + 1, (CONTESTED_AUTHOR, generated_at))
     contested = []
-    for span, proposals in groups.items():
-        proposals.sort(key=lambda e: (utc(e.created_at), natural(e.number)))
+    notes: dict[int, str] = {}
+    for span, members in groups.items():
+        members.sort(key=lambda n: (utc(entries[n].created_at), natural(entries[n].number)))
+        proposals = [entries[n] for n in members]
         indices = sorted(set(proposals[0].paragraphs))
-        writer.apply([paragraphs[i] for i in indices], proposals)
-        if len(proposals) > 1:
-            contested.append((span, proposals))
-    return contested
+        outcomes = writer.apply([paragraphs[i] for i in indices], proposals)
+        for n, outcome in zip(members, outcomes):
+            if outcome in (REPLACED, FRAGMENT):
+                notes[n] = outcome
+        shown = [entry for entry, outcome in zip(proposals, outcomes) if outcome in PLACED]
+        if len(shown) > 1:
+            contested.append((span, shown))
+    return contested, notes
+
+
+# What the comment of a proposal says when the proposal is not simply marked in the text.
+PROPOSAL_NOTES = {
+    REPLACED: "Shown as replacing the whole clause: the proposed wording shares almost nothing with it.",
+    FRAGMENT: (
+        "Not marked in the text: this wording was sent before whole clauses were asked for and "
+        "does not restate the clause, so where it belongs is left to the Secretariat."
+    ),
+}
 
 
 def _contested_xml(cid: int, proposals: list[CommentEntry], date: str, styles: _StyleIds) -> str:
@@ -404,8 +431,10 @@ def _contested_xml(cid: int, proposals: list[CommentEntry], date: str, styles: _
     text = [f"Contested: {len(proposals)} proposals ({authors})"]
     extra = [
         (
-            "Each proposal is shown as a tracked change by its author: accept one and reject "
-            "the others, or reject them all to keep the text as drafted."
+            "Each proposal is shown as the changes its author makes; words that more than one "
+            "proposal changes are deleted by the Secretariat and followed by each proposal\u2019s "
+            "version. To adopt one proposal, accept its author\u2019s changes and the "
+            "Secretariat\u2019s and reject the others; reject them all to keep the text as drafted."
         )
     ]
     return _comment_element(cid, CONTESTED_AUTHOR, CONTESTED_INITIALS, date, _comment_paragraphs(text, extra, styles))
@@ -663,8 +692,11 @@ def _compile(
     tracker.at(0.05)
 
     contested: list[tuple[Span, list[CommentEntry]]] = []
+    notes: dict[int, str] = {}
     if tracked:
-        contested = _apply_proposals(document.element, paragraphs, entries, spans, first_id + total + replies)
+        contested, notes = _apply_proposals(
+            document.element, paragraphs, entries, spans, first_id + total + replies, iso(info.generated_at)
+        )
     tracker.at(0.1)
 
     # -- anchors on the clauses -----------------------------------------------------
@@ -733,9 +765,10 @@ def _compile(
 
     def comment_xml(n: int) -> str:
         thread = threads.get(n)
+        note = PROPOSAL_NOTES.get(notes.get(n, ""))
         if thread is None:
-            return _comment_xml(first_id + n, entries[n], styles)
-        return _comment_xml(first_id + n, entries[n], styles, thread[0]) + _reply_xml(
+            return _comment_xml(first_id + n, entries[n], styles, note=note)
+        return _comment_xml(first_id + n, entries[n], styles, thread[0], note) + _reply_xml(
             reply_ids[n], entries[n], date, styles, thread[1]
         )
 
@@ -801,11 +834,11 @@ def draft_with_proposals(
 ) -> bytes:
     """The consolidated draft with every proposed wording as a tracked change.
 
-    Everything :func:`consolidate` gives (cover, comments, annex), and in addition each
-    comment's ``proposed`` wording replaces its clause's text as a tracked deletion and
-    insertion by the comment's author, dated when the comment was made, for the
-    Secretariat to accept or reject in Word. A clause with several proposals shows all
-    of them and a "Contested" comment (see the module docstring). Clauses without
+    Everything :func:`consolidate` gives (cover, comments, annex), and in addition the
+    words each comment's ``proposed`` wording changes in its clause, as tracked deletions
+    and insertions by the comment's author, dated when the comment was made, for the
+    Secretariat to accept or reject in Word. A clause with several proposals shows each
+    as its own change set and a "Contested" comment (see the module docstring). Clauses without
     proposals are unchanged; proposals on clauses that are not in ``draft`` stay in the
     comments and the matrix only.
     """

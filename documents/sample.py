@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +33,7 @@ from lxml import etree
 
 from ._ooxml import w
 
-__all__ = ["SAMPLE_TITLE", "sample_bodies", "sample_draft", "sample_states"]
+__all__ = ["SAMPLE_TITLE", "propose_edit", "sample_bodies", "sample_draft", "sample_states"]
 
 SAMPLE_TITLE = (
     "ASEAN Framework and Plan of Action for the Implementation of the ASEAN Declaration "
@@ -72,6 +73,51 @@ def sample_bodies() -> list[tuple[str, str]]:
 def sample_states() -> list[tuple[str, str, str]]:
     """``(name, ISO 3166 alpha-2 code, IANA time zone)`` of the ten ASEAN Member States."""
     return list(_STATES)
+
+
+# ------------------------------------------------------------------------- edits
+
+# Edits a delegate makes to a clause of the sample (the demo's delegates and the benchmark
+# propose them): a word replaced, or a phrase added at the end of the clause's first line.
+_REPLACEMENTS = (
+    ("shall", "should"),
+    ("Strengthen", "Reinforce"),
+    ("Improve", "Enhance"),
+    ("Develop", "Establish"),
+    ("adequate", "sufficient"),
+    ("progressively", "gradually"),
+    ("regional", "ASEAN-wide"),
+    ("Promote", "Encourage"),
+    ("national", "national and local"),
+    ("including", "in particular"),
+)
+_ADDITIONS = (
+    ", including workers in the informal economy and their dependants",
+    ", in accordance with national circumstances and capacities",
+    ", in consultation with the relevant ASEAN sectoral bodies",
+    ", with particular attention to persons with disabilities",
+)
+_LINE_END = re.compile(r"(?:[.;:,](?:\s+(?:and|or))?)?\s*$")
+
+
+def propose_edit(text: str, choice: int) -> str:
+    """``text`` (a clause) as a delegate might propose it, the edit picked by ``choice``:
+    a word replaced where the clause has one of the words delegates often change, else a
+    phrase added before the end of its first line."""
+    lines = text.split("\n")
+    first = lines[0]
+    # A phrase does not go before the colon that opens a list.
+    if choice % 2 == 0 or first.rstrip().endswith(":"):
+        for k in range(len(_REPLACEMENTS)):
+            old, new = _REPLACEMENTS[(choice // 2 + k) % len(_REPLACEMENTS)]
+            found = re.search(rf"\b{re.escape(old)}\b", first)
+            if found:
+                lines[0] = first[: found.start()] + new + first[found.end() :]
+                return "\n".join(lines)
+    end = _LINE_END.search(first)
+    at = end.start() if end is not None else len(first)
+    lines[0] = first[:at] + _ADDITIONS[choice % len(_ADDITIONS)] + first[at:]
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------- content

@@ -118,7 +118,7 @@ def refusals(handler: Handler) -> Handler:
             if isinstance(exc, ServiceError):
                 message = texts.refusal(exc)
             elif isinstance(exc, DraftError):
-                message = texts.draft_rejected(str(exc))
+                message = texts.draft_rejected(texts.draft_problem(exc))
             else:
                 message = texts.button_unknown()
             if update.callback_query:

@@ -93,7 +93,7 @@ def _prompt_for(view: comments.DraftView) -> tuple[str, Rows]:
     if view.step == STEP_TEXT:
         return texts.ask_text(view), keyboards.text_step()
     if view.step == STEP_PROPOSED:
-        return texts.ask_proposed(view), keyboards.proposed()
+        return texts.ask_proposed(view), keyboards.proposed(view.clause_text)
     return texts.preview(view), keyboards.preview(bool(view.proposed))
 
 

@@ -20,6 +20,9 @@ Content (400 ``Bad Request: ...``):
 * captions: 0 to 1,024 such characters: ``message caption is too long``.
 * ``answerCallbackQuery`` text: 0 to 200 characters (UTF-16 code units): ``MESSAGE_TOO_LONG``.
 * inline keyboard ``callback_data``: 1 to 64 bytes in UTF-8: ``BUTTON_DATA_INVALID``.
+* inline keyboard ``copy_text``: a ``CopyTextButton`` whose ``text`` is 1 to 256
+  characters (the Bot API's documented limit; the description, ``BUTTON_COPY_TEXT_INVALID``,
+  is this server's, in the style of the one above).
 
 Flood control (429 ``Too Many Requests: retry after N``, ``parameters.retry_after`` N).
 A *message* is every call that puts or changes a message in a chat: ``sendMessage``,
@@ -61,6 +64,7 @@ __all__ = [
     "MAX_UPLOAD_SIZE",
     "FloodControl",
     "callback_data_valid",
+    "copy_text_valid",
     "too_long",
 ]
 
@@ -77,6 +81,8 @@ CAPTION_TOO_LONG = "message caption is too long"
 TEXT_EMPTY = "message text is empty"
 CALLBACK_ANSWER_TOO_LONG = "MESSAGE_TOO_LONG"
 BUTTON_DATA_INVALID = "BUTTON_DATA_INVALID"
+MAX_COPY_TEXT_LENGTH = 256
+BUTTON_COPY_TEXT_INVALID = "BUTTON_COPY_TEXT_INVALID"
 
 
 def too_long(text: str, limit: int) -> bool:
@@ -87,6 +93,14 @@ def too_long(text: str, limit: int) -> bool:
 def callback_data_valid(data: object) -> bool:
     """Telegram's rule for ``callback_data``: a string of 1 to 64 bytes in UTF-8."""
     return isinstance(data, str) and 1 <= len(data.encode("utf-8", "surrogatepass")) <= MAX_CALLBACK_DATA_BYTES
+
+
+def copy_text_valid(button: object) -> bool:
+    """The Bot API's rule for ``copy_text``: a CopyTextButton with a text of 1 to 256 characters."""
+    if not isinstance(button, dict):
+        return False
+    text = button.get("text")
+    return isinstance(text, str) and 1 <= len(text) <= MAX_COPY_TEXT_LENGTH
 
 
 class _Window:

@@ -9,6 +9,7 @@ from typing import Any
 from localapi.files import FilesMixin, Upload, image_size
 from localapi.formatting import EntityParseError, clean_text, parse_text
 from localapi.limits import (
+    BUTTON_COPY_TEXT_INVALID,
     BUTTON_DATA_INVALID,
     CAPTION_TOO_LONG,
     MAX_CAPTION_LENGTH,
@@ -17,6 +18,7 @@ from localapi.limits import (
     TEXT_EMPTY,
     TEXT_TOO_LONG,
     callback_data_valid,
+    copy_text_valid,
     too_long,
 )
 from localapi.protocol import api, bad
@@ -49,7 +51,6 @@ _OTHER_BUTTON_KINDS = (
     "pay",
     "web_app",
     "login_url",
-    "copy_text",
 )
 
 _TEXT_BUTTONS = "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
@@ -274,6 +275,9 @@ class MessagesMixin(FilesMixin):
                         raise bad(BUTTON_DATA_INVALID)
                     if not callback_data_valid(data):
                         self._breach(bad(BUTTON_DATA_INVALID))
+                elif "copy_text" in button:
+                    if not copy_text_valid(button["copy_text"]):
+                        self._breach(bad(BUTTON_COPY_TEXT_INVALID))
                 elif "url" in button:
                     url = str(button["url"])
                     scheme, _, rest = url.partition(":")

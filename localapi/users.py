@@ -109,6 +109,18 @@ class SimMessage:
     def button_texts(self) -> list[str]:
         return [text for row in self.buttons() for text, _ in row]
 
+    def copy_texts(self) -> list[str]:
+        """What the message offers to copy with one tap, as a Telegram client does: the text
+        of each copy-text button, then of each code block (``<code>``, ``<pre>``)."""
+        rows = (self.reply_markup or {}).get("inline_keyboard") or []
+        found = [b["copy_text"]["text"] for row in rows for b in row if isinstance(b.get("copy_text"), dict)]
+        content = self.content.encode("utf-16-le", "surrogatepass")
+        for entity in self.entities:
+            if entity.get("type") in ("code", "pre"):
+                start, length = 2 * entity["offset"], 2 * entity["length"]
+                found.append(content[start : start + length].decode("utf-16-le", "surrogatepass"))
+        return found
+
     @property
     def content(self) -> str:
         """The text, or the caption of a media message ("" when there is neither)."""

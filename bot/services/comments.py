@@ -499,6 +499,8 @@ async def submit(
         comment = await session.get(Comment, draft.comment_id)
         if comment is None or comment.status != CommentStatus.ACTIVE:
             raise NotFound(Reason.COMMENT_GONE)
+        if draft.proposed != comment.proposed:
+            comment.proposed_whole = True  # written in this release's flow: the whole clause
         comment.kind, comment.text, comment.proposed = draft.kind, draft.text, draft.proposed
         comment.updated_at = now
         comment.late = comment.late or late
@@ -517,6 +519,7 @@ async def submit(
                 "kind": draft.kind,
                 "text": draft.text,
                 "proposed": draft.proposed,
+                "proposed_whole": True,
                 "status": CommentStatus.ACTIVE,
                 "late": late,
                 "created_at": now,

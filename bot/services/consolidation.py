@@ -111,6 +111,7 @@ async def gather(
                 kind=comment.kind,
                 text=comment.text,
                 proposed=comment.proposed,
+                proposed_whole=comment.proposed_whole,
                 created_at=comment.created_at,
                 late=comment.late,
                 observation=comment.observation,

@@ -8,7 +8,14 @@ clause are continuation text of that clause; unnumbered paragraphs between a hea
 and the first clause of its section become clauses of their own ("3.p1", "3.p2"...).
 
 Each clause gets a stable, hierarchical reference ("2.3.a.iii") that participants type
-to comment on it; :func:`normalise_ref` turns what they type into that form.
+to comment on it; :func:`normalise_ref` turns what they type into that form. References
+are the numbers a reader sees in Word: a numbered paragraph of another list indented
+under an open clause (Word's "List Number 2" under "List Number", an automatic "1."
+under a typed "4.1") hangs under it with the number Word shows. Headings and clauses
+share one set of references; a draft in which two of them would have the same one (a
+heading "2.1" and a clause "2.1", two clauses "3." in one section) is refused with
+:class:`NumberingClash`, which names them. A draft without a Title style takes its
+first line as its title when it reads as one (short, not ending like a sentence).
 
 The package is pure: bytes in, plain data out. Its modules follow the stages of a parse:
 
@@ -27,7 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ._container import DEFAULT_MAX_BYTES, open_draft
-from ._errors import DraftError, DraftTooLarge, NoStructure, NotAWordDocument
+from ._errors import Clash, DraftError, DraftTooLarge, NoStructure, NotAWordDocument, Numbered, NumberingClash
 from ._parser import _Parser
 from ._refs import normalise_ref
 from ._result import ParsedClause, ParsedDraft, ParsedSection
@@ -35,10 +42,13 @@ from ._unpack import PARSE_LOCK
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "Clash",
     "DraftError",
     "DraftTooLarge",
     "NoStructure",
     "NotAWordDocument",
+    "Numbered",
+    "NumberingClash",
     "ParsedClause",
     "ParsedDraft",
     "ParsedSection",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ._errors import Clash, Numbered
 from ._markers import _Marker
 from ._numerals import _letters_value
 from ._result import ParsedClause
@@ -43,31 +44,53 @@ class _Para:
 _LETTER_BEFORE = {"i": "h", "v": "u", "x": "w"}
 
 
+class References:
+    """Every reference given so far, headings' and clauses', with what has it; a second
+    owner of one is a clash (the draft is refused with the clashes named)."""
+
+    def __init__(self) -> None:
+        self.owners: dict[str, Numbered] = {}
+        self.clashes: list[Clash] = []
+
+    def claim(self, ref: str, owner: Numbered) -> None:
+        first = self.owners.setdefault(ref, owner)
+        if first is not owner:
+            self.clashes.append(Clash(ref, first, owner))
+
+
+# A numbered paragraph indented this much more than an open clause (in twips, 1/16 inch)
+# hangs under it.
+_DEEPER = 90
+
+
 class _SectionBuilder:
-    def __init__(self, section_parts: tuple[str, ...], used_refs: set[str]):
+    def __init__(self, section_parts: tuple[str, ...], refs: References):
         self.section = section_parts
-        self.used = used_refs
+        self.refs = refs
         self.clauses: list[_Open] = []
         self.stack: list[_Open] = []
         self.bullets: dict[str, int] = {}
         self.numbered_seen = False
 
-    def _unique(self, parts: tuple[str, ...]) -> tuple[str, ...]:
-        ref = ".".join(parts)
-        if ref not in self.used:
-            self.used.add(ref)
-            return parts
-        n = 2
-        while f"{ref}-{n}" in self.used:
-            n += 1
-        self.used.add(f"{ref}-{n}")
-        return parts[:-1] + (f"{parts[-1]}-{n}",)
-
     def _push(self, parts: tuple[str, ...], level: int, marker: _Marker) -> _Open:
-        clause = _Open(self._unique(parts), level, marker)
+        clause = _Open(parts, level, marker)
+        self.refs.claim(
+            clause.ref,
+            Numbered("clause", marker.label, _start(marker.text), ".".join(self.section)),
+        )
         self.clauses.append(clause)
         self.stack.append(clause)
         return clause
+
+    def _indented_host(self, marker: _Marker) -> int | None:
+        """The open clause a numbered paragraph of another list hangs under because it is
+        indented further (Word's "List Number 2" under "List Number", an automatic "1."
+        under a typed "4.1"): its place on the stack."""
+        for i in range(len(self.stack) - 1, -1, -1):
+            host = self.stack[i].marker
+            if host.kind != "preamble" and host.indent + _DEEPER < marker.indent:
+                return i
+        return None
 
     def add(self, para: _Para, next_marker: _Marker | None) -> None:
         marker = para.marker
@@ -167,6 +190,11 @@ class _SectionBuilder:
                 else:
                     self._pop_deeper_auto(marker.auto)
                 parent = self._auto_parent(marker.auto)
+            if parent is None and marker.auto is not None:
+                host = self._indented_host(marker)
+                if host is not None:
+                    parent = self.stack[host]
+                    del self.stack[host + 1 :]
             if parent is None:
                 self.stack.clear()
                 return self._push(section + marker.parts, 1, marker)
@@ -190,6 +218,11 @@ class _SectionBuilder:
             token = marker.parts[0]
         level = parent.level + 1 if parent is not None else 1
         return self._push(prefix + (token,), level, marker)
+
+
+def _start(text: str, size: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1].rstrip() + "\u2026"
 
 
 def _is_proper_prefix(a: tuple[str, ...], b: tuple[str, ...]) -> bool:

@@ -55,6 +55,7 @@ class _Marker:
     auto: tuple[object, int] | None = None  # (list instance, ilvl) for automatic numbers
     ambiguous: bool = False  # typed single i / v / x that may be a letter
     relative: bool = False  # a bare number that hangs under the preceding clause
+    indent: int = 0  # the paragraph's left indent, in twips
 
     @property
     def key(self) -> tuple[object, ...]:

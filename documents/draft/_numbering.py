@@ -19,6 +19,7 @@ class _Level:
     restart: int | None
     is_lgl: bool
     pstyle: str | None
+    indent: int | None  # left indent of the level's paragraphs, in twips
 
 
 def _read_level(lvl: etree._Element) -> tuple[int, _Level]:
@@ -39,7 +40,18 @@ def _read_level(lvl: etree._Element) -> tuple[int, _Level]:
         restart=_int(val("lvlRestart")),
         is_lgl=is_lgl,
         pstyle=val("pStyle"),
+        indent=left_indent(lvl.find(w("pPr"))),
     )
+
+
+def left_indent(ppr: etree._Element | None) -> int | None:
+    """The left (start) indent of paragraph properties, in twips, if they set one."""
+    if ppr is None:
+        return None
+    ind = ppr.find(w("ind"))
+    if ind is None:
+        return None
+    return _int(ind.get(w("left")) or ind.get(w("start")))
 
 
 @dataclass
@@ -49,6 +61,7 @@ class _AutoNumber:
     value: int
     instance: object
     ilvl: int
+    indent: int | None = None
 
 
 class _Numbering:
@@ -173,6 +186,7 @@ class _Numbering:
             value=counters[ilvl] or 0,
             instance=instance,
             ilvl=ilvl,
+            indent=level.indent,
         )
 
 

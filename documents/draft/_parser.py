@@ -11,10 +11,10 @@ from docx.opc.part import XmlPart
 from lxml import etree
 
 from .._ooxml import W_PPR, W_VAL, iter_block_paragraphs, paragraph_text, w
-from ._clauses import _Para, _SectionBuilder
-from ._errors import DraftTooLarge, NoStructure
+from ._clauses import References, _Para, _SectionBuilder
+from ._errors import DraftTooLarge, NoStructure, Numbered, NumberingClash
 from ._markers import _auto_marker, _heading_number, _Marker, _typed_marker
-from ._numbering import _AutoNumber, _Numbering
+from ._numbering import _AutoNumber, _Numbering, left_indent
 from ._result import ParsedClause, ParsedDraft, ParsedSection
 from ._styles import _HEADING_NAME, _num_pr, _outline, _Styles
 
@@ -113,6 +113,13 @@ class _Parser:
             ilvl = self.numbering.ilvl_for_style(num_id, style_id)
         return self.numbering.advance(num_id, ilvl or 0)
 
+    def _indent(self, ppr: etree._Element | None, sid: str | None, auto: _AutoNumber | None) -> int:
+        """A paragraph's left indent in twips: its own, else its number's, else its style's."""
+        for indent in (left_indent(ppr), auto.indent if auto is not None else None, self.styles.indent(sid)):
+            if indent is not None:
+                return indent
+        return 0
+
     # -- main pass --------------------------------------------------------------------
 
     def run(self) -> ParsedDraft:
@@ -163,6 +170,12 @@ class _Parser:
                 marker = _auto_marker(auto, stripped)
             else:
                 marker = _typed_marker(stripped)
+            if marker is None and not title_parts and not headings and not front and _looks_like_title(stripped):
+                # A draft without a Title style: its first line, when it reads as a title.
+                title_parts.append(" ".join(stripped.split()))
+                continue
+            if marker is not None:
+                marker.indent = self._indent(ppr, sid, auto)
             any_marker = any_marker or marker is not None
             para = _Para(index, text, marker)
             (headings[-1].paras if headings else front).append(para)
@@ -170,20 +183,24 @@ class _Parser:
         if not headings and not any_marker:
             raise NoStructure(_NO_STRUCTURE)
 
-        used: set[str] = set()
+        refs = References()
         sections: list[ParsedSection] = []
         if front and (not headings or any(p.marker is not None for p in front)):
-            clauses = _build_clauses((), front, used)
+            clauses = _build_clauses((), front, refs)
             sections.append(ParsedSection("", "", 0, clauses[0].paragraphs[0], clauses))
 
         section_refs = _section_refs(headings)
         for heading, ref in zip(headings, section_refs):
+            shown = ".".join(heading.number) if heading.number else ""
+            refs.claim(ref, Numbered("heading", shown, heading.text, ""))
             parts = tuple(ref.split("."))
-            clauses = _build_clauses(parts, heading.paras, used)
+            clauses = _build_clauses(parts, heading.paras, refs)
             sections.append(ParsedSection(ref, heading.text, heading.level, heading.index, clauses))
 
         if not any(section.clauses for section in sections):
             raise NoStructure(_NO_STRUCTURE)
+        if refs.clashes:
+            raise NumberingClash(tuple(refs.clashes))
 
         title = " ".join(title_parts)
         if not title:
@@ -206,8 +223,8 @@ _NO_STRUCTURE = (
 )
 
 
-def _build_clauses(section: tuple[str, ...], paras: list[_Para], used: set[str]) -> tuple[ParsedClause, ...]:
-    builder = _SectionBuilder(section, used)
+def _build_clauses(section: tuple[str, ...], paras: list[_Para], refs: References) -> tuple[ParsedClause, ...]:
+    builder = _SectionBuilder(section, refs)
     markers = [p.marker for p in paras]
     next_marker: list[_Marker | None] = [None] * len(paras)
     upcoming: _Marker | None = None
@@ -225,7 +242,6 @@ def _section_refs(headings: list[_Heading]) -> list[str]:
         return []
     top = min(h.level for h in headings)
     counters: dict[int, int] = {}
-    used: set[str] = set()
     refs: list[str] = []
     for h in headings:
         if h.number is not None:
@@ -242,11 +258,19 @@ def _section_refs(headings: list[_Heading]) -> list[str]:
             ref = ".".join(str(counters.get(lv, 0)) for lv in range(top, h.level + 1))
         for lv in [lv for lv in counters if lv > h.level]:
             del counters[lv]
-        if ref in used:
-            n = 2
-            while f"{ref}-{n}" in used:
-                n += 1
-            ref = f"{ref}-{n}"
-        used.add(ref)
         refs.append(ref)
     return refs
+
+
+# A first line that reads as a title: short, and not a sentence or the start of a list.
+_TITLE_MAX_CHARACTERS = 250
+_TITLE_MAX_WORDS = 35
+
+
+def _looks_like_title(text: str) -> bool:
+    return (
+        len(text) <= _TITLE_MAX_CHARACTERS
+        and len(text.split()) <= _TITLE_MAX_WORDS
+        and text[-1:] not in ".;:,!?"
+        and "\n" not in text
+    )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from .._ooxml import W_PPR, W_VAL, w
+from ._numbering import left_indent
 from ._numerals import _int
 
 
@@ -19,6 +20,7 @@ class _Style:
     outline: int | None
     num_id: str | None
     ilvl: int | None
+    indent: int | None = None
 
 
 def _num_pr(ppr: etree._Element | None) -> tuple[str | None, int | None]:
@@ -66,12 +68,20 @@ class _Styles:
                 outline=_outline(ppr),
                 num_id=num_id,
                 ilvl=ilvl,
+                indent=left_indent(ppr),
             )
             if style.get(w("default")) in ("1", "true", "on"):
                 self.default = sid
 
     def num_ids(self) -> dict[str, str]:
         return {sid: s.num_id for sid, s in self._styles.items() if s.num_id}
+
+    def indent(self, sid: str | None) -> int | None:
+        """The left indent the style (or one it is based on) gives its paragraphs."""
+        for _, style in self.chain(sid):
+            if style.indent is not None:
+                return style.indent
+        return None
 
     def chain(self, sid: str | None) -> Iterable[tuple[str, _Style]]:
         seen: set[str] = set()

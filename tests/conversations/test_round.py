@@ -91,8 +91,11 @@ async def test_a_whole_round(env):
         await health.press(ask, "Technical")
         await health.wait_for("Write your technical comment")
         await health.send("Name platform workers explicitly <they> & their families.")
-        await health.wait_for("propose new wording")
-        await health.send("2.1 Member States will extend coverage to informal and platform workers.")
+        # The bot gives the clause's text to start from, with a button that copies it.
+        ask = await health.wait_for("propose new wording")
+        assert "the whole clause" in ask.content
+        assert ask.copy_texts() == ["Member States will extend coverage to informal workers."]
+        await health.send(ask.copy_texts()[0].replace("informal workers", "informal and platform workers"))
         check = await health.wait_for("Please check your comment")
         assert "<they> & their families" in check.content
         await health.press(check, "Send")
@@ -188,10 +191,14 @@ async def test_a_whole_round(env):
     # The proposed wording is a tracked change by its author in the second file.
     import zipfile
 
+    from lxml import etree
+
     with zipfile.ZipFile(io.BytesIO(proposals.file_bytes)) as z:
-        body = z.read("word/document.xml").decode()
-    assert 'w:author="SOMHD – Thailand"' in body and "<w:ins " in body and "<w:del " in body
-    assert "informal and platform workers" in body
+        body = etree.fromstring(z.read("word/document.xml"))
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    # Only the words added are marked: an insertion, and nothing deleted.
+    changes = [(r.tag, "".join(r.itertext()).strip()) for r in body.iter(f"{w}ins", f"{w}del") if r.get(f"{w}author")]
+    assert changes == [(f"{w}ins", "and platform")]
     # The matrix has one row per comment, numbered per Member State.
     from openpyxl import load_workbook
 

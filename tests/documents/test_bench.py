@@ -20,6 +20,8 @@ def test_benchmark_smoke():
         cwd=ROOT,
     )
     last = result.stdout.strip().splitlines()[-1]
-    match = re.fullmatch(r"comments=60 seconds=(\S+) naive_seconds=(\S+) ratio=(\S+) peak_mb=(\S+)", last)
+    match = re.fullmatch(
+        r"comments=60 seconds=(\S+) naive_seconds=(\S+) ratio=(\S+) peak_mb=(\S+) proposals_seconds=(\S+)", last
+    )
     assert match, last
     assert all(float(value) > 0 for value in match.groups())

@@ -10,11 +10,15 @@ import docx
 import pytest
 from lxml import etree
 
+from bot import texts
 from documents.draft import (
+    Clash,
     DraftError,
     DraftTooLarge,
     NoStructure,
     NotAWordDocument,
+    Numbered,
+    NumberingClash,
     normalise_ref,
     parse_draft,
 )
@@ -303,16 +307,15 @@ def test_typed_numbers_of_every_form(builder):
     builder.para("1990 was a year of change.")
     builder.para("2.5 million people are not covered.")
     builder.para("Mr. Smith agreed. e.g. this is prose.")
-    builder.para("3. A duplicated number")
-    builder.heading("2.1 Sub-section", level=2)
+    builder.heading("2.9 Sub-section", level=2)
     builder.para("(a) first item")
     builder.para("(b) second item")
     builder.para("5. A bare number in a numbered sub-section")
     draft = parse_draft(builder.bytes())
     assert draft.outline() == [
         ("1", "Introduction", 19),
-        ("2", "Obligations", 8),
-        ("2.1", "Sub-section", 3),
+        ("2", "Obligations", 7),
+        ("2.9", "Sub-section", 3),
     ]
     assert [c.ref for c in draft.clauses] == [
         "1.p1",
@@ -341,10 +344,9 @@ def test_typed_numbers_of_every_form(builder):
         "2.2.a.iv.b1",
         "2.2.a.iv.b2",
         "2.3",
-        "2.3-2",
-        "2.1.a",
-        "2.1.b",
-        "2.1.5",
+        "2.9.a",
+        "2.9.b",
+        "2.9.5",
     ]
     clauses = {c.ref: c for c in draft.clauses}
     assert clauses["1.p1"].text == "This part introduces the framework."
@@ -372,12 +374,70 @@ def test_typed_numbers_of_every_form(builder):
         "2.5 million people are not covered.",
         "Mr. Smith agreed. e.g. this is prose.",
     ]
-    # A repeated number gets a suffix instead of clashing.
-    assert clauses["2.3-2"].text == "A duplicated number"
-    assert draft.clause("2.3-2") is clauses["2.3-2"]
-
     assert draft.sections[2].level == 2
-    assert clauses["2.1.a"].level == 1
+    assert clauses["2.9.a"].level == 1
+
+
+def test_numbers_that_would_give_two_things_one_reference_are_refused_with_the_clash_named(builder):
+    builder.heading("2. Actions")
+    builder.para("2.1 Member States shall extend coverage to informal workers.")
+    builder.para("3. A clause numbered by hand")
+    builder.para("3. The same number again")
+    builder.heading("2.1 Sub-measures", level=2)
+    builder.para("(a) first sub-measure")
+    with pytest.raises(NumberingClash) as info:
+        parse_draft(builder.bytes())
+    assert isinstance(info.value, DraftError)
+    assert info.value.clashes == (
+        Clash(
+            "2.3",
+            Numbered("clause", "3.", "A clause numbered by hand", "2"),
+            Numbered("clause", "3.", "The same number again", "2"),
+        ),
+        Clash(
+            "2.1",
+            Numbered("clause", "2.1", "Member States shall extend coverage to informal workers.", "2"),
+            Numbered("heading", "2.1", "Sub-measures", ""),
+        ),
+    )
+    # The Secretariat is told which, in words.
+    told = texts.draft_problem(info.value)
+    assert "2.1: clause 2.1 of section 2 (\u201cMember States shall extend" in told
+    assert "and the heading 2.1 \u201cSub-measures\u201d" in told
+    assert "2.3: clause 3. of section 2 (\u201cA clause numbered by hand\u201d) and clause 3." in told
+
+
+def test_a_draft_without_a_title_style_takes_its_first_line_as_title(builder):
+    builder.para("ASEAN Framework on Social Protection").runs[0].bold = True
+    builder.para("1. First clause.")
+    builder.para("2. Second clause.")
+    draft = parse_draft(builder.bytes())
+    assert draft.title == "ASEAN Framework on Social Protection"
+    assert [(c.ref, c.text) for c in draft.clauses] == [("1", "First clause."), ("2", "Second clause.")]
+
+
+def test_list_number_styles_give_the_numbers_word_shows(builder):
+    builder.heading("1. Scope")
+    builder.para("First", style="List Number")
+    builder.para("Sub one", style="List Number 2")
+    builder.para("Sub two", style="List Number 2")
+    builder.para("Deeper", style="List Number 3")
+    builder.para("Second", style="List Number")
+    builder.para("Sub three", style="List Number 2")  # Word goes on counting: 3.
+    builder.heading("2. Duties")
+    builder.para("2.1 Member States shall:")
+    builder.para("train staff", style="List Number 2")  # indented under the typed clause
+    draft = parse_draft(builder.bytes())
+    assert [(c.ref, c.label, c.level) for c in draft.clauses] == [
+        ("1.1", "1.", 1),
+        ("1.1.1", "1.", 2),
+        ("1.1.2", "2.", 2),
+        ("1.1.2.1", "1.", 3),
+        ("1.2", "2.", 1),
+        ("1.2.3", "3.", 2),
+        ("2.1", "2.1", 1),
+        ("2.1.4", "4.", 2),
+    ]
 
 
 def test_roman_or_letter_disambiguation(builder):

@@ -30,30 +30,65 @@ UTC = dt.UTC
 START = dt.datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
-# (clause, body, state, proposed wording); None for a comment without a proposal.
+
+def _edit(ref: str, *changes: tuple[str, str]):
+    """A proposal made as a delegate makes one: the clause's text with some words changed."""
+
+    def make(sample) -> str:
+        text = sample.clause(ref).text
+        for old, new in changes:
+            assert old in text, (ref, old)
+            text = text.replace(old, new, 1)
+        return text
+
+    return make
+
+
+# (clause, body, state, proposed wording: a literal, or made from the clause's text, or None
+# for a comment without one). The first three contest 2.3.1.
 PROPOSALS = [
-    ("2.3.1", "SOMHD", "Thailand", "Coverage shall be extended progressively to all."),
-    ("2.3.1", "SLOM", "Viet Nam", "Coverage should be extended progressively."),
-    ("2.3.1", "ACW", "Singapore", "Coverage shall be extended, with priority to women."),
-    ("1.5", "SOMSWD", "Malaysia", "Definition. Social protection means protection.\nSecond line"),
-    ("3.1", "SOMHD", "Indonesia", "Strengthen implementation at all levels \U0001f30f."),
+    ("2.3.1", "SOMHD", "Thailand", _edit("2.3.1", ("shall", "should"))),
+    (
+        "2.3.1",
+        "SLOM",
+        "Viet Nam",
+        _edit("2.3.1", ("shall", "must"), ("for all.", "for all, including migrant workers.")),
+    ),
+    ("2.3.1", "ACW", "Singapore", _edit("2.3.1", ("progressively", "gradually"))),
+    # The continuation paragraph dropped and a word changed.
+    ("1.5", "SOMSWD", "Malaysia", lambda sample: sample.clause("1.5").text.split("\n")[0].replace("refers", "means")),
+    # A phrase added to a clause numbered automatically, with an emoji.
+    ("3.1", "SOMHD", "Indonesia", _edit("3.1", ("procedures.", "procedures, at all levels \U0001f30f."))),
     (
         "6.2.b1",
         "ACDM",
         "Philippines",
-        "the private sector \u0627\u0644\u0642\u0637\u0627\u0639 \u0627\u0644\u062e\u0627\u0635;",
+        _edit("6.2.b1", ("private sector", "private sector \u0627\u0644\u0642\u0637\u0627\u0639")),
     ),
-    ("1.3.a", "SOMDP", "Cambodia", 'extend coverage\x00 to all <now> & "soon";'),
-    ("5.3", "SLOM", "Lao PDR", "Develop indicators.\tSee the table."),
+    ("1.3.a", "SOMDP", "Cambodia", _edit("1.3.a", ("to all", 'to all\x00 <now> & "soon"'))),
+    # The sentence after the table dropped: only the continuation paragraph changes.
+    ("5.3", "SLOM", "Lao PDR", lambda sample: sample.clause("5.3").text.split("\n")[0]),
+    # Shares almost nothing with the clause: a replacement.
+    ("6.3", "SOMAMAF", "Myanmar", "Members exchange staff.\tSee the annex."),
     ("1.1", "SOMHD", "Myanmar", None),
     ("2.3.1", "SOMRDPE", "Brunei Darussalam", None),
     ("6.4", "ACW", "Malaysia", "   "),  # blank: not a proposal
 ]
+# Wording sent before whole clauses were asked for: a fragment, and one that restates its clause.
+LEGACY = [
+    ("2.2", "ACW", "Thailand", "including workers in the informal economy"),
+    ("6.1", "SOMHD", "Singapore", _edit("6.1", ("adequate", "sufficient"))),
+]
+
+
+def _wording(sample, proposed) -> str | None:
+    return proposed(sample) if callable(proposed) else proposed
 
 
 def _entries(sample) -> list[CommentEntry]:
     entries = []
-    for n, (ref, body, state, proposed) in enumerate(PROPOSALS):
+    rows = [(row, True) for row in PROPOSALS] + [(row, False) for row in LEGACY]
+    for n, ((ref, body, state, proposed), whole) in enumerate(rows):
         clause = sample.clause(ref)
         entries.append(
             CommentEntry(
@@ -64,9 +99,10 @@ def _entries(sample) -> list[CommentEntry]:
                 state=state,
                 kind="te",
                 text=f"Comment {n + 1} on {ref}.",
-                proposed=proposed,
+                proposed=_wording(sample, proposed),
                 created_at=START + dt.timedelta(hours=n),
                 late=n == 2,
+                proposed_whole=whole,
             )
         )
     entries.append(
@@ -94,35 +130,62 @@ def proposals(sample_bytes, sample):
 
 
 def _proposed(sample) -> dict[str, list[tuple[str, str, str]]]:
-    """clause -> [(author, date, wording)] in the order they should show."""
+    """clause -> [(author, date, wording)] of the proposals marked in it, in the order they show."""
     by_clause = collections.defaultdict(list)
-    for n, (ref, body, state, proposed) in enumerate(PROPOSALS):
-        if proposed and proposed.strip():
-            date = (START + dt.timedelta(hours=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            by_clause[ref].append((f"{body} \u2013 {state}", date, sanitize_xml_text(proposed)))
+    for n, (ref, body, state, proposed) in enumerate(PROPOSALS + LEGACY[1:]):
+        wording = _wording(sample, proposed)
+        if wording and wording.strip():
+            hours = n if n < len(PROPOSALS) else n + 1
+            date = (START + dt.timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            text = "\n".join(line.strip() for line in sanitize_xml_text(wording).strip().splitlines())
+            by_clause[ref].append((f"{body} \u2013 {state}", date, text))
     return by_clause
+
+
+def _resolved(paragraphs: list[etree._Element], accept: set[str]) -> str:
+    """The text of a clause's paragraphs once the revisions by ``accept`` are accepted
+    and all others rejected; paragraphs whose mark is deleted and accepted join the next
+    one, empty paragraphs are left out."""
+    texts, joined = [], False
+    for p in paragraphs:
+        p = copy.deepcopy(p)
+        mark = p.find(f"{w('pPr')}/{w('rPr')}/{w('del')}")
+        for revision in list(p.iter(w("ins"), w("del"))):
+            if revision.getparent().tag == w("rPr"):
+                continue
+            accepted = revision.get(w("author")) in accept
+            if (revision.tag == w("ins")) == accepted:
+                for text in revision.iter(w("delText")):
+                    text.tag = w("t")
+                for child in list(revision):
+                    revision.addprevious(child)
+            revision.getparent().remove(revision)
+        text = paragraph_text(p)
+        if joined:
+            texts[-1] += text
+        else:
+            texts.append(text)
+        joined = mark is not None and mark.get(w("author")) in accept
+    return "\n".join(t for t in texts if t)
 
 
 def _rejected(p: etree._Element, keep: tuple[str, ...] = ("Earlier",)) -> str:
     """Paragraph text with the tracked changes rejected, except those by ``keep``."""
-    p = copy.deepcopy(p)
-    for ins in list(p.iter(w("ins"))):
-        if ins.getparent().tag != w("rPr") and ins.get(w("author")) not in keep:
-            ins.getparent().remove(ins)
-    for deleted in list(p.iter(w("del"))):
-        if deleted.getparent().tag == w("rPr") or deleted.get(w("author")) in keep:
-            continue
-        for text in deleted.iter(w("delText")):
-            text.tag = w("t")
-        for child in list(deleted):
-            deleted.addprevious(child)
-        deleted.getparent().remove(deleted)
-    return paragraph_text(p)
+    return _resolved([p], set(keep))
 
 
 def _accepted(p: etree._Element) -> str:
     """Paragraph text with every tracked change accepted (deletions dropped)."""
     return paragraph_text(p)  # paragraph_text skips w:del and reads w:ins
+
+
+def _clause(document, clause) -> list[etree._Element]:
+    return [document.paragraphs[i]._p for i in clause.paragraphs]
+
+
+def _label(source, clause) -> str:
+    head = source[clause.paragraphs[0]].text
+    return clause.label + "\t" if clause.label and head.startswith(clause.label + "\t") else ""
 
 
 def test_every_revision_has_author_date_and_unique_id(proposals):
@@ -138,61 +201,108 @@ def test_every_revision_has_author_date_and_unique_id(proposals):
     assert len(ids) == len(set(ids)) and not set(ids) & comment_ids
 
 
-def test_each_proposal_replaces_its_clause(proposals, sample, sample_bytes):
+def test_each_proposal_accepted_gives_its_text_and_rejecting_all_gives_the_clause(proposals, sample, sample_bytes):
     _, out, _ = proposals
     source = docx.Document(io.BytesIO(sample_bytes)).paragraphs
-    paragraphs = docx.Document(io.BytesIO(out)).paragraphs
+    document = docx.Document(io.BytesIO(out))
     for ref, expected in _proposed(sample).items():
         clause = sample.clause(ref)
-        head = paragraphs[clause.paragraphs[0]]._p
-        insertions = list(head.iterchildren(w("ins")))
-        assert [(i.get(w("author")), i.get(w("date"))) for i in insertions] == [
-            (author, date) for author, date, _ in expected
-        ], ref
-        assert [text_of(i).lstrip("\n") for i in insertions] == [
-            "\n".join(line.strip() for line in text.strip().splitlines()) for _, _, text in expected
-        ], ref
-        # The deletion is by the first proposal's author, at its date.
-        deletions = [d for d in head.iter(w("del")) if d.getparent().tag != w("rPr")]
-        assert deletions and {(d.get(w("author")), d.get(w("date"))) for d in deletions} == {expected[0][:2]}
-        for index in clause.paragraphs:
-            # Rejecting everything gives back the draft's text, character for character.
-            assert _rejected(paragraphs[index]._p) == source[index].text, ref
-        # Accepting everything leaves the typed number followed by the proposals.
-        label = (
-            clause.label + "\t"
-            if source[clause.paragraphs[0]].text.startswith(clause.label + "\t") and clause.label
-            else ""
-        )
-        assert _accepted(head) == label + "\n".join(
-            "\n".join(line.strip() for line in t.strip().splitlines()) for _, _, t in expected
-        ), ref
+        paragraphs = _clause(document, clause)
+        original = "\n".join(source[i].text for i in clause.paragraphs)
+        assert _resolved(paragraphs, set()) == original, ref
+        # The Secretariat's deletions (several proposals changing the same words) are part
+        # of adopting any one of them.
+        for author, _, text in expected:
+            assert _resolved(paragraphs, {author, CONTESTED_AUTHOR}) == _label(source, clause) + text, (ref, author)
+        if len(expected) == 1:  # accepting everything gives the one proposal
+            everyone = {a.get(w("author")) for p in paragraphs for a in p.iter(w("ins"), w("del"))}
+            assert _resolved(paragraphs, everyone) == _label(source, clause) + text
+        # Every revision is by a proposer of this clause (or the Secretariat), at its date.
+        dates = {author: date for author, date, _ in expected} | {CONTESTED_AUTHOR: "2026-12-02T09:30:00Z"}
+        for p in paragraphs:
+            for revision in p.iter(w("ins"), w("del")):
+                assert dates[revision.get(w("author"))] == revision.get(w("date")), ref
+
+
+def _deleted(paragraphs: list[etree._Element], author: str) -> list[str]:
+    return [
+        "".join(t.text or "" for t in d.iter(w("delText")))
+        for p in paragraphs
+        for d in p.iter(w("del"))
+        if d.get(w("author")) == author and d.getparent().tag != w("rPr")
+    ]
+
+
+def _inserted(paragraphs: list[etree._Element], author: str) -> list[str]:
+    return [text_of(i) for p in paragraphs for i in p.iter(w("ins")) if i.get(w("author")) == author]
+
+
+def test_only_the_words_that_change_are_marked(proposals, sample):
+    _, out, _ = proposals
+    document = docx.Document(io.BytesIO(out))
+    indonesia, cambodia = "SOMHD \u2013 Indonesia", "SOMDP \u2013 Cambodia"
+    added = _clause(document, sample.clause("3.1"))
+    assert _deleted(added, indonesia) == []
+    assert _inserted(added, indonesia) == [", at all levels \U0001f30f"]
+    assert _deleted(_clause(document, sample.clause("1.3.a")), cambodia) == []
+    assert _inserted(_clause(document, sample.clause("1.3.a")), cambodia) == [' <now> & "soon"']
+    # Contested: each proposer's own words, and the word two of them change set aside by
+    # the Secretariat and followed by each one's version of it.
+    contested = _clause(document, sample.clause("2.3.1"))
+    assert _deleted(contested, "ACW \u2013 Singapore") == ["progressively"]
+    assert _inserted(contested, "ACW \u2013 Singapore") == [" shall", "gradually"]
+    assert _deleted(contested, CONTESTED_AUTHOR) == [" shall"]
+    assert _inserted(contested, "SOMHD \u2013 Thailand") == [" should"]
+    assert _inserted(contested, "SLOM \u2013 Viet Nam") == [" must", ", including migrant workers"]
 
 
 def test_typed_numbers_are_kept_and_automatic_ones_need_no_keeping(proposals, sample):
     _, out, _ = proposals
     paragraphs = docx.Document(io.BytesIO(out)).paragraphs
-    assert _accepted(paragraphs[sample.clause("2.3.1").paragraphs[0]]._p).startswith("2.3.1\t")
-    assert _accepted(paragraphs[sample.clause("1.3.a").paragraphs[0]]._p).startswith("a)\t")
-    # 3.1 is numbered automatically: all of its text is replaced, its numbering kept.
-    auto = paragraphs[sample.clause("3.1").paragraphs[0]]._p
-    assert _accepted(auto) == "Strengthen implementation at all levels \U0001f30f."
-    assert auto.find(f"{w('pPr')}/{w('numPr')}") is not None
+    for ref in ("1.3.a", "1.5", "6.3"):
+        head = paragraphs[sample.clause(ref).paragraphs[0]]._p
+        assert _accepted(head).startswith(sample.clause(ref).label + "\t"), ref
+    # 3.1 is numbered automatically: its numbering is kept.
+    assert paragraphs[sample.clause("3.1").paragraphs[0]]._p.find(f"{w('pPr')}/{w('numPr')}") is not None
 
 
-def test_continuation_paragraphs_are_deleted_with_their_marks(proposals, sample):
+def test_a_dropped_paragraph_takes_the_mark_before_it_never_the_clause_s_last(proposals, sample):
     _, out, _ = proposals
     paragraphs = docx.Document(io.BytesIO(out)).paragraphs
-    for ref in ("1.5", "5.3"):
-        clause = sample.clause(ref)
-        assert len(clause.paragraphs) == 2
-        head, continuation = (paragraphs[i]._p for i in clause.paragraphs)
-        assert head.find(f"{w('pPr')}/{w('rPr')}/{w('del')}") is None
-        mark = continuation.find(f"{w('pPr')}/{w('rPr')}/{w('del')}")
-        assert mark is not None and mark.get(w("author")) == _proposed(sample)[ref][0][0]
-        assert _accepted(continuation) == ""
-    # The table inside clause 5.3 is left as it is.
+    # 1.5 loses its second paragraph: the first one's mark is deleted, so accepting joins
+    # them, and the mark that ends the clause (before section 2) is untouched.
+    head, continuation = (paragraphs[i]._p for i in sample.clause("1.5").paragraphs)
+    mark = head.find(f"{w('pPr')}/{w('rPr')}/{w('del')}")
+    assert mark is not None and mark.get(w("author")) == "SOMSWD \u2013 Malaysia"
+    assert _accepted(continuation) == ""
+    for ref in _proposed(sample):
+        last = paragraphs[sample.clause(ref).paragraphs[-1]]._p
+        assert last.find(f"{w('pPr')}/{w('rPr')}/{w('del')}") is None, ref
+    # In 5.3 a table stands between the paragraphs: the dropped one is emptied, and the
+    # head and the table are left as they are.
+    head, after_table = (paragraphs[i]._p for i in sample.clause("5.3").paragraphs)
+    assert list(head.iter(w("ins"), w("del"))) == []
+    assert _accepted(after_table) == ""
     assert len(docx.Document(io.BytesIO(out)).tables) == 2
+
+
+def test_a_replacement_and_a_fragment_are_said_so_in_their_comments(proposals, sample, sample_bytes):
+    _, out, _ = proposals
+    document = docx.Document(io.BytesIO(out))
+    by_author = {c.author: c.text for c in document.comments}
+    # All of 6.3's text is deleted (its typed number kept) and the proposal inserted.
+    replaced = _clause(document, sample.clause("6.3"))
+    assert _deleted(replaced, "SOMAMAF \u2013 Myanmar") == [sample.clause("6.3").text]
+    assert "Shown as replacing the whole clause" in by_author["SOMAMAF \u2013 Myanmar"]
+    # The fragment is not in the text; the comment carries it and says why.
+    assert list(_clause(document, sample.clause("2.2"))[0].iter(w("ins"), w("del"))) == []
+    fragment = by_author["ACW \u2013 Thailand"]
+    assert "Proposed wording: including workers in the informal economy" in fragment
+    assert "Not marked in the text" in fragment
+    # Older wording that restates its clause is marked like any other.
+    assert _deleted(_clause(document, sample.clause("6.1")), "SOMHD \u2013 Singapore") == ["adequate"]
+    assert "Not marked" not in by_author["SOMHD \u2013 Singapore"]
+    assert "Shown as replacing" not in by_author["SLOM \u2013 Viet Nam"]
 
 
 def test_contested_clause_shows_every_proposal_and_is_flagged(proposals, sample):
@@ -209,7 +319,6 @@ def test_contested_clause_shows_every_proposal_and_is_flagged(proposals, sample)
     starts = [s.get(w("id")) for s in head.iter(w("commentRangeStart"))]
     assert starts[0] == str(flags[0].comment_id)
     assert len(starts) == 1 + sum(1 for e in entries if e.clause_ref == "2.3.1")
-    assert len(list(head.iter(w("ins")))) == 3
 
 
 def test_clauses_without_proposals_are_unchanged(proposals, sample, sample_bytes):
@@ -261,8 +370,8 @@ def test_cover_reports_the_proposals(proposals):
     from .reading import cover_table_after
 
     facts = dict(cover_table_after(out, "Consolidated draft with proposed wording as tracked changes"))
-    # 9 proposals: 8 placed on 6 clauses (3 on 2.3.1) and one on a missing clause.
-    assert facts["Proposed wording"] == ("9 comments on 7 clauses; 1 clause with more than one proposal (contested)")
+    # 12 proposals: 11 on 9 clauses (3 on 2.3.1) and one on a missing clause.
+    assert facts["Proposed wording"] == ("12 comments on 10 clauses; 1 clause with more than one proposal (contested)")
 
 
 def test_no_proposals_is_the_consolidated_draft(sample_bytes, sample):
@@ -305,25 +414,25 @@ def test_rich_clause_markup(builder):
     before = docx.Document(io.BytesIO(data)).paragraphs[1]._p
     assert paragraph_text(before) == "1.1\tThe Framework applies3 now."
 
-    entry = CommentEntry("TH-001", "1.1", (1,), "SOMHD", "Thailand", "te", "Reword.", "The Plan applies.", START)
+    entry = CommentEntry("TH-001", "1.1", (1,), "SOMHD", "Thailand", "te", "Reword.", "The Plan applies now.", START)
     out = draft_with_proposals(data, [entry], _info())
     p = docx.Document(io.BytesIO(out)).paragraphs[1]._p
     assert _rejected(p) == "1.1\tThe Framework applies3 now."
     assert _rejected(p, keep=()) == "1.1\tThe Framework applies3 (old)"
-    assert _accepted(p) == "1.1\tThe Plan applies."
-    # The hyperlink, the field and the earlier revisions are still there, wrapping their
-    # now deleted runs; the bookmark is untouched.
-    hyperlink = p.find(w("hyperlink"))
-    assert hyperlink is not None and hyperlink[0].tag == w("del")
+    assert _accepted(p) == "1.1\tThe Plan applies now."
+    # "Framework applies3" is one change (only a space between the words that change): its
+    # runs are wrapped where they are, in the hyperlink and in the field, which stay; the
+    # typed number, "The ", the earlier revisions and the bookmark are untouched.
+    assert p.find(w("hyperlink"))[0].tag == w("del")
     assert p.find(w("fldSimple"))[0].tag == w("del")
-    earlier = p.find(w("ins"))
-    assert earlier.get(w("author")) == "Earlier" and earlier[0].tag == w("del")
+    assert text_of(p.find(w("r"))) == "1.1\tThe "
+    earlier = [r for r in p.iterchildren(w("ins"), w("del")) if r.get(w("author")) == "Earlier"]
+    assert [r.tag for r in earlier] == [w("del"), w("ins")] and text_of(earlier[1]) == " now."
     assert [b.get(w("name")) for b in p.iter(w("bookmarkStart"))] == ["scope"]
-    # The insertion takes the run format of the first deleted text ("The ", plain) and
-    # comes after the whole clause, outside the hyperlink and the field.
-    insertion = [i for i in p.iterchildren(w("ins")) if i.get(w("author")) != "Earlier"]
-    assert len(insertion) == 1 and insertion[0].getparent() is p
-    assert insertion[0].find(f"{w('r')}/{w('rPr')}") is None
+    # The insertion follows what it replaces, outside the hyperlink and the field.
+    insertions = [i for i in p.iterchildren(w("ins")) if i.get(w("author")) != "Earlier"]
+    assert [text_of(i) for i in insertions] == ["Plan applies"]
+    assert insertions[0].getprevious().tag == w("fldSimple")
     # The next clause is untouched.
     assert paragraph_text(docx.Document(io.BytesIO(out)).paragraphs[2]._p) == "1.2\tNext clause."
 

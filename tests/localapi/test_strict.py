@@ -320,6 +320,17 @@ async def test_callback_data_holds_1_to_64_bytes(api, data, ok):
     assert status == (200 if ok else 400)
 
 
+@pytest.mark.parametrize(("text", "ok"), [("x" * 256, True), ("x" * 257, False), ("", False)])
+async def test_copy_text_buttons_copy_1_to_256_characters(api, text, ok):
+    user = await started(api, 33)
+    keyboard = {"inline_keyboard": [[{"text": "📋 Copy", "copy_text": {"text": text}}]]}
+    status, body = await send(api, user.id, "copy", reply_markup=keyboard)
+    if ok:
+        assert status == 200 and user.messages()[-1].copy_texts() == [text]
+    else:
+        assert (status, body) == (400, refused("Bad Request: BUTTON_COPY_TEXT_INVALID"))
+
+
 # ---------------------------------------------------------------------- flood control
 
 
