@@ -52,9 +52,10 @@ DISPOSITIONS = {3: "rejected", 7: "accepted"}
 def _info() -> ConsolidationInfo:
     return ConsolidationInfo(
         title="ASEAN Framework and Plan of Action",
-        consultation="Zero draft consultation, November 2026",
+        consultation="asean-framework-and-plan-of",  # the internal name, never shown on a page
         deadline=dt.datetime(2026, 12, 1, 17, 0, tzinfo=BANGKOK),
         generated_at=dt.datetime(2026, 12, 2, 9, 30, tzinfo=UTC),
+        timezone="Asia/Jakarta",
     )
 
 
@@ -98,9 +99,9 @@ def _comments(sample) -> list[CommentEntry]:
 
 
 def _expected_comment_text(entry: CommentEntry) -> str:
-    first = f"[{entry.kind}] " + ("(late) " if entry.late else "")
+    first = {"ge": "General", "te": "Technical", "ed": "Editorial"}[entry.kind] + (" (late)" if entry.late else "")
     lines = sanitize_xml_text(entry.text).strip().split("\n")
-    lines[0] = (first + lines[0]).rstrip()
+    lines[0] = f"{first}: {lines[0]}".rstrip()
     if entry.proposed:
         lines.append("Proposed wording: " + entry.proposed)
     return "\n".join(lines)
@@ -182,14 +183,15 @@ def test_special_text_survives(consolidated):
     assert any(LONG_TEXT in t and len(t) >= 20_000 for t in texts)
     multi = next(c for c in docx.Document(io.BytesIO(out)).comments if "First line of the comment" in c.text)
     assert [p.text for p in multi.paragraphs] == [
-        "[ge] First line of the comment",
+        "General: First line of the comment",
         "Second line",
         "",
         "Fourth line after a blank one",
     ]
     assert "Tab\tseparated\ttext" in joined
     assert "Proposed wording: Replace with: \u201cshall progressively extend\u201d" in joined
-    assert "[ed] (late) " in joined
+    assert "Editorial (late): " in joined
+    assert not re.search(r"\[(ge|te|ed)\]", joined)  # the type is spelled out, never a code
 
 
 def test_comments_are_anchored_on_their_clauses(consolidated, sample_bytes, sample):
