@@ -47,9 +47,7 @@ def _round(sample) -> tuple[list[CommentEntry], ConsolidationInfo]:
         comments.append(c)
     authors = {c.author for c in comments}
     silent = [label for label in CONSULTED if label not in authors]
-    absent = [
-        label for n, label in enumerate(silent) if label.startswith(f"{NOBODY} \u2013") or n % 3 == 0
-    ]
+    absent = [label for n, label in enumerate(silent) if label.startswith(f"{NOBODY} \u2013") or n % 3 == 0]
     info = dataclasses.replace(
         _info(),
         responded=tuple(label for label in CONSULTED if label in authors),
