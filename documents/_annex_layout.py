@@ -51,6 +51,24 @@ _LINE = 225
 _ROW_EXTRA = 60
 
 
+def _shape(ch: str) -> str:
+    """A character of the same estimated width as ``ch``."""
+    if ch == " " or ch in _NARROW:
+        return ch if ch == " " else "i"
+    if ch in _WIDE:
+        return "m"
+    if ch.isupper():
+        return "A"
+    if ch.isdigit():
+        return "0"
+    return "a"
+
+
+# Every printable ASCII character to a character of its width (spaces stay: they
+# separate words).
+_SHAPES = str.maketrans({chr(code): _shape(chr(code)) for code in range(32, 127)})
+
+
 @functools.lru_cache(maxsize=4096)
 def text_width(text: str, *, bold: bool = False) -> int:
     """Estimated width in twips of ``text`` on one line, in 9 pt."""
@@ -138,7 +156,7 @@ def _line_count(lengths: Sequence[int], room: int, em_per_char: float) -> int:
 # (Proposed change takes the rest), from a sample of at most this many rows.
 _COMMENT_SHARES = tuple(n / 20 for n in range(6, 17))
 _OBSERVATION_SHARES = (0.0, 0.15, 0.25, 0.35)
-_SAMPLE = 1000
+_SAMPLE = 200
 
 
 def column_widths(entries: Sequence[CommentEntry], width: int) -> list[int]:
@@ -149,12 +167,21 @@ def column_widths(entries: Sequence[CommentEntry], width: int) -> list[int]:
     rows take the fewest lines in all, on a sample of the rows.
     """
     needs = [_heading_need(title) for title in MATRIX_COLUMNS]
-    seen: set[tuple[int, str]] = set()
-    for entry in entries:
-        for column, value in zip(_SHORT, short_values(entry), strict=True):
-            if (column, value) not in seen:  # a few hundred distinct values at most
-                seen.add((column, value))
-                needs[column] = max(needs[column], _short_need(value))
+    # Each distinct value once: a round has a few dozen bodies, states and clauses, and
+    # the numbers and paragraphs are short.
+    distinct = [
+        {e.number for e in entries},
+        {e.body for e in entries},
+        {e.state for e in entries},
+        {e.clause_ref for e in entries},
+        {short_values(e)[4] for e in {min(e.paragraphs, default=-1): e for e in entries}.values()},
+        {short_values(e)[5] for e in {(e.kind, e.late): e for e in entries}.values()},
+    ]
+    for column, values in zip(_SHORT, distinct, strict=True):
+        # Values whose characters are alike ("TH-001", "VN-207") are as wide: each
+        # shape is measured once, not each of ten thousand numbers.
+        for shape in {value.translate(_SHAPES) for value in values}:
+            needs[column] = max(needs[column], _short_need(shape))
     short = [min(need + _CELL_PADDING, width // 8) for need in needs[:6]]
     floors = [needs[column] + _CELL_PADDING for column in _TEXT]
     rest = width - sum(short)
@@ -195,15 +222,19 @@ class RowFit:
         # heading row repeated at the top of each page takes some of it).
         self.max_lines = max(1, int((page_height * 4 // 5 - _ROW_EXTRA) // _LINE))
 
-    def _lines(self, text: str | None, column: int) -> int:
-        if not text:
-            return 1
-        return _line_count(_line_lengths(text), self.room[column], _WIDEST)
+        self.per_line = [max(1.0, room / (_WIDEST * _EM)) for room in self.room]
+        # A text of one line no longer than this surely fits (the Secretariat's answer
+        # begins with its disposition, up to 20 characters more than the observation).
+        self.surely = [int((self.max_lines - 1) * per_line) - 20 for per_line in self.per_line]
 
     def fits(self, entry: CommentEntry) -> bool:
         """Whether ``entry``'s row is kept on one page."""
         # The short columns hold a word or two each; only the texts make a row tall.
-        return all(
-            self._lines(text, column) <= self.max_lines
-            for text, column in zip((entry.text, entry.proposed, entry.answer), _TEXT, strict=True)
-        )
+        for text, column in ((entry.text, 6), (entry.proposed, 7), (entry.observation, 8)):
+            if not text or (len(text) <= self.surely[column] and "\n" not in text):
+                continue
+            if column == 8:
+                text = entry.answer
+            if _line_count(_line_lengths(text), self.room[column], _WIDEST) > self.max_lines:
+                return False
+        return True
