@@ -7,6 +7,14 @@ the control they are not top-level body paragraphs, so the draft's paragraph ind
 (``Document.paragraphs``, the clause anchors, :func:`documents.draft.parse_draft`) are
 the same with or without it. It ends with a page break; the draft follows unchanged.
 
+It names the draft by its title (at most 18 pt) and never by the consultation's internal
+name; dates are given in the Secretariat's time zone, named ("Sun 31 Jan 2027, 23:59
+(Asia/Jakarta, UTC+7)"). The responses count every body and Member State of the round:
+those that responded, those that did not, and those with no contact enrolled (a cell that
+holds most Member States names those it leaves out: "all except Viet Nam"). Every table is
+kept whole with its heading when it fits on a page, so that the summary never leaves a
+couple of rows on a page of their own.
+
 The facts at the top end with the Secretariat's answers counted by disposition, on one
 row: "2 accepted, 1 accepted in part, 0 noted, 1 not accepted; 26 not yet answered"
 (zeros included). The disposition is the answer: a comment with an observation and no

@@ -18,9 +18,25 @@ first paragraph in the draft counted from 1 ("\u2013" when not known), and a com
 received after the deadline is marked "(late)" in the Type column.
 
 Cover page. A block-level content control at the start of the body (see
-:mod:`documents._cover`): the round, the deadline, who responded and who did not, and
-the comments by type and by section. Its paragraphs are not top-level body paragraphs,
-so the paragraph indices that anchor the comments are those of the uploaded draft.
+:mod:`documents._cover`): the draft's title (never the consultation's internal name),
+the deadline in the Secretariat's time zone, who responded, who did not and who has no
+contact enrolled, and the comments by type and by section. Its paragraphs are not
+top-level body paragraphs, so the paragraph indices that anchor the comments are those
+of the uploaded draft.
+
+Footer line. Every page ends with "Consolidated draft \u2013 compiled 2 Feb 2027 \u2013 page 3
+of 22" (PAGE and NUMPAGES fields), in a content control tagged :data:`FOOTER_TAG`: added
+beneath the draft's own footer where it has one (the default footer, and the first
+page's and the even pages' where the draft shows them), in a footer of its own where it
+has none; the draft's headers are left alone. A draft that is itself an output keeps one
+line, not two.
+
+Comments. Each begins with its type spelled out ("Technical: ...", "Editorial (late):
+...").
+
+Annex. The matrix's columns are sized to their content and its rows kept on one page
+unless taller than a page (see :mod:`documents._annex_layout`); the annex's landscape
+section has margins of 2 cm at most.
 
 Answers. A comment with a disposition or an observation gets a reply by
 :data:`SECRETARIAT_AUTHOR` ("SEC"), dated when the draft is compiled, reading as the
