@@ -214,11 +214,6 @@ def iso(moment: dt.datetime) -> str:
     return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def human_date(moment: dt.datetime) -> str:
-    moment = utc(moment)
-    return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
-
-
 @functools.lru_cache(maxsize=64)
 def zone(name: str) -> dt.tzinfo:
     """The time zone of an IANA name; UTC for an unknown one."""
