@@ -125,7 +125,8 @@ def time_others(draft: bytes, comments, info, repeat: int) -> tuple[float, float
 
 
 def _comment_text(entry: CommentEntry) -> str:
-    text = f"[{entry.kind}] " + ("(late) " if entry.late else "") + entry.text
+    kind = {"ge": "General", "te": "Technical", "ed": "Editorial"}[entry.kind]
+    text = kind + (" (late)" if entry.late else "") + ": " + entry.text
     if entry.proposed:
         text += "\nProposed wording: " + entry.proposed
     return text

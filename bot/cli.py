@@ -774,7 +774,7 @@ def cmd_consolidate(args) -> int:
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
-        return await consolidation.gather(session, _console(), consultation)
+        return await consolidation.gather(session, _console(), consultation, timezone=settings.timezone)
 
     data = _call(settings, work)
     outputs = asyncio.run(consolidation.compile_outputs(data))

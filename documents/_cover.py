@@ -7,6 +7,14 @@ the control they are not top-level body paragraphs, so the draft's paragraph ind
 (``Document.paragraphs``, the clause anchors, :func:`documents.draft.parse_draft`) are
 the same with or without it. It ends with a page break; the draft follows unchanged.
 
+It names the draft by its title (at most 18 pt) and never by the consultation's internal
+name; dates are given in the Secretariat's time zone, named ("Sun 31 Jan 2027, 23:59
+(Asia/Jakarta, UTC+7)"). The responses count every body and Member State of the round:
+those that responded, those that did not, and those with no contact enrolled (a cell that
+holds most Member States names those it leaves out: "all except Viet Nam"). Every table is
+kept whole with its heading when it fits on a page, so that the summary never leaves a
+couple of rows on a page of their own.
+
 The facts at the top end with the Secretariat's answers counted by disposition, on one
 row: "2 accepted, 1 accepted in part, 0 noted, 1 not accepted; 26 not yet answered"
 (zeros included). The disposition is the answer: a comment with an observation and no
@@ -30,8 +38,8 @@ from ._entries import (
     CommentEntry,
     ConsolidationInfo,
     has_proposal,
-    human_date,
     kind_code,
+    local_time,
     plural,
     section_of,
 )
@@ -45,8 +53,16 @@ HEADING_TYPES = "Comments by type"
 HEADING_SECTIONS = "Comments by section"
 ANSWERS_LABEL = "Answers"
 NOT_ANSWERED = "not yet answered"
+NOT_ENROLLED = "no contact enrolled"
+# A cell of the responses table that holds most Member States names those it leaves out.
+ALL_MEMBERS = "Member States"
+ALL_EXCEPT = "all except"
 NO_SECTION = "\u2013"
 _KIND_ORDER = ("ge", "te", "ed")
+# The cover's headings and short paragraphs are spaced less than the draft's (the
+# summary fits on one page).
+_HEADING_SPACING = '<w:spacing w:before="200" w:after="60"/>'
+_SMALL_SPACING = '<w:spacing w:before="0" w:after="80"/>'
 _LABEL_SEPARATOR = re.compile(r"^(.*?\S)\s+[\u2013\u2014-]\s+(\S.*)$", re.DOTALL)
 
 
@@ -73,6 +89,7 @@ class Summary:
     sections: list[tuple[str, str, collections.Counter[str]]] = field(default_factory=list)
     responded: list[str] = field(default_factory=list)
     not_responded: list[str] = field(default_factory=list)
+    not_enrolled: list[str] = field(default_factory=list)
     consulted_known: bool = False
     proposals: int = 0  # comments with proposed wording
     proposal_clauses: int = 0  # clauses with at least one proposal
@@ -121,10 +138,11 @@ def summarise(entries: Sequence[CommentEntry], info: ConsolidationInfo) -> Summa
         if ref not in seen:
             summary.sections.append((ref, "", counts))
 
-    summary.consulted_known = bool(info.responded or info.not_responded)
+    summary.consulted_known = bool(info.responded or info.not_responded or info.not_enrolled)
     if summary.consulted_known:
         summary.responded = list(info.responded)
         summary.not_responded = list(info.not_responded)
+        summary.not_enrolled = list(info.not_enrolled)
     else:
         authors = dict.fromkeys(e.author for e in entries if e.author)
         summary.responded = sorted(authors, key=str.casefold)
@@ -142,15 +160,17 @@ def _cell(
     bold: bool = False,
     right: bool = False,
     shade: bool = False,
+    keep_next: bool = False,
 ) -> str:
     tcpr = f'<w:tcW w:w="{width}" w:type="dxa"/>'
     if shade:
         tcpr += '<w:shd w:val="clear" w:color="auto" w:fill="D9E2F3"/>'
+    keep = "<w:keepNext/>" if keep_next else ""
     jc = '<w:jc w:val="right"/>' if right else ""
     rpr = "<w:rPr><w:b/></w:rPr>" if bold else ""
     content = lines_content(lines(text) or [""])
     return (
-        f'<w:tc><w:tcPr>{tcpr}</w:tcPr><w:p><w:pPr><w:pStyle w:val="{style}"/>{jc}</w:pPr>'
+        f'<w:tc><w:tcPr>{tcpr}</w:tcPr><w:p><w:pPr><w:pStyle w:val="{style}"/>{keep}{jc}</w:pPr>'
         f"<w:r>{rpr}{content}</w:r></w:p></w:tc>"
     )
 
@@ -182,7 +202,7 @@ def _table(
         parts.append(
             "<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>"
             + "".join(
-                _cell(text, width, styles.cell, bold=True, right=i in numeric, shade=True)
+                _cell(text, width, styles.cell, bold=True, right=i in numeric, shade=True, keep_next=bool(rows))
                 for i, (text, width) in enumerate(zip(header, widths))
             )
             + "</w:tr>"
@@ -199,6 +219,9 @@ def _table(
                     bold=last or (label_column and i == 0),
                     right=i in numeric,
                     shade=label_column and i == 0,
+                    # Every row but the last kept with the next: a table that fits on a
+                    # page is not split, it goes to the next page whole with its heading.
+                    keep_next=r < len(rows) - 1,
                 )
                 for i, (text, width) in enumerate(zip(row, widths))
             )
@@ -218,8 +241,8 @@ def _widths(text_width: int, weights: Sequence[int]) -> list[int]:
 def _heading(text: str, styles: CoverStyles) -> str:
     if styles.heading:
         # Outline level 9 is "body text": kept out of the navigation pane and the TOC.
-        return paragraph(text, styles.heading, ppr_extra='<w:keepNext/><w:outlineLvl w:val="9"/>')
-    return paragraph(text, bold=True, size=26, ppr_extra='<w:keepNext/><w:spacing w:before="240" w:after="80"/>')
+        return paragraph(text, styles.heading, ppr_extra=f'<w:keepNext/>{_HEADING_SPACING}<w:outlineLvl w:val="9"/>')
+    return paragraph(text, bold=True, size=26, ppr_extra=f"<w:keepNext/>{_HEADING_SPACING}")
 
 
 def split_label(label: str) -> tuple[str, str]:
@@ -233,46 +256,75 @@ def split_label(label: str) -> tuple[str, str]:
 
 
 def _responses(summary: Summary, styles: CoverStyles, text_width: int) -> str:
-    responded, missing = summary.responded, summary.not_responded
+    responded, missing, absent = summary.responded, summary.not_responded, summary.not_enrolled
     parts = [_heading(HEADING_RESPONSES, styles)]
     if summary.consulted_known:
-        consulted = len(responded) + len(missing)
-        parts.append(
-            paragraph(
-                f"{len(responded)} of {consulted} bodies and Member States consulted responded; {len(missing)} did not."
-            )
+        consulted = len(responded) + len(missing) + len(absent)
+        sentence = (
+            f"Of {consulted} bodies and Member States consulted, {len(responded)} responded and {len(missing)} did not"
         )
+        sentence += f"; {len(absent)} have {NOT_ENROLLED}." if absent else "."
+        parts.append(paragraph(sentence, styles.cell, ppr_extra=_SMALL_SPACING))
     else:
         parts.append(
             paragraph(
                 "The list of those consulted was not provided: the table shows the bodies and "
-                f"Member States that sent comments ({len(responded)})."
+                f"Member States that sent comments ({len(responded)}).",
+                styles.cell,
+                ppr_extra=_SMALL_SPACING,
             )
         )
-    if not responded and not missing:
-        parts.append(paragraph("No responses were received."))
+    if not responded and not missing and not absent:
+        parts.append(paragraph("No responses were received.", styles.cell, ppr_extra=_SMALL_SPACING))
         return "".join(parts)
 
-    groups: dict[str, tuple[list[str], list[str]]] = {}
-    for labels, column in ((responded, 0), (missing, 1)):
+    columns = (responded, missing, absent) if absent else (responded, missing)
+    groups: dict[str, list[list[str]]] = {}
+    every_member: dict[str, None] = {}  # in the order first met
+    for column, labels in enumerate(columns):
         for label in labels:
             group, member = split_label(label)
-            groups.setdefault(group, ([], []))[column].append(member or "yes")
-    rows = [[group, ", ".join(yes) or "\u2013", ", ".join(no) or "\u2013"] for group, (yes, no) in groups.items()]
+            groups.setdefault(group, [[] for _ in columns])[column].append(member or "yes")
+            if member:
+                every_member.setdefault(member)
+
+    def listed(members: list[str], column: int) -> str:
+        """The members of one cell; most of them named by those left out."""
+        if not members:
+            return "\u2013"
+        named = set(members)
+        if len(every_member) >= 4 and named <= every_member.keys():
+            if len(named) == len(every_member):
+                return f"all {len(every_member)} {ALL_MEMBERS}"
+            if len(named) > len(every_member) / 2 + 1:
+                return f"{ALL_EXCEPT} " + ", ".join(m for m in every_member if m not in named)
+        return ", ".join(members)
+
+    rows = [[group] + [listed(members, n) for n, members in enumerate(lists)] for group, lists in groups.items()]
     header = ["Body", f"Responded ({len(responded)})"]
     if summary.consulted_known:
         header.append(f"Did not respond ({len(missing)})")
-        # The two lists share the width by how much each holds (a round usually has
-        # far more of one than of the other), so that the rows wrap as little as possible.
-        sizes = [sum(len(row[column]) for row in rows) for column in (1, 2)]
-        responded_share = round(80 * sizes[0] / max(1, sum(sizes)))
-        responded_share = min(56, max(24, responded_share))
-        widths = _widths(text_width, (20, responded_share, 80 - responded_share))
+        if absent:
+            header.append(f"{NOT_ENROLLED.capitalize()} ({len(absent)})")
+        # The lists share the width by how much each holds (a round usually has far
+        # more of one than of the others), so that the rows wrap as little as possible.
+        sizes = [sum(len(row[column]) for row in rows) for column in range(1, len(header))]
+        widths = _widths(text_width, (16, *_shares(84, sizes, floor=16)))
     else:
         rows = [row[:2] for row in rows]
         widths = _widths(text_width, (25, 75))
     parts.append(_table(styles, widths, rows, header=header, label_column=True))
     return "".join(parts)
+
+
+def _shares(total: int, sizes: Sequence[int], *, floor: int) -> list[int]:
+    """``total`` split in proportion to ``sizes``, none below ``floor``."""
+    weight = max(1, sum(sizes))
+    shares = [max(floor, round(total * size / weight)) for size in sizes]
+    while sum(shares) > total and max(shares) > floor:
+        shares[shares.index(max(shares))] -= 1
+    shares[shares.index(max(shares))] += total - sum(shares)
+    return shares
 
 
 def _kind_label(kind: str) -> str:
@@ -294,7 +346,7 @@ def _types(summary: Summary, styles: CoverStyles, text_width: int) -> str:
     ]
     rows.append(["Total", str(summary.total), str(summary.late), str(summary.proposals)])
     header = ["Type", "Comments", "Received late", "With proposed wording"]
-    widths = _widths(text_width, (34, 22, 22, 22))
+    widths = _widths(text_width, (28, 20, 22, 30))
     return _heading(HEADING_TYPES, styles) + _table(
         styles, widths, rows, header=header, numeric=frozenset({1, 2, 3}), total_row=True
     )
@@ -324,6 +376,13 @@ def answers_line(summary: Summary) -> str:
     return f"{given}; {summary.by_disposition['']} {NOT_ANSWERED}"
 
 
+def cover_subtitle(*, tracked: bool) -> str:
+    """What the document is, under the title on the cover."""
+    return (
+        "Consolidated draft with proposed wording as tracked changes" if tracked else "Consolidated draft with comments"
+    )
+
+
 def cover_xml(
     summary: Summary,
     info: ConsolidationInfo,
@@ -334,25 +393,20 @@ def cover_xml(
 ) -> str:
     """The cover as one ``w:sdt`` element (XML text with the ``w:`` prefix)."""
     parts: list[str] = []
+    title = info.title.strip() or "Untitled draft"
+    # At most 18 pt: a long title takes a few lines, not a third of the page.
     if styles.title:
-        parts.append(paragraph(info.title or "Untitled draft", styles.title))
+        parts.append(paragraph(title, styles.title, size=36))
     else:
-        parts.append(paragraph(info.title or "Untitled draft", bold=True, size=40))
-    if info.consultation.strip():
-        if styles.subtitle:
-            parts.append(paragraph(info.consultation, styles.subtitle))
-        else:
-            parts.append(paragraph(info.consultation, bold=True, size=28))
-    parts.append(
-        paragraph(
-            "Consolidated draft with proposed wording as tracked changes"
-            if tracked
-            else "Consolidated draft with comments",
-            bold=True,
-        )
-    )
+        parts.append(paragraph(title, bold=True, size=36))
+    what = cover_subtitle(tracked=tracked)
+    if styles.subtitle:
+        parts.append(paragraph(what, styles.subtitle))
+    else:
+        parts.append(paragraph(what, bold=True, size=28))
 
-    deadline = human_date(info.deadline) if info.deadline is not None else "No deadline was set"
+    zone_name = info.timezone
+    deadline = local_time(info.deadline, zone_name) if info.deadline is not None else "No deadline was set"
     comments = plural(summary.total, "comment")
     if summary.late:
         comments += f", {summary.late} received after the deadline"
@@ -365,32 +419,29 @@ def cover_xml(
     else:
         proposals = "None"
     facts = [
-        ["Consultation", info.consultation or "\u2013"],
         ["Deadline for comments", deadline],
-        ["Compiled on", human_date(info.generated_at)],
+        ["Compiled on", local_time(info.generated_at, zone_name)],
         ["Comments received", comments],
         ["Proposed wording", proposals],
         [ANSWERS_LABEL, answers_line(summary)],
     ]
+    if tracked:
+        note = (
+            "After this summary: the draft, with proposed wording as tracked changes by its "
+            "author (review them with Review \u203a Accept or Reject; a clause with more than "
+            "one proposal shows them all, and a comment marks it as contested) and every "
+            "comment as a Word comment on its clause; then the comment matrix in the annex."
+        )
+    else:
+        note = (
+            "After this summary: the draft, unchanged, with every comment as a Word comment "
+            "on its clause; then the comment matrix in the annex."
+        )
+    parts.append(paragraph(note, styles.cell, ppr_extra=_SMALL_SPACING))
     parts.append(_table(styles, _widths(text_width, (30, 70)), facts, label_column=True))
     parts.append(_responses(summary, styles, text_width))
     parts.append(_types(summary, styles, text_width))
     parts.append(_sections(summary, styles, text_width))
-
-    if tracked:
-        note = (
-            "The draft follows on the next page. Proposed wording is shown as tracked "
-            "changes by its author: review them with Review \u203a Accept or Reject. Where "
-            "a clause has more than one proposal, all are shown and a comment marks the "
-            "clause as contested. Every comment is also a Word comment on its clause and "
-            "is listed in the comment matrix in the annex."
-        )
-    else:
-        note = (
-            "The draft follows on the next page, unchanged. Every comment is a Word "
-            "comment on its clause and is listed in the comment matrix in the annex."
-        )
-    parts.append(paragraph(note, ppr_extra='<w:spacing w:before="240"/>'))
     # The page break in a paragraph of its own, made as small as possible.
     parts.append(
         '<w:p><w:pPr><w:spacing w:before="0" w:after="0" w:line="240" w:lineRule="auto"/>'

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import re
 import sys
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,8 @@ MATRIX_COLUMNS = (
 )
 
 KIND_NAMES = {"ge": "general", "te": "technical", "ed": "editorial"}
+# Where a comment's type stands alone (a Word comment), it is spelled out.
+KIND_TITLES = {kind: name.capitalize() for kind, name in KIND_NAMES.items()}
 LATE_MARK = "(late)"
 NO_PARAGRAPH = "\u2013"
 
@@ -113,17 +116,26 @@ class CommentEntry:
 
 @dataclass(frozen=True)
 class ConsolidationInfo:
-    title: str
+    title: str  # the draft's title, as the documents show it
+    # The consultation's internal name (its slug): it names the files and the .xlsx
+    # matrix's subject (so a matrix sent back is known to be this consultation's), but
+    # is never shown on a page.
     consultation: str
     deadline: dt.datetime | None
     generated_at: dt.datetime
     # Who was consulted, as "BODY \u2013 Member State" labels, for the cover page. When
-    # both are empty the cover lists those who sent comments.
+    # all three are empty the cover lists those who sent comments.
     responded: tuple[str, ...] = ()
     not_responded: tuple[str, ...] = ()
     # Every section of the draft as (ref, heading), in document order, so that the
     # cover counts comments for each section, zeros included.
     sections: tuple[tuple[str, str], ...] = ()
+    # Bodies and Member States of the round with nobody enrolled: counted and shown as
+    # "no contact enrolled" on the cover.
+    not_enrolled: tuple[str, ...] = ()
+    # The Secretariat's time zone (IANA name): the dates of every page are given in it,
+    # with the zone named.
+    timezone: str = "UTC"
 
 
 # ------------------------------------------------------------------------- derived
@@ -205,9 +217,35 @@ def iso(moment: dt.datetime) -> str:
     return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def human_date(moment: dt.datetime) -> str:
-    moment = utc(moment)
-    return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
+@functools.lru_cache(maxsize=64)
+def zone(name: str) -> dt.tzinfo:
+    """The time zone of an IANA name; UTC for an unknown one."""
+    try:
+        return zoneinfo.ZoneInfo(name) if name and name.upper() != "UTC" else dt.UTC
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def local_time(moment: dt.datetime, zone_name: str) -> str:
+    """``moment`` in the zone, named: "Sun 31 Jan 2027, 23:59 (Asia/Jakarta, UTC+7)", or
+    "Wed 2 Dec 2026, 09:30 (UTC)". The date, time and offset read as the bot tells people
+    dates in chat."""
+    tz = zone(zone_name)
+    local = utc(moment).astimezone(tz)
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    hours, mins = divmod(abs(minutes), 60)
+    utc_offset = (
+        "UTC" if minutes == 0 else f"UTC{'+' if minutes > 0 else '-'}{hours}" + (f":{mins:02d}" if mins else "")
+    )
+    named = utc_offset if tz is dt.UTC else f"{zone_name}, {utc_offset}"
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({named})"
+
+
+def local_day(moment: dt.datetime, zone_name: str) -> str:
+    """The day of ``moment`` in the zone: "2 Dec 2026"."""
+    local = utc(moment).astimezone(zone(zone_name))
+    return f"{local.day} {local:%b %Y}"
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:

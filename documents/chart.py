@@ -1,12 +1,26 @@
 """The charts of chair and Secretariat summaries (PNG): who has responded, by body and Member
-State; and the Secretariat's answers, by Member State."""
+State; and the Secretariat's answers, by Member State.
+
+Each carries the consultation's full title, wrapped between words over as many lines as it
+needs, and the moment it shows, in the Secretariat's time zone, named.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from ._entries import local_time
+
+# The title's size in points, and the room a character of it takes (0.6 em, on the wide side).
+_TITLE_SIZE = 9
+_TITLE_CHAR = 0.6 * _TITLE_SIZE / 72  # inches
+# Height in inches of a line of the title.
+_TITLE_LINE = 0.19
 
 
 @dataclass(frozen=True)
@@ -16,12 +30,33 @@ class Cell:
     contacts: int
 
 
+def chart_title(title: str, caption: str, width: float) -> list[str]:
+    """The lines of a chart's title: ``title`` wrapped between words to fit ``width``
+    inches (a word longer than a line keeps a line of its own, whole), then ``caption``."""
+    columns = max(20, int(width / _TITLE_CHAR))
+    wrapped = textwrap.wrap(" ".join(title.split()), columns, break_long_words=False, break_on_hyphens=False)
+    return [*wrapped, caption]
+
+
+def _titled(fig: Any, ax: Any, lines: list[str], width: float) -> None:
+    """Set the title lines above the plot, the figure made taller to hold them."""
+    fig.set_size_inches(width, fig.get_size_inches()[1] + _TITLE_LINE * (len(lines) - 1))
+    ax.set_title("\n".join(lines), fontsize=_TITLE_SIZE, loc="left")
+
+
 def response_chart(
-    title: str, bodies: Sequence[str], states: Sequence[str], cells: dict[tuple[str, str], Cell]
+    title: str,
+    bodies: Sequence[str],
+    states: Sequence[str],
+    cells: dict[tuple[str, str], Cell],
+    *,
+    at: dt.datetime | None = None,
+    timezone: str = "UTC",
 ) -> bytes:
     """A grid with a row per body and a column per Member State: green where the body's
     contact in that state has responded (with the number of comments), amber where a contact
-    is enrolled but has not, grey where nobody is enrolled."""
+    is enrolled but has not, grey where nobody is enrolled. ``at``: the moment the grid
+    shows (now when not given), given under the title in ``timezone``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -50,7 +85,10 @@ def response_chart(
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
-        ax.set_title(title if len(title) <= 70 else title[:69] + "…", fontsize=9, loc="left")
+        lines = chart_title(
+            title, f"Responses as of {local_time(at or dt.datetime.now(dt.UTC), timezone)}", width * 0.7
+        )
+        _titled(fig, ax, lines, width)
         return _png(
             fig,
             ax,
@@ -70,10 +108,18 @@ ANSWER_COLOURS = ("#3a9d5d", "#9ccc65", "#5b8def", "#d64545", "#f0b429")
 
 
 def answers_chart(
-    title: str, states: Sequence[str], counts: Mapping[str, Sequence[int]], legend: Sequence[str]
+    title: str,
+    states: Sequence[str],
+    counts: Mapping[str, Sequence[int]],
+    legend: Sequence[str],
+    *,
+    at: dt.datetime | None = None,
+    timezone: str = "UTC",
 ) -> bytes:
     """A bar per Member State, split by the Secretariat's answer to its comments: `counts`
-    gives each state's numbers and `legend` their names, both in the order of ANSWER_COLOURS."""
+    gives each state's numbers and `legend` their names, both in the order of ANSWER_COLOURS.
+    ``at``: the moment the bars show (now when not given), given under the title in
+    ``timezone``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -101,7 +147,8 @@ def answers_chart(
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
-        ax.set_title(title if len(title) <= 70 else title[:69] + "…", fontsize=9, loc="left")
+        lines = chart_title(title, f"Answers as of {local_time(at or dt.datetime.now(dt.UTC), timezone)}", width * 0.7)
+        _titled(fig, ax, lines, width)
         return _png(
             fig, ax, [Patch(color=colour, label=label) for colour, label in zip(ANSWER_COLOURS, legend, strict=False)]
         )

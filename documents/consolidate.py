@@ -18,9 +18,25 @@ first paragraph in the draft counted from 1 ("\u2013" when not known), and a com
 received after the deadline is marked "(late)" in the Type column.
 
 Cover page. A block-level content control at the start of the body (see
-:mod:`documents._cover`): the round, the deadline, who responded and who did not, and
-the comments by type and by section. Its paragraphs are not top-level body paragraphs,
-so the paragraph indices that anchor the comments are those of the uploaded draft.
+:mod:`documents._cover`): the draft's title (never the consultation's internal name),
+the deadline in the Secretariat's time zone, who responded, who did not and who has no
+contact enrolled, and the comments by type and by section. Its paragraphs are not
+top-level body paragraphs, so the paragraph indices that anchor the comments are those
+of the uploaded draft.
+
+Footer line. Every page ends with "Consolidated draft \u2013 compiled 2 Feb 2027 \u2013 page 3
+of 22" (PAGE and NUMPAGES fields), in a content control tagged :data:`FOOTER_TAG`: added
+beneath the draft's own footer where it has one (the default footer, and the first
+page's and the even pages' where the draft shows them), in a footer of its own where it
+has none; the draft's headers are left alone. A draft that is itself an output keeps one
+line, not two.
+
+Comments. Each begins with its type spelled out ("Technical: ...", "Editorial (late):
+...").
+
+Annex. The matrix's columns are sized to their content and its rows kept on one page
+unless taller than a page (see :mod:`documents._annex_layout`); the annex's landscape
+section has margins of 2 cm at most.
 
 Answers. A comment with a disposition or an observation gets a reply by
 :data:`SECRETARIAT_AUTHOR` ("SEC"), dated when the draft is compiled, reading as the
@@ -77,25 +93,27 @@ from docx.oxml.parser import oxml_parser, parse_xml
 from lxml import etree
 
 from . import _package, _threads
+from ._annex_layout import RowFit, column_widths, heading_content, short_values
 from ._cover import COVER_TAG, CoverStyles, cover_xml, summarise
 from ._entries import (
+    KIND_TITLES,
     LATE_MARK,
     MATRIX_COLUMNS,
-    NO_PARAGRAPH,
     CommentEntry,
     ConsolidationInfo,
     has_proposal,
-    human_date,
     iso,
     kind_code,
+    local_day,
+    local_time,
     matrix_order,
     natural,
-    paragraph_number,
+    plural,
     utc,
 )
 from ._ooxml import W_ID, W_P, W_SDT, W_VAL, body_paragraphs, sanitize_xml_text, w
 from ._revisions import FRAGMENT, PLACED, REPLACED, RevisionWriter
-from ._xmltext import W_DECL, attr, lines, parse_children, run_content
+from ._xmltext import W_DECL, attr, escape, lines, parse_children, run_content
 from ._xmltext import paragraph as _paragraph
 from .matrix import comment_matrix_xlsx
 
@@ -113,14 +131,20 @@ __all__ = [
 ]
 
 ANNEX_HEADING = "Annex \u2013 Comment matrix"
+# What the footer line of each page calls the document.
+FOOTER_CONSOLIDATED = "Consolidated draft"
+FOOTER_WITH_PROPOSALS = "Consolidated draft with proposals"
+FOOTER_TAG = "clausebot-footer"
+# The annex's page margins and the distance of its header and footer from the edge, at
+# most (twips: 2 cm and 1 cm).
+_ANNEX_MARGIN = 1134
+_ANNEX_EDGE = 567
 # Author of the replies that answer the comments and of the comment that flags a
 # clause with more than one proposal.
 SECRETARIAT_AUTHOR = "Secretariat"
 SECRETARIAT_INITIALS = "SEC"
 CONTESTED_AUTHOR = SECRETARIAT_AUTHOR
 CONTESTED_INITIALS = SECRETARIAT_INITIALS
-# Relative column widths of the comment matrix (they are scaled to the text width).
-_COLUMN_WEIGHTS = (9, 9, 10, 7, 9, 9, 19, 16, 12)
 
 
 # ---------------------------------------------------------------------- the parts
@@ -133,6 +157,7 @@ class _StyleIds:
     matrix: str
     heading: str | None
     cover: CoverStyles
+    footer: str | None
 
 
 def _ensure_styles(styles_root: etree._Element) -> _StyleIds:
@@ -211,7 +236,7 @@ def _ensure_styles(styles_root: etree._Element) -> _StyleIds:
         table=by_name.get("table:table grid"),
         cell=found[2],
     )
-    return _StyleIds(found[0], found[1], found[2], heading1, cover)
+    return _StyleIds(found[0], found[1], found[2], heading1, cover, by_name.get("paragraph:footer"))
 
 
 def _comments_root(document: docx.document.Document) -> etree._Element:
@@ -264,11 +289,10 @@ def _comment_xml(
     """The delegate's comment: type, text and proposed wording, and ``note`` after it (the
     Secretariat's answer is a reply of its own, see :func:`_reply_xml`)."""
     kind = kind_code(entry)
-    prefix = f"[{kind}] " if kind else ""
-    if entry.late:
-        prefix += LATE_MARK + " "
+    label = " ".join(part for part in (KIND_TITLES.get(kind, kind), LATE_MARK if entry.late else "") if part)
     text = lines(entry.text) or [""]
-    text[0] = prefix + text[0]
+    if label:
+        text[0] = f"{label}: {text[0]}"
     extra: list[str] = []
     proposed = lines(entry.proposed)
     if proposed:
@@ -440,6 +464,80 @@ def _contested_xml(cid: int, proposals: list[CommentEntry], date: str, styles: _
     return _comment_element(cid, CONTESTED_AUTHOR, CONTESTED_INITIALS, date, _comment_paragraphs(text, extra, styles))
 
 
+# ------------------------------------------------------------------- running footer
+
+
+def _field(instruction: str, rpr: str) -> str:
+    """A complex field (``PAGE``, ``NUMPAGES``) with "1" as its last known result."""
+    return (
+        f'<w:r>{rpr}<w:fldChar w:fldCharType="begin"/></w:r>'
+        f'<w:r>{rpr}<w:instrText xml:space="preserve"> {instruction} </w:instrText></w:r>'
+        f'<w:r>{rpr}<w:fldChar w:fldCharType="separate"/></w:r>'
+        f"<w:r>{rpr}<w:t>1</w:t></w:r>"
+        f'<w:r>{rpr}<w:fldChar w:fldCharType="end"/></w:r>'
+    )
+
+
+def _footer_line_xml(text: str, style: str | None) -> str:
+    """Our footer line: "Consolidated draft \u2013 compiled 2 Dec 2026 \u2013 page 3 of 30",
+    in a content control tagged :data:`FOOTER_TAG`."""
+    rpr = '<w:rPr><w:sz w:val="16"/><w:szCs w:val="16"/></w:rPr>'
+    style_el = f'<w:pStyle w:val="{attr(style)}"/>' if style else ""
+    return (
+        f'<w:sdt><w:sdtPr><w:tag w:val="{FOOTER_TAG}"/></w:sdtPr><w:sdtContent>'
+        f'<w:p><w:pPr>{style_el}<w:spacing w:before="60" w:after="0"/><w:jc w:val="center"/></w:pPr>'
+        f'<w:r>{rpr}<w:t xml:space="preserve">{escape(text)} \u2013 page </w:t></w:r>'
+        + _field("PAGE", rpr)
+        + f'<w:r>{rpr}<w:t xml:space="preserve"> of </w:t></w:r>'
+        + _field("NUMPAGES", rpr)
+        + "</w:p></w:sdtContent></w:sdt>"
+    )
+
+
+def _is_footer_line(element: etree._Element) -> bool:
+    if element.tag != W_SDT:
+        return False
+    tag = element.find(f"{w('sdtPr')}/{w('tag')}")
+    return tag is not None and tag.get(W_VAL) == FOOTER_TAG
+
+
+def _add_running_footer(document: docx.document.Document, text: str, style: str | None) -> None:
+    """Our footer line on every page of every section, beneath the draft's own footer
+    where it has one.
+
+    Each footer a page can show (the default one; the first page's where a section has a
+    different first page; the even pages' where the document has different odd and even
+    pages) gets the line once, whichever sections share it. A section without a footer
+    of its own shows the previous section's, which has the line; the first section, when
+    it has none, is given one holding only the line. The draft's headers are left as they
+    are.
+    """
+    even = bool(document.settings.odd_and_even_pages_header_footer)
+    existing = {id(rel.target_part) for rel in document.part.rels.values() if rel.reltype == RT.FOOTER}
+    done: set[int] = set()
+    for section in document.sections:
+        footers = [section.footer]
+        if section.different_first_page_header_footer:
+            footers.append(section.first_page_footer)
+        if even:
+            footers.append(section.even_page_footer)
+        for footer in footers:
+            # The section's own footer, or the one it shows from a section before it; a
+            # new, empty one when no section before it has one.
+            part = footer.part
+            if id(part) in done:
+                continue
+            done.add(id(part))
+            root = part.element
+            for child in list(root):
+                # The line of an earlier consolidation (the draft is such an output), and
+                # the empty paragraph of a new footer.
+                if _is_footer_line(child) or id(part) not in existing:
+                    root.remove(child)
+            for element in parse_children("ftr", _footer_line_xml(text, style)):
+                root.append(element)
+
+
 # ----------------------------------------------------------------------------- annex
 
 
@@ -474,6 +572,25 @@ def _page_layout(sect_pr: etree._Element | None, *, landscape: bool) -> int:
     return max(width - left - right - gutter, 5000 if landscape else 3000)
 
 
+def _text_height(sect_pr: etree._Element | None, *, landscape: bool) -> int:
+    """Height in twips of the text area of the section of ``sect_pr`` (A4 with margins
+    of an inch where the section does not say)."""
+    height, top, bottom = 16838, 1440, 1440
+    if landscape:
+        height = 11906
+    if sect_pr is not None:
+        pg_sz, pg_mar = sect_pr.find(w("pgSz")), sect_pr.find(w("pgMar"))
+        try:
+            if pg_sz is not None:
+                height = int(pg_sz.get(w("h"), height))
+            if pg_mar is not None:
+                top = abs(int(pg_mar.get(w("top"), top)))
+                bottom = abs(int(pg_mar.get(w("bottom"), bottom)))
+        except ValueError:
+            pass
+    return max(height - top - bottom, 3000)
+
+
 def _prepare_annex_section(sect_pr: etree._Element) -> None:
     """Turn the document's final section properties into those of the annex section."""
     type_el = sect_pr.find(w("type"))
@@ -492,6 +609,24 @@ def _prepare_annex_section(sect_pr: etree._Element) -> None:
     pg_num = sect_pr.find(w("pgNumType"))
     if pg_num is not None and pg_num.get(w("start")) is not None:
         del pg_num.attrib[w("start")]
+    # Margins of 2 cm at most, and the header and footer 1 cm from the edge at most: the
+    # matrix gets the width and height of the page.
+    pg_mar = sect_pr.find(w("pgMar"))
+    if pg_mar is not None:
+        for side, most in (
+            ("top", _ANNEX_MARGIN),
+            ("bottom", _ANNEX_MARGIN),
+            ("left", _ANNEX_MARGIN),
+            ("right", _ANNEX_MARGIN),
+            ("header", _ANNEX_EDGE),
+            ("footer", _ANNEX_EDGE),
+        ):
+            try:
+                value = int(pg_mar.get(w(side), "0"))
+            except ValueError:
+                continue
+            if abs(value) > most:  # a negative top or bottom margin is one the header cannot push
+                pg_mar.set(w(side), str(most if value > 0 else -most))
     cols = sect_pr.find(w("cols"))
     if cols is not None:
         for col in cols.findall(w("col")):
@@ -506,7 +641,7 @@ def _header_cell(title: str, width: int, style: str) -> str:
         f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/>'
         '<w:shd w:val="clear" w:color="auto" w:fill="D9E2F3"/></w:tcPr>'
         f'<w:p><w:pPr><w:pStyle w:val="{style}"/></w:pPr>'
-        f"<w:r><w:rPr><w:b/></w:rPr>{run_content(title)}</w:r></w:p></w:tc>"
+        f"<w:r><w:rPr><w:b/></w:rPr>{heading_content(title)}</w:r></w:p></w:tc>"
     )
 
 
@@ -523,7 +658,8 @@ def _cell(text_lines: list[str], paragraph_start: str) -> str:
 
 
 def _annex_head_xml(entries: list[CommentEntry], info: ConsolidationInfo, styles: _StyleIds, widths: list[int]) -> str:
-    """The annex heading, its introductory paragraphs and the matrix with its header row."""
+    """The annex heading, one paragraph on how to read the matrix, and the matrix with
+    its header row."""
     parts: list[str] = []
     if styles.heading:
         parts.append(_paragraph(ANNEX_HEADING, styles.heading))
@@ -531,26 +667,25 @@ def _annex_head_xml(entries: list[CommentEntry], info: ConsolidationInfo, styles
         parts.append(_paragraph(ANNEX_HEADING, bold=True, size=32))
     bodies = {e.body for e in entries}
     states = {e.state for e in entries}
-    parts.append(_paragraph(f"Draft: {info.title}"))
-    parts.append(_paragraph(f"Consultation: {info.consultation}"))
-    if info.deadline is not None:
-        parts.append(_paragraph(f"Deadline for comments: {human_date(info.deadline)}"))
     late = sum(1 for e in entries if e.late)
-    summary = (
-        f"Compiled on {human_date(info.generated_at)}: {len(entries)} "
-        f"comment{'s' if len(entries) != 1 else ''} from {len(bodies)} "
-        f"bod{'ies' if len(bodies) != 1 else 'y'} and {len(states)} Member "
-        f"State{'s' if len(states) != 1 else ''}"
-        + (f", of which {late} received after the deadline" if late else "")
-        + ". Types: ge = general, te = technical, ed = editorial."
-        + (
-            f" Comments received after the deadline are marked \u201c{LATE_MARK}\u201d in the Type column."
-            if late
-            else ""
+    if entries:
+        counts = (
+            f"{plural(len(entries), 'comment')} from {plural(len(bodies), 'body', 'bodies')} and "
+            f"{plural(len(states), 'Member State')}"
+            + (
+                f", {late} received after the deadline (marked \u201c{LATE_MARK}\u201d in the Type column)"
+                if late
+                else ""
+            )
+            + f"; compiled {local_time(info.generated_at, info.timezone)}. "
         )
-        + " Paragraph: the clause's first paragraph in the draft, counted from the start."
-    )
-    parts.append(_paragraph(summary if entries else "No comments were received."))
+        legend = (
+            "Type: ge general, te technical, ed editorial. Paragraph: the clause's first paragraph "
+            "in the draft, counted from the start."
+        )
+        parts.append(_paragraph(counts + legend, styles.matrix, ppr_extra='<w:spacing w:after="120"/>'))
+    else:
+        parts.append(_paragraph("No comments were received.", styles.matrix))
 
     border = '"single" w:sz="4" w:space="0" w:color="auto"'
     parts.append(
@@ -578,18 +713,20 @@ def _repeated_cell(text: str, paragraph_start: str) -> str:
     return _cell(lines(text), paragraph_start)
 
 
-def _row_xml(e: CommentEntry, paragraph_start: str) -> str:
-    number = paragraph_number(e)
-    kind = kind_code(e)
-    if e.late:
-        kind = f"{kind}\n{LATE_MARK}" if kind else LATE_MARK
+# A row kept on one page, and one free to break (taller than a page).
+_ROW_WHOLE = "<w:tr><w:trPr><w:cantSplit/></w:trPr>"
+_ROW_FREE = "<w:tr>"
+
+
+def _row_xml(e: CommentEntry, paragraph_start: str, whole: bool) -> str:
+    number, body, state, clause, paragraph, kind = short_values(e)
     return (
-        "<w:tr>"
-        + _cell(lines(e.number), paragraph_start)
-        + _repeated_cell(e.body, paragraph_start)
-        + _repeated_cell(e.state, paragraph_start)
-        + _repeated_cell(e.clause_ref, paragraph_start)
-        + _repeated_cell(str(number) if number is not None else NO_PARAGRAPH, paragraph_start)
+        (_ROW_WHOLE if whole else _ROW_FREE)
+        + _cell(lines(number), paragraph_start)
+        + _repeated_cell(body, paragraph_start)
+        + _repeated_cell(state, paragraph_start)
+        + _repeated_cell(clause, paragraph_start)
+        + _repeated_cell(paragraph, paragraph_start)
         + _repeated_cell(kind, paragraph_start)
         + _cell(lines(e.text), paragraph_start)
         + _cell(lines(e.proposed), paragraph_start)
@@ -732,9 +869,8 @@ def _compile(
     else:
         etree.SubElement(etree.SubElement(closing, w("r")), w("br"), {w("type"): "page"})
     text_width = _page_layout(sect_pr, landscape=True)
-    weights = sum(_COLUMN_WEIGHTS)
-    widths = [text_width * weight // weights for weight in _COLUMN_WEIGHTS]
-    widths[-1] += text_width - sum(widths)
+    widths = column_widths(entries, text_width)
+    fit = RowFit(widths, _text_height(sect_pr, landscape=True))
 
     def place(element: etree._Element) -> etree._Element:
         """Insert ``element`` at the end of the body content; returns it as placed."""
@@ -758,6 +894,10 @@ def _compile(
     # -- cover ----------------------------------------------------------------------
     cover = cover_xml(summary, info, styles.cover, cover_width, tracked=tracked)
     body.insert(0, parse_children("body", cover)[0])
+    what = FOOTER_WITH_PROPOSALS if tracked else FOOTER_CONSOLIDATED
+    _add_running_footer(
+        document, f"{what} \u2013 compiled {local_day(info.generated_at, info.timezone)}", styles.footer
+    )
 
     # -- comments and matrix rows, written while saving -----------------------------
     tracker.span(0.15, 0.98, 2 * total + len(contested))
@@ -788,7 +928,7 @@ def _compile(
     def row_chunks() -> Iterator[str]:
         for start in range(0, total, _CHUNK):
             batch = entries[start : start + _CHUNK]
-            yield "".join(_row_xml(e, paragraph_start) for e in batch)
+            yield "".join(_row_xml(e, paragraph_start, fit.fits(e)) for e in batch)
             tracker.advance(len(batch))
 
     comments_stream = _package.Stream(comments_root, comment_chunks())

@@ -30,6 +30,7 @@ from ._entries import (
     CommentEntry,
     ConsolidationInfo,
     kind_code,
+    local_time,
     matrix_order,
     paragraph_number,
     utc,
@@ -172,9 +173,9 @@ def comment_matrix_xlsx(comments: Sequence[CommentEntry], info: ConsolidationInf
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.oddHeader.center.text = _header_text(info.title or "Comment matrix")
-    sheet.oddHeader.right.text = _header_text(info.consultation)
-    sheet.oddFooter.left.text = _header_text(f"Compiled {utc(info.generated_at):%d %B %Y %H:%M} UTC")
+    sheet.oddHeader.center.text = _header_text(info.title or SHEET_TITLE)
+    sheet.oddHeader.right.text = SHEET_TITLE
+    sheet.oddFooter.left.text = _header_text(f"Compiled {local_time(info.generated_at, info.timezone)}")
     sheet.oddFooter.right.text = "Page &P of &N"
 
     # Named styles: assigning one to a cell is a lookup, where assigning a font or an

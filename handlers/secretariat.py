@@ -286,7 +286,9 @@ async def reminder_plan(update: Update, context: ClausebotContext) -> None:
 async def consolidate(update: Update, context: ClausebotContext) -> None:
     name = context.args[0] if context.args else None
     consultation = await rounds.resolve_consultation(context.session, name, context.me)
-    data = await consolidation.gather(context.session, context.me, consultation, now=context.now())
+    data = await consolidation.gather(
+        context.session, context.me, consultation, now=context.now(), timezone=context.settings.timezone
+    )
     # Nothing else in this update needs the database: release the connection during the work.
     await context.session.commit()
     status = await chat_of(update).send_message(texts.consolidating(consultation.title))

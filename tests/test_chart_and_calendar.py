@@ -1,18 +1,50 @@
+import struct
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from documents.chart import Cell, response_chart
+from documents.chart import Cell, answers_chart, chart_title, response_chart
 from documents.ics import deadline_event
+
+TITLE = (
+    "ASEAN Framework and Plan of Action for the Implementation of the ASEAN Declaration on "
+    "Strengthening Social Protection"
+)
+AT = datetime(2027, 2, 2, 3, 15, tzinfo=UTC)
+
+
+def _size(png: bytes) -> tuple[int, int]:
+    return struct.unpack(">II", png[16:24])
 
 
 def test_the_response_chart_is_a_png_of_the_grid():
     cells = {("SOMHD", "Thailand"): Cell(True, 4, 1), ("SOMHD", "Viet Nam"): Cell(False, 0, 1)}
     png = response_chart("A title", ["SOMHD", "SLOM"], ["Thailand", "Viet Nam", "Brunei Darussalam"], cells)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    import struct
-
-    width, height = struct.unpack(">II", png[16:24])
+    width, height = _size(png)
     assert width > height > 100
+
+
+def test_a_chart_title_is_the_whole_title_wrapped_between_words_then_the_date():
+    lines = chart_title(TITLE + " Supercalifragilisticexpialidociousness", "Responses as of now", 3.0)
+    assert lines[-1] == "Responses as of now"
+    wrapped = lines[:-1]
+    assert len(wrapped) > 2
+    # Every word whole and in order: the lines joined give the title back.
+    assert " ".join(wrapped) == TITLE + " Supercalifragilisticexpialidociousness"
+    assert wrapped[-1] == "Supercalifragilisticexpialidociousness"  # too long for a line: a line of its own
+    assert all(len(line) <= 40 for line in wrapped[:-1])
+
+
+def test_charts_grow_with_the_lines_of_their_title():
+    cells = {("SOMHD", "Thailand"): Cell(True, 4, 1)}
+    short = response_chart("Plan", ["SOMHD"], ["Thailand"], cells, at=AT, timezone="Asia/Jakarta")
+    long = response_chart(TITLE * 2, ["SOMHD"], ["Thailand"], cells, at=AT, timezone="Asia/Jakarta")
+    assert _size(long)[0] == _size(short)[0] and _size(long)[1] > _size(short)[1] + 40
+    counts = {"Thailand": [1, 0, 0, 0, 2]}
+    legend = ["Accepted", "Accepted in part", "Noted", "Not accepted", "Not yet answered"]
+    short = answers_chart("Plan", ["Thailand"], counts, legend, at=AT)
+    long = answers_chart(TITLE * 2, ["Thailand"], counts, legend, at=AT)
+    assert _size(long)[1] > _size(short)[1] + 40
 
 
 def test_the_deadline_calendar_file():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -733,15 +734,23 @@ async def publish(
         for comment in comments:
             comment.answer_published_at = now
     await session.flush()
-    chairs = await _tell_chairs(session, consultation, {c.body_id for c in rows}, render=render, now=now, stamp=stamp)
+    chairs = await _tell_chairs(
+        session, consultation, {c.body_id for c in rows}, render=render, now=now, stamp=stamp, timezone=actor.timezone
+    )
     return Published(consultation.name, consultation.title, len(by_contact), len(rows), messages, unanswered, chairs)
 
 
 async def answer_summary(
-    session: AsyncSession, consultation: Consultation, body_id: int, *, render: Renderer
+    session: AsyncSession,
+    consultation: Consultation,
+    body_id: int,
+    *,
+    render: Renderer,
+    now: datetime | None = None,
+    timezone: str = "UTC",
 ) -> reminders.Summary:
     """A body's answers, by disposition and Member State, as a chair is sent them: the text
-    and a bar chart per Member State."""
+    and a bar chart per Member State, dated ``now`` in ``timezone``."""
     from documents.chart import answers_chart
 
     body = await session.get(Body, body_id)
@@ -749,7 +758,13 @@ async def answer_summary(
     counts = await answer_counts(session, consultation, body_id=body_id)
     numbers = {t.key: [*(t.by_disposition.get(d, 0) for d in Disposition), t.open] for t in counts.states}
     legend = [render.disposition_label(d) for d in (*Disposition, None)]
-    chart = await asyncio.to_thread(answers_chart, consultation.title, [t.key for t in counts.states], numbers, legend)
+    chart = await asyncio.to_thread(
+        functools.partial(answers_chart, at=now or utcnow(), timezone=timezone),
+        consultation.title,
+        [t.key for t in counts.states],
+        numbers,
+        legend,
+    )
     return reminders.Summary(
         render.answer_summary(consultation.title, code, counts),
         chart,
@@ -766,8 +781,10 @@ async def _tell_chairs(
     render: Renderer,
     now: datetime,
     stamp: str,
+    timezone: str,
 ) -> int:
-    """Each chair of a body whose answers were just made known: their body's summary, once."""
+    """Each chair of a body whose answers were just made known: their body's summary, once
+    (its chart dated in ``timezone``, the Secretariat's)."""
     if not body_ids:
         return 0
     chairs = list(
@@ -782,7 +799,9 @@ async def _tell_chairs(
     for chair in chairs:
         body_id = chair.body_id or 0
         if body_id not in summaries:
-            summaries[body_id] = await answer_summary(session, consultation, body_id, render=render)
+            summaries[body_id] = await answer_summary(
+                session, consultation, body_id, render=render, now=now, timezone=timezone
+            )
         queued = await reminders.enqueue_summary(
             session,
             chair,

@@ -72,8 +72,15 @@ class ConsolidationInput:
 
 
 async def gather(
-    session: AsyncSession, actor: Actor, consultation: Consultation, *, now: datetime | None = None
+    session: AsyncSession,
+    actor: Actor,
+    consultation: Consultation,
+    *,
+    now: datetime | None = None,
+    timezone: str = "UTC",
 ) -> ConsolidationInput:
+    """Everything the outputs are built from; their dates are given in ``timezone`` (the
+    Secretariat's, an IANA name)."""
     require(actor, Role.SECRETARIAT)
     now = now or utcnow()
     draft = await session.scalar(select(Consultation.draft_bytes).where(Consultation.id == consultation.id))
@@ -120,15 +127,17 @@ async def gather(
             )
         )
     report = await status_report(session, consultation)
-    cells = [(b.code, s) for b in report.bodies for s in b.states if s.contacts or s.responded]
+    cells = [(b.code, s) for b in report.bodies for s in b.states]
     info = ConsolidationInfo(
         title=consultation.title,
         consultation=consultation.name,
         deadline=consultation.deadline,
         generated_at=now,
         responded=tuple(author_label(code, s.state) for code, s in cells if s.responded),
-        not_responded=tuple(author_label(code, s.state) for code, s in cells if not s.responded),
+        not_responded=tuple(author_label(code, s.state) for code, s in cells if not s.responded and s.contacts),
+        not_enrolled=tuple(author_label(code, s.state) for code, s in cells if not s.responded and not s.contacts),
         sections=tuple((s.ref, s.heading) for s in await sections_of(session, consultation)),
+        timezone=timezone,
     )
     return ConsolidationInput(draft, consultation.draft_filename, entries, info)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -297,7 +298,13 @@ async def build_summary(
     per_section = await _section_counts(session, consultation, body_id)
     states = [s.state for s in report.bodies[0].states] if report.bodies else []
     bodies = [b.code for b in report.bodies]
-    chart = await asyncio.to_thread(response_chart, consultation.title, bodies, states, _cells(report))
+    chart = await asyncio.to_thread(
+        functools.partial(response_chart, at=now, timezone=tz.key),
+        consultation.title,
+        bodies,
+        states,
+        _cells(report),
+    )
     if body_id is not None and report.bodies:
         body = report.bodies[0]
         text = render.chair_summary(report, body, per_section, tz, now, label)

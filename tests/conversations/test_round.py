@@ -6,12 +6,16 @@ from __future__ import annotations
 import functools
 import io
 import operator
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from docx import Document
 from sqlalchemy import func, select
 
 from bot.models import Comment, Consultation, Outbox
 from tests.conversations.conftest import docx_comments
+from tests.documents.reading import cover_content, cover_table_after
 from tests.factories import small_draft
 
 
@@ -149,6 +153,7 @@ async def test_a_whole_round(env):
         await health.wait_for("is withdrawn")
 
         # The other delegate has nothing to say on section 1.
+        labour_intro = await labour.wait_for("You are asked to comment")
         labour_parts = await wait_sections(labour, 3)
         await labour.press(labour_parts[0], "No comments on this section")
         await labour.wait_for("no comments on section")
@@ -174,6 +179,24 @@ async def test_a_whole_round(env):
         matrix = await officer.wait_for(lambda m: m.document is not None, timeout=60)
         assert proposals.document["file_name"].endswith("-with-proposals.docx")
         assert matrix.document["file_name"].endswith("-comment-matrix.xlsx")
+
+    # The cover names the draft, never the consultation's internal name; gives the
+    # deadline in the Secretariat's zone (Jakarta), the moment the delegate in Manila was
+    # told in hers; and counts the body and Member State pairs with nobody enrolled.
+    slug = stored.content.split("Consultation: ")[1].split("\n")[0].strip()
+    cover_text = "".join(cover_content(document.file_bytes).itertext())
+    assert "Plan of Action on Social Protection" in cover_text and slug not in cover_text
+    facts = dict(cover_table_after(document.file_bytes, "Consolidated draft with comments"))
+    told = re.search(r"due by (\w+ \d+ \w+ \d{4}, \d\d:\d\d) \(UTC\+8\)", labour_intro.content)
+    on_cover = re.fullmatch(r"(\w+ \d+ \w+ \d{4}, \d\d:\d\d) \(Asia/Jakarta, UTC\+7\)", facts["Deadline for comments"])
+    assert told and on_cover, (labour_intro.content, facts)
+    moment = "%a %d %b %Y, %H:%M"
+    assert datetime.strptime(told.group(1), moment).replace(tzinfo=ZoneInfo("Asia/Manila")) == datetime.strptime(
+        on_cover.group(1), moment
+    ).replace(tzinfo=ZoneInfo("Asia/Jakarta"))
+    responses = cover_table_after(document.file_bytes, "Responses")
+    assert responses[0] == ["Body", "Responded (2)", "Did not respond (0)", "No contact enrolled (2)"]
+    assert ["SOMHD", "Thailand", "\u2013", "Philippines"] in responses
 
     found = docx_comments(document.file_bytes)
     assert sorted(c["author"] for c in found) == ["SOMHD – Thailand", "SOMHD – Thailand"]

@@ -19,12 +19,14 @@ from documents.consolidate import (
     CommentEntry,
     ConsolidationInfo,
     consolidate,
+    draft_with_proposals,
     sanitize_xml_text,
 )
 from documents.draft import parse_draft
 from documents.sample import sample_bodies, sample_states
 
 from .builders import w
+from .reading import part
 
 UTC = dt.UTC
 BANGKOK = dt.timezone(dt.timedelta(hours=7))
@@ -52,9 +54,10 @@ DISPOSITIONS = {3: "rejected", 7: "accepted"}
 def _info() -> ConsolidationInfo:
     return ConsolidationInfo(
         title="ASEAN Framework and Plan of Action",
-        consultation="Zero draft consultation, November 2026",
+        consultation="asean-framework-and-plan-of",  # the internal name, never shown on a page
         deadline=dt.datetime(2026, 12, 1, 17, 0, tzinfo=BANGKOK),
         generated_at=dt.datetime(2026, 12, 2, 9, 30, tzinfo=UTC),
+        timezone="Asia/Jakarta",
     )
 
 
@@ -98,9 +101,9 @@ def _comments(sample) -> list[CommentEntry]:
 
 
 def _expected_comment_text(entry: CommentEntry) -> str:
-    first = f"[{entry.kind}] " + ("(late) " if entry.late else "")
+    first = {"ge": "General", "te": "Technical", "ed": "Editorial"}[entry.kind] + (" (late)" if entry.late else "")
     lines = sanitize_xml_text(entry.text).strip().split("\n")
-    lines[0] = (first + lines[0]).rstrip()
+    lines[0] = f"{first}: {lines[0]}".rstrip()
     if entry.proposed:
         lines.append("Proposed wording: " + entry.proposed)
     return "\n".join(lines)
@@ -182,14 +185,15 @@ def test_special_text_survives(consolidated):
     assert any(LONG_TEXT in t and len(t) >= 20_000 for t in texts)
     multi = next(c for c in docx.Document(io.BytesIO(out)).comments if "First line of the comment" in c.text)
     assert [p.text for p in multi.paragraphs] == [
-        "[ge] First line of the comment",
+        "General: First line of the comment",
         "Second line",
         "",
         "Fourth line after a blank one",
     ]
     assert "Tab\tseparated\ttext" in joined
     assert "Proposed wording: Replace with: \u201cshall progressively extend\u201d" in joined
-    assert "[ed] (late) " in joined
+    assert "Editorial (late): " in joined
+    assert not re.search(r"\[(ge|te|ed)\]", joined)  # the type is spelled out, never a code
 
 
 def test_comments_are_anchored_on_their_clauses(consolidated, sample_bytes, sample):
@@ -314,6 +318,88 @@ def test_comment_matrix(consolidated, sample, sample_bytes):
     assert len(sections) == 2
     assert sections[0].page_width < sections[0].page_height
     assert sections[1].page_width > sections[1].page_height
+
+
+def test_the_matrix_columns_are_sized_to_their_content(consolidated):
+    _, out, _ = consolidated
+    document = docx.Document(io.BytesIO(out))
+    table = document.tables[-1]
+    widths = [int(g.get(w("w"))) for g in table._tbl.tblGrid.iterchildren(w("gridCol"))]
+    section = document.sections[-1]
+    assert sum(widths) == section.page_width.twips - section.left_margin.twips - section.right_margin.twips
+    number, _, _, clause, paragraph, kind, comment, proposed, observation = widths
+    # The short columns hold a code or a number: narrow. Comment and Proposed change
+    # take most of the width.
+    assert max(number, clause, paragraph, kind) < 1300
+    assert comment > proposed > observation and comment > 3 * max(number, paragraph, kind)
+    assert comment + proposed > sum(widths) * 0.45
+    # "Paragraph" may break as "Para-graph": a soft hyphen, not part of the text.
+    header = table.rows[0].cells[4]._tc
+    assert header.find(f".//{w('softHyphen')}") is not None and table.rows[0].cells[4].text == "Paragraph"
+
+
+def test_rows_are_kept_on_one_page_unless_taller_than_a_page(consolidated):
+    comments, out, _ = consolidated
+    table = docx.Document(io.BytesIO(out)).tables[-1]
+    whole = {
+        row.cells[0].text: row._tr.trPr is not None and row._tr.trPr.find(w("cantSplit")) is not None
+        for row in table.rows[1:]
+    }
+    long = next(c.number for c in comments if c.text == LONG_TEXT)  # some 150 lines in its column
+    assert whole.pop(long) is False
+    assert all(whole.values())
+
+
+def _footer_lines(data: bytes) -> list[list[str]]:
+    """The text of each footer part's paragraphs, in the order of the package."""
+    package = zipfile.ZipFile(io.BytesIO(data))
+    return [
+        [paragraph_text(p) for p in etree.fromstring(package.read(name)).iter(w("p"))]
+        for name in sorted(package.namelist())
+        if re.fullmatch(r"word/footer\d*\.xml", name)
+    ]
+
+
+def test_every_section_shows_the_footer_line_with_the_page_and_the_page_count(consolidated):
+    _, out, _ = consolidated
+    document = docx.Document(io.BytesIO(out))
+    assert len(document.sections) == 2  # the draft (with the cover) and the annex
+    first, annex = document.sections
+    assert not first.footer.is_linked_to_previous and annex.footer.is_linked_to_previous  # one footer for both
+    footer = first.footer._element
+    assert [paragraph_text(p) for p in footer.iter(w("p"))] == [
+        "Consolidated draft \u2013 compiled 2 Dec 2026 \u2013 page 1 of 1"  # the fields' last results
+    ]
+    fields = [" ".join(t.text.split()) for t in footer.iter(w("instrText"))]
+    assert fields == ["PAGE", "NUMPAGES"]
+    # Compiled again, the output keeps one line, not two.
+    again = consolidate(out, [], _info())
+    assert _footer_lines(again) == [["Consolidated draft \u2013 compiled 2 Dec 2026 \u2013 page 1 of 1"]]
+    with_proposals = draft_with_proposals(out, [], _info())
+    assert _footer_lines(with_proposals) == [
+        ["Consolidated draft with proposals \u2013 compiled 2 Dec 2026 \u2013 page 1 of 1"]
+    ]
+
+
+def test_the_drafts_own_footers_come_first_and_its_headers_stay(builder):
+    builder.title("Plan")
+    builder.para("1.1\tThe scope of the plan.")
+    section = builder.document.sections[0]
+    section.different_first_page_header_footer = True
+    section.header.paragraphs[0].text = "Working document"
+    section.footer.paragraphs[0].text = "Not for citation"
+    section.first_page_footer.paragraphs[0].text = "Title page"
+    draft = builder.bytes()
+    out = consolidate(draft, [], _info())
+    line = "Consolidated draft \u2013 compiled 2 Dec 2026 \u2013 page 1 of 1"
+    assert sorted(_footer_lines(out)) == [["Not for citation", line], ["Title page", line]]
+    headers = [
+        name for name in zipfile.ZipFile(io.BytesIO(out)).namelist() if re.fullmatch(r"word/header\d*\.xml", name)
+    ]
+    assert headers and all(part(out, name) is not None for name in headers)
+    assert [etree.tostring(part(out, name)) for name in headers] == [
+        etree.tostring(part(draft, name)) for name in headers
+    ]
 
 
 def test_progress_is_reported(consolidated):

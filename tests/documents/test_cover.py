@@ -30,24 +30,29 @@ from .test_consolidate import _comments, _info
 
 UTC = dt.UTC
 CONSULTED = [f"{code} \u2013 {state}" for code, _ in sample_bodies() for state, _, _ in sample_states()]
+NOBODY = "ACDM"  # the body with no contact enrolled in any Member State
 
 
 def _round(sample) -> tuple[list[CommentEntry], ConsolidationInfo]:
     """Comments on sections 1 and 2 only (3 to 6 get none), half of them with their
-    section given, half left to the fallback."""
+    section given, half left to the fallback; one body has nobody enrolled anywhere, and
+    every third pair that sent nothing has nobody enrolled either."""
     section_of_clause = {c.ref: s.ref for s in sample.sections for c in s.clauses}
     comments = []
     for n, c in enumerate(_comments(sample)):
-        if section_of_clause[c.clause_ref] not in ("1", "2"):
+        if section_of_clause[c.clause_ref] not in ("1", "2") or c.body == NOBODY:
             continue
         if n % 2:
             c = dataclasses.replace(c, section_ref=section_of_clause[c.clause_ref])
         comments.append(c)
     authors = {c.author for c in comments}
+    silent = [label for label in CONSULTED if label not in authors]
+    absent = [label for n, label in enumerate(silent) if label.startswith(f"{NOBODY} \u2013") or n % 3 == 0]
     info = dataclasses.replace(
         _info(),
         responded=tuple(label for label in CONSULTED if label in authors),
-        not_responded=tuple(label for label in CONSULTED if label not in authors),
+        not_responded=tuple(label for label in silent if label not in absent),
+        not_enrolled=tuple(absent),
         sections=tuple((s.ref, s.heading) for s in sample.sections),
     )
     return comments, info
@@ -84,39 +89,66 @@ def test_cover_states_the_round(with_cover):
     _, info, out = with_cover
     paragraphs = cover_paragraphs(out)
     assert paragraphs[0] == ("Title", info.title)
-    assert paragraphs[1] == ("Subtitle", info.consultation)
+    assert paragraphs[1] == ("Subtitle", "Consolidated draft with comments")
     facts = dict(cover_table_after(out, "Consolidated draft with comments"))
-    assert facts["Consultation"] == info.consultation
-    assert facts["Deadline for comments"] == "1 December 2026, 10:00 UTC"  # 17:00 Bangkok
-    assert facts["Compiled on"] == "2 December 2026, 09:30 UTC"
+    # The deadline as the Secretariat was told it, in its zone, named: 17:00 in Bangkok
+    # is 17:00 in Jakarta.
+    assert facts["Deadline for comments"] == "Tue 1 Dec 2026, 17:00 (Asia/Jakarta, UTC+7)"
+    assert facts["Compiled on"] == "Wed 2 Dec 2026, 16:30 (Asia/Jakarta, UTC+7)"
+    # The consultation's internal name is nowhere on the cover.
+    assert info.consultation not in "".join(cover_content(out).itertext())
+    assert "Consultation" not in facts
 
 
-def test_cover_lists_who_responded_and_who_did_not(with_cover):
+def test_cover_lists_who_responded_who_did_not_and_who_has_no_contact(with_cover):
     _, info, out = with_cover
     rows = cover_table_after(out, "Responses")
     header, rows = rows[0], rows[1:]
-    assert header == ["Body", f"Responded ({len(info.responded)})", f"Did not respond ({len(info.not_responded)})"]
+    assert header == [
+        "Body",
+        f"Responded ({len(info.responded)})",
+        f"Did not respond ({len(info.not_responded)})",
+        f"No contact enrolled ({len(info.not_enrolled)})",
+    ]
     assert [r[0] for r in rows] == [code for code, _ in sample_bodies()]
-    listed_yes = {f"{r[0]} \u2013 {s}" for r in rows for s in r[1].split(", ") if r[1] != "\u2013"}
-    listed_no = {f"{r[0]} \u2013 {s}" for r in rows for s in r[2].split(", ") if r[2] != "\u2013"}
-    assert listed_yes == set(info.responded)
-    assert listed_no == set(info.not_responded)
+
+    states = [state for state, _, _ in sample_states()]
+
+    def listed(column: int) -> set[str]:
+        found = set()
+        for row in rows:
+            cell = row[column]
+            if cell == f"all {len(states)} Member States":
+                named = states
+            elif cell.startswith("all except "):
+                named = [s for s in states if s not in cell.removeprefix("all except ").split(", ")]
+            else:
+                named = cell.split(", ") if cell != "\u2013" else []
+            found |= {f"{row[0]} \u2013 {state}" for state in named}
+        return found
+
+    assert listed(1) == set(info.responded)
+    assert listed(2) == set(info.not_responded)
+    assert listed(3) == set(info.not_enrolled)
+    assert next(r for r in rows if r[0] == NOBODY)[1:] == ["\u2013", "\u2013", "all 10 Member States"]
     texts = [t for _, t in cover_paragraphs(out)]
-    consulted = len(info.responded) + len(info.not_responded)
     assert (
-        f"{len(info.responded)} of {consulted} bodies and Member States consulted "
-        f"responded; {len(info.not_responded)} did not."
+        f"Of {len(CONSULTED)} bodies and Member States consulted, {len(info.responded)} responded and "
+        f"{len(info.not_responded)} did not; {len(info.not_enrolled)} have no contact enrolled."
     ) in texts
 
 
-def test_the_longer_list_of_responses_gets_the_wider_column(with_cover):
-    _, info, out = with_cover
-    assert len(info.not_responded) > 2 * len(info.responded)
+def test_the_longer_lists_of_responses_get_the_wider_columns(with_cover):
+    _, _, out = with_cover
     sdt = cover_content(out)
     heading = next(p for p in sdt.iterchildren(w("p")) if text_of(p) == "Responses")
     table = next(el for el in heading.itersiblings() if el.tag == w("tbl"))
-    body, responded, missing = (int(g.get(w("w"))) for g in table.find(w("tblGrid")))
-    assert missing > responded > body / 2
+    widths = [int(g.get(w("w"))) for g in table.find(w("tblGrid"))]
+    rows = cover_table_after(out, "Responses")[1:]
+    lengths = [sum(len(row[column]) for row in rows) for column in (1, 2, 3)]
+    assert len(set(lengths)) == 3
+    assert sorted((1, 2, 3), key=lambda c: widths[c]) == sorted((1, 2, 3), key=lambda c: lengths[c - 1])
+    assert min(widths[1:]) > widths[0] / 2
 
 
 def test_cover_counts_comments_by_type(with_cover):
@@ -239,7 +271,7 @@ def test_cover_text_is_cleaned_not_dropped(sample_bytes):
     out = consolidate(sample_bytes, [], info)
     paragraphs = cover_paragraphs(out)
     assert paragraphs[0][1] == "Plan of Action \U0001f30f & <more>"
-    assert paragraphs[1][1] == info.consultation
+    assert info.consultation not in "".join(cover_content(out).itertext())
     facts = dict(cover_table_after(out, "Consolidated draft with comments"))
     assert facts["Deadline for comments"] == "No deadline was set"
     assert facts["Comments received"] == "0 comments"

@@ -203,3 +203,15 @@ def test_the_answer_goes_in_two_columns_and_the_disposition_is_one_of_the_list(s
         "TH-004": (None, None),
     }
     assert {d for d, _ in rows.values() if d} <= set(DISPOSITION_CHOICES)
+
+
+def test_the_printed_sheet_names_the_draft_and_dates_it_in_the_secretariats_zone(matrix):
+    _, workbook = matrix
+    sheet = workbook[SHEET_TITLE]
+    info = _info()
+    assert sheet.oddHeader.center.text == info.title
+    assert sheet.oddFooter.left.text == "Compiled Wed 2 Dec 2026, 16:30 (Asia/Jakarta, UTC+7)"
+    printed = [sheet.oddHeader.left.text, sheet.oddHeader.right.text, sheet.oddFooter.right.text]
+    assert not any(info.consultation in (text or "") for text in printed)
+    # The internal name stays where a matrix sent back is recognised by: the subject.
+    assert workbook.properties.subject == info.consultation

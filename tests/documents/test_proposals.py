@@ -350,7 +350,7 @@ def test_ordinary_comments_are_carried_as_in_consolidate(proposals, sample, samp
     by_id = {str(c.comment_id): c for c in comments}
     heading_ids = {cid for cid, text in anchored.items() if text == ANNEX_HEADING}
     assert [by_id[cid].text for cid in heading_ids if cid in by_id] == [
-        "[ed] On a clause that is gone.\nProposed wording: Orphan wording"
+        "Editorial: On a clause that is gone.\nProposed wording: Orphan wording"
     ]
     # The annex matrix is the same as the consolidated draft's.
     plain = consolidate(sample_bytes, entries, _info())

@@ -29,5 +29,24 @@ def test_no_part_is_invalid_that_was_valid_in_the_draft(sample_bytes, sample):
         checked = validated_parts(out)
         assert {"word/document.xml", "word/comments.xml", "word/styles.xml", "[Content_Types].xml"} <= checked
         assert {"word/_rels/document.xml.rels", "word/commentsExtended.xml"} <= checked  # answers are replies
+        assert "word/footer1.xml" in checked  # the footer line, in a footer of its own
+        errors = validation_errors(out)
+        assert {name: found for name, found in errors.items() if before.get(name) != found} == {}
+
+
+def test_the_footers_added_to_a_draft_with_its_own_are_valid(builder):
+    schema_folder()
+    builder.title("Plan")
+    builder.para("1.1\tThe scope of the plan.")
+    section = builder.document.sections[0]
+    section.different_first_page_header_footer = True
+    section.header.paragraphs[0].text = "Working document"
+    section.footer.paragraphs[0].text = "Not for citation"
+    section.first_page_footer.paragraphs[0].text = "Title page"
+    draft = builder.bytes()
+    before = validation_errors(draft)
+    for out in (consolidate(draft, [], _info()), draft_with_proposals(consolidate(draft, [], _info()), [], _info())):
+        checked = validated_parts(out)
+        assert {"word/footer1.xml", "word/footer2.xml", "word/header1.xml"} <= checked
         errors = validation_errors(out)
         assert {name: found for name, found in errors.items() if before.get(name) != found} == {}
