@@ -1,8 +1,9 @@
 """A round the size of `clausebot demo --comments 200`, for the publication tests.
 
-The comments are written as the demo's simulated delegates write them (the same
-openings, points and proposals), by the delegates of eight body and Member State pairs
-out of twelve enrolled, in a round of eight bodies and ten Member States; each ends with
+The comments are written as the demo's simulated delegates write them (the same openings
+and points; the proposals are the short ones the demo used to send, the corpus on which
+the annex's page count before its columns were sized was measured), by the delegates of
+eight body and Member State pairs out of twelve enrolled, in a round of eight bodies and ten Member States; each ends with
 its own matrix number, so that a test can find where the end of a row is printed.
 """
 
@@ -12,11 +13,18 @@ import datetime as dt
 import itertools
 import random
 
-from bot.demo import OPENINGS, POINTS, PROPOSALS
+from bot.demo import OPENINGS, POINTS
 from documents.consolidate import CommentEntry, ConsolidationInfo
 from documents.draft import ParsedDraft
 from documents.sample import sample_bodies, sample_states
 
+PROPOSALS = [
+    "including workers in the informal economy and their dependants",
+    "progressively, in accordance with national circumstances and capacities",
+    "in consultation with the relevant ASEAN sectoral bodies",
+    None,
+    None,
+]
 SLUG = "asean-framework-and-plan-of"
 DEADLINE = dt.datetime(2027, 1, 31, 16, 59, tzinfo=dt.UTC)  # 23:59 in Jakarta
 COMPILED = dt.datetime(2027, 2, 2, 3, 15, tzinfo=dt.UTC)  # 10:15 in Jakarta
