@@ -515,15 +515,45 @@ class ClauseMapping:
                 match = Match(old, None, Kind.DELETED, link.confidence, 0.0, link.basis, part_of=part, runner_up=runner)
                 placed.append((self._deleted_position(link.old, new_at, in_place), match))
         placed.sort(key=lambda item: item[0])
-        return tuple(match for _, match in placed)
+        matches = tuple(match for _, match in placed)
+        old_index = {id(clause): i for i, clause in enumerate(self.old)}
+        places: list[tuple[int, Match, str, Clause | None]] = []
+        for match in matches:
+            if match.old is not None and (match.new is None or match.moved):
+                i = old_index[id(match.old)]
+                where, j = self._old_place(i, new_at, in_place)
+                places.append((i, match, where, self.new[j] if j is not None else None))
+        places.sort(key=lambda place: place[0])
+        self._places = [(match, where, clause) for _, match, where, clause in places]
+        return matches
 
-    def _deleted_position(self, i: int, new_at: dict[int, int], in_place: set[int | None]) -> tuple[int, int, int]:
-        """Where a deleted clause shows: after the new clause of the nearest earlier old
-        clause that kept its place, or before the first new clause if none."""
+    def _old_place(self, i: int, new_at: dict[int, int], in_place: set[int | None]) -> tuple[str, int | None]:
+        """Where the old clause ``i`` stood, told by the new clauses around it: after the
+        new clause of the nearest earlier old clause of its section that kept its place,
+        else before that of the nearest later one, else after the nearest earlier one in
+        the draft; ``("after", None)``: before everything."""
+        section = self.old[i].section
+        for earlier in range(i - 1, -1, -1):
+            if self.old[earlier].section != section:
+                break
+            if earlier in in_place:
+                return ("after", new_at[earlier])
+        for later in range(i + 1, len(self.old)):
+            if self.old[later].section != section:
+                break
+            if later in in_place:
+                return ("before", new_at[later])
         for earlier in range(i - 1, -1, -1):
             if earlier in in_place:
-                return (new_at[earlier], 1, i)
-        return (-1, 1, i)
+                return ("after", new_at[earlier])
+        return ("after", None)
+
+    def _deleted_position(self, i: int, new_at: dict[int, int], in_place: set[int | None]) -> tuple[int, int, int]:
+        """The sort key of a deleted clause among the new ones (see :meth:`_old_place`)."""
+        where, j = self._old_place(i, new_at, in_place)
+        if j is None:
+            return (-1, 1, i)
+        return (j, 1 if where == "after" else -1, i)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -535,6 +565,13 @@ class ClauseMapping:
         )
         rest = [m for m in self.matches if not m.doubtful]
         return [self.matches[k] for k in doubtful] + rest
+
+    def old_places(self) -> list[tuple[Match, str, Clause | None]]:
+        """Where each clause that left its place (deleted, or moved) stood in the old
+        version, in the old version's order, told by the new version's clauses:
+        ``(match, "after", clause)``, ``(match, "before", clause)``, or ``(match, "after",
+        None)`` for the start of the draft. The comparison shows them there."""
+        return list(self._places)
 
     def doubtful(self) -> list[Match]:
         return [m for m in self.for_review() if m.doubtful]
