@@ -410,7 +410,11 @@ class RevisionWriter:
                     if start < end:
                         deletions[n].append((start, end, owner))
                     if n + 1 < len(windows) and change.start <= high < change.end:
-                        marks[n] = owner
+                        # A paragraph inserted whole takes its own mark: rejecting it then
+                        # leaves the paragraph before it (and its properties) as it was.
+                        following = windows[n + 1]
+                        whole = inverse and change.end >= following.base_start + following.length
+                        marks[n + 1 if whole else n] = owner
             # What replaces a stretch over several paragraphs goes at the end of its first
             # paragraph's part, where the reader starts (accepted, it reads the same).
             at = change.start if inverse else change.end
