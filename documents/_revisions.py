@@ -359,12 +359,25 @@ class RevisionWriter:
         return bool(hunks)
 
     def insert_all(self, paragraphs: Sequence[etree._Element], who: tuple[str, str]) -> None:
-        """Mark the paragraphs of a clause that is new inserted, text and paragraph marks."""
+        """Mark the text of the paragraphs of a clause that is new inserted (their marks:
+        :meth:`mark_before`)."""
         for p in paragraphs:
             length = sum(_run_length(run) for run in _live_runs(p))
             if length:
                 self._paragraph(p, 0, [(0, length, who)], [], inverse=True)
-            self._mark(p, who, W_INS)
+
+    def mark_before(self, p: etree._Element, who: tuple[str, str], kind: str) -> None:
+        """Mark inserted (``kind`` w:ins) or deleted (w:del) the paragraph mark that goes
+        with ``p``, a paragraph inserted or deleted whole: the mark before it, as Word
+        writes a paragraph added after another, so that joining the two keeps the
+        paragraph before it as it is (LibreOffice gives the joined paragraph the first
+        one's properties, and shows a paragraph whose own number a change reaches into
+        with its earlier number in brackets). The first paragraph of the body, or one
+        after a table, takes its own mark."""
+        previous = p.getprevious()
+        while previous is not None and previous.tag != W_P and previous.tag != w("tbl"):
+            previous = previous.getprevious()
+        self._mark(previous if previous is not None and previous.tag == W_P else p, who, kind)
 
     def deleted_paragraph(
         self, template: etree._Element, text: str, who: tuple[str, str], *, numbered: bool
@@ -372,7 +385,7 @@ class RevisionWriter:
         """A paragraph holding ``text`` (its lines as line breaks) as deleted text, with
         the paragraph properties of ``template`` (its style, indents and, if ``numbered``,
         its automatic number; never its section break or revisions). Place it, then call
-        :meth:`delete_mark` on it."""
+        :meth:`mark_before` on it."""
         p = oxml_parser.makeelement(W_P)
         ppr = template.find(W_PPR)
         if ppr is not None:
@@ -383,10 +396,6 @@ class RevisionWriter:
             p.append(ppr)
         p.append(self._deletion(who, text, None))
         return p
-
-    def delete_mark(self, p: etree._Element, who: tuple[str, str]) -> None:
-        """Mark the paragraph mark of ``p`` deleted (a paragraph that is gone)."""
-        self._mark(p, who, W_DEL)
 
     def _write(
         self, windows: list[_Window], changes: list[Change], who: list[tuple[str, str]], *, inverse: bool = False
@@ -410,11 +419,7 @@ class RevisionWriter:
                     if start < end:
                         deletions[n].append((start, end, owner))
                     if n + 1 < len(windows) and change.start <= high < change.end:
-                        # A paragraph inserted whole takes its own mark: rejecting it then
-                        # leaves the paragraph before it (and its properties) as it was.
-                        following = windows[n + 1]
-                        whole = inverse and change.end >= following.base_start + following.length
-                        marks[n + 1 if whole else n] = owner
+                        marks[n] = owner
             # What replaces a stretch over several paragraphs goes at the end of its first
             # paragraph's part, where the reader starts (accepted, it reads the same).
             at = change.start if inverse else change.end

@@ -13,10 +13,15 @@ change the old one's.
   gained is inserted with the paragraph mark before it; one it lost is deleted text with
   a line break, at the place it stood. A typed number that changed ("2.3" -> "2.4") is
   compared too; an automatic number is not text and follows by itself.
-* A new clause is inserted whole, its paragraphs' marks too.
+* A new clause is inserted whole.
 * A deleted clause is written back where it stood as a deleted paragraph, with the
   paragraph properties (style, indents, automatic numbering) of the nearest new clause
   of its level, and its typed number if that clause has one.
+* A paragraph inserted or deleted whole goes with the paragraph mark before it (as Word
+  writes a paragraph typed after another): accepting or rejecting joins that paragraph
+  with the one before, which keeps its own properties, so no clause around it changes
+  its style or number (LibreOffice would otherwise show the number a paragraph had in
+  brackets, "5.1[4.5]").
 * A moved clause is deleted where it stood and inserted where it is now (Word's Compare
   does the same when it does not track moves), with a comment on each: "Moved here from
   1.4." and "Moved to 2.2.". Tracked moves (``w:moveFrom``/``w:moveTo``) are not used:
@@ -125,6 +130,8 @@ def compare_versions(
     most = len(mapping.matches) + len(mapping.old_places())
     writer = RevisionWriter(max(_max_id(document.element), first_comment + most) + 1)
     plan = _Plan()
+    inserted: list[etree._Element] = []  # paragraphs inserted whole
+    deleted: list[etree._Element] = []  # paragraphs written back deleted
 
     for match in mapping.matches:
         new = match.new
@@ -134,6 +141,7 @@ def compare_versions(
         notes: list[str] = []
         if match.old is None or match.moved:
             writer.insert_all(mine, who)
+            inserted.extend(mine)
             if match.old is not None:
                 notes.append(f"Moved here from {match.old.ref}.")
         elif match.edited or match.old.label != new.label:
@@ -178,7 +186,7 @@ def compare_versions(
             anchor = after.get(k, own(place)[-1])
             anchor.addnext(p)
             after[k] = p
-        writer.delete_mark(p, who)
+        deleted.append(p)
         notes = []
         if match.new is not None:
             notes.append(f"Moved to {match.new.ref}.")
@@ -190,6 +198,12 @@ def compare_versions(
         else:
             plan.comments.append(([p], f"Deleted: {old.ref}."))
 
+    # The paragraph marks last, once every paragraph is in place: each inserted or deleted
+    # paragraph goes with the mark before it.
+    for p in inserted:
+        writer.mark_before(p, who, w("ins"))
+    for p in deleted:
+        writer.mark_before(p, who, w("del"))
     _write_comments(plan, comments_root, first_comment, styles, iso(date))
     out = io.BytesIO()
     document.save(out)

@@ -67,9 +67,9 @@ def cover_table_after(data: bytes, heading: str) -> list[list[str]]:
 
 
 def resolved(data: bytes, *, accept: bool) -> bytes:
-    """``data`` with every tracked change accepted (or rejected), as Word does it: text
-    inserted kept (or dropped), text deleted dropped (or kept), and a paragraph whose
-    mark goes joined with the paragraph after it."""
+    """``data`` with every tracked change accepted (or rejected): text inserted kept (or
+    dropped), text deleted dropped (or kept), and a paragraph whose mark goes joined with
+    the paragraph after it, keeping its own properties (as LibreOffice does)."""
     import docx
 
     document = docx.Document(io.BytesIO(data))
@@ -92,15 +92,13 @@ def resolved(data: bytes, *, accept: bool) -> bytes:
             mark_kept.getparent().remove(mark_kept)
         if mark_gone is None:
             continue
+        mark_gone.getparent().remove(mark_gone)
         following = p.getnext()
         if following is None or following.tag != w("p"):
-            mark_gone.getparent().remove(mark_gone)
             continue
-        ppr = following.find(w("pPr"))
-        at = 1 if ppr is not None else 0
-        for child in [c for c in p if c.tag != w("pPr")][::-1]:
-            following.insert(at, child)
-        p.getparent().remove(p)
+        for child in [c for c in following if c.tag != w("pPr")]:
+            p.append(child)
+        following.getparent().remove(following)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
