@@ -68,8 +68,8 @@ The API, all plain data (no database, no Telegram):
   :meth:`~ClauseMapping.corrected`.
 
 Work: a dictionary pass for the identical texts, then one rapidfuzz matrix of the
-clauses left over (about 0.1 s for 200 by 200 clauses; all 2,000 by 2,000 of a draft
-rewritten throughout take a few seconds).
+clauses left over, read with numpy (0.15 s for a 2,000-clause draft with a tenth of it
+touched; about 3 s on 2 cores when every one of its 2,000 clauses was edited).
 """
 
 from __future__ import annotations
@@ -348,17 +348,23 @@ class _Matcher:
         )
         candidates: list[tuple[float, float, int, int]] = []  # score, similarity, new, old
         near_new, near_old = self.near_new, self.near_old
-        rows, columns = scores.nonzero()
+        # The near misses: each clause's best candidate (numpy over the whole matrix).
+        for a, b in enumerate(scores.argmax(axis=1).tolist()):
+            j, i, similarity = leftover_new[a], leftover_old[b], float(scores[a, b])
+            if similarity > near_new.get(j, (0.0, -1))[0]:
+                near_new[j] = (similarity, i)
+        for b, a in enumerate(scores.argmax(axis=0).tolist()):
+            j, i, similarity = leftover_new[a], leftover_old[b], float(scores[a, b])
+            if similarity > near_old.get(i, (0.0, -1))[0]:
+                near_old[i] = (similarity, j)
+        # Only the pairs that can be candidates are looked at one by one.
+        rows, columns = (scores >= _ACCEPT_NEAR).nonzero()
         for a, b in zip(rows.tolist(), columns.tolist()):
             similarity = float(scores[a, b])
             j, i = leftover_new[a], leftover_old[b]
-            if similarity > near_new.get(j, (0.0, -1))[0]:
-                near_new[j] = (similarity, i)
-            if similarity > near_old.get(i, (0.0, -1))[0]:
-                near_old[i] = (similarity, j)
             low, high = gaps[j]
             bonus = _REF_BONUS * (self.new[j].ref == self.old[i].ref) + _GAP_BONUS * (low < i < high)
-            if similarity >= _ACCEPT or (bonus and similarity >= _ACCEPT_NEAR):
+            if similarity >= _ACCEPT or bonus:
                 candidates.append((similarity + bonus, similarity, j, i))
         candidates.sort(key=lambda c: (-c[0], c[2], c[3]))
         # The runner-up of each clause: its second-best candidate's score.
