@@ -22,16 +22,21 @@ readings as long, the clauses that left their section are the ones that moved.
 How clauses are matched, in turn:
 
 1. **The same text** (spaces aside) found once in each version: a sure match, whatever
-   the references say. Text found several times (a short list item such as "capacity
-   building;") is matched by equal references first, then in document order, and with
-   less confidence: which copy is which is a guess.
+   the references say.
 2. **Similar text**: the remaining clauses are compared with rapidfuzz (its normalised
    Indel similarity, ``fuzz.ratio``, over the texts lower-cased and stripped of
    punctuation, all against all in C with ``process.cdist``). A pair is a candidate from
-   60 % similarity, or from 40 % where the reference is the same or the old clause lies
+   80 % similarity, or from 60 % where the reference is the same or the old clause lies
    where the new one's matched neighbours say it should (between the old clauses of the
    nearest matched clauses before and after it); those two facts also raise the score.
-   Candidates are taken best first, each clause once.
+   (Unrelated clauses of one draft share 40 to 50 % by this measure; a clause both moved
+   and largely rewritten is left to the Secretariat as deleted and new.) Candidates are
+   taken best first, each clause once.
+   Text found several times on either side (a short list item such as "capacity
+   building;") is matched after that, each copy to the old copy its matched neighbours
+   place it by, the same reference breaking ties (sure), else to the same reference or
+   the first copy left (doubtful: which copy is which is a guess); a copy that was edited
+   meanwhile is compared again with what is left.
 3. **Splits and merges**: a new clause left over whose text is part of the old clause its
    neighbour was matched to is new, ``part_of`` that old clause (a clause split in two);
    an old clause left over whose text is part of a new clause is deleted, ``part_of``
