@@ -320,7 +320,90 @@ class RevisionWriter:
             self._write(windows, merge(base, hunk_sets), who)
         return outcomes
 
-    def _write(self, windows: list[_Window], changes: list[Change], who: list[tuple[str, str]]) -> None:
+    # -- comparing two versions of a clause ---------------------------------------------
+
+    def compare(
+        self, paragraphs: Sequence[etree._Element], before: str, who: tuple[str, str], before_label: str = ""
+    ) -> bool:
+        """Mark on the clause made of ``paragraphs``, which holds the new text, the words
+        changed since ``before`` (the old text of the clause, its lines its paragraphs):
+        the new words inserted, the old ones written back as deleted, by ``who``, so that
+        rejecting every change gives ``before`` and accepting every change the clause as
+        it is. A typed number that changed from ``before_label`` is compared too.
+        Returns whether anything was marked."""
+        windows = [_Window(p, _label_length(p) if n == 0 else 0) for n, p in enumerate(paragraphs)]
+        position = 0
+        for window in windows:
+            window.base_start = position
+            position += window.length + 1
+        base = "\n".join(window.text[window.start : window.end] for window in windows)
+        marked = self._relabel(paragraphs[0], before_label, who) if paragraphs and before_label else False
+        hunks = Comparer(base).compare(proposal_text(before)).hunks
+        if hunks:
+            self._write(windows, merge(base, [hunks]), [who], inverse=True)
+        return marked or bool(hunks)
+
+    def _relabel(self, p: etree._Element, before: str, who: tuple[str, str]) -> bool:
+        length = _label_length(p)
+        if not length:
+            return False
+        text = paragraph_text(p)
+        label = text[:length].strip()
+        if not label or label == before:
+            return False
+        lead = text.index(label)
+        hunks = Comparer(label).compare(before).hunks
+        deletions = [(lead + h.start, lead + h.end, who) for h in hunks if h.start < h.end]
+        inserts = [(lead + h.start, who, h.text) for h in hunks if h.text]
+        self._paragraph(p, lead, deletions, inserts, inverse=True)
+        return bool(hunks)
+
+    def insert_all(self, paragraphs: Sequence[etree._Element], who: tuple[str, str]) -> None:
+        """Mark the text of the paragraphs of a clause that is new inserted (their marks:
+        :meth:`mark_before`)."""
+        for p in paragraphs:
+            length = sum(_run_length(run) for run in _live_runs(p))
+            if length:
+                self._paragraph(p, 0, [(0, length, who)], [], inverse=True)
+
+    def mark_before(self, p: etree._Element, who: tuple[str, str], kind: str) -> None:
+        """Mark inserted (``kind`` w:ins) or deleted (w:del) the paragraph mark that goes
+        with ``p``, a paragraph inserted or deleted whole: the mark before it, as Word
+        writes a paragraph added after another, so that joining the two keeps the
+        paragraph before it as it is (LibreOffice gives the joined paragraph the first
+        one's properties, and shows a paragraph whose own number a change reaches into
+        with its earlier number in brackets). The first paragraph of the body, or one
+        after a table, takes its own mark."""
+        previous = p.getprevious()
+        while previous is not None and previous.tag != W_P and previous.tag != w("tbl"):
+            previous = previous.getprevious()
+        self._mark(previous if previous is not None and previous.tag == W_P else p, who, kind)
+
+    def deleted_paragraph(
+        self, template: etree._Element, text: str, who: tuple[str, str], *, numbered: bool
+    ) -> etree._Element:
+        """A paragraph holding ``text`` (its lines as line breaks) as deleted text, with
+        the paragraph properties of ``template`` (its style, indents and, if ``numbered``,
+        its automatic number; never its section break or revisions). Place it, then call
+        :meth:`mark_before` on it."""
+        p = oxml_parser.makeelement(W_P)
+        ppr = template.find(W_PPR)
+        if ppr is not None:
+            ppr = copy.deepcopy(ppr)
+            for tag in ("sectPr", "pPrChange", "rPr") + (() if numbered else ("numPr",)):
+                for child in ppr.findall(w(tag)):
+                    ppr.remove(child)
+            p.append(ppr)
+        p.append(self._deletion(who, text, None))
+        return p
+
+    def _write(
+        self, windows: list[_Window], changes: list[Change], who: list[tuple[str, str]], *, inverse: bool = False
+    ) -> None:
+        """Mark ``changes`` on the clause's paragraphs. With ``inverse`` the clause holds
+        the result and ``changes`` lead back to what it was: the stretches they cover are
+        marked inserted, and the text they bring back is written as deleted, before the
+        stretch (where Word's Compare shows it)."""
         deletions: list[list[tuple[int, int, tuple[str, str]]]] = [[] for _ in windows]
         inserts: list[list[tuple[int, tuple[str, str], str]]] = [[] for _ in windows]
         marks: list[tuple[str, str] | None] = [None] * len(windows)
@@ -339,10 +422,10 @@ class RevisionWriter:
                         marks[n] = owner
             # What replaces a stretch over several paragraphs goes at the end of its first
             # paragraph's part, where the reader starts (accepted, it reads the same).
-            at = change.end
+            at = change.start if inverse else change.end
             for window in windows:
                 boundary = window.base_start + window.length
-                if change.start <= boundary < change.end:
+                if not inverse and change.start <= boundary < change.end:
                     at = boundary
                     break
             for k, text in change.inserts:
@@ -350,10 +433,10 @@ class RevisionWriter:
                 inserts[n].append((offset, who[k], text))
         for n, window in enumerate(windows):
             if deletions[n] or inserts[n]:
-                self._paragraph(window.p, window.start, deletions[n], inserts[n])
+                self._paragraph(window.p, window.start, deletions[n], inserts[n], inverse=inverse)
             mark = marks[n]
             if mark is not None:
-                self._delete_mark(window.p, mark)
+                self._mark(window.p, mark, W_INS if inverse else W_DEL)
 
     @staticmethod
     def _point(windows: list[_Window], position: int) -> tuple[int, int]:
@@ -369,7 +452,13 @@ class RevisionWriter:
         window_start: int,
         deletions: list[tuple[int, int, tuple[str, str]]],
         inserts: list[tuple[int, tuple[str, str], str]],
+        *,
+        inverse: bool = False,
     ) -> None:
+        """Mark ``deletions`` (stretches of the paragraph's text) deleted and write
+        ``inserts`` as inserted text; with ``inverse`` the stretches are marked inserted
+        and the texts written as deleted."""
+        wrapper = W_INS if inverse else W_DEL
         cuts = {c for start, end, _ in deletions for c in (start, end)} | {offset for offset, _, _ in inserts}
         runs = _cut(p, cuts)
         formats = [(run.find(W_RPR), start, end, run.getparent().tag == W_HYPERLINK) for run, start, end in runs]
@@ -379,18 +468,23 @@ class RevisionWriter:
                 inside = start <= run_start and run_end <= end and run_start < run_end
                 if not (inside or start < run_start == run_end < end):
                     continue
-                for child in run:
-                    renamed = _RENAMED.get(child.tag)
-                    if renamed is not None:
-                        child.tag = renamed
+                if not inverse:
+                    for child in run:
+                        renamed = _RENAMED.get(child.tag)
+                        if renamed is not None:
+                            child.tag = renamed
                 if current is None or run.getprevious() is not current:
-                    current = oxml_parser.makeelement(W_DEL, attrib=self._attrs(owner))
+                    current = oxml_parser.makeelement(wrapper, attrib=self._attrs(owner))
                     run.addprevious(current)
-                    self.deletions += 1
+                    if inverse:
+                        self.insertions += 1
+                    else:
+                        self.deletions += 1
                 current.append(run)
         placed: dict[int, etree._Element] = {}
         for offset, owner, text in inserts:
-            insertion = self._insertion(owner, text, _template(formats, offset, at_start=offset == window_start))
+            template = _template(formats, offset, at_start=offset == window_start)
+            insertion = self._deletion(owner, text, template) if inverse else self._insertion(owner, text, template)
             previous = placed.get(offset)
             if previous is not None:
                 previous.addnext(insertion)
@@ -409,10 +503,10 @@ class RevisionWriter:
                         p.insert(0, insertion)
             placed[offset] = insertion
 
-    def _delete_mark(self, p: etree._Element, owner: tuple[str, str]) -> None:
-        """Mark the paragraph mark of ``p`` deleted, so that accepting the deletion joins
-        ``p`` with the paragraph after it, where Word can do so (a paragraph follows;
-        ``p`` does not end a section)."""
+    def _mark(self, p: etree._Element, owner: tuple[str, str], kind: str) -> None:
+        """Mark the paragraph mark of ``p`` deleted (``kind`` w:del: accepting joins ``p``
+        with the paragraph after it) or inserted (w:ins: rejecting does), where Word can
+        do so (a paragraph follows; ``p`` does not end a section)."""
         following = p.getnext()
         if following is None or following.tag != W_P:
             return
@@ -430,11 +524,21 @@ class RevisionWriter:
                 later.addprevious(rpr)
             else:
                 ppr.append(rpr)
-        if rpr.find(W_DEL) is not None:
+        if rpr.find(kind) is not None:
             return
-        mark = oxml_parser.makeelement(W_DEL, attrib=self._attrs(owner))
+        mark = oxml_parser.makeelement(kind, attrib=self._attrs(owner))
         # Schema order of paragraph mark properties: w:ins, w:del, then formatting.
-        rpr.insert(1 if len(rpr) and rpr[0].tag == W_INS else 0, mark)
+        rpr.insert(1 if kind == W_DEL and len(rpr) and rpr[0].tag == W_INS else 0, mark)
+
+    def _deletion(self, owner: tuple[str, str], text: str, template: etree._Element | None) -> etree._Element:
+        """``text`` as a deleted run (a text that is no longer there)."""
+        element = self._insertion(owner, text, template)
+        self.insertions -= 1
+        self.deletions += 1
+        element.tag = W_DEL
+        for child in element.iter(W_T):
+            child.tag = w("delText")
+        return element
 
     def _insertion(self, owner: tuple[str, str], text: str, template: etree._Element | None) -> etree._Element:
         a = self._attrs(owner)

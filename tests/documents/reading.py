@@ -64,3 +64,41 @@ def cover_table_after(data: bytes, heading: str) -> list[list[str]]:
         elif seen and child.tag == w("tbl"):
             return table_rows(child)
     raise AssertionError(f"no table after {heading!r}")
+
+
+def resolved(data: bytes, *, accept: bool) -> bytes:
+    """``data`` with every tracked change accepted (or rejected): text inserted kept (or
+    dropped), text deleted dropped (or kept), and a paragraph whose mark goes joined with
+    the paragraph after it, keeping its own properties (as LibreOffice does)."""
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    body = document.element.body
+    gone, kept = (w("del"), w("ins")) if accept else (w("ins"), w("del"))
+    for revision in list(body.iter(w("ins"), w("del"))):
+        parent = revision.getparent()
+        if parent.tag == w("rPr"):
+            continue
+        if revision.tag == kept:
+            for text in revision.iter(w("delText")):
+                text.tag = w("t")
+            for child in list(revision):
+                revision.addprevious(child)
+        parent.remove(revision)
+    for p in reversed(list(body.iter(w("p")))):
+        mark_gone = p.find(f"{w('pPr')}/{w('rPr')}/{gone}")
+        mark_kept = p.find(f"{w('pPr')}/{w('rPr')}/{kept}")
+        if mark_kept is not None:
+            mark_kept.getparent().remove(mark_kept)
+        if mark_gone is None:
+            continue
+        mark_gone.getparent().remove(mark_gone)
+        following = p.getnext()
+        if following is None or following.tag != w("p"):
+            continue
+        for child in [c for c in following if c.tag != w("pPr")]:
+            p.append(child)
+        following.getparent().remove(following)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

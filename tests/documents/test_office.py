@@ -29,6 +29,7 @@ from documents.consolidate import CONTESTED_AUTHOR, consolidate, draft_with_prop
 
 from .builders import w
 from .reading import part
+from .test_comparison import comparison
 from .test_consolidate import _comments, _info
 from .test_proposals import _entries
 
@@ -112,6 +113,8 @@ def files(tmp_path_factory, sample_bytes, sample) -> Outputs:
         "proposals.docx": draft_with_proposals(sample_bytes, with_proposals, _info()),
         # Proposals only, as delegates make them (see test_proposals.PROPOSALS).
         "numbering.docx": draft_with_proposals(sample_bytes, _entries(sample), _info()),
+        # The sample's next version compared with it (see test_comparison.next_version).
+        "comparison.docx": comparison(sample_bytes)[3],
     }
     paths = {}
     for name, data in outputs.items():
@@ -128,7 +131,7 @@ def pdfs(files, tmp_path_factory) -> dict[str, Path]:
     """The draft and the outputs converted to PDF by one LibreOffice run."""
     soffice, _ = _require_tools()
     folder = tmp_path_factory.mktemp("pdf")
-    names = ["draft.docx", "consolidated.docx", "proposals.docx", "numbering.docx"]
+    names = ["draft.docx", "consolidated.docx", "proposals.docx", "numbering.docx", "comparison.docx"]
     result = subprocess.run(
         [
             soffice,
@@ -318,3 +321,39 @@ def test_pandoc_sees_the_proposals_as_tracked_changes(files):
     assert authors["insertion"] == {i.get(w("author")) for i in insertions}
     # Deletions are the proposers' own, or the Secretariat's where several change the same words.
     assert authors["deletion"] <= authors["insertion"] | {CONTESTED_AUTHOR}
+
+
+def test_libreoffice_and_pandoc_read_the_comparison_of_two_versions(files, pdfs):
+    from pypdf import PdfReader
+
+    # LibreOffice lays out the changes: the old word struck beside the new ones, every
+    # clause number as it is.
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdfs["comparison.docx"]).pages).split())
+    assert re.search(r"extended progressively ?gradually and steadily, beginning", text)
+    assert "Exchange staff between the secretariats" in text
+    lines = [
+        line.strip() for page in PdfReader(pdfs["comparison.docx"]).pages for line in page.extract_text().splitlines()
+    ]
+    assert [line for line in lines if BRACKETED.match(line)] == []
+    # pandoc finds every comment and change, and reads the text accepted and rejected.
+    data = files["comparison.docx"].read_bytes()
+    found: collections.Counter = collections.Counter()
+    authors: dict[str, set] = {}
+    _spans(_pandoc(files["comparison.docx"])["blocks"], found, authors)
+    assert found["comment-start"] == len(docx.Document(io.BytesIO(data)).comments) >= 5
+    root = part(data)
+    assert found["insertion"] >= len([i for i in root.iter(w("ins")) if i.getparent().tag != w("rPr")])
+    assert found["deletion"] >= 1 and authors["deletion"] == authors["insertion"] == {"Secretariat"}
+    _, pandoc = _require_tools()
+    read = {}
+    for mode in ("accept", "reject"):
+        result = subprocess.run(
+            [pandoc, f"--track-changes={mode}", "-t", "plain", "--wrap=none", str(files["comparison.docx"])],
+            capture_output=True,
+            timeout=TIMEOUT,
+            check=True,
+        )
+        read[mode] = " ".join(result.stdout.decode().split())
+    assert "gradually and steadily" in read["accept"] and "extended progressively" not in read["accept"]
+    assert "extended progressively" in read["reject"] and "gradually and steadily" not in read["reject"]
+    assert "Exchange staff" in read["accept"] and "Exchange staff" not in read["reject"]
