@@ -117,7 +117,7 @@ class Button:
         return self.data if isinstance(self.data, tuple) else (self.data,)
 
 
-D, C, S = Role.DELEGATE, Role.CHAIR, Role.SECRETARIAT
+D, C, S, F = Role.DELEGATE, Role.CHAIR, Role.SECRETARIAT, Role.FOCAL
 
 # The one list of commands: it registers the handlers, feeds the gate and builds each role's
 # menu (in this order).
@@ -137,14 +137,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("answer", answers.answer_command, SECRETARIAT, menu=(S,)),
     Command("publish", answers.publish, SECRETARIAT, menu=(S,)),
     Command("history", answers.history, SECRETARIAT, menu=(S,)),
-    Command("sections", delegate.sections, EVERYONE, menu=(D, C, S)),
+    Command("sections", delegate.sections, EVERYONE, menu=(D, C, S, F)),
     Command("mycomments", delegate.my_comments, EVERYONE, menu=(D, C)),
     Command("comment", delegate.comment_command, EVERYONE, menu=(D,)),
-    Command("clause", delegate.clause, EVERYONE, menu=(D,)),
-    Command("deadline", delegate.deadline, EVERYONE, menu=(D, C, S)),
+    Command("clause", delegate.clause, EVERYONE, menu=(D, F)),
+    Command("deadline", delegate.deadline, EVERYONE, menu=(D, C, S, F)),
     Command("cancel", delegate.cancel_comment, EVERYONE, menu=(D,)),
-    Command("timezone", delegate.timezone, EVERYONE, menu=(D,)),
-    Command("help", common.help_command, None, menu=(D, C, S)),
+    Command("timezone", delegate.timezone, EVERYONE, menu=(D, F)),
+    Command("help", common.help_command, None, menu=(D, C, S, F)),
 )
 
 # The one list of buttons: the gate lets through only presses whose data matches one of

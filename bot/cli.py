@@ -484,7 +484,7 @@ def cmd_invite(args) -> int:
         return 0
 
     if not args.role:
-        return _fail("Give --role (delegate, chair or secretariat) or --csv FILE.", 2)
+        return _fail("Give --role (delegate, chair, secretariat or focal) or --csv FILE.", 2)
     username = _bot_username(settings)
 
     async def work(session):
@@ -880,7 +880,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", metavar="CONSULTATION", help="replace the draft of a consultation not yet opened")
 
     p = add("invite", "Issue invite links (one, or many from a CSV).", cmd_invite)
-    p.add_argument("--role", choices=["delegate", "chair", "secretariat"])
+    p.add_argument("--role", choices=["delegate", "chair", "secretariat", "focal"])
     p.add_argument("--body", help="body code, e.g. SOMHD")
     p.add_argument("--state", help="Member State name or code, e.g. Thailand or TH")
     p.add_argument("--name", help="contact's name")

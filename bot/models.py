@@ -77,6 +77,8 @@ class Role(enum.StrEnum):
     DELEGATE = "delegate"
     CHAIR = "chair"
     SECRETARIAT = "secretariat"
+    # A Member State's national focal point: clears what goes out under the state's name.
+    FOCAL = "focal"
 
 
 class RoundStatus(enum.StrEnum):

@@ -94,7 +94,12 @@ def days_left(deadline: datetime | None, now: datetime | None = None) -> str:
 
 # --- joining and help -----------------------------------------------------------------------------
 
-ROLE_NAMES = {"delegate": "delegate", "chair": "chair", "secretariat": "Secretariat officer"}
+ROLE_NAMES = {
+    "delegate": "delegate",
+    "chair": "chair",
+    "secretariat": "Secretariat officer",
+    "focal": "national focal point",
+}
 
 
 def welcome_unknown() -> str:
@@ -120,7 +125,9 @@ def joined(name: str, role: str, label: str, consultations: Sequence[str]) -> st
     if consultations:
         lines.append("")
         lines.append("Open consultations: " + ", ".join(esc(c) for c in consultations) + ".")
-        if role != "secretariat":
+        if role == "focal":
+            lines.append("You clear your state's comments before they go to the Secretariat.")
+        elif role != "secretariat":
             lines.append("The sections for your body follow in the next messages.")
     lines.append("")
     lines.append("Send /help at any time to see what you can do.")
@@ -180,6 +187,7 @@ HELP_SECRETARIAT = (
     "• Send a Word draft (.docx) to import it; you will see the parsed outline to confirm.\n"
     "/consultations – all consultations and their state\n"
     "/invite ROLE BODY STATE [name] – an invite link (ROLE: delegate, chair, secretariat)\n"
+    "/invite focal STATE [name] – an invite link for a Member State's national focal point\n"
     "/route CONSULTATION SECTION BODY [BODY…] – route a section to bodies (default: all to all)\n"
     "/open [CONSULTATION] [DAYS or YYYY-MM-DD] – open the round and circulate the sections\n"
     "/status [CONSULTATION] – responses per body and Member State\n"
@@ -196,11 +204,24 @@ HELP_SECRETARIAT = (
 )
 
 
+HELP_FOCAL = (
+    "<b>National focal point</b>\n"
+    "You speak for your Member State: what its delegates send goes out under the state's name once you clear it "
+    "(where the consultation asks for clearance).\n"
+    "/sections – the sections of the draft\n"
+    "/clause 2.3.1 – show one clause\n"
+    "/deadline – deadlines and time left\n"
+    "/timezone – your time zone (reminders never come at night)"
+)
+
+
 def help_for(role: str | None) -> str:
     if role is None:
         return welcome_unknown()
     if role == "secretariat":
         return HELP_SECRETARIAT
+    if role == "focal":
+        return HELP_FOCAL
     if role == "chair":
         return HELP_DELEGATE + HELP_CHAIR
     return HELP_DELEGATE
@@ -222,14 +243,24 @@ MENU: dict[str, str | dict[str, str]] = {
     "answer": "Answer comments one at a time",
     "publish": "Tell delegates the answers to their comments",
     "history": "A comment's answer: its history, change it (TH-004)",
-    "sections": {"delegate": "Sections sent to you", "chair": "Sections of the draft", "secretariat": "Read the draft"},
+    "sections": {
+        "delegate": "Sections sent to you",
+        "chair": "Sections of the draft",
+        "secretariat": "Read the draft",
+        "focal": "Sections of the draft",
+    },
     "mycomments": {"delegate": "Your comments: edit or withdraw", "chair": "Your comments"},
     "comment": "Comment on a clause: /comment 2.3.1 text",
     "clause": "Show a clause: /clause 2.3.1",
     "deadline": {"delegate": "Deadlines and time left", "chair": "Deadlines and time left", "secretariat": "Deadlines"},
     "cancel": "Drop the comment you are writing",
     "timezone": "Your time zone for dates and reminders",
-    "help": {"delegate": "How to take part", "chair": "What you can do", "secretariat": "What you can do"},
+    "help": {
+        "delegate": "How to take part",
+        "chair": "What you can do",
+        "secretariat": "What you can do",
+        "focal": "What you can do",
+    },
 }
 
 
@@ -348,13 +379,22 @@ def unknown_state(name: str, known: Sequence[str]) -> str:
 
 
 def bad_role(role: str) -> str:
-    return f"“{esc(role)}” is not a role: use delegate, chair or secretariat."
+    return f"“{esc(role)}” is not a role: use delegate, chair, secretariat or focal."
 
 
 def invite_needs_body_and_state(role: str) -> str:
     if role == "chair":
         return "A chair's invite needs the body they chair."
+    if role == "focal":
+        return "A focal point's invite needs their Member State: <code>/invite focal Thailand [name]</code>."
     return "A delegate's invite needs a body and a Member State."
+
+
+def focal_has_no_body(body: str, state: str) -> str:
+    return (
+        f"A focal point speaks for {esc(state)} across all its bodies, so their invite names no body "
+        f"(got {esc(body)}): leave the body out."
+    )
 
 
 def bad_email(email: str) -> str:
@@ -380,7 +420,8 @@ def invite_created(link: str, role: str, label: str, name: str, expires: datetim
 def invite_usage() -> str:
     return (
         "Usage: <code>/invite ROLE BODY STATE [name]</code>, e.g. <code>/invite delegate SOMHD Thailand Somchai</code>. "
-        "For a Secretariat officer: <code>/invite secretariat</code>."
+        "For a national focal point: <code>/invite focal Thailand [name]</code>; "
+        "for a Secretariat officer: <code>/invite secretariat</code>."
     )
 
 
@@ -1595,6 +1636,7 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.CSV_MISSING_COLUMNS: csv_missing_columns,
     Reason.DEADLINE_IN_PAST: deadline_in_past,
     Reason.EMPTY_TEXT: empty_text,
+    Reason.FOCAL_HAS_NO_BODY: focal_has_no_body,
     Reason.INVITE_EXPIRED: invite_expired,
     Reason.INVITE_NEEDS_BODY_AND_STATE: invite_needs_body_and_state,
     Reason.INVITE_UNKNOWN: invite_unknown,

@@ -106,7 +106,12 @@ async def invite(update: Update, context: ClausebotContext) -> None:
     role = registry.parse_role(args[0])
     body = state = None
     rest = args[1:]
-    if role != "secretariat":
+    if role == "focal":
+        # /invite focal Thailand [name]: a focal point speaks for a Member State, not a body.
+        if not rest:
+            raise InvalidInput(Reason.INVITE_NEEDS_BODY_AND_STATE, role=role)
+        state, rest = await _take_state(context, rest, required=True)
+    elif role != "secretariat":
         if not rest:
             raise InvalidInput(Reason.INVITE_NEEDS_BODY_AND_STATE, role=role)
         body, rest = rest[0], rest[1:]

@@ -42,6 +42,7 @@ class Reason(StrEnum):
     CSV_MISSING_COLUMNS = "csv_missing_columns"
     DEADLINE_IN_PAST = "deadline_in_past"
     EMPTY_TEXT = "empty_text"
+    FOCAL_HAS_NO_BODY = "focal_has_no_body"
     INVITE_EXPIRED = "invite_expired"
     INVITE_NEEDS_BODY_AND_STATE = "invite_needs_body_and_state"
     INVITE_UNKNOWN = "invite_unknown"

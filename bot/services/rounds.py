@@ -204,6 +204,13 @@ async def visible_consultations(session: AsyncSession, actor: Actor) -> list[Con
     body takes part in (every body, for a round without routes), once opened."""
     if actor.is_secretariat:
         return await all_consultations(session)
+    if actor.is_focal:
+        # A focal point speaks for their state in every round once it is opened.
+        return list(
+            await session.scalars(
+                select(Consultation).where(Consultation.status != RoundStatus.DRAFT).order_by(Consultation.id)
+            )
+        )
     if actor.body_id is None:
         return []
     routes = select(Route.section_id).where(Route.consultation_id == Consultation.id)
@@ -229,7 +236,7 @@ def routed_to(consultation_id: SqlValue, section_id: SqlValue, body_id: SqlValue
 def readable(consultation_id: SqlValue, section_id: SqlValue, actor: Actor) -> ColumnElement[bool]:
     """A SQL condition: the actor may read the section. For use inside a query, so the check
     costs no statement of its own."""
-    if actor.is_secretariat:
+    if actor.is_secretariat or actor.is_focal:
         return true()
     if actor.body_id is None:
         return false()
@@ -283,7 +290,7 @@ async def sections_for_body(session: AsyncSession, consultation: Consultation, b
 
 
 async def sections_for_actor(session: AsyncSession, consultation: Consultation, actor: Actor) -> list[Section]:
-    if actor.is_secretariat:
+    if actor.is_secretariat or actor.is_focal:
         return await sections_of(session, consultation)
     return await sections_for_body(session, consultation, actor.body_id)
 
