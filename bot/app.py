@@ -132,6 +132,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("extend", secretariat.extend, SECRETARIAT, menu=(S,)),
     Command("reminders", secretariat.reminder_plan, SECRETARIAT, menu=(S,)),
     Command("latecomments", secretariat.late_comments, SECRETARIAT, menu=(S,)),
+    Command("clearance", secretariat.clearance_setting, SECRETARIAT, menu=(S,)),
     Command("summary", chair.summary, CHAIRS, menu=(C, S)),
     Command("close", secretariat.close_round, SECRETARIAT, menu=(S,)),
     Command("answer", answers.answer_command, SECRETARIAT, menu=(S,)),

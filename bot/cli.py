@@ -700,6 +700,20 @@ def cmd_late(args) -> int:
     return 0
 
 
+def cmd_clearance(args) -> int:
+    settings = load_settings(args)
+    from bot.services import clearance, rounds
+
+    async def work(session):
+        consultation = await rounds.resolve_consultation(session, args.consultation)
+        if args.setting is None:
+            return texts.clearance_shown(consultation.title, clearance.mode_of(consultation))
+        return texts.clearance_changed(await clearance.set_mode(session, _console(), consultation, args.setting))
+
+    print(_plain(_call(settings, work)))
+    return 0
+
+
 def cmd_reminders(args) -> int:
     settings = load_settings(args)
     from bot.services import rounds, timetable
@@ -942,6 +956,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("late", "Accept (on) or refuse (off) comments after the deadline.", cmd_late)
     p.add_argument("setting", choices=["on", "off"])
+    p.add_argument("--consultation", metavar="NAME")
+
+    p = add(
+        "clearance",
+        "Show or set the clearance of comments by the national focal points: off, advisory (shown) "
+        "or required (a comment reaches the Secretariat once cleared).",
+        cmd_clearance,
+    )
+    p.add_argument("setting", nargs="?", choices=["off", "advisory", "required"])
     p.add_argument("--consultation", metavar="NAME")
 
     p = add("reminders", "Show or change the reminder plan of a round.", cmd_reminders)

@@ -98,6 +98,24 @@ class CommentStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class Clearance(enum.StrEnum):
+    """Whether a consultation asks Member States' focal points to clear their delegates'
+    comments: not at all, shown beside each comment, or before a comment reaches the
+    Secretariat."""
+
+    OFF = "off"
+    ADVISORY = "advisory"
+    REQUIRED = "required"
+
+
+class ClearanceState(enum.StrEnum):
+    """Where a comment stands with its Member State's focal point."""
+
+    DRAFTED = "drafted"  # waiting for clearance
+    RETURNED = "returned"  # sent back to its delegate with a note
+    CLEARED = "cleared"
+
+
 class OutboxStatus(enum.StrEnum):
     QUEUED = "queued"
     SENDING = "sending"
@@ -143,6 +161,9 @@ class Consultation(Base):
     reminder_schedule: Mapped[str | None] = mapped_column(String(200))
     # Remind every delegate, not only those whose body and state have not responded.
     remind_everyone: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Clearance by the Member States' focal points (Clearance): read through
+    # bot.services.clearance.mode_of, never directly, so that a stage can hold its own.
+    clearance: Mapped[str] = mapped_column(String(16), default=Clearance.OFF, server_default=Clearance.OFF.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     draft_filename: Mapped[str] = mapped_column(String(255), default="draft.docx")
     draft_bytes: Mapped[bytes] = deferred(mapped_column(LargeBinary))
@@ -306,6 +327,16 @@ class Comment(Base):
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answer_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where it stands with its Member State's focal point (ClearanceState): who cleared or
+    # returned it and when, the note it was returned with, and whether it was cleared after
+    # the deadline.
+    clearance: Mapped[str] = mapped_column(
+        String(16), default=ClearanceState.DRAFTED, server_default=ClearanceState.DRAFTED.value
+    )
+    cleared_by: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clearance_note: Mapped[str | None] = mapped_column(Text)
+    cleared_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     clause: Mapped[Clause] = relationship(lazy="joined")
     contact: Mapped[Contact] = relationship(lazy="joined", foreign_keys=[contact_id])

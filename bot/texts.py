@@ -20,10 +20,11 @@ if TYPE_CHECKING:
     from bot.models import Clause, PlannedJob, Section
     from bot.services.answer_import import ImportPreview, RefusedRow
     from bot.services.answers import Answered, AnswerHistory, AnswerLine, Published, ToAnswer, WalkDone
+    from bot.services.clearance import ClearanceChanged
     from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
     from bot.services.outbox import Sending
     from bot.services.rounds import Opened, Outline
-    from bot.services.status import AnswerCounts, BodyStatus, StatusReport, Tally
+    from bot.services.status import AnswerCounts, BodyStatus, StateStatus, StatusReport, Tally
 
 MESSAGE_LIMIT = 4096
 # Room left for Telegram's own counting and the part header.
@@ -196,6 +197,7 @@ HELP_SECRETARIAT = (
     "/extend [CONSULTATION] DAYS|YYYY-MM-DD – move the deadline (everyone is told, with a calendar file)\n"
     "/reminders [CONSULTATION] [30d,14d,7d,3d,1d,0d] [everyone|nonresponders] – the reminder plan\n"
     "/latecomments [CONSULTATION] on|off – accept comments after the deadline (marked late)\n"
+    "/clearance [CONSULTATION] off|advisory|required – clearance of each state's comments by its focal point\n"
     "/close [CONSULTATION] – close a round\n"
     "/answer [CONSULTATION] [section|body|state|ge|te|ed] – answer the comments one at a time\n"
     "/history [CONSULTATION] NUMBER – a comment's answer and every change of it, with a button to change it\n"
@@ -238,6 +240,7 @@ MENU: dict[str, str | dict[str, str]] = {
     "extend": "Move a deadline",
     "reminders": "Reminder plan of a round",
     "latecomments": "Accept or refuse late comments",
+    "clearance": "Clearance by focal points: off, advisory, required",
     "summary": {"chair": "Summary for your body", "secretariat": "Cross-body summary with chart"},
     "close": "Close a round",
     "answer": "Answer comments one at a time",
@@ -602,11 +605,62 @@ def not_open(name: str) -> str:
 
 
 def opened(o: Opened, tz: ZoneInfo) -> str:
-    return (
+    text = (
         f"📣 The round of <b>{esc(o.title)}</b> is open until {when(o.deadline, tz)}.\n"
         f"Circulating to {o.contacts} registered contact(s): {o.messages_queued} message(s) queued. "
         "Contacts who join later receive their sections when they join."
     )
+    if o.without_focal:
+        text += "\n\n" + without_focal_warning(o.without_focal)
+    return text
+
+
+def without_focal_warning(states: Sequence[str]) -> str:
+    return (
+        f"⚠️ Clearance is required, but no focal point has joined for {esc(', '.join(states))}: "
+        "their delegates' comments cannot be cleared and will not reach you. "
+        "Invite one with <code>/invite focal STATE [name]</code>, or set <code>/clearance advisory</code>."
+    )
+
+
+CLEARANCE_MODES = {
+    "off": "off (every comment reaches the Secretariat as it is sent)",
+    "advisory": "advisory (every comment counts; whether its state's focal point cleared it is shown)",
+    "required": "required (a comment reaches the Secretariat only once its state's focal point clears it)",
+}
+
+
+def bad_clearance(value: str) -> str:
+    return f"“{esc(value)}” is not a clearance setting: use off, advisory or required."
+
+
+def clearance_shown(title: str, mode: str) -> str:
+    return (
+        f"🛂 Clearance by the national focal points for <b>{esc(title)}</b>: {CLEARANCE_MODES.get(mode, mode)}.\n"
+        "Change it with <code>/clearance [CONSULTATION] off|advisory|required</code>."
+    )
+
+
+def clearance_changed(c: ClearanceChanged) -> str:
+    lines = [f"🛂 Clearance by the national focal points for <b>{esc(c.title)}</b>: {CLEARANCE_MODES[c.after]}."]
+    pending = c.waiting + c.returned
+    if c.before == c.after:
+        lines[0] = lines[0].replace("🛂 Clearance", "🛂 Clearance is already", 1)
+    elif c.before == "required" and pending:
+        parts = [f"{c.waiting} waiting for clearance"] if c.waiting else []
+        parts += [f"{c.returned} returned to their delegates"] if c.returned else []
+        lines.append(
+            f"{_count(pending, 'comment')} not cleared ({', '.join(parts)}) now count at once as they stand: "
+            "in /status, the matrix and the consolidated draft."
+        )
+    elif c.after == "required" and pending:
+        lines.append(
+            f"{_count(pending, 'comment')} not yet cleared no longer count until their focal point clears them."
+        )
+    if c.without_focal:
+        lines.append("")
+        lines.append(without_focal_warning(c.without_focal))
+    return "\n".join(lines)
 
 
 def closed(name: str) -> str:
@@ -956,6 +1010,10 @@ def status_report(r: StatusReport, tz: ZoneInfo, now: datetime) -> str:
     if r.deadline:
         lines.append(f"Deadline {when(r.deadline, tz)} ({days_left(r.deadline, now)})")
     lines.append(f"{r.total_comments} comment(s) so far.")
+    if r.clearance != "off":
+        lines.append(f"🛂 Clearance: {CLEARANCE_MODES.get(r.clearance, r.clearance)}")
+    if r.without_focal:
+        lines.append(without_focal_warning(r.without_focal))
     if r.answers is not None and r.answers.total:
         lines.extend(_answer_progress(r.answers))
     for body in r.bodies:
@@ -968,6 +1026,8 @@ def status_report(r: StatusReport, tz: ZoneInfo, now: datetime) -> str:
                 if s.late_comments:
                     detail += f", {s.late_comments} late"
                 detail += f"; {s.sections_answered}/{s.sections_routed} sections answered"
+                if r.clearance != "off":
+                    detail += _clearance_detail(s)
                 lines.append(f"✅ {esc(s.state)}: {detail}")
             else:
                 if s.contacts == 0:
@@ -976,10 +1036,21 @@ def status_report(r: StatusReport, tz: ZoneInfo, now: datetime) -> str:
                     detail = f"{s.contacts} invited, none joined"
                 else:
                     detail = f"{s.joined} contact(s), {s.sections_delivered}/{s.sections_routed} sections delivered"
+                if r.clearance != "off" and (s.waiting or s.returned):
+                    detail += _clearance_detail(s)
                 lines.append(f"⏳ {esc(s.state)}: {detail}")
             if s.unreachable:
                 lines.append(f"   ⚠️ unreachable (blocked the bot): {esc(', '.join(s.unreachable))}")
     return "\n".join(lines)
+
+
+def _clearance_detail(s: StateStatus) -> str:
+    parts = [f"{s.cleared} cleared"]
+    if s.waiting:
+        parts.append(f"{s.waiting} waiting for clearance")
+    if s.returned:
+        parts.append(f"{s.returned} returned")
+    return "; " + ", ".join(parts)
 
 
 def _answers_overall(t: Tally) -> str:
@@ -1617,6 +1688,7 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.ALREADY_RECORDED: already_recorded,
     Reason.ALREADY_REGISTERED: already_registered,
     Reason.BAD_BODY_CODE: bad_body_code,
+    Reason.BAD_CLEARANCE: bad_clearance,
     Reason.BAD_DAYS: bad_days,
     Reason.BAD_DEADLINE: bad_deadline,
     Reason.BAD_DURATION: bad_duration,

@@ -182,6 +182,11 @@ def test_reminder_plan_deadline_and_late_comments_from_the_command_line(cli_env,
     assert "New deadline" in capsys.readouterr().out
     assert main(["late", "on"]) == 0
     assert "are accepted" in capsys.readouterr().out
+    assert main(["clearance", "required"]) == 0
+    out = capsys.readouterr().out
+    assert "required (a comment reaches the Secretariat only once" in out and "<b>" not in out
+    assert main(["clearance"]) == 0
+    assert "Clearance by the national focal points" in capsys.readouterr().out
     assert main(["close"]) == 0
     assert main(["extend", "--days", "1"]) == 1
 

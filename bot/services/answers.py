@@ -35,7 +35,7 @@ from bot.models import (
     Section,
     utcnow,
 )
-from bot.services import outbox, reminders
+from bot.services import clearance, outbox, reminders
 from bot.services.comments import clean_text
 from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from bot.services.registry import Actor, require
@@ -127,7 +127,7 @@ async def read_filter(session: AsyncSession, consultation: Consultation, words: 
 def _matching(consultation_id: int, flt: Filter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         Comment.consultation_id == consultation_id,
-        Comment.status == CommentStatus.ACTIVE,
+        clearance.counted(),
     ]
     if flt.section:
         conditions.append(
@@ -686,7 +686,7 @@ async def publish(
             .join(Clause, Clause.id == Comment.clause_id)
             .where(
                 Comment.consultation_id == consultation.id,
-                Comment.status == CommentStatus.ACTIVE,
+                clearance.counted(),
                 Comment.disposition.is_not(None),
                 or_(Comment.answer_published_at.is_(None), Comment.answer_published_at < Comment.answered_at),
             )
@@ -699,7 +699,7 @@ async def publish(
             .select_from(Comment)
             .where(
                 Comment.consultation_id == consultation.id,
-                Comment.status == CommentStatus.ACTIVE,
+                clearance.counted(),
                 Comment.disposition.is_(None),
             )
         )

@@ -15,13 +15,13 @@ from bot.models import (
     Body,
     Clause,
     Comment,
-    CommentStatus,
     Consultation,
     MemberState,
     Role,
     Section,
     utcnow,
 )
+from bot.services import clearance
 from bot.services.errors import NotFound, Reason
 from bot.services.registry import Actor, author_label, require
 from bot.services.rounds import sections_of
@@ -94,7 +94,7 @@ async def gather(
         .join(Section, Section.id == Clause.section_id)
         .join(Body, Body.id == Comment.body_id)
         .join(MemberState, MemberState.id == Comment.state_id)
-        .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+        .where(Comment.consultation_id == consultation.id, clearance.counted())
         .order_by(Clause.position, Comment.created_at, Comment.id)
     )
     found = rows.all()

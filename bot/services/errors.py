@@ -21,6 +21,7 @@ class Reason(StrEnum):
     ANSWER_NOT_IN_HAND = "answer_not_in_hand"
     BAD_ANSWER_FILTER = "bad_answer_filter"
     BAD_BODY_CODE = "bad_body_code"
+    BAD_CLEARANCE = "bad_clearance"
     BAD_DAYS = "bad_days"
     BAD_DEADLINE = "bad_deadline"
     BAD_DISPOSITION = "bad_disposition"

@@ -26,7 +26,7 @@ from bot.models import (
     Section,
     utcnow,
 )
-from bot.services import outbox
+from bot.services import clearance, outbox
 from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from bot.services.registry import Actor, require, resolve_body
 from bot.services.render import Renderer
@@ -402,6 +402,8 @@ class Opened:
     deadline: datetime
     contacts: int
     messages_queued: int
+    # Where clearance is required: Member States with delegates but no focal point joined.
+    without_focal: tuple[str, ...] = ()
 
 
 async def open_round(
@@ -435,7 +437,8 @@ async def open_round(
         items += await circulation.messages_for(contact)
     queued = await outbox.enqueue_many(session, items, now=now)
     reached = len({item.contact_id for item in items})
-    return Opened(consultation.name, consultation.title, deadline, reached, queued)
+    without_focal = tuple(await clearance.states_without_focal(session, consultation))
+    return Opened(consultation.name, consultation.title, deadline, reached, queued, without_focal)
 
 
 async def joined_contacts(session: AsyncSession) -> list[Contact]:
