@@ -34,7 +34,7 @@ from bot.services import registry, updates
 from bot.services.timetable import timing_from
 from bot.timer import Timer
 from bot.transport import AiohttpRequest
-from handlers import answers, chair, common, delegate, secretariat
+from handlers import answers, chair, common, delegate, focal, secretariat
 from handlers.common import Handler
 from handlers.gate import Gate
 
@@ -93,6 +93,7 @@ def build_application(
 EVERYONE = frozenset(Role)
 CHAIRS = frozenset({Role.CHAIR, Role.SECRETARIAT})
 SECRETARIAT = frozenset({Role.SECRETARIAT})
+FOCALS = frozenset({Role.FOCAL})
 
 
 @dataclass(frozen=True)
@@ -138,12 +139,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("answer", answers.answer_command, SECRETARIAT, menu=(S,)),
     Command("publish", answers.publish, SECRETARIAT, menu=(S,)),
     Command("history", answers.history, SECRETARIAT, menu=(S,)),
+    Command("review", focal.review_command, FOCALS, menu=(F,)),
     Command("sections", delegate.sections, EVERYONE, menu=(D, C, S, F)),
     Command("mycomments", delegate.my_comments, EVERYONE, menu=(D, C)),
     Command("comment", delegate.comment_command, EVERYONE, menu=(D,)),
     Command("clause", delegate.clause, EVERYONE, menu=(D, F)),
     Command("deadline", delegate.deadline, EVERYONE, menu=(D, C, S, F)),
-    Command("cancel", delegate.cancel_comment, EVERYONE, menu=(D,)),
+    Command("cancel", delegate.cancel_comment, EVERYONE, menu=(D, F)),
     Command("timezone", delegate.timezone, EVERYONE, menu=(D, F)),
     Command("help", common.help_command, None, menu=(D, C, S, F)),
 )
@@ -178,6 +180,13 @@ BUTTONS: tuple[Button, ...] = (
     Button(callbacks.KeepObservation, answers.keep_observation, SECRETARIAT),
     Button(callbacks.CancelChange, answers.cancel_change, SECRETARIAT),
     Button((callbacks.MatrixApply, callbacks.MatrixCancel), answers.matrix_choice, SECRETARIAT),
+    Button(callbacks.ClearComment, focal.clear, FOCALS),
+    Button(callbacks.ClearGroup, focal.clear_group, FOCALS),
+    Button(callbacks.ReturnComment, focal.ask_return, FOCALS),
+    Button(callbacks.EditForState, focal.ask_edit, FOCALS),
+    Button(callbacks.MergePick, focal.merge_pick, FOCALS),
+    Button(callbacks.MergeWith, focal.merge, FOCALS),
+    Button(callbacks.CancelReview, focal.cancel, FOCALS),
 )
 
 UPLOADS = SECRETARIAT

@@ -96,6 +96,7 @@ class CommentKind(enum.StrEnum):
 class CommentStatus(enum.StrEnum):
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"
+    MERGED = "merged"  # merged by its state's focal point into another comment on its clause
 
 
 class Clearance(enum.StrEnum):
@@ -337,9 +338,38 @@ class Comment(Base):
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     clearance_note: Mapped[str | None] = mapped_column(Text)
     cleared_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A comment merged into another (status merged): the one that holds both now.
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
 
     clause: Mapped[Clause] = relationship(lazy="joined")
     contact: Mapped[Contact] = relationship(lazy="joined", foreign_keys=[contact_id])
+
+
+class ClearanceEvent(Base):
+    """What a focal point (or the delegate, resubmitting) did to a comment: cleared,
+    returned (with the note), edited (the text before and after), merged (the other
+    comment's text), resubmitted. The comment's history as its state cleared it."""
+
+    __tablename__ = "clearance_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    text_before: Mapped[str | None] = mapped_column(Text)
+    text_after: Mapped[str | None] = mapped_column(Text)
+
+
+class ReviewStep(Base):
+    """A focal point's step in hand: the note to return a comment with, or its new text,
+    awaited as their next message (kept here, so a restart loses nothing)."""
+
+    __tablename__ = "review_steps"
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(16))  # note | edit
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AnswerChange(Base):

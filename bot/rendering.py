@@ -27,6 +27,7 @@ class TelegramRenderer:
     answer_summary = staticmethod(texts.answer_summary)
     answer_chart_caption = staticmethod(texts.answer_chart_caption)
     disposition_label = staticmethod(texts.disposition_label)
+    comment_returned = staticmethod(texts.comment_returned)
 
     @staticmethod
     def reminder_buttons(sections: Sequence[Section], consultation_id: int) -> Rows:

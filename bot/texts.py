@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bot.services.clearance import ClearanceChanged
     from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
     from bot.services.outbox import Sending
+    from bot.services.review import Cleared, Done, Merged, ReviewGroup, ReviewItem
     from bot.services.rounds import Opened, Outline
     from bot.services.status import AnswerCounts, BodyStatus, StateStatus, StatusReport, Tally
 
@@ -127,7 +128,7 @@ def joined(name: str, role: str, label: str, consultations: Sequence[str]) -> st
         lines.append("")
         lines.append("Open consultations: " + ", ".join(esc(c) for c in consultations) + ".")
         if role == "focal":
-            lines.append("You clear your state's comments before they go to the Secretariat.")
+            lines.append("You clear your state's comments before they go to the Secretariat: send /review.")
         elif role != "secretariat":
             lines.append("The sections for your body follow in the next messages.")
     lines.append("")
@@ -210,10 +211,12 @@ HELP_FOCAL = (
     "<b>National focal point</b>\n"
     "You speak for your Member State: what its delegates send goes out under the state's name once you clear it "
     "(where the consultation asks for clearance).\n"
+    "/review – your state's comments waiting for clearance: clear, return with a note, edit, merge\n"
     "/sections – the sections of the draft\n"
     "/clause 2.3.1 – show one clause\n"
     "/deadline – deadlines and time left\n"
-    "/timezone – your time zone (reminders never come at night)"
+    "/timezone – your time zone (reminders never come at night)\n"
+    "/cancel – drop the note or text you are writing"
 )
 
 
@@ -246,6 +249,7 @@ MENU: dict[str, str | dict[str, str]] = {
     "answer": "Answer comments one at a time",
     "publish": "Tell delegates the answers to their comments",
     "history": "A comment's answer: its history, change it (TH-004)",
+    "review": "Your state's comments waiting for clearance",
     "sections": {
         "delegate": "Sections sent to you",
         "chair": "Sections of the draft",
@@ -256,7 +260,7 @@ MENU: dict[str, str | dict[str, str]] = {
     "comment": "Comment on a clause: /comment 2.3.1 text",
     "clause": "Show a clause: /clause 2.3.1",
     "deadline": {"delegate": "Deadlines and time left", "chair": "Deadlines and time left", "secretariat": "Deadlines"},
-    "cancel": "Drop the comment you are writing",
+    "cancel": {"delegate": "Drop the comment you are writing", "focal": "Drop the note or text you are writing"},
     "timezone": "Your time zone for dates and reminders",
     "help": {
         "delegate": "How to take part",
@@ -929,6 +933,8 @@ def my_comment(c: MyComment, tz: ZoneInfo) -> str:
     ]
     if c.proposed:
         lines.append(f"<i>Proposed wording:</i> {esc(_short(c.proposed, 800))}")
+    if c.clearance:
+        lines.append(my_comment_clearance(c.clearance, c.clearance_note))
     if c.disposition:
         answer = f"{DISPOSITION_MARKS.get(c.disposition, '')} <b>{esc(disposition_name(c.disposition))}</b>"
         lines.append(
@@ -938,6 +944,17 @@ def my_comment(c: MyComment, tz: ZoneInfo) -> str:
     if not c.editable:
         lines.append("<i>The round is closed: this comment can no longer be changed.</i>")
     return "\n".join(lines)
+
+
+def my_comment_clearance(state: str, note: str | None) -> str:
+    if state == "cleared":
+        return "🛂 <i>Cleared by your focal point.</i>"
+    if state == "returned":
+        return (
+            f"↩️ <i>Returned by your focal point:</i> {esc(_short(note or '', 800))}\n"
+            "<i>Edit it and send it again, or withdraw it.</i>"
+        )
+    return "⏳ <i>Waiting for clearance by your focal point.</i>"
 
 
 def my_comments_header(count: int) -> str:
@@ -1674,6 +1691,161 @@ def matrix_of_another(found: str, wanted: str) -> str:
 
 # --- refusals ----------------------------------------------------------------------------------------
 
+# --- a national focal point's review ---------------------------------------------------------------------
+
+
+def review_none() -> str:
+    return (
+        "🛂 Nothing is waiting for your clearance. Comments your state's delegates send in a consultation "
+        "that asks for clearance come here: send /review again later."
+    )
+
+
+def review_header(groups: Sequence[ReviewGroup]) -> str:
+    count = sum(len(g.items) for g in groups)
+    return (
+        f"🛂 {_count(count, 'comment')} of your state waiting for clearance, by section and body. "
+        "For each: <b>Clear</b>, <b>Return</b> it to its delegate with a note, <b>Edit</b> it for the state, "
+        "or <b>Merge</b> it with another on the same clause. Once you have read a group, you may clear it all at once."
+    )
+
+
+def review_group(g: ReviewGroup) -> str:
+    return (
+        f"📂 <b>{esc(g.consultation_title)}</b> · section <b>{esc(g.section_ref)}</b> "
+        f"{esc(shorten(g.section_heading, 60))} · <b>{esc(g.body_code)}</b>"
+    )
+
+
+def review_item(i: ReviewItem) -> str:
+    late = " · <b>late</b>" if i.late else ""
+    lines = [
+        f"<b>{esc(i.clause_ref)}</b> · {KIND_NAMES.get(i.kind, i.kind)}{late} · {esc(i.body_code)} · {esc(i.author)}",
+        esc(_short(i.text, 2500)),
+    ]
+    if i.proposed:
+        lines.append(f"<i>Proposed wording:</i> {esc(_short(i.proposed, 1200))}")
+    return "\n".join(lines)
+
+
+def review_group_end(g: ReviewGroup) -> str:
+    return (
+        f"That is all from {esc(g.body_code)} on section {esc(g.section_ref)} "
+        f"({_count(len(g.items), 'comment')}). Clear them all at once?"
+    )
+
+
+def cleared(c: Cleared) -> str:
+    late = " It is marked late: the deadline has passed." if c.late else ""
+    return f"✅ Cleared: the comment on <b>{esc(c.ref)}</b> goes to the Secretariat for your state.{late}"
+
+
+def cleared_ack() -> str:
+    return "Cleared"
+
+
+def group_cleared(count: int) -> str:
+    if not count:
+        return "Nothing left to clear here: every comment of this group was cleared, returned or withdrawn meanwhile."
+    return f"✅ Cleared {_count(count, 'comment')}: they go to the Secretariat for your state."
+
+
+def ask_return_note(ref: str) -> str:
+    return (
+        f"↩️ Returning the comment on <b>{esc(ref)}</b> to its delegate. "
+        "Write the note they will get (what to change, or why it cannot go out as it is):"
+    )
+
+
+def ask_state_text(ref: str, current: str) -> str:
+    return (
+        f"✏️ Editing the comment on <b>{esc(ref)}</b> for your state. Send its new text; "
+        f"the delegate's text is kept in its history.\n\n<i>Now:</i> {esc(_short(current, 2500))}"
+    )
+
+
+def review_done(d: Done) -> str:
+    if d.step == "edit":
+        return (
+            f"✏️ The comment on <b>{esc(d.ref)}</b> now reads as you wrote it (the delegate's text is kept). "
+            "It still waits for clearance: send /review to clear it."
+        )
+    told = "Its delegate is told, with your note" if d.told else "Its delegate has no chat with the bot to be told in"
+    return f"↩️ The comment on <b>{esc(d.ref)}</b> is returned. {told}; they can revise it and send it again."
+
+
+def review_cancelled() -> str:
+    return "Dropped: nothing was changed."
+
+
+def merge_choose(ref: str) -> str:
+    return f"🔗 Merge the comment on <b>{esc(ref)}</b> with which other comment of your state on this clause?"
+
+
+def merge_label(i: ReviewItem) -> str:
+    return f"{i.body_code} · {i.author}: {shorten(i.text, 36)}"
+
+
+def merged(m: Merged) -> str:
+    return (
+        f"🔗 Merged: one comment on <b>{esc(m.ref)}</b> now holds both texts (each kept in its history). "
+        f"Edit it if it should read as one, then clear it.\n\n{esc(_short(m.text, 2500))}"
+    )
+
+
+def comment_returned(title: str, ref: str, state: str, note: str) -> str:
+    return (
+        f"↩️ <b>{esc(title)}</b>: the {esc(state)} focal point returned your comment on <b>{esc(ref)}</b>.\n"
+        f"<i>Note:</i> {esc(_short(note, 2500))}\n\n"
+        "Revise it and send it again from /mycomments (✏️ Edit), or withdraw it."
+    )
+
+
+def focal_hint() -> str:
+    return "Send /review to see your state's comments waiting for clearance, or /help for everything you can do."
+
+
+def not_your_state() -> str:
+    return "⛔ That comment is not of your Member State: a focal point clears only their own state's comments."
+
+
+def comment_merged(ref: str) -> str:
+    return f"The comment on {esc(ref)} was merged into another meanwhile; send /review for what is waiting."
+
+
+def withdrawn_not_clearable(ref: str) -> str:
+    return f"The comment on {esc(ref)} was withdrawn by its delegate: there is nothing to clear."
+
+
+def already_cleared(ref: str, by: str) -> str:
+    who = f" by {esc(by)}" if by else ""
+    return f"The comment on {esc(ref)} was already cleared{who}; nothing was changed."
+
+
+def already_returned(ref: str, by: str) -> str:
+    who = f" by {esc(by)}" if by else ""
+    return (
+        f"The comment on {esc(ref)} was returned to its delegate{who}; it comes back for clearance "
+        "once they send it again. Nothing was changed."
+    )
+
+
+def no_review_in_progress() -> str:
+    return "Nothing is waiting for your note or text: send /review."
+
+
+def nothing_to_merge(ref: str) -> str:
+    return f"No other comment of your state waits for clearance on {esc(ref)}: there is nothing to merge it with."
+
+
+def merge_same() -> str:
+    return "A comment cannot be merged with itself."
+
+
+def merge_other_clause(ref: str, other: str) -> str:
+    return f"Only comments on one clause can be merged: these are on {esc(ref)} and {esc(other)}."
+
+
 # How each refusal of a service is worded; its data are the function's arguments.
 REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.ALREADY_ANSWERED: already_answered,
@@ -1688,6 +1860,15 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.ALREADY_RECORDED: already_recorded,
     Reason.ALREADY_REGISTERED: already_registered,
     Reason.BAD_BODY_CODE: bad_body_code,
+    Reason.NOT_YOUR_STATE: not_your_state,
+    Reason.COMMENT_MERGED: comment_merged,
+    Reason.WITHDRAWN_NOT_CLEARABLE: withdrawn_not_clearable,
+    Reason.ALREADY_CLEARED: already_cleared,
+    Reason.ALREADY_RETURNED: already_returned,
+    Reason.NO_REVIEW_IN_PROGRESS: no_review_in_progress,
+    Reason.MERGE_SAME: merge_same,
+    Reason.NOTHING_TO_MERGE: nothing_to_merge,
+    Reason.MERGE_OTHER_CLAUSE: merge_other_clause,
     Reason.BAD_CLEARANCE: bad_clearance,
     Reason.BAD_DAYS: bad_days,
     Reason.BAD_DEADLINE: bad_deadline,

@@ -19,6 +19,7 @@ from bot.services.comments import (
 from bot.services.render import Rows
 from documents.draft import normalise_ref
 from handlers import answers as answering
+from handlers import focal
 from handlers.common import answer, chat_of, drop_buttons, message_of, pressed, query_of, replace, reply, user_of
 
 MY_COMMENTS_SHOWN = 30
@@ -180,6 +181,9 @@ async def send_comment(update: Update, context: ClausebotContext) -> None:
 
 
 async def cancel_comment(update: Update, context: ClausebotContext) -> None:
+    if context.me.is_focal:
+        await focal.cancel(update, context)
+        return
     dropped = await comments.cancel_draft(context.session, context.me)
     await context.commit()
     text = texts.cancelled() if dropped else texts.nothing_to_cancel()
@@ -197,6 +201,12 @@ async def text_message(update: Update, context: ClausebotContext) -> None:
     typed = message.text or ""
     if actor.is_secretariat and await answering.waiting_for_observation(context):
         await answering.observation_text(update, context, typed)
+        return
+    if actor.is_focal:
+        if await focal.waiting_for_text(context):
+            await focal.typed(update, context, typed)
+        else:
+            await reply(update, texts.focal_hint())
         return
     limit = context.settings.max_comment_chars
     view = await comments.current_draft(context.session, actor)

@@ -4,8 +4,8 @@ A consultation's clearance is off (every comment reaches the Secretariat as it i
 advisory (every comment counts, and whether its state's focal point cleared it is shown) or
 required (a comment reaches the Secretariat, its status counts, its matrix and its
 consolidated draft, only once cleared). The setting is read through `mode_of` and the SQL
-condition `counted`, and nowhere else: a stage of the procedure can hold its own setting by
-changing these two.
+conditions `asked` and `counted`, and nowhere else: a stage of the procedure can hold its own
+setting by changing these.
 """
 
 from __future__ import annotations
@@ -33,6 +33,11 @@ def parse_mode(value: str) -> Clearance:
         return Clearance(value.strip().lower())
     except ValueError as exc:
         raise InvalidInput(Reason.BAD_CLEARANCE, value=value) from exc
+
+
+def asked() -> ColumnElement[bool]:
+    """A SQL condition on `Consultation`: it asks its focal points for clearance (advisory or required)."""
+    return Consultation.clearance != Clearance.OFF
 
 
 def counted() -> ColumnElement[bool]:

@@ -29,6 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
     Clause,
+    Clearance,
+    ClearanceEvent,
+    ClearanceState,
     Comment,
     CommentDraft,
     CommentKind,
@@ -40,6 +43,7 @@ from bot.models import (
     SectionResponse,
     utcnow,
 )
+from bot.services import clearance
 from bot.services.errors import (
     InvalidInput,
     NotFound,
@@ -503,6 +507,13 @@ async def submit(
             comment.proposed_whole = True  # written in this release's flow: the whole clause
         comment.kind, comment.text, comment.proposed = draft.kind, draft.text, draft.proposed
         comment.updated_at = now
+        if comment.clearance != ClearanceState.DRAFTED:
+            # Returned, or cleared as it stood: it waits for its focal point again as it is now.
+            comment.clearance = ClearanceState.DRAFTED
+            comment.cleared_late = False
+            session.add(
+                ClearanceEvent(comment_id=comment.id, contact_id=actor.contact_id, at=now, action="resubmitted")
+            )
         comment.late = comment.late or late
         comment.source_key = source_key or comment.source_key
         await session.flush()
@@ -570,6 +581,10 @@ class MyComment:
     # The Secretariat's answer, once it has been made known to the author (/publish).
     observation: str | None
     disposition: str | None = None
+    # Where the consultation asks for clearance: where the comment stands with the state's
+    # focal point (drafted, returned, cleared) and the note it was returned with.
+    clearance: str | None = None
+    clearance_note: str | None = None
 
 
 async def my_comments(session: AsyncSession, actor: Actor, now: datetime | None = None) -> list[MyComment]:
@@ -602,6 +617,8 @@ async def my_comments(session: AsyncSession, actor: Actor, now: datetime | None 
                 editable,
                 comment.observation if _published(comment) else None,
                 comment.disposition if _published(comment) else None,
+                comment.clearance if clearance.mode_of(consultation) != Clearance.OFF else None,
+                comment.clearance_note if comment.clearance == ClearanceState.RETURNED else None,
             )
         )
     return result

@@ -13,9 +13,11 @@ from typing import Any
 
 class Reason(StrEnum):
     ALREADY_ANSWERED = "already_answered"
+    ALREADY_CLEARED = "already_cleared"
     ALREADY_OPEN = "already_open"
     ALREADY_RECORDED = "already_recorded"
     ALREADY_REGISTERED = "already_registered"
+    ALREADY_RETURNED = "already_returned"
     ANSWER_CARD_OUT_OF_DATE = "answer_card_out_of_date"
     ANSWER_CHANGED_MEANWHILE = "answer_changed_meanwhile"
     ANSWER_NOT_IN_HAND = "answer_not_in_hand"
@@ -37,6 +39,7 @@ class Reason(StrEnum):
     CLAUSE_NOT_ROUTED = "clause_not_routed"
     COMMENT_GONE = "comment_gone"
     COMMENT_INCOMPLETE = "comment_incomplete"
+    COMMENT_MERGED = "comment_merged"
     COMMENT_WITHDRAWN = "comment_withdrawn"
     CONSULTATION_EXISTS = "consultation_exists"
     CSV_EMPTY = "csv_empty"
@@ -50,14 +53,19 @@ class Reason(StrEnum):
     INVITE_USED = "invite_used"
     LATE_USAGE = "late_usage"
     MATRIX_OF_ANOTHER = "matrix_of_another"
+    MERGE_OTHER_CLAUSE = "merge_other_clause"
+    MERGE_SAME = "merge_same"
     NOTHING_TO_CIRCULATE = "nothing_to_circulate"
+    NOTHING_TO_MERGE = "nothing_to_merge"
     NOT_A_MATRIX = "not_a_matrix"
     NOT_FOR_ROLE = "not_for_role"
     NOT_OPEN = "not_open"
     NOT_REGISTERED = "not_registered"
+    NOT_YOUR_STATE = "not_your_state"
     NO_COMMENT_IN_PROGRESS = "no_comment_in_progress"
     NO_CONSULTATIONS = "no_consultations"
     NO_DRAFT = "no_draft"
+    NO_REVIEW_IN_PROGRESS = "no_review_in_progress"
     NUDGE_NOT_YOURS = "nudge_not_yours"
     NUDGE_TOO_SOON = "nudge_too_soon"
     OBSERVATION_REQUIRED = "observation_required"
@@ -76,6 +84,7 @@ class Reason(StrEnum):
     UNKNOWN_STATE = "unknown_state"
     UPLOAD_GONE = "upload_gone"
     WHICH_CONSULTATION = "which_consultation"
+    WITHDRAWN_NOT_CLEARABLE = "withdrawn_not_clearable"
 
 
 class ServiceError(Exception):

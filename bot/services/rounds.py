@@ -476,8 +476,10 @@ class _Circulation:
         consultation = self.consultation
         if consultation.status != RoundStatus.OPEN or contact.chat_id is None:
             return []
-        if contact.role == Role.SECRETARIAT:
-            return []  # The Secretariat reads its own draft; it is not circulated to it.
+        if contact.role in (Role.SECRETARIAT, Role.FOCAL):
+            # The Secretariat reads its own draft, a focal point reads it with /sections and
+            # their state's comments with /review: it is circulated to neither.
+            return []
         if contact.body_id not in self._sections:
             self._sections[contact.body_id] = await sections_for_body(self.session, consultation, contact.body_id)
         sections = self._sections[contact.body_id]
@@ -583,7 +585,7 @@ async def section_for_actor(session: AsyncSession, actor: Actor, section_id: int
 async def affected_contacts(session: AsyncSession, consultation: Consultation) -> list[Contact]:
     bodies = {b.id for b in await bodies_taking_part(session, consultation)}
     contacts = list(await session.scalars(select(Contact).where(Contact.chat_id.is_not(None)).order_by(Contact.id)))
-    return [c for c in contacts if c.role == Role.SECRETARIAT or c.body_id in bodies]
+    return [c for c in contacts if c.role in (Role.SECRETARIAT, Role.FOCAL) or c.body_id in bodies]
 
 
 async def change_deadline(
