@@ -186,3 +186,51 @@ async def test_a_focal_point_returns_merges_and_clears_and_a_restart_loses_nothi
         await officer.send("/status")
         report = await officer.wait_for("so far")
         assert "3 comment(s) so far" in report.content and "waiting for clearance" not in report.content
+
+
+async def test_advisory_clearance_counts_every_comment_and_a_focal_point_edits_for_the_state(env):
+    async with env.running():
+        officer = await env.join(100, "secretariat")
+        await import_small_draft(officer)
+        health = await env.join(200, "delegate", "SOMHD", "Thailand", "Somchai")
+        malee = await env.join(300, "focal", None, "Thailand", "Malee")
+        await officer.send("/clearance advisory")
+        assert "advisory (every comment counts" in (await officer.wait_for("Clearance by")).content
+        await officer.send("/open 30")
+        opened = await officer.wait_for("is open until")
+        assert "no focal point" not in opened.content
+        await health.drain(quiet=1.0)
+        await comment(health, "1.2", "Refer to the national strategies by name.")
+        await comment(health, "3.1", "Hear civil society.")
+
+        await officer.send("/status")
+        report = await officer.wait_for("so far")
+        assert "2 comment(s) so far" in report.content and "🛂 Clearance: advisory" in report.content
+        assert "✅ Thailand: 2 comment(s)" in report.content and "0 cleared, 2 waiting for clearance" in report.content
+
+        shown = await _review(malee, 2)
+        strategies = _comment_message(shown, "1.2", "Somchai")
+        review = _comment_message(shown, "3.1", "Somchai")
+        await malee.press(strategies, "✏️ Edit")
+        await malee.wait_for("Send its new text")
+        await malee.send("Thailand asks that national strategies be named.")
+        await malee.wait_for("now reads as you wrote it")
+        await malee.press(strategies, "✅ Clear")
+        await malee.wait_for("✅ Cleared: the comment on 1.2")
+
+        # The delegate withdraws a comment the focal point has on screen: clearing it changes nothing.
+        await health.send("/mycomments")
+        await health.wait_for("You have 2 comments")
+        mine = [await health.next_message() for _ in range(2)]
+        assert "Cleared by your focal point" in mine[0].content
+        assert "Thailand asks that national strategies be named." in mine[0].content
+        await health.press(mine[1], "Withdraw")
+        await health.press(await health.wait_for("Withdraw your comment"), "Yes, withdraw")
+        await health.wait_for("is withdrawn")
+        await malee.press(review, "✅ Clear")
+        assert "withdrawn by its delegate" in (await malee.wait_for("withdrawn")).content
+
+        await officer.send("/status")
+        report = await officer.wait_for("so far")
+        assert "1 comment(s) so far" in report.content and "1 cleared" in report.content
+        assert "waiting for clearance" not in report.content
