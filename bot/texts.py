@@ -1506,7 +1506,25 @@ def answer_history(h: AnswerHistory) -> str:
             lines.append(line)
     else:
         lines += ["", "No answer has been given yet."]
+    if h.clearance:
+        lines += ["", "Clearance by the focal point:"]
+        for step in h.clearance[-10:]:
+            line = f"• {when(step.at)} — {esc(step.by)}: {CLEARANCE_ACTIONS.get(step.action, esc(step.action))}"
+            if step.note:
+                line += f": “{esc(_short(step.note, 120))}”"
+            if step.action in ("edited", "merged") and step.text_before:
+                line += f" (the text before: “{esc(_short(step.text_before, 300))}”)"
+            lines.append(line)
     return "\n".join(lines)
+
+
+CLEARANCE_ACTIONS = {
+    "cleared": "cleared",
+    "returned": "returned to the delegate",
+    "edited": "edited",
+    "merged": "merged",
+    "resubmitted": "sent again by the delegate",
+}
 
 
 def history_usage() -> str:

@@ -274,6 +274,9 @@ def _comment_xml(
     if proposed:
         proposed[0] = "Proposed wording: " + proposed[0]
         extra += proposed
+    if entry.clearance_line:
+        line = entry.clearance_line
+        extra.append(line[0].upper() + line[1:] + ".")
     if note:
         extra.append(f"({note})")
     return _comment_element(
@@ -587,7 +590,7 @@ def _row_xml(e: CommentEntry, paragraph_start: str) -> str:
         "<w:tr>"
         + _cell(lines(e.number), paragraph_start)
         + _repeated_cell(e.body, paragraph_start)
-        + _repeated_cell(e.state, paragraph_start)
+        + _repeated_cell(e.state_cell, paragraph_start)
         + _repeated_cell(e.clause_ref, paragraph_start)
         + _repeated_cell(str(number) if number is not None else NO_PARAGRAPH, paragraph_start)
         + _repeated_cell(kind, paragraph_start)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
@@ -26,6 +26,7 @@ from bot.models import (
     AnswerWalk,
     Body,
     Clause,
+    ClearanceEvent,
     Comment,
     CommentStatus,
     Consultation,
@@ -598,6 +599,17 @@ class AnswerHistory:
     comment_id: int = 0
     last_change: int = 0  # the last change's id (0: none): what a button to change it carries
     withdrawn: bool = False
+    # What its state's focal point did to it (and the delegate resubmitting), oldest first.
+    clearance: list[ClearanceStep] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ClearanceStep:
+    at: datetime
+    by: str
+    action: str  # cleared | returned | edited | merged | resubmitted
+    note: str | None
+    text_before: str | None
 
 
 async def history_of_number(
@@ -642,6 +654,15 @@ async def card(session: AsyncSession, actor: Actor, comment_id: int) -> AnswerHi
         comment_id=comment.id,
         last_change=await _last_change(session, comment.id),
         withdrawn=comment.status != CommentStatus.ACTIVE,
+        clearance=[
+            ClearanceStep(e.at, name or "", e.action, e.note, e.text_before)
+            for e, name in await session.execute(
+                select(ClearanceEvent, Contact.name)
+                .outerjoin(Contact, Contact.id == ClearanceEvent.contact_id)
+                .where(ClearanceEvent.comment_id == comment.id)
+                .order_by(ClearanceEvent.id)
+            )
+        ],
     )
 
 

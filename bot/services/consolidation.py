@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.models import (
     Body,
     Clause,
+    Clearance,
+    ClearanceState,
     Comment,
     Consultation,
     MemberState,
@@ -100,6 +102,7 @@ async def gather(
     found = rows.all()
     await _number(session, consultation.id, [(row[0], row[6]) for row in found])
     entries = []
+    mode = clearance.mode_of(consultation)
     for comment, ref, _position, paragraphs, body_code, state_name, _state_code, section_ref in found:
         entries.append(
             CommentEntry(
@@ -117,6 +120,10 @@ async def gather(
                 observation=comment.observation,
                 disposition=comment.disposition,
                 section_ref=section_ref,
+                clearance=""
+                if mode == Clearance.OFF
+                else ("cleared" if comment.clearance == ClearanceState.CLEARED else "not cleared"),
+                cleared_late=comment.cleared_late,
             )
         )
     report = await status_report(session, consultation)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
+from openpyxl import load_workbook
+
+from tests.conversations.conftest import docx_comments
 from tests.conversations.test_round import import_small_draft
 
 
@@ -234,3 +239,24 @@ async def test_advisory_clearance_counts_every_comment_and_a_focal_point_edits_f
         report = await officer.wait_for("so far")
         assert "1 comment(s) so far" in report.content and "1 cleared" in report.content
         assert "waiting for clearance" not in report.content
+
+        # The documents say which comments the state's focal point cleared.
+        await comment(health, "2.2", "Every three years.")
+        await officer.send("/consolidate")
+        document = await officer.wait_for(lambda m: m.document is not None, timeout=60)
+        await officer.wait_for(lambda m: m.document is not None, timeout=60)
+        matrix = await officer.wait_for(lambda m: m.document is not None, timeout=60)
+        await officer.send("/history TH-001")
+        card = await officer.wait_for("TH-001")
+    found = {c["text"].split("]", 1)[1].split(".", 1)[0].strip(): c["text"] for c in docx_comments(document.file_bytes)}
+    assert "Cleared by the Thailand focal point." in found["Thailand asks that national strategies be named"]
+    assert "Not cleared by the Thailand focal point." in found["Every three years"]
+    sheet = load_workbook(io.BytesIO(matrix.file_bytes)).active
+    states = [row[2] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert states == [
+        "Thailand\n(cleared by the Thailand focal point)",
+        "Thailand\n(not cleared by the Thailand focal point)",
+    ]
+    assert "Clearance by the focal point:" in card.content
+    assert "Malee: edited (the text before: “Refer to the national strategies by name.”)" in card.content
+    assert "Malee: cleared" in card.content
