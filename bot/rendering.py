@@ -28,6 +28,7 @@ class TelegramRenderer:
     answer_chart_caption = staticmethod(texts.answer_chart_caption)
     disposition_label = staticmethod(texts.disposition_label)
     comment_returned = staticmethod(texts.comment_returned)
+    focal_reminder = staticmethod(texts.focal_reminder)
 
     @staticmethod
     def reminder_buttons(sections: Sequence[Section], consultation_id: int) -> Rows:

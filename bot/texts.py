@@ -989,13 +989,16 @@ def no_comments_undone(a: SectionAnswer) -> str:
 # --- deadlines and status --------------------------------------------------------------------------------
 
 
-def deadlines(rows: Sequence[tuple[str, str, datetime | None]], tz: ZoneInfo, now: datetime) -> str:
+def deadlines(rows: Sequence[tuple[str, str, datetime | None, datetime | None]], tz: ZoneInfo, now: datetime) -> str:
     if not rows:
         return "There is no open consultation for you at the moment."
     lines = ["⏰ <b>Deadlines</b>"]
-    for title, status, deadline in rows:
+    for title, status, deadline, national in rows:
         if status == "open":
             lines.append(f"• {esc(title)}: {when(deadline, tz)} — {days_left(deadline, now)}")
+            if national is not None:
+                left = days_left(national, now) if national > now else "passed"
+                lines.append(f"  national deadline (to your focal point): {when(national, tz)} — {left}")
         elif status == "closed":
             lines.append(f"• {esc(title)}: closed")
         else:
@@ -1188,8 +1191,21 @@ def _section_lines(sections: Sequence[tuple[str, str]], limit: int = 12) -> list
     return lines
 
 
-def reminder(title: str, deadline: datetime, tz: ZoneInfo, at: datetime, sections: Sequence[tuple[str, str]]) -> str:
+def reminder(
+    title: str,
+    deadline: datetime,
+    tz: ZoneInfo,
+    at: datetime,
+    sections: Sequence[tuple[str, str]],
+    *,
+    national: datetime | None = None,
+) -> str:
     lines = [f"⏰ <b>{esc(title)}</b>: {days_left(deadline, at)} — comments are due by {when(deadline, tz)}."]
+    if national is not None:
+        lines.append(
+            f"Your national deadline is <b>{when(national, tz)}</b> ({days_left(national, at)}): "
+            "your focal point clears your state's comments after it, before the regional deadline."
+        )
     if sections:
         lines.append("Your body and Member State have not yet answered on:")
         lines.extend(_section_lines(sections))
@@ -1200,9 +1216,31 @@ def reminder(title: str, deadline: datetime, tz: ZoneInfo, at: datetime, section
 
 
 def nudge_message(
-    title: str, deadline: datetime, tz: ZoneInfo, at: datetime, sections: Sequence[tuple[str, str]]
+    title: str,
+    deadline: datetime,
+    tz: ZoneInfo,
+    at: datetime,
+    sections: Sequence[tuple[str, str]],
+    *,
+    national: datetime | None = None,
 ) -> str:
-    return "📣 Your chair asks for your body's answer.\n" + reminder(title, deadline, tz, at, sections)
+    return "📣 Your chair asks for your body's answer.\n" + reminder(
+        title, deadline, tz, at, sections, national=national
+    )
+
+
+def focal_reminder(
+    title: str, deadline: datetime, national: datetime | None, tz: ZoneInfo, at: datetime, waiting: int
+) -> str:
+    lines = [
+        f"⏰ <b>{esc(title)}</b>: {_count(waiting, 'comment')} of your state wait for your clearance.",
+        f"The regional deadline is {when(deadline, tz)} ({days_left(deadline, at)}); "
+        "a comment cleared after it is marked late.",
+    ]
+    if national is not None:
+        lines.append(f"Your delegates' national deadline is {when(national, tz)}.")
+    lines.append("Send /review to clear them.")
+    return "\n".join(lines)
 
 
 def muted(title: str) -> str:

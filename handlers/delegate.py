@@ -9,7 +9,7 @@ from bot import keyboards, texts
 from bot.context import ClausebotContext
 from bot.models import MessageAnchor
 from bot.sender import markup
-from bot.services import comments, registry, reminders, rounds
+from bot.services import clearance, comments, registry, reminders, rounds
 from bot.services.comments import (
     STEP_KIND,
     STEP_PICK,
@@ -81,7 +81,8 @@ async def clause(update: Update, context: ClausebotContext) -> None:
 async def deadline(update: Update, context: ClausebotContext) -> None:
     actor = context.me
     consultations = await rounds.visible_consultations(context.session, actor)
-    rows = [(c.title, c.status, c.deadline) for c in consultations]
+    lead = context.timing.national_lead
+    rows = [(c.title, c.status, c.deadline, clearance.national_deadline(c, lead)) for c in consultations]
     await reply(update, texts.deadlines(rows, actor.tz, context.now()))
 
 

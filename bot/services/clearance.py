@@ -11,6 +11,7 @@ setting by changing these.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,14 @@ def mode_of(consultation: Consultation) -> Clearance:
         return Clearance(consultation.clearance)
     except ValueError:
         return Clearance.OFF
+
+
+def national_deadline(consultation: Consultation, lead: timedelta) -> datetime | None:
+    """By when delegates send their comments to their focal point, so that it can clear them
+    before the regional deadline: `lead` before it, where clearance is asked for (else None)."""
+    if consultation.deadline is None or lead <= timedelta(0) or mode_of(consultation) == Clearance.OFF:
+        return None
+    return consultation.deadline - lead
 
 
 def parse_mode(value: str) -> Clearance:

@@ -31,11 +31,29 @@ class Renderer(Protocol):
 
     # reminders and nudges
     def reminder(
-        self, title: str, deadline: datetime, tz: ZoneInfo, at: datetime, sections: Sequence[tuple[str, str]]
+        self,
+        title: str,
+        deadline: datetime,
+        tz: ZoneInfo,
+        at: datetime,
+        sections: Sequence[tuple[str, str]],
+        *,
+        national: datetime | None = None,
     ) -> str: ...
 
     def nudge_message(
-        self, title: str, deadline: datetime, tz: ZoneInfo, at: datetime, sections: Sequence[tuple[str, str]]
+        self,
+        title: str,
+        deadline: datetime,
+        tz: ZoneInfo,
+        at: datetime,
+        sections: Sequence[tuple[str, str]],
+        *,
+        national: datetime | None = None,
+    ) -> str: ...
+
+    def focal_reminder(
+        self, title: str, deadline: datetime, national: datetime | None, tz: ZoneInfo, at: datetime, waiting: int
     ) -> str: ...
 
     def reminder_buttons(self, sections: Sequence[Section], consultation_id: int) -> Rows: ...

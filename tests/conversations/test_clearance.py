@@ -194,6 +194,7 @@ async def test_a_focal_point_returns_merges_and_clears_and_a_restart_loses_nothi
 
 
 async def test_advisory_clearance_counts_every_comment_and_a_focal_point_edits_for_the_state(env):
+    env.settings.national_lead_days = 7
     async with env.running():
         officer = await env.join(100, "secretariat")
         await import_small_draft(officer)
@@ -205,6 +206,10 @@ async def test_advisory_clearance_counts_every_comment_and_a_focal_point_edits_f
         opened = await officer.wait_for("is open until")
         assert "no focal point" not in opened.content
         await health.drain(quiet=1.0)
+        await health.send("/deadline")
+        deadlines = (await health.wait_for("Deadlines")).content
+        assert "30 days left" in deadlines and "national deadline (to your focal point):" in deadlines
+        assert deadlines.endswith("23 days left")
         await comment(health, "1.2", "Refer to the national strategies by name.")
         await comment(health, "3.1", "Hear civil society.")
 
