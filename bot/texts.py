@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bot.services.clearance import ClearanceChanged
     from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
     from bot.services.outbox import Sending
-    from bot.services.review import Cleared, Done, Merged, ReviewGroup, ReviewItem
+    from bot.services.review import Cleared, DigestLine, Done, Merged, ReviewGroup, ReviewItem
     from bot.services.rounds import Opened, Outline
     from bot.services.status import AnswerCounts, BodyStatus, StateStatus, StatusReport, Tally
 
@@ -1227,6 +1227,19 @@ def nudge_message(
     return "📣 Your chair asks for your body's answer.\n" + reminder(
         title, deadline, tz, at, sections, national=national
     )
+
+
+def focal_digest(title: str, lines: Sequence[DigestLine]) -> str:
+    total = sum(line.new for line in lines)
+    out = [f"🛂 <b>{esc(title)}</b>: {_count(total, 'new comment')} of your state to clear, by section and body:"]
+    out += [
+        f"• {esc(line.section_ref)} {esc(shorten(line.section_heading, 40))} · {esc(line.body_code)}: {line.new}"
+        for line in lines[:40]
+    ]
+    if len(lines) > 40:
+        out.append(f"… and {len(lines) - 40} more")
+    out.append("Send /review to read and clear them.")
+    return "\n".join(out)
 
 
 def focal_reminder(

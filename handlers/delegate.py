@@ -8,8 +8,9 @@ from bot import callbacks as cb
 from bot import keyboards, texts
 from bot.context import ClausebotContext
 from bot.models import MessageAnchor
+from bot.rendering import RENDERER
 from bot.sender import markup
-from bot.services import clearance, comments, registry, reminders, rounds
+from bot.services import clearance, comments, registry, reminders, review, rounds
 from bot.services.comments import (
     STEP_KIND,
     STEP_PICK,
@@ -176,7 +177,12 @@ async def send_comment(update: Update, context: ClausebotContext) -> None:
         else f"{actor.contact_id}:u{update.update_id}"
     )
     saved = await comments.submit(context.session, actor, source_key=source, now=context.now())
+    digests = await review.queue_digests(
+        context.session, saved.comment_id, render=RENDERER, timing=context.timing, now=context.now()
+    )
     await context.commit()
+    if digests:
+        context.wake_sender()
     await answer(update, texts.sent_ack())
     await replace(update, texts.saved(saved))
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:
     from bot.models import Clause, Section
     from bot.services.answers import AnswerLine
+    from bot.services.review import DigestLine
     from bot.services.status import AnswerCounts, BodyStatus, StatusReport
 
 # Inline buttons as rows of (label, callback data).
@@ -51,6 +52,8 @@ class Renderer(Protocol):
         *,
         national: datetime | None = None,
     ) -> str: ...
+
+    def focal_digest(self, title: str, lines: Sequence[DigestLine]) -> str: ...
 
     def focal_reminder(
         self, title: str, deadline: datetime, national: datetime | None, tz: ZoneInfo, at: datetime, waiting: int

@@ -11,14 +11,15 @@ nothing and is answered with why.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
     Body,
     Clause,
+    Clearance,
     ClearanceEvent,
     ClearanceState,
     Comment,
@@ -26,6 +27,8 @@ from bot.models import (
     CommentStatus,
     Consultation,
     Contact,
+    Outbox,
+    OutboxStatus,
     ReviewStep,
     Role,
     RoundStatus,
@@ -37,7 +40,9 @@ from bot.services.comments import clean_text
 from bot.services.errors import NotFound, Reason, Refused
 from bot.services.registry import Actor, require
 from bot.services.render import Renderer
+from bot.services.schedule import next_daytime
 from bot.services.sql import dialect, table
+from bot.services.timetable import Timing, contact_tz
 
 STEP_NOTE = "note"
 STEP_EDIT = "edit"
@@ -410,6 +415,100 @@ async def merge(
     await session.execute(delete(ReviewStep).where(ReviewStep.comment_id == other.id))
     await session.flush()
     return Merged(ref, kept.id, kept.text)
+
+
+# --- the focal points' digest ------------------------------------------------------------------------
+
+DIGEST_EVERY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    section_ref: str
+    section_heading: str
+    body_code: str
+    new: int
+
+
+async def queue_digests(
+    session: AsyncSession, comment_id: int, *, render: Renderer, timing: Timing, now: datetime | None = None
+) -> int:
+    """A delegate sent a comment: each focal point of their state is sent, through the
+    outgoing queue, the state's new comments waiting for clearance by section and body, at
+    most once a day (in their daytime). A digest not yet sent gives way to a newer one, which
+    counts everything new (or sent again) since the last digest that went out."""
+    now = now or utcnow()
+    comment = await session.get(Comment, comment_id)
+    if comment is None:
+        return 0
+    consultation = await session.get(Consultation, comment.consultation_id)
+    if consultation is None or clearance.mode_of(consultation) == Clearance.OFF:
+        return 0
+    focal_points = list(
+        await session.scalars(
+            select(Contact).where(
+                Contact.role == Role.FOCAL,
+                Contact.state_id == comment.state_id,
+                Contact.chat_id.is_not(None),
+                Contact.unreachable_at.is_(None),
+            )
+        )
+    )
+    queued = 0
+    for focal in focal_points:
+        last = await session.scalar(
+            select(func.max(Outbox.sent_at)).where(
+                Outbox.contact_id == focal.id,
+                Outbox.consultation_id == consultation.id,
+                Outbox.kind == "focal_digest",
+                Outbox.status == OutboxStatus.SENT,
+            )
+        )
+        query = (
+            select(Section.ref, Section.heading, Body.code, func.count())
+            .select_from(Comment)
+            .join(Clause, Clause.id == Comment.clause_id)
+            .join(Section, Section.id == Clause.section_id)
+            .join(Body, Body.id == Comment.body_id)
+            .where(
+                Comment.consultation_id == consultation.id,
+                Comment.state_id == comment.state_id,
+                Comment.status == CommentStatus.ACTIVE,
+                Comment.clearance == ClearanceState.DRAFTED,
+            )
+            .group_by(Section.position, Section.ref, Section.heading, Body.code)
+            .order_by(Section.position, Body.code)
+        )
+        if last is not None:
+            query = query.where(Comment.updated_at > last)
+        lines = [DigestLine(ref, heading, code, n) for ref, heading, code, n in await session.execute(query)]
+        if not lines:
+            continue
+        await session.execute(
+            update(Outbox)
+            .where(
+                Outbox.contact_id == focal.id,
+                Outbox.consultation_id == consultation.id,
+                Outbox.kind == "focal_digest",
+                Outbox.status == OutboxStatus.QUEUED,
+            )
+            .values(status=OutboxStatus.SUPERSEDED)
+        )
+        tz = contact_tz(focal, timing.default_tz)
+        at = next_daytime(max(now, last + DIGEST_EVERY) if last is not None else now, tz, timing.quiet_hours)
+        queued += await outbox.enqueue(
+            session,
+            key=f"focal_digest:{consultation.id}:{focal.id}:{comment.id}:{now.isoformat()}",
+            kind="focal_digest",
+            chat_id=focal.chat_id,
+            contact_id=focal.id,
+            message=outbox.OutgoingMessage(
+                text=render.focal_digest(consultation.title, lines), consultation_id=consultation.id
+            ),
+            now=now,
+            not_before=at,
+        )
+    return queued
 
 
 async def history(session: AsyncSession, comment_id: int) -> list[ClearanceEvent]:

@@ -103,6 +103,10 @@ async def test_a_focal_point_returns_merges_and_clears_and_a_restart_loses_nothi
         await comment(labour, "2.1", "Include domestic workers.")
         await comment(labour, "2.2", "Every three years is enough.")
 
+        # The first comment brings each Thai focal point the day's digest; the later ones wait a day.
+        digest = await malee.wait_for("of your state to clear")
+        assert "1 new comment" in digest.content and "• 1 Purpose · SOMHD: 1" in digest.content
+
         await manila.send("/review")
         assert "Nothing is waiting for your clearance" in (await manila.next_message()).content
         shown = await _review(malee, 3)

@@ -9,10 +9,31 @@ from sqlalchemy import select
 
 from bot.models import Outbox
 from bot.rendering import RENDERER
-from bot.services import clearance, consolidation, outbox, registry, reminders, review, rounds, status, timetable
+from bot.services import (
+    clearance,
+    comments,
+    consolidation,
+    outbox,
+    registry,
+    reminders,
+    review,
+    rounds,
+    status,
+    timetable,
+)
 from bot.services.registry import CONSOLE
 from tests.factories import at, small_draft
-from tests.services.test_answers import _comment
+
+
+async def _comment(session, actor, consultation, ref, text, now=None):
+    now = now or OPEN + timedelta(days=1)
+    clause = await comments.find_clause(session, consultation, actor, ref)
+    await comments.start_comment(session, actor, clause.id, now=now)
+    await comments.set_kind(session, actor, "te")
+    await comments.set_text(session, actor, text, limit=8000)
+    await comments.set_proposed(session, actor, None, limit=8000)
+    return await comments.submit(session, actor, now=now)
+
 
 OPEN = at("2026-11-02T02:00:00")
 TIMING = timetable.Timing(
@@ -71,3 +92,45 @@ async def test_national_deadline_reminders_and_a_comment_cleared_late(session):
         ("1.1", "cleared by the Thailand focal point after the deadline")
     ]
     assert await outbox.pending_count(session) >= 2
+
+
+async def test_the_focal_points_digest_comes_at_most_once_a_day(session):
+    from bot.models import OutboxStatus
+
+    await registry.add_body(session, "SOMHD")
+    await registry.add_state(session, "Thailand", "TH", "Asia/Bangkok")
+    await registry.add_state(session, "Viet Nam", "VN", "Asia/Ho_Chi_Minh")
+    delegate = await _join(session, "delegate", "SOMHD", "Thailand", 1)
+    await _join(session, "focal", None, "Thailand", 2)
+    await _join(session, "focal", None, "Viet Nam", 3)
+    outline = await rounds.import_draft(session, small_draft(), "plan.docx")
+    consultation = await rounds.resolve_consultation(session, outline.consultation)
+    await rounds.open_round(session, CONSOLE, consultation, OPEN + timedelta(days=30), render=RENDERER, now=OPEN)
+
+    async def digests():
+        return list(await session.scalars(select(Outbox).where(Outbox.kind == "focal_digest").order_by(Outbox.id)))
+
+    # Clearance off: no digest.
+    first = await _comment(session, delegate, consultation, "1.1", "Say which period.", now=OPEN)
+    assert await review.queue_digests(session, first.comment_id, render=RENDERER, timing=TIMING, now=OPEN) == 0
+    await clearance.set_mode(session, CONSOLE, consultation, "advisory")
+    assert await review.queue_digests(session, first.comment_id, render=RENDERER, timing=TIMING, now=OPEN) == 1
+    [sent] = await digests()
+    assert sent.chat_id == 2 and sent.next_attempt_at == OPEN
+    assert (
+        "1 new comment of your state to clear" in sent.payload["text"]
+        and "• 1 Purpose · SOMHD: 1" in sent.payload["text"]
+    )
+    for item in await outbox.claim(session, limit=100, now=OPEN):
+        await outbox.mark_sent(session, item, message_id=item.id, now=OPEN)
+
+    # Two more that day: one digest, a day after the last, counting both (not the first).
+    for hours, ref in ((2, "2.2"), (3, "3.1")):
+        later = await _comment(session, delegate, consultation, ref, f"On {ref}.", now=OPEN + timedelta(hours=hours))
+        await review.queue_digests(
+            session, later.comment_id, render=RENDERER, timing=TIMING, now=OPEN + timedelta(hours=hours)
+        )
+    rows = await digests()
+    assert [r.status for r in rows] == [OutboxStatus.SENT, OutboxStatus.SUPERSEDED, OutboxStatus.QUEUED]
+    assert rows[2].next_attempt_at == OPEN + timedelta(days=1)
+    assert "2 new comments" in rows[2].payload["text"] and "1 Purpose" not in rows[2].payload["text"]
