@@ -1064,6 +1064,22 @@ def status_report(r: StatusReport, tz: ZoneInfo, now: datetime) -> str:
     return "\n".join(lines)
 
 
+def _clearance_by_state(r: StatusReport) -> list[str]:
+    """Clearance per Member State over every body: drafted (waiting), returned, cleared."""
+    totals: dict[str, list[int]] = {}
+    for body in r.bodies:
+        for s in body.states:
+            t = totals.setdefault(s.state, [0, 0, 0])
+            t[0] += s.waiting
+            t[1] += s.returned
+            t[2] += s.cleared
+    lines = [f"🛂 Clearance {esc(r.clearance)}, per Member State (waiting · returned · cleared):"]
+    lines += [f"• {esc(state)}: {w} · {ret} · {c}" for state, (w, ret, c) in totals.items() if w or ret or c]
+    if r.without_focal:
+        lines.append(without_focal_warning(r.without_focal))
+    return lines
+
+
 def _clearance_detail(s: StateStatus) -> str:
     parts = [f"{s.cleared} cleared"]
     if s.waiting:
@@ -1301,12 +1317,13 @@ def chair_summary(
         lines.append(f"Deadline {when(report.deadline, tz)} — {days_left(report.deadline, now)}.")
     lines.append(f"{len(body.responded)} of {len(body.states)} Member States have responded.")
     for state in body.states:
+        cleared = _clearance_detail(state) if report.clearance != "off" else ""
         if state.responded:
             detail = f"{state.comments} comment(s)" if state.comments else "no comments"
-            lines.append(f"✅ {esc(state.state)} — {detail}")
+            lines.append(f"✅ {esc(state.state)} — {detail}{cleared}")
         else:
             why = "no contact enrolled" if state.contacts == 0 else "not yet"
-            lines.append(f"⏳ {esc(state.state)} — {why}")
+            lines.append(f"⏳ {esc(state.state)} — {why}{cleared if state.waiting or state.returned else ''}")
     lines.append("")
     lines.append("<b>Comments per section</b>")
     lines.extend(_per_section(per_section))
@@ -1326,6 +1343,8 @@ def secretariat_summary(
     answers = report.answers if report.answers is not None and report.answers.total else None
     if answers:
         lines.append(_answers_overall(answers.overall))
+    if report.clearance != "off":
+        lines.extend(_clearance_by_state(report))
     answered_in = {t.key: t for t in answers.bodies} if answers else {}
     for body in report.bodies:
         waiting = ", ".join(s.state for s in body.not_responded if s.contacts)

@@ -339,7 +339,7 @@ async def _section_counts(
     query = (
         select(Clause.section_id, func.count())
         .join(Comment, Comment.clause_id == Clause.id)
-        .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+        .where(Comment.consultation_id == consultation.id, clearance.counted())
         .group_by(Clause.section_id)
     )
     if body_id is not None:

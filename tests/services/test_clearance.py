@@ -87,6 +87,20 @@ async def test_national_deadline_reminders_and_a_comment_cleared_late(session):
     report = await status.status_report(session, consultation)
     health = next(b for b in report.bodies if b.code == "SOMHD").states[0]
     assert report.total_comments == 1 and (health.cleared, health.waiting) == (1, 1)
+    # The summaries give each state's comments waiting, returned and cleared.
+    from zoneinfo import ZoneInfo
+
+    whole = await reminders.build_summary(
+        session, consultation, body_id=None, now=deadline, tz=ZoneInfo("UTC"), render=RENDERER
+    )
+    assert (
+        "🛂 Clearance required, per Member State (waiting · returned · cleared):\n• Thailand: 1 · 0 · 1" in whole.text
+    )
+    assert "• 1 Purpose: 1" in whole.text and "• 2 Actions: 0" in whole.text  # what counts, per section
+    chair = await reminders.build_summary(
+        session, consultation, body_id=delegate.body_id, now=deadline, tz=ZoneInfo("UTC"), render=RENDERER
+    )
+    assert "✅ Thailand — 1 comment(s); 1 cleared, 1 waiting for clearance" in chair.text
     entries = (await consolidation.gather(session, CONSOLE, consultation, now=deadline)).entries
     assert [(e.clause_ref, e.clearance_line) for e in entries] == [
         ("1.1", "cleared by the Thailand focal point after the deadline")
