@@ -907,8 +907,12 @@ def _fit(text: str) -> str:
 def saved(s: Saved) -> str:
     verb = "updated" if s.edited else "recorded"
     late = " It is marked <b>late</b>: it arrived after the deadline." if s.late else ""
+    focal = {
+        "required": "\nIt goes to your state's focal point, who clears it before it reaches the Secretariat.",
+        "advisory": "\nYour state's focal point is asked to clear it.",
+    }.get(s.clearance, "")
     return (
-        f"✅ Your {KIND_NAMES.get(s.kind, '').lower()} comment on <b>{esc(s.clause_ref)}</b> is {verb}.{late}\n"
+        f"✅ Your {KIND_NAMES.get(s.kind, '').lower()} comment on <b>{esc(s.clause_ref)}</b> is {verb}.{late}{focal}\n"
         "You can edit or withdraw it with /mycomments until the deadline."
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,8 +22,14 @@ from bot.services.errors import InvalidInput, Reason
 from bot.services.registry import Actor, require
 
 
-def mode_of(consultation: Consultation) -> Clearance:
-    """The clearance the consultation asks for now."""
+class HasClearance(Protocol):
+    @property
+    def clearance(self) -> str: ...
+
+
+def mode_of(consultation: HasClearance) -> Clearance:
+    """The clearance the consultation asks for now (a consultation, or a row read with its
+    `clearance` column)."""
     try:
         return Clearance(consultation.clearance)
     except ValueError:

@@ -478,6 +478,8 @@ class Saved:
     late: bool
     edited: bool
     consultation_title: str
+    # The consultation's clearance: where it asks for it, the comment goes to the focal point.
+    clearance: str = "off"
 
 
 async def submit(
@@ -517,7 +519,9 @@ async def submit(
         comment.late = comment.late or late
         comment.source_key = source_key or comment.source_key
         await session.flush()
-        return Saved(comment.id, info.ref, comment.kind, comment.late, True, consultation.title)
+        return Saved(
+            comment.id, info.ref, comment.kind, comment.late, True, consultation.title, clearance.mode_of(consultation)
+        )
     try:
         comment_id = await session.scalar(
             _NEW_COMMENT,
@@ -540,7 +544,7 @@ async def submit(
         )
     except IntegrityError as exc:  # the same message handled twice
         raise Refused(Reason.ALREADY_RECORDED) from exc
-    return Saved(comment_id, info.ref, draft.kind, late, False, consultation.title)
+    return Saved(comment_id, info.ref, draft.kind, late, False, consultation.title, clearance.mode_of(consultation))
 
 
 async def _sent_from(session: AsyncSession, actor: Actor, source_key: str | None) -> Saved | None:
@@ -557,9 +561,9 @@ async def _sent_from(session: AsyncSession, actor: Actor, source_key: str | None
     return Saved(comment.id, info.ref, comment.kind, comment.late, edited, info.consultation_title)
 
 
-_ROUND_STATE = select(_ROUNDS.c.title, _ROUNDS.c.status, _ROUNDS.c.deadline, _ROUNDS.c.allow_late).where(
-    _ROUNDS.c.id == bindparam("round")
-)
+_ROUND_STATE = select(
+    _ROUNDS.c.title, _ROUNDS.c.status, _ROUNDS.c.deadline, _ROUNDS.c.allow_late, _ROUNDS.c.clearance
+).where(_ROUNDS.c.id == bindparam("round"))
 _NEW_COMMENT = insert(table(Comment)).returning(table(Comment).c.id)
 
 

@@ -16,7 +16,7 @@ async def comment(delegate, ref: str, text: str) -> None:
     await delegate.press(await delegate.wait_for("What type of comment"), "Editorial")
     await delegate.press(await delegate.wait_for("propose new wording"), "Skip")
     await delegate.press(await delegate.wait_for("Please check"), "Send")
-    await delegate.wait_for("is recorded")
+    return await delegate.wait_for("is recorded")
 
 
 async def test_required_clearance_holds_comments_back_until_it_is_switched_off(env):
@@ -44,7 +44,10 @@ async def test_required_clearance_holds_comments_back_until_it_is_switched_off(e
         opened = await officer.wait_for("is open until")
         assert "no focal point has joined for Philippines" in opened.content
 
-        await comment(health, "1.2", "Refer to the national strategies by name.")
+        recorded = await comment(health, "1.2", "Refer to the national strategies by name.")
+        assert "focal point, who clears it before it reaches the Secretariat" in recorded.content
+        await health.send("/review")
+        assert "is for national focal points" in (await health.next_message()).content
         await officer.send("/status")
         report = await officer.wait_for("so far")
         assert "0 comment(s) so far" in report.content
@@ -56,9 +59,11 @@ async def test_required_clearance_holds_comments_back_until_it_is_switched_off(e
         await officer.send("/clearance off")
         switched = await officer.wait_for("Clearance by the national focal points")
         assert "1 comment not cleared (1 waiting for clearance) now count at once" in switched.content
+        recorded = await comment(health, "2.2", "Every three years.")
+        assert "focal point" not in recorded.content
         await officer.send("/status")
         report = await officer.wait_for("so far")
-        assert "1 comment(s) so far" in report.content and "✅ Thailand: 1 comment(s)" in report.content
+        assert "2 comment(s) so far" in report.content and "✅ Thailand: 2 comment(s)" in report.content
         assert "Clearance" not in report.content
 
 
