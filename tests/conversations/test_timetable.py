@@ -79,7 +79,10 @@ async def test_summary_nudge_mute_extend_late_and_close(env):
         assert "marked late" in (await filipino.wait_for("is recorded")).content
 
         await officer.send("/consolidate")
-        document = await officer.wait_for(lambda m: m.document is not None, timeout=60)
+        # The officer's own deadline notice (.ics, through the outgoing queue) may come in first.
+        document = await officer.wait_for(
+            lambda m: m.document is not None and m.document["file_name"].endswith("-consolidated.docx"), timeout=60
+        )
         from tests.conversations.conftest import docx_comments
 
         assert any("late" in c["text"].lower() for c in docx_comments(document.file_bytes))
