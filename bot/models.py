@@ -302,7 +302,8 @@ class Comment(Base):
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
     clause_id: Mapped[int] = mapped_column(ForeignKey("clauses.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
-    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"))
+    # None: the Member State's own comment, written by its focal point.
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("bodies.id"))
     state_id: Mapped[int] = mapped_column(ForeignKey("member_states.id"))
     kind: Mapped[str] = mapped_column(String(2))
     text: Mapped[str] = mapped_column(Text)

@@ -212,6 +212,8 @@ HELP_FOCAL = (
     "You speak for your Member State: what its delegates send goes out under the state's name once you clear it "
     "(where the consultation asks for clearance).\n"
     "/review – your state's comments waiting for clearance: clear, return with a note, edit, merge\n"
+    "/comment 2.3.1 TEXT – the state's own comment on a clause (or 💬 under /clause); it needs no clearance\n"
+    "/mycomments – the state's own comments: edit or withdraw\n"
     "/sections – the sections of the draft\n"
     "/clause 2.3.1 – show one clause\n"
     "/deadline – deadlines and time left\n"
@@ -256,8 +258,15 @@ MENU: dict[str, str | dict[str, str]] = {
         "secretariat": "Read the draft",
         "focal": "Sections of the draft",
     },
-    "mycomments": {"delegate": "Your comments: edit or withdraw", "chair": "Your comments"},
-    "comment": "Comment on a clause: /comment 2.3.1 text",
+    "mycomments": {
+        "delegate": "Your comments: edit or withdraw",
+        "chair": "Your comments",
+        "focal": "The state's own comments",
+    },
+    "comment": {
+        "delegate": "Comment on a clause: /comment 2.3.1 text",
+        "focal": "The state's own comment: /comment 2.3.1 text",
+    },
     "clause": "Show a clause: /clause 2.3.1",
     "deadline": {"delegate": "Deadlines and time left", "chair": "Deadlines and time left", "secretariat": "Deadlines"},
     "cancel": {"delegate": "Drop the comment you are writing", "focal": "Drop the note or text you are writing"},
@@ -910,6 +919,7 @@ def saved(s: Saved) -> str:
     focal = {
         "required": "\nIt goes to your state's focal point, who clears it before it reaches the Secretariat.",
         "advisory": "\nYour state's focal point is asked to clear it.",
+        "own": "\nIt goes to the Secretariat as your state's own comment.",
     }.get(s.clearance, "")
     return (
         f"✅ Your {KIND_NAMES.get(s.kind, '').lower()} comment on <b>{esc(s.clause_ref)}</b> is {verb}.{late}{focal}\n"
@@ -1034,6 +1044,8 @@ def status_report(r: StatusReport, tz: ZoneInfo, now: datetime) -> str:
     if r.deadline:
         lines.append(f"Deadline {when(r.deadline, tz)} ({days_left(r.deadline, now)})")
     lines.append(f"{r.total_comments} comment(s) so far.")
+    if r.state_comments:
+        lines.append(_state_comments(r.state_comments))
     if r.clearance != "off":
         lines.append(f"🛂 Clearance: {CLEARANCE_MODES.get(r.clearance, r.clearance)}")
     if r.without_focal:
@@ -1066,6 +1078,12 @@ def status_report(r: StatusReport, tz: ZoneInfo, now: datetime) -> str:
             if s.unreachable:
                 lines.append(f"   ⚠️ unreachable (blocked the bot): {esc(', '.join(s.unreachable))}")
     return "\n".join(lines)
+
+
+def _state_comments(by_state: dict[str, int]) -> str:
+    return "🏳️ The Member States' own comments (by their focal points): " + ", ".join(
+        f"{esc(state)} {n}" for state, n in by_state.items()
+    )
 
 
 def _clearance_by_state(r: StatusReport) -> list[str]:
@@ -1347,6 +1365,8 @@ def secretariat_summary(
     answers = report.answers if report.answers is not None and report.answers.total else None
     if answers:
         lines.append(_answers_overall(answers.overall))
+    if report.state_comments:
+        lines.append(_state_comments(report.state_comments))
     if report.clearance != "off":
         lines.extend(_clearance_by_state(report))
     answered_in = {t.key: t for t in answers.bodies} if answers else {}

@@ -191,7 +191,7 @@ async def _shown(session: AsyncSession, walk: AnswerWalk) -> ToAnswer:
     consultation = await session.get(Consultation, walk.consultation_id)
     if comment is None or consultation is None:
         raise NotFound(Reason.COMMENT_GONE)
-    body = await session.get(Body, comment.body_id)
+    body = await session.get(Body, comment.body_id) if comment.body_id is not None else None
     state = await session.get(MemberState, comment.state_id)
     flt = Filter.decode(walk.filter)
     changing = walk.change_from is not None
@@ -633,7 +633,7 @@ async def card(session: AsyncSession, actor: Actor, comment_id: int) -> AnswerHi
     found = (
         await session.execute(
             select(Comment, Body.code, MemberState.name)
-            .join(Body, Body.id == Comment.body_id)
+            .outerjoin(Body, Body.id == Comment.body_id)
             .join(MemberState, MemberState.id == Comment.state_id)
             .where(Comment.id == comment_id)
         )
@@ -645,7 +645,7 @@ async def card(session: AsyncSession, actor: Actor, comment_id: int) -> AnswerHi
     return AnswerHistory(
         comment.number or comment.clause.ref,
         comment.clause.ref,
-        f"{body} \u2013 {state}",
+        f"{body} \u2013 {state}" if body else state,
         comment.text,
         comment.disposition,
         comment.observation,
@@ -754,7 +754,9 @@ async def publish(
         for comment in comments:
             comment.answer_published_at = now
     await session.flush()
-    chairs = await _tell_chairs(session, consultation, {c.body_id for c in rows}, render=render, now=now, stamp=stamp)
+    chairs = await _tell_chairs(
+        session, consultation, {c.body_id for c in rows if c.body_id is not None}, render=render, now=now, stamp=stamp
+    )
     return Published(consultation.name, consultation.title, len(by_contact), len(rows), messages, unanswered, chairs)
 
 

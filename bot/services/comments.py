@@ -166,7 +166,8 @@ def check_accepting(consultation: RoundState, now: datetime) -> bool:
 
 
 def _require_delegate(actor: Actor) -> None:
-    if actor.body_id is None or actor.state_id is None:
+    """Delegates comment for their body and state; a focal point, for the state itself."""
+    if actor.state_id is None or (actor.body_id is None and not actor.is_focal):
         raise Refused(Reason.ONLY_DELEGATES_COMMENT)
 
 
@@ -374,7 +375,7 @@ async def _commentable(session: AsyncSession, actor: Actor, clause_id: int) -> A
     row = (await session.execute(_CLAUSE_FOR_COMMENT, {"clause": clause_id, "body": actor.body_id})).first()
     if row is None or row.status == RoundStatus.DRAFT:
         raise NotFound(Reason.CLAUSE_GONE)
-    if not row.visible:
+    if not row.visible and not actor.is_focal:
         raise Refused(Reason.CLAUSE_NOT_ROUTED, ref=row.ref)
     return row
 
@@ -385,7 +386,7 @@ async def comment_on_ref(
     """`/comment 2.3.1 [text]`: begin a comment on the clause with this reference."""
     _require_delegate(actor)
     rows = await session.execute(_REF_FOR_COMMENT, {"ref": normalise_ref(ref), "body": actor.body_id})
-    row = next((row for row in rows if row.visible), None)
+    row = next((row for row in rows if row.visible or actor.is_focal), None)
     if row is None:  # not among the clauses the delegate sees: this names the nearest ones
         _consultation, clause = await _find_clause_anywhere(session, actor, ref)
         return await start_comment(session, actor, clause.id, text=text, now=now, limit=limit)
@@ -509,7 +510,7 @@ async def submit(
             comment.proposed_whole = True  # written in this release's flow: the whole clause
         comment.kind, comment.text, comment.proposed = draft.kind, draft.text, draft.proposed
         comment.updated_at = now
-        if comment.clearance != ClearanceState.DRAFTED:
+        if comment.clearance != ClearanceState.DRAFTED and not actor.is_focal:
             # Returned, or cleared as it stood: it waits for its focal point again as it is now.
             comment.clearance = ClearanceState.DRAFTED
             comment.cleared_late = False
@@ -540,11 +541,17 @@ async def submit(
                 "created_at": now,
                 "updated_at": now,
                 "source_key": source_key,
+                # The state's own comment, by its focal point, is cleared as it is written.
+                "clearance": ClearanceState.CLEARED if actor.is_focal else ClearanceState.DRAFTED,
+                "cleared_by": actor.contact_id if actor.is_focal else None,
+                "cleared_at": now if actor.is_focal else None,
+                "cleared_late": late if actor.is_focal else False,
             },
         )
     except IntegrityError as exc:  # the same message handled twice
         raise Refused(Reason.ALREADY_RECORDED) from exc
-    return Saved(comment_id, info.ref, draft.kind, late, False, consultation.title, clearance.mode_of(consultation))
+    mode = "own" if actor.is_focal else clearance.mode_of(consultation)
+    return Saved(comment_id, info.ref, draft.kind, late, False, consultation.title, mode)
 
 
 async def _sent_from(session: AsyncSession, actor: Actor, source_key: str | None) -> Saved | None:
@@ -621,7 +628,9 @@ async def my_comments(session: AsyncSession, actor: Actor, now: datetime | None 
                 editable,
                 comment.observation if _published(comment) else None,
                 comment.disposition if _published(comment) else None,
-                comment.clearance if clearance.mode_of(consultation) != Clearance.OFF else None,
+                comment.clearance
+                if clearance.mode_of(consultation) != Clearance.OFF and comment.body_id is not None
+                else None,
                 comment.clearance_note if comment.clearance == ClearanceState.RETURNED else None,
             )
         )

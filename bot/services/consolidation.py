@@ -94,7 +94,7 @@ async def gather(
         )
         .join(Clause, Clause.id == Comment.clause_id)
         .join(Section, Section.id == Clause.section_id)
-        .join(Body, Body.id == Comment.body_id)
+        .outerjoin(Body, Body.id == Comment.body_id)  # none: the state's own comment
         .join(MemberState, MemberState.id == Comment.state_id)
         .where(Comment.consultation_id == consultation.id, clearance.counted())
         .order_by(Clause.position, Comment.created_at, Comment.id)
@@ -109,7 +109,7 @@ async def gather(
                 number=comment.number or "",
                 clause_ref=ref,
                 paragraphs=tuple(paragraphs or ()),
-                body=body_code,
+                body=body_code or "",
                 state=state_name,
                 kind=comment.kind,
                 text=comment.text,

@@ -68,10 +68,14 @@ async def answered_sections(session: AsyncSession, consultation: Consultation) -
     for body_id, state_id, section_id in await session.execute(
         select(Comment.body_id, Comment.state_id, Clause.section_id)
         .join(Clause, Clause.id == Comment.clause_id)
-        .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+        .where(
+            Comment.consultation_id == consultation.id,
+            Comment.status == CommentStatus.ACTIVE,
+            Comment.body_id.is_not(None),  # a state's own comment answers for no body
+        )
         .distinct()
     ):
-        answered[(body_id, state_id)].add(section_id)
+        answered[(body_id or 0, state_id)].add(section_id)
     for body_id, state_id, section_id in await session.execute(
         select(SectionResponse.body_id, SectionResponse.state_id, SectionResponse.section_id).where(
             SectionResponse.consultation_id == consultation.id

@@ -127,7 +127,7 @@ async def waiting(session: AsyncSession, actor: Actor) -> list[ReviewGroup]:
             section.id,
             section.ref,
             section.heading,
-            comment.body_id,
+            comment.body_id or 0,
             body_code,
             comment.clause_id,
             clause_ref,
@@ -138,9 +138,9 @@ async def waiting(session: AsyncSession, actor: Actor) -> list[ReviewGroup]:
             comment.late,
             tuple(i for i in by_clause[comment.clause_id] if i != comment.id),
         )
-        key = (comment.consultation_id, section.id, comment.body_id)
+        key = (comment.consultation_id, section.id, comment.body_id or 0)
         if key not in groups:
-            groups[key] = ReviewGroup(title, section.id, section.ref, section.heading, comment.body_id, body_code, [])
+            groups[key] = ReviewGroup(title, section.id, section.ref, section.heading, key[2], body_code, [])
         groups[key].items.append(item)
     return list(groups.values())
 

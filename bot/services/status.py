@@ -121,7 +121,7 @@ async def answer_counts(
         )
         .join(Clause, Clause.id == Comment.clause_id)
         .join(Section, Section.id == Clause.section_id)
-        .join(Body, Body.id == Comment.body_id)
+        .outerjoin(Body, Body.id == Comment.body_id)  # none: the state's own comment
         .join(MemberState, MemberState.id == Comment.state_id)
         .where(Comment.consultation_id == consultation.id, clearance.counted())
         .group_by(Comment.disposition, Section.position, Section.ref, Section.heading, Body.code, MemberState.name)
@@ -135,7 +135,7 @@ async def answer_counts(
     for disposition, section_ref, heading, body_code, state_name, n in await session.execute(query):
         overall[disposition] += n
         headings[section_ref] = heading
-        for scope, key in zip(scopes, (body_code, section_ref, state_name), strict=True):
+        for scope, key in zip(scopes, (body_code or "", section_ref, state_name), strict=True):
             counts = scope.setdefault(key, defaultdict(int))
             counts[disposition] += n
 
@@ -163,10 +163,12 @@ class StatusReport:
     clearance: str = "off"
     # Clearance required: Member States with delegates but no focal point who has joined.
     without_focal: list[str] = field(default_factory=list)
+    # The Member States' own comments (by their focal points), by state.
+    state_comments: dict[str, int] = field(default_factory=dict)
 
     @property
     def total_comments(self) -> int:
-        return sum(s.comments for b in self.bodies for s in b.states)
+        return sum(s.comments for b in self.bodies for s in b.states) + sum(self.state_comments.values())
 
 
 async def status_report(
@@ -193,14 +195,18 @@ async def status_report(
             .group_by(Comment.body_id, Comment.state_id, Comment.late)
         )
     }
-    clearances: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+    state_totals: dict[int, int] = defaultdict(int)
+    for (b, s, _late), n in comment_counts.items():
+        if b is None:
+            state_totals[s] += n
+    clearances: dict[tuple[int | None, int], dict[str, int]] = defaultdict(dict)
     for b, s, state_of_comment, n in await session.execute(
         select(Comment.body_id, Comment.state_id, Comment.clearance, func.count())
         .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
         .group_by(Comment.body_id, Comment.state_id, Comment.clearance)
     ):
         clearances[(b, s)][state_of_comment] = n
-    commented_sections: dict[tuple[int, int], set[int]] = defaultdict(set)
+    commented_sections: dict[tuple[int | None, int], set[int]] = defaultdict(set)
     for b, s, section_id in await session.execute(
         select(Comment.body_id, Comment.state_id, Clause.section_id)
         .join(Clause, Clause.id == Comment.clause_id)
@@ -272,6 +278,7 @@ async def status_report(
         await answer_counts(session, consultation, body_id=body_id) if with_answers else None,
         clearance.mode_of(consultation),
         await clearance.states_without_focal(session, consultation),
+        {} if body_id is not None else {s.name: n for s in states if (n := state_totals.get(s.id, 0))},
     )
 
 

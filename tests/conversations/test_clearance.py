@@ -254,6 +254,16 @@ async def test_advisory_clearance_counts_every_comment_and_a_focal_point_edits_f
         assert "1 comment(s) so far" in report.content and "1 cleared" in report.content
         assert "waiting for clearance" not in report.content
 
+        # The focal point adds the state's own comment: it needs no clearance.
+        own = await comment(malee, "2.1", "Thailand supports this clause.")
+        assert "as your state's own comment" in own.content
+        await malee.send("/review")
+        assert "Nothing is waiting for your clearance" in (await malee.next_message()).content
+        await officer.send("/status")
+        report = await officer.wait_for("so far")
+        assert "2 comment(s) so far" in report.content
+        assert "own comments (by their focal points): Thailand 1" in report.content
+
         # The documents say which comments the state's focal point cleared.
         await comment(health, "2.2", "Every three years.")
         await officer.send("/consolidate")
@@ -265,11 +275,14 @@ async def test_advisory_clearance_counts_every_comment_and_a_focal_point_edits_f
     found = {c["text"].split("]", 1)[1].split(".", 1)[0].strip(): c["text"] for c in docx_comments(document.file_bytes)}
     assert "Cleared by the Thailand focal point." in found["Thailand asks that national strategies be named"]
     assert "Not cleared by the Thailand focal point." in found["Every three years"]
+    authors = {c["author"] for c in docx_comments(document.file_bytes)}
+    assert authors == {"SOMHD – Thailand", "Thailand"}  # the state's own comment: no body
     sheet = load_workbook(io.BytesIO(matrix.file_bytes)).active
-    states = [row[2] for row in sheet.iter_rows(min_row=2, values_only=True)]
-    assert states == [
-        "Thailand\n(cleared by the Thailand focal point)",
-        "Thailand\n(not cleared by the Thailand focal point)",
+    rows = [(row[1], row[2]) for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert rows == [
+        ("SOMHD", "Thailand\n(cleared by the Thailand focal point)"),
+        (None, "Thailand\n(cleared by the Thailand focal point)"),
+        ("SOMHD", "Thailand\n(not cleared by the Thailand focal point)"),
     ]
     assert "Clearance by the focal point:" in card.content
     assert "Malee: edited (the text before: “Refer to the national strategies by name.”)" in card.content

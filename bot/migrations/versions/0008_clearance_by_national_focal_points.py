@@ -14,6 +14,8 @@ before this revision is off, as the bot behaved until now.
 it into (its status is then "merged"). Earlier comments are drafted, which changes nothing
 while their consultation's clearance is off.
 
+`comments.body_id` may be NULL: a Member State's own comment, written by its focal point.
+
 `clearance_events` is each comment's history with its focal point (cleared, returned,
 edited with the text before and after, merged, resubmitted); `review_steps` is the note or
 text a focal point is about to type.
@@ -68,6 +70,7 @@ def upgrade() -> None:
     )
 
     with op.batch_alter_table('comments', schema=None) as batch_op:
+        batch_op.alter_column('body_id', existing_type=sa.Integer(), nullable=True)
         batch_op.add_column(sa.Column('clearance', sa.String(length=16), server_default='drafted', nullable=False))
         batch_op.add_column(sa.Column('cleared_by', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('cleared_at', bot.models.UTCDateTime(timezone=True), nullable=True))
@@ -86,6 +89,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # A Member State's own comments have no body: they go with the downgrade.
+    op.execute("DELETE FROM comments WHERE body_id IS NULL")
     with op.batch_alter_table('consultations', schema=None) as batch_op:
         batch_op.drop_column('clearance')
 
@@ -98,6 +103,7 @@ def downgrade() -> None:
         batch_op.drop_column('cleared_at')
         batch_op.drop_column('cleared_by')
         batch_op.drop_column('clearance')
+        batch_op.alter_column('body_id', existing_type=sa.Integer(), nullable=False)
 
     op.drop_table('review_steps')
     with op.batch_alter_table('clearance_events', schema=None) as batch_op:
