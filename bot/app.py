@@ -34,7 +34,7 @@ from bot.services import registry, updates
 from bot.services.timetable import timing_from
 from bot.timer import Timer
 from bot.transport import AiohttpRequest
-from handlers import answers, chair, common, delegate, secretariat
+from handlers import answers, chair, common, delegate, focal, secretariat
 from handlers.common import Handler
 from handlers.gate import Gate
 
@@ -93,6 +93,7 @@ def build_application(
 EVERYONE = frozenset(Role)
 CHAIRS = frozenset({Role.CHAIR, Role.SECRETARIAT})
 SECRETARIAT = frozenset({Role.SECRETARIAT})
+FOCALS = frozenset({Role.FOCAL})
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class Button:
         return self.data if isinstance(self.data, tuple) else (self.data,)
 
 
-D, C, S = Role.DELEGATE, Role.CHAIR, Role.SECRETARIAT
+D, C, S, F = Role.DELEGATE, Role.CHAIR, Role.SECRETARIAT, Role.FOCAL
 
 # The one list of commands: it registers the handlers, feeds the gate and builds each role's
 # menu (in this order).
@@ -132,19 +133,21 @@ COMMANDS: tuple[Command, ...] = (
     Command("extend", secretariat.extend, SECRETARIAT, menu=(S,)),
     Command("reminders", secretariat.reminder_plan, SECRETARIAT, menu=(S,)),
     Command("latecomments", secretariat.late_comments, SECRETARIAT, menu=(S,)),
+    Command("clearance", secretariat.clearance_setting, SECRETARIAT, menu=(S,)),
     Command("summary", chair.summary, CHAIRS, menu=(C, S)),
     Command("close", secretariat.close_round, SECRETARIAT, menu=(S,)),
     Command("answer", answers.answer_command, SECRETARIAT, menu=(S,)),
     Command("publish", answers.publish, SECRETARIAT, menu=(S,)),
     Command("history", answers.history, SECRETARIAT, menu=(S,)),
-    Command("sections", delegate.sections, EVERYONE, menu=(D, C, S)),
-    Command("mycomments", delegate.my_comments, EVERYONE, menu=(D, C)),
-    Command("comment", delegate.comment_command, EVERYONE, menu=(D,)),
-    Command("clause", delegate.clause, EVERYONE, menu=(D,)),
-    Command("deadline", delegate.deadline, EVERYONE, menu=(D, C, S)),
-    Command("cancel", delegate.cancel_comment, EVERYONE, menu=(D,)),
-    Command("timezone", delegate.timezone, EVERYONE, menu=(D,)),
-    Command("help", common.help_command, None, menu=(D, C, S)),
+    Command("review", focal.review_command, FOCALS, menu=(F,)),
+    Command("sections", delegate.sections, EVERYONE, menu=(D, C, S, F)),
+    Command("mycomments", delegate.my_comments, EVERYONE, menu=(D, C, F)),
+    Command("comment", delegate.comment_command, EVERYONE, menu=(D, F)),
+    Command("clause", delegate.clause, EVERYONE, menu=(D, F)),
+    Command("deadline", delegate.deadline, EVERYONE, menu=(D, C, S, F)),
+    Command("cancel", delegate.cancel_comment, EVERYONE, menu=(D, F)),
+    Command("timezone", delegate.timezone, EVERYONE, menu=(D, F)),
+    Command("help", common.help_command, None, menu=(D, C, S, F)),
 )
 
 # The one list of buttons: the gate lets through only presses whose data matches one of
@@ -177,6 +180,13 @@ BUTTONS: tuple[Button, ...] = (
     Button(callbacks.KeepObservation, answers.keep_observation, SECRETARIAT),
     Button(callbacks.CancelChange, answers.cancel_change, SECRETARIAT),
     Button((callbacks.MatrixApply, callbacks.MatrixCancel), answers.matrix_choice, SECRETARIAT),
+    Button(callbacks.ClearComment, focal.clear, FOCALS),
+    Button(callbacks.ClearGroup, focal.clear_group, FOCALS),
+    Button(callbacks.ReturnComment, focal.ask_return, FOCALS),
+    Button(callbacks.EditForState, focal.ask_edit, FOCALS),
+    Button(callbacks.MergePick, focal.merge_pick, FOCALS),
+    Button(callbacks.MergeWith, focal.merge, FOCALS),
+    Button(callbacks.CancelReview, focal.cancel, FOCALS),
 )
 
 UPLOADS = SECRETARIAT

@@ -287,3 +287,52 @@ class CopyText(NamedTuple):
     @staticmethod
     def fits(text: str) -> bool:
         return 0 < len(text.encode("utf-16-le", "surrogatepass")) // 2 <= COPY_TEXT_LIMIT
+
+
+# --- a national focal point's review ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ClearComment(CallbackData, prefix="fcl"):
+    comment_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ReturnComment(CallbackData, prefix="fre"):
+    """Return the comment to its delegate: the focal point's next message is the note."""
+
+    comment_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class EditForState(CallbackData, prefix="fed"):
+    """Edit the comment's text for the state: the focal point's next message is the text."""
+
+    comment_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class MergePick(CallbackData, prefix="fmp"):
+    """Merge this comment with another of the state on its clause: which one?"""
+
+    comment_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class MergeWith(CallbackData, prefix="fmw"):
+    comment_id: int
+    other_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ClearGroup(CallbackData, prefix="fcg"):
+    """Clear a section's comments from one body, up to the newest shown (`last_id`)."""
+
+    section_id: int
+    body_id: int
+    last_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class CancelReview(CallbackData, prefix="fcx"):
+    """Drop the note or text being typed."""

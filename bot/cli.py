@@ -484,7 +484,7 @@ def cmd_invite(args) -> int:
         return 0
 
     if not args.role:
-        return _fail("Give --role (delegate, chair or secretariat) or --csv FILE.", 2)
+        return _fail("Give --role (delegate, chair, secretariat or focal) or --csv FILE.", 2)
     username = _bot_username(settings)
 
     async def work(session):
@@ -700,6 +700,20 @@ def cmd_late(args) -> int:
     return 0
 
 
+def cmd_clearance(args) -> int:
+    settings = load_settings(args)
+    from bot.services import clearance, rounds
+
+    async def work(session):
+        consultation = await rounds.resolve_consultation(session, args.consultation)
+        if args.setting is None:
+            return texts.clearance_shown(consultation.title, clearance.mode_of(consultation))
+        return texts.clearance_changed(await clearance.set_mode(session, _console(), consultation, args.setting))
+
+    print(_plain(_call(settings, work)))
+    return 0
+
+
 def cmd_reminders(args) -> int:
     settings = load_settings(args)
     from bot.services import rounds, timetable
@@ -880,7 +894,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", metavar="CONSULTATION", help="replace the draft of a consultation not yet opened")
 
     p = add("invite", "Issue invite links (one, or many from a CSV).", cmd_invite)
-    p.add_argument("--role", choices=["delegate", "chair", "secretariat"])
+    p.add_argument("--role", choices=["delegate", "chair", "secretariat", "focal"])
     p.add_argument("--body", help="body code, e.g. SOMHD")
     p.add_argument("--state", help="Member State name or code, e.g. Thailand or TH")
     p.add_argument("--name", help="contact's name")
@@ -942,6 +956,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("late", "Accept (on) or refuse (off) comments after the deadline.", cmd_late)
     p.add_argument("setting", choices=["on", "off"])
+    p.add_argument("--consultation", metavar="NAME")
+
+    p = add(
+        "clearance",
+        "Show or set the clearance of comments by the national focal points: off, advisory (shown) "
+        "or required (a comment reaches the Secretariat once cleared).",
+        cmd_clearance,
+    )
+    p.add_argument("setting", nargs="?", choices=["off", "advisory", "required"])
     p.add_argument("--consultation", metavar="NAME")
 
     p = add("reminders", "Show or change the reminder plan of a round.", cmd_reminders)

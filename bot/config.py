@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     digest_every: str = "7d"
     summary_milestones: str = "7d,1d,0d"
     invite_ttl_days: int = 30
+    # Where a consultation asks its focal points for clearance: the national deadline, this
+    # many days before the regional one, by which delegates send their comments to their
+    # focal point (0: none).
+    national_lead_days: int = Field(default=0, ge=0, le=365)
     max_upload_mb: float = 10.0
     max_comment_chars: int = 8000
     # Seconds between looks at the outgoing queue for work queued by other processes.

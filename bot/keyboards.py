@@ -157,3 +157,33 @@ def change_answer(comment_id: int, seen: int, *, answered: bool) -> Rows:
     """On a comment's card (and under an answer just recorded): change its answer."""
     label = "✏️ Change the answer" if answered else "✏️ Answer it"
     return [[(label, cb.ChangeAnswer(comment_id, seen).pack())]]
+
+
+# --- a national focal point's review -------------------------------------------------------------------
+
+
+def review_item(comment_id: int, mergeable: bool) -> Rows:
+    rows: Rows = [
+        [
+            ("✅ Clear", cb.ClearComment(comment_id).pack()),
+            ("↩️ Return", cb.ReturnComment(comment_id).pack()),
+            ("✏️ Edit", cb.EditForState(comment_id).pack()),
+        ]
+    ]
+    if mergeable:
+        rows.append([("🔗 Merge with another on this clause", cb.MergePick(comment_id).pack())])
+    return rows
+
+
+def merge_with(comment_id: int, others: Sequence[tuple[int, str]]) -> Rows:
+    rows: Rows = [[(label[:60], cb.MergeWith(comment_id, other).pack())] for other, label in others[:8]]
+    rows.append([("Cancel", cb.CancelReview().pack())])
+    return rows
+
+
+def review_group(section_id: int, body_id: int, last_id: int, count: int) -> Rows:
+    return [[(f"✅ Clear all {count} above", cb.ClearGroup(section_id, body_id, last_id).pack())]]
+
+
+def review_step() -> Rows:
+    return [[("Cancel", cb.CancelReview().pack())]]

@@ -77,6 +77,8 @@ class Role(enum.StrEnum):
     DELEGATE = "delegate"
     CHAIR = "chair"
     SECRETARIAT = "secretariat"
+    # A Member State's national focal point: clears what goes out under the state's name.
+    FOCAL = "focal"
 
 
 class RoundStatus(enum.StrEnum):
@@ -94,6 +96,25 @@ class CommentKind(enum.StrEnum):
 class CommentStatus(enum.StrEnum):
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"
+    MERGED = "merged"  # merged by its state's focal point into another comment on its clause
+
+
+class Clearance(enum.StrEnum):
+    """Whether a consultation asks Member States' focal points to clear their delegates'
+    comments: not at all, shown beside each comment, or before a comment reaches the
+    Secretariat."""
+
+    OFF = "off"
+    ADVISORY = "advisory"
+    REQUIRED = "required"
+
+
+class ClearanceState(enum.StrEnum):
+    """Where a comment stands with its Member State's focal point."""
+
+    DRAFTED = "drafted"  # waiting for clearance
+    RETURNED = "returned"  # sent back to its delegate with a note
+    CLEARED = "cleared"
 
 
 class OutboxStatus(enum.StrEnum):
@@ -141,6 +162,9 @@ class Consultation(Base):
     reminder_schedule: Mapped[str | None] = mapped_column(String(200))
     # Remind every delegate, not only those whose body and state have not responded.
     remind_everyone: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Clearance by the Member States' focal points (Clearance): read through
+    # bot.services.clearance.mode_of, never directly, so that a stage can hold its own.
+    clearance: Mapped[str] = mapped_column(String(16), default=Clearance.OFF, server_default=Clearance.OFF.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     draft_filename: Mapped[str] = mapped_column(String(255), default="draft.docx")
     draft_bytes: Mapped[bytes] = deferred(mapped_column(LargeBinary))
@@ -278,7 +302,8 @@ class Comment(Base):
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
     clause_id: Mapped[int] = mapped_column(ForeignKey("clauses.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
-    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"))
+    # None: the Member State's own comment, written by its focal point.
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("bodies.id"))
     state_id: Mapped[int] = mapped_column(ForeignKey("member_states.id"))
     kind: Mapped[str] = mapped_column(String(2))
     text: Mapped[str] = mapped_column(Text)
@@ -304,9 +329,48 @@ class Comment(Base):
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answer_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where it stands with its Member State's focal point (ClearanceState): who cleared or
+    # returned it and when, the note it was returned with, and whether it was cleared after
+    # the deadline.
+    clearance: Mapped[str] = mapped_column(
+        String(16), default=ClearanceState.DRAFTED, server_default=ClearanceState.DRAFTED.value
+    )
+    cleared_by: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clearance_note: Mapped[str | None] = mapped_column(Text)
+    cleared_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A comment merged into another (status merged): the one that holds both now.
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
 
     clause: Mapped[Clause] = relationship(lazy="joined")
     contact: Mapped[Contact] = relationship(lazy="joined", foreign_keys=[contact_id])
+
+
+class ClearanceEvent(Base):
+    """What a focal point (or the delegate, resubmitting) did to a comment: cleared,
+    returned (with the note), edited (the text before and after), merged (the other
+    comment's text), resubmitted. The comment's history as its state cleared it."""
+
+    __tablename__ = "clearance_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    text_before: Mapped[str | None] = mapped_column(Text)
+    text_after: Mapped[str | None] = mapped_column(Text)
+
+
+class ReviewStep(Base):
+    """A focal point's step in hand: the note to return a comment with, or its new text,
+    awaited as their next message (kept here, so a restart loses nothing)."""
+
+    __tablename__ = "review_steps"
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(16))  # note | edit
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AnswerChange(Base):

@@ -27,6 +27,9 @@ class TelegramRenderer:
     answer_summary = staticmethod(texts.answer_summary)
     answer_chart_caption = staticmethod(texts.answer_chart_caption)
     disposition_label = staticmethod(texts.disposition_label)
+    comment_returned = staticmethod(texts.comment_returned)
+    focal_reminder = staticmethod(texts.focal_reminder)
+    focal_digest = staticmethod(texts.focal_digest)
 
     @staticmethod
     def reminder_buttons(sections: Sequence[Section], consultation_id: int) -> Rows:

@@ -20,10 +20,12 @@ if TYPE_CHECKING:
     from bot.models import Clause, PlannedJob, Section
     from bot.services.answer_import import ImportPreview, RefusedRow
     from bot.services.answers import Answered, AnswerHistory, AnswerLine, Published, ToAnswer, WalkDone
+    from bot.services.clearance import ClearanceChanged
     from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
     from bot.services.outbox import Sending
+    from bot.services.review import Cleared, DigestLine, Done, Merged, ReviewGroup, ReviewItem
     from bot.services.rounds import Opened, Outline
-    from bot.services.status import AnswerCounts, BodyStatus, StatusReport, Tally
+    from bot.services.status import AnswerCounts, BodyStatus, StateStatus, StatusReport, Tally
 
 MESSAGE_LIMIT = 4096
 # Room left for Telegram's own counting and the part header.
@@ -94,7 +96,12 @@ def days_left(deadline: datetime | None, now: datetime | None = None) -> str:
 
 # --- joining and help -----------------------------------------------------------------------------
 
-ROLE_NAMES = {"delegate": "delegate", "chair": "chair", "secretariat": "Secretariat officer"}
+ROLE_NAMES = {
+    "delegate": "delegate",
+    "chair": "chair",
+    "secretariat": "Secretariat officer",
+    "focal": "national focal point",
+}
 
 
 def welcome_unknown() -> str:
@@ -120,7 +127,9 @@ def joined(name: str, role: str, label: str, consultations: Sequence[str]) -> st
     if consultations:
         lines.append("")
         lines.append("Open consultations: " + ", ".join(esc(c) for c in consultations) + ".")
-        if role != "secretariat":
+        if role == "focal":
+            lines.append("You clear your state's comments before they go to the Secretariat: send /review.")
+        elif role != "secretariat":
             lines.append("The sections for your body follow in the next messages.")
     lines.append("")
     lines.append("Send /help at any time to see what you can do.")
@@ -180,6 +189,7 @@ HELP_SECRETARIAT = (
     "• Send a Word draft (.docx) to import it; you will see the parsed outline to confirm.\n"
     "/consultations – all consultations and their state\n"
     "/invite ROLE BODY STATE [name] – an invite link (ROLE: delegate, chair, secretariat)\n"
+    "/invite focal STATE [name] – an invite link for a Member State's national focal point\n"
     "/route CONSULTATION SECTION BODY [BODY…] – route a section to bodies (default: all to all)\n"
     "/open [CONSULTATION] [DAYS or YYYY-MM-DD] – open the round and circulate the sections\n"
     "/status [CONSULTATION] – responses per body and Member State\n"
@@ -188,6 +198,7 @@ HELP_SECRETARIAT = (
     "/extend [CONSULTATION] DAYS|YYYY-MM-DD – move the deadline (everyone is told, with a calendar file)\n"
     "/reminders [CONSULTATION] [30d,14d,7d,3d,1d,0d] [everyone|nonresponders] – the reminder plan\n"
     "/latecomments [CONSULTATION] on|off – accept comments after the deadline (marked late)\n"
+    "/clearance [CONSULTATION] off|advisory|required – clearance of each state's comments by its focal point\n"
     "/close [CONSULTATION] – close a round\n"
     "/answer [CONSULTATION] [section|body|state|ge|te|ed] – answer the comments one at a time\n"
     "/history [CONSULTATION] NUMBER – a comment's answer and every change of it, with a button to change it\n"
@@ -196,11 +207,28 @@ HELP_SECRETARIAT = (
 )
 
 
+HELP_FOCAL = (
+    "<b>National focal point</b>\n"
+    "You speak for your Member State: what its delegates send goes out under the state's name once you clear it "
+    "(where the consultation asks for clearance).\n"
+    "/review – your state's comments waiting for clearance: clear, return with a note, edit, merge\n"
+    "/comment 2.3.1 TEXT – the state's own comment on a clause (or 💬 under /clause); it needs no clearance\n"
+    "/mycomments – the state's own comments: edit or withdraw\n"
+    "/sections – the sections of the draft\n"
+    "/clause 2.3.1 – show one clause\n"
+    "/deadline – deadlines and time left\n"
+    "/timezone – your time zone (reminders never come at night)\n"
+    "/cancel – drop the note or text you are writing"
+)
+
+
 def help_for(role: str | None) -> str:
     if role is None:
         return welcome_unknown()
     if role == "secretariat":
         return HELP_SECRETARIAT
+    if role == "focal":
+        return HELP_FOCAL
     if role == "chair":
         return HELP_DELEGATE + HELP_CHAIR
     return HELP_DELEGATE
@@ -217,19 +245,38 @@ MENU: dict[str, str | dict[str, str]] = {
     "extend": "Move a deadline",
     "reminders": "Reminder plan of a round",
     "latecomments": "Accept or refuse late comments",
+    "clearance": "Clearance by focal points: off, advisory, required",
     "summary": {"chair": "Summary for your body", "secretariat": "Cross-body summary with chart"},
     "close": "Close a round",
     "answer": "Answer comments one at a time",
     "publish": "Tell delegates the answers to their comments",
     "history": "A comment's answer: its history, change it (TH-004)",
-    "sections": {"delegate": "Sections sent to you", "chair": "Sections of the draft", "secretariat": "Read the draft"},
-    "mycomments": {"delegate": "Your comments: edit or withdraw", "chair": "Your comments"},
-    "comment": "Comment on a clause: /comment 2.3.1 text",
+    "review": "Your state's comments waiting for clearance",
+    "sections": {
+        "delegate": "Sections sent to you",
+        "chair": "Sections of the draft",
+        "secretariat": "Read the draft",
+        "focal": "Sections of the draft",
+    },
+    "mycomments": {
+        "delegate": "Your comments: edit or withdraw",
+        "chair": "Your comments",
+        "focal": "The state's own comments",
+    },
+    "comment": {
+        "delegate": "Comment on a clause: /comment 2.3.1 text",
+        "focal": "The state's own comment: /comment 2.3.1 text",
+    },
     "clause": "Show a clause: /clause 2.3.1",
     "deadline": {"delegate": "Deadlines and time left", "chair": "Deadlines and time left", "secretariat": "Deadlines"},
-    "cancel": "Drop the comment you are writing",
+    "cancel": {"delegate": "Drop the comment you are writing", "focal": "Drop the note or text you are writing"},
     "timezone": "Your time zone for dates and reminders",
-    "help": {"delegate": "How to take part", "chair": "What you can do", "secretariat": "What you can do"},
+    "help": {
+        "delegate": "How to take part",
+        "chair": "What you can do",
+        "secretariat": "What you can do",
+        "focal": "What you can do",
+    },
 }
 
 
@@ -348,13 +395,22 @@ def unknown_state(name: str, known: Sequence[str]) -> str:
 
 
 def bad_role(role: str) -> str:
-    return f"“{esc(role)}” is not a role: use delegate, chair or secretariat."
+    return f"“{esc(role)}” is not a role: use delegate, chair, secretariat or focal."
 
 
 def invite_needs_body_and_state(role: str) -> str:
     if role == "chair":
         return "A chair's invite needs the body they chair."
+    if role == "focal":
+        return "A focal point's invite needs their Member State: <code>/invite focal Thailand [name]</code>."
     return "A delegate's invite needs a body and a Member State."
+
+
+def focal_has_no_body(body: str, state: str) -> str:
+    return (
+        f"A focal point speaks for {esc(state)} across all its bodies, so their invite names no body "
+        f"(got {esc(body)}): leave the body out."
+    )
 
 
 def bad_email(email: str) -> str:
@@ -380,7 +436,8 @@ def invite_created(link: str, role: str, label: str, name: str, expires: datetim
 def invite_usage() -> str:
     return (
         "Usage: <code>/invite ROLE BODY STATE [name]</code>, e.g. <code>/invite delegate SOMHD Thailand Somchai</code>. "
-        "For a Secretariat officer: <code>/invite secretariat</code>."
+        "For a national focal point: <code>/invite focal Thailand [name]</code>; "
+        "for a Secretariat officer: <code>/invite secretariat</code>."
     )
 
 
@@ -561,11 +618,62 @@ def not_open(name: str) -> str:
 
 
 def opened(o: Opened, tz: ZoneInfo) -> str:
-    return (
+    text = (
         f"📣 The round of <b>{esc(o.title)}</b> is open until {when(o.deadline, tz)}.\n"
         f"Circulating to {o.contacts} registered contact(s): {o.messages_queued} message(s) queued. "
         "Contacts who join later receive their sections when they join."
     )
+    if o.without_focal:
+        text += "\n\n" + without_focal_warning(o.without_focal)
+    return text
+
+
+def without_focal_warning(states: Sequence[str]) -> str:
+    return (
+        f"⚠️ Clearance is required, but no focal point has joined for {esc(', '.join(states))}: "
+        "their delegates' comments cannot be cleared and will not reach you. "
+        "Invite one with <code>/invite focal STATE [name]</code>, or set <code>/clearance advisory</code>."
+    )
+
+
+CLEARANCE_MODES = {
+    "off": "off (every comment reaches the Secretariat as it is sent)",
+    "advisory": "advisory (every comment counts; whether its state's focal point cleared it is shown)",
+    "required": "required (a comment reaches the Secretariat only once its state's focal point clears it)",
+}
+
+
+def bad_clearance(value: str) -> str:
+    return f"“{esc(value)}” is not a clearance setting: use off, advisory or required."
+
+
+def clearance_shown(title: str, mode: str) -> str:
+    return (
+        f"🛂 Clearance by the national focal points for <b>{esc(title)}</b>: {CLEARANCE_MODES.get(mode, mode)}.\n"
+        "Change it with <code>/clearance [CONSULTATION] off|advisory|required</code>."
+    )
+
+
+def clearance_changed(c: ClearanceChanged) -> str:
+    lines = [f"🛂 Clearance by the national focal points for <b>{esc(c.title)}</b>: {CLEARANCE_MODES[c.after]}."]
+    pending = c.waiting + c.returned
+    if c.before == c.after:
+        lines[0] = lines[0].replace("🛂 Clearance", "🛂 Clearance is already", 1)
+    elif c.before == "required" and pending:
+        parts = [f"{c.waiting} waiting for clearance"] if c.waiting else []
+        parts += [f"{c.returned} returned to their delegates"] if c.returned else []
+        lines.append(
+            f"{_count(pending, 'comment')} not cleared ({', '.join(parts)}) now count at once as they stand: "
+            "in /status, the matrix and the consolidated draft."
+        )
+    elif c.after == "required" and pending:
+        lines.append(
+            f"{_count(pending, 'comment')} not yet cleared no longer count until their focal point clears them."
+        )
+    if c.without_focal:
+        lines.append("")
+        lines.append(without_focal_warning(c.without_focal))
+    return "\n".join(lines)
 
 
 def closed(name: str) -> str:
@@ -808,8 +916,13 @@ def _fit(text: str) -> str:
 def saved(s: Saved) -> str:
     verb = "updated" if s.edited else "recorded"
     late = " It is marked <b>late</b>: it arrived after the deadline." if s.late else ""
+    focal = {
+        "required": "\nIt goes to your state's focal point, who clears it before it reaches the Secretariat.",
+        "advisory": "\nYour state's focal point is asked to clear it.",
+        "own": "\nIt goes to the Secretariat as your state's own comment.",
+    }.get(s.clearance, "")
     return (
-        f"✅ Your {KIND_NAMES.get(s.kind, '').lower()} comment on <b>{esc(s.clause_ref)}</b> is {verb}.{late}\n"
+        f"✅ Your {KIND_NAMES.get(s.kind, '').lower()} comment on <b>{esc(s.clause_ref)}</b> is {verb}.{late}{focal}\n"
         "You can edit or withdraw it with /mycomments until the deadline."
     )
 
@@ -834,6 +947,8 @@ def my_comment(c: MyComment, tz: ZoneInfo) -> str:
     ]
     if c.proposed:
         lines.append(f"<i>Proposed wording:</i> {esc(_short(c.proposed, 800))}")
+    if c.clearance:
+        lines.append(my_comment_clearance(c.clearance, c.clearance_note))
     if c.disposition:
         answer = f"{DISPOSITION_MARKS.get(c.disposition, '')} <b>{esc(disposition_name(c.disposition))}</b>"
         lines.append(
@@ -843,6 +958,17 @@ def my_comment(c: MyComment, tz: ZoneInfo) -> str:
     if not c.editable:
         lines.append("<i>The round is closed: this comment can no longer be changed.</i>")
     return "\n".join(lines)
+
+
+def my_comment_clearance(state: str, note: str | None) -> str:
+    if state == "cleared":
+        return "🛂 <i>Cleared by your focal point.</i>"
+    if state == "returned":
+        return (
+            f"↩️ <i>Returned by your focal point:</i> {esc(_short(note or '', 800))}\n"
+            "<i>Edit it and send it again, or withdraw it.</i>"
+        )
+    return "⏳ <i>Waiting for clearance by your focal point.</i>"
 
 
 def my_comments_header(count: int) -> str:
@@ -877,13 +1003,16 @@ def no_comments_undone(a: SectionAnswer) -> str:
 # --- deadlines and status --------------------------------------------------------------------------------
 
 
-def deadlines(rows: Sequence[tuple[str, str, datetime | None]], tz: ZoneInfo, now: datetime) -> str:
+def deadlines(rows: Sequence[tuple[str, str, datetime | None, datetime | None]], tz: ZoneInfo, now: datetime) -> str:
     if not rows:
         return "There is no open consultation for you at the moment."
     lines = ["⏰ <b>Deadlines</b>"]
-    for title, status, deadline in rows:
+    for title, status, deadline, national in rows:
         if status == "open":
             lines.append(f"• {esc(title)}: {when(deadline, tz)} — {days_left(deadline, now)}")
+            if national is not None:
+                left = days_left(national, now) if national > now else "passed"
+                lines.append(f"  national deadline (to your focal point): {when(national, tz)} — {left}")
         elif status == "closed":
             lines.append(f"• {esc(title)}: closed")
         else:
@@ -915,6 +1044,12 @@ def status_report(r: StatusReport, tz: ZoneInfo, now: datetime) -> str:
     if r.deadline:
         lines.append(f"Deadline {when(r.deadline, tz)} ({days_left(r.deadline, now)})")
     lines.append(f"{r.total_comments} comment(s) so far.")
+    if r.state_comments:
+        lines.append(_state_comments(r.state_comments))
+    if r.clearance != "off":
+        lines.append(f"🛂 Clearance: {CLEARANCE_MODES.get(r.clearance, r.clearance)}")
+    if r.without_focal:
+        lines.append(without_focal_warning(r.without_focal))
     if r.answers is not None and r.answers.total:
         lines.extend(_answer_progress(r.answers))
     for body in r.bodies:
@@ -927,6 +1062,8 @@ def status_report(r: StatusReport, tz: ZoneInfo, now: datetime) -> str:
                 if s.late_comments:
                     detail += f", {s.late_comments} late"
                 detail += f"; {s.sections_answered}/{s.sections_routed} sections answered"
+                if r.clearance != "off":
+                    detail += _clearance_detail(s)
                 lines.append(f"✅ {esc(s.state)}: {detail}")
             else:
                 if s.contacts == 0:
@@ -935,10 +1072,43 @@ def status_report(r: StatusReport, tz: ZoneInfo, now: datetime) -> str:
                     detail = f"{s.contacts} invited, none joined"
                 else:
                     detail = f"{s.joined} contact(s), {s.sections_delivered}/{s.sections_routed} sections delivered"
+                if r.clearance != "off" and (s.waiting or s.returned):
+                    detail += _clearance_detail(s)
                 lines.append(f"⏳ {esc(s.state)}: {detail}")
             if s.unreachable:
                 lines.append(f"   ⚠️ unreachable (blocked the bot): {esc(', '.join(s.unreachable))}")
     return "\n".join(lines)
+
+
+def _state_comments(by_state: dict[str, int]) -> str:
+    return "🏳️ The Member States' own comments (by their focal points): " + ", ".join(
+        f"{esc(state)} {n}" for state, n in by_state.items()
+    )
+
+
+def _clearance_by_state(r: StatusReport) -> list[str]:
+    """Clearance per Member State over every body: drafted (waiting), returned, cleared."""
+    totals: dict[str, list[int]] = {}
+    for body in r.bodies:
+        for s in body.states:
+            t = totals.setdefault(s.state, [0, 0, 0])
+            t[0] += s.waiting
+            t[1] += s.returned
+            t[2] += s.cleared
+    lines = [f"🛂 Clearance {esc(r.clearance)}, per Member State (waiting · returned · cleared):"]
+    lines += [f"• {esc(state)}: {w} · {ret} · {c}" for state, (w, ret, c) in totals.items() if w or ret or c]
+    if r.without_focal:
+        lines.append(without_focal_warning(r.without_focal))
+    return lines
+
+
+def _clearance_detail(s: StateStatus) -> str:
+    parts = [f"{s.cleared} cleared"]
+    if s.waiting:
+        parts.append(f"{s.waiting} waiting for clearance")
+    if s.returned:
+        parts.append(f"{s.returned} returned")
+    return "; " + ", ".join(parts)
 
 
 def _answers_overall(t: Tally) -> str:
@@ -1059,8 +1229,21 @@ def _section_lines(sections: Sequence[tuple[str, str]], limit: int = 12) -> list
     return lines
 
 
-def reminder(title: str, deadline: datetime, tz: ZoneInfo, at: datetime, sections: Sequence[tuple[str, str]]) -> str:
+def reminder(
+    title: str,
+    deadline: datetime,
+    tz: ZoneInfo,
+    at: datetime,
+    sections: Sequence[tuple[str, str]],
+    *,
+    national: datetime | None = None,
+) -> str:
     lines = [f"⏰ <b>{esc(title)}</b>: {days_left(deadline, at)} — comments are due by {when(deadline, tz)}."]
+    if national is not None:
+        lines.append(
+            f"Your national deadline is <b>{when(national, tz)}</b> ({days_left(national, at)}): "
+            "your focal point clears your state's comments after it, before the regional deadline."
+        )
     if sections:
         lines.append("Your body and Member State have not yet answered on:")
         lines.extend(_section_lines(sections))
@@ -1071,9 +1254,44 @@ def reminder(title: str, deadline: datetime, tz: ZoneInfo, at: datetime, section
 
 
 def nudge_message(
-    title: str, deadline: datetime, tz: ZoneInfo, at: datetime, sections: Sequence[tuple[str, str]]
+    title: str,
+    deadline: datetime,
+    tz: ZoneInfo,
+    at: datetime,
+    sections: Sequence[tuple[str, str]],
+    *,
+    national: datetime | None = None,
 ) -> str:
-    return "📣 Your chair asks for your body's answer.\n" + reminder(title, deadline, tz, at, sections)
+    return "📣 Your chair asks for your body's answer.\n" + reminder(
+        title, deadline, tz, at, sections, national=national
+    )
+
+
+def focal_digest(title: str, lines: Sequence[DigestLine]) -> str:
+    total = sum(line.new for line in lines)
+    out = [f"🛂 <b>{esc(title)}</b>: {_count(total, 'new comment')} of your state to clear, by section and body:"]
+    out += [
+        f"• {esc(line.section_ref)} {esc(shorten(line.section_heading, 40))} · {esc(line.body_code)}: {line.new}"
+        for line in lines[:40]
+    ]
+    if len(lines) > 40:
+        out.append(f"… and {len(lines) - 40} more")
+    out.append("Send /review to read and clear them.")
+    return "\n".join(out)
+
+
+def focal_reminder(
+    title: str, deadline: datetime, national: datetime | None, tz: ZoneInfo, at: datetime, waiting: int
+) -> str:
+    lines = [
+        f"⏰ <b>{esc(title)}</b>: {_count(waiting, 'comment')} of your state wait for your clearance.",
+        f"The regional deadline is {when(deadline, tz)} ({days_left(deadline, at)}); "
+        "a comment cleared after it is marked late.",
+    ]
+    if national is not None:
+        lines.append(f"Your delegates' national deadline is {when(national, tz)}.")
+    lines.append("Send /review to clear them.")
+    return "\n".join(lines)
 
 
 def muted(title: str) -> str:
@@ -1121,12 +1339,13 @@ def chair_summary(
         lines.append(f"Deadline {when(report.deadline, tz)} — {days_left(report.deadline, now)}.")
     lines.append(f"{len(body.responded)} of {len(body.states)} Member States have responded.")
     for state in body.states:
+        cleared = _clearance_detail(state) if report.clearance != "off" else ""
         if state.responded:
             detail = f"{state.comments} comment(s)" if state.comments else "no comments"
-            lines.append(f"✅ {esc(state.state)} — {detail}")
+            lines.append(f"✅ {esc(state.state)} — {detail}{cleared}")
         else:
             why = "no contact enrolled" if state.contacts == 0 else "not yet"
-            lines.append(f"⏳ {esc(state.state)} — {why}")
+            lines.append(f"⏳ {esc(state.state)} — {why}{cleared if state.waiting or state.returned else ''}")
     lines.append("")
     lines.append("<b>Comments per section</b>")
     lines.extend(_per_section(per_section))
@@ -1146,6 +1365,10 @@ def secretariat_summary(
     answers = report.answers if report.answers is not None and report.answers.total else None
     if answers:
         lines.append(_answers_overall(answers.overall))
+    if report.state_comments:
+        lines.append(_state_comments(report.state_comments))
+    if report.clearance != "off":
+        lines.extend(_clearance_by_state(report))
     answered_in = {t.key: t for t in answers.bodies} if answers else {}
     for body in report.bodies:
         waiting = ", ".join(s.state for s in body.not_responded if s.contacts)
@@ -1377,7 +1600,25 @@ def answer_history(h: AnswerHistory) -> str:
             lines.append(line)
     else:
         lines += ["", "No answer has been given yet."]
+    if h.clearance:
+        lines += ["", "Clearance by the focal point:"]
+        for step in h.clearance[-10:]:
+            line = f"• {when(step.at)} — {esc(step.by)}: {CLEARANCE_ACTIONS.get(step.action, esc(step.action))}"
+            if step.note:
+                line += f": “{esc(_short(step.note, 120))}”"
+            if step.action in ("edited", "merged") and step.text_before:
+                line += f" (the text before: “{esc(_short(step.text_before, 300))}”)"
+            lines.append(line)
     return "\n".join(lines)
+
+
+CLEARANCE_ACTIONS = {
+    "cleared": "cleared",
+    "returned": "returned to the delegate",
+    "edited": "edited",
+    "merged": "merged",
+    "resubmitted": "sent again by the delegate",
+}
 
 
 def history_usage() -> str:
@@ -1562,6 +1803,161 @@ def matrix_of_another(found: str, wanted: str) -> str:
 
 # --- refusals ----------------------------------------------------------------------------------------
 
+# --- a national focal point's review ---------------------------------------------------------------------
+
+
+def review_none() -> str:
+    return (
+        "🛂 Nothing is waiting for your clearance. Comments your state's delegates send in a consultation "
+        "that asks for clearance come here: send /review again later."
+    )
+
+
+def review_header(groups: Sequence[ReviewGroup]) -> str:
+    count = sum(len(g.items) for g in groups)
+    return (
+        f"🛂 {_count(count, 'comment')} of your state waiting for clearance, by section and body. "
+        "For each: <b>Clear</b>, <b>Return</b> it to its delegate with a note, <b>Edit</b> it for the state, "
+        "or <b>Merge</b> it with another on the same clause. Once you have read a group, you may clear it all at once."
+    )
+
+
+def review_group(g: ReviewGroup) -> str:
+    return (
+        f"📂 <b>{esc(g.consultation_title)}</b> · section <b>{esc(g.section_ref)}</b> "
+        f"{esc(shorten(g.section_heading, 60))} · <b>{esc(g.body_code)}</b>"
+    )
+
+
+def review_item(i: ReviewItem) -> str:
+    late = " · <b>late</b>" if i.late else ""
+    lines = [
+        f"<b>{esc(i.clause_ref)}</b> · {KIND_NAMES.get(i.kind, i.kind)}{late} · {esc(i.body_code)} · {esc(i.author)}",
+        esc(_short(i.text, 2500)),
+    ]
+    if i.proposed:
+        lines.append(f"<i>Proposed wording:</i> {esc(_short(i.proposed, 1200))}")
+    return "\n".join(lines)
+
+
+def review_group_end(g: ReviewGroup) -> str:
+    return (
+        f"That is all from {esc(g.body_code)} on section {esc(g.section_ref)} "
+        f"({_count(len(g.items), 'comment')}). Clear them all at once?"
+    )
+
+
+def cleared(c: Cleared) -> str:
+    late = " It is marked late: the deadline has passed." if c.late else ""
+    return f"✅ Cleared: the comment on <b>{esc(c.ref)}</b> goes to the Secretariat for your state.{late}"
+
+
+def cleared_ack() -> str:
+    return "Cleared"
+
+
+def group_cleared(count: int) -> str:
+    if not count:
+        return "Nothing left to clear here: every comment of this group was cleared, returned or withdrawn meanwhile."
+    return f"✅ Cleared {_count(count, 'comment')}: they go to the Secretariat for your state."
+
+
+def ask_return_note(ref: str) -> str:
+    return (
+        f"↩️ Returning the comment on <b>{esc(ref)}</b> to its delegate. "
+        "Write the note they will get (what to change, or why it cannot go out as it is):"
+    )
+
+
+def ask_state_text(ref: str, current: str) -> str:
+    return (
+        f"✏️ Editing the comment on <b>{esc(ref)}</b> for your state. Send its new text; "
+        f"the delegate's text is kept in its history.\n\n<i>Now:</i> {esc(_short(current, 2500))}"
+    )
+
+
+def review_done(d: Done) -> str:
+    if d.step == "edit":
+        return (
+            f"✏️ The comment on <b>{esc(d.ref)}</b> now reads as you wrote it (the delegate's text is kept). "
+            "It still waits for clearance: send /review to clear it."
+        )
+    told = "Its delegate is told, with your note" if d.told else "Its delegate has no chat with the bot to be told in"
+    return f"↩️ The comment on <b>{esc(d.ref)}</b> is returned. {told}; they can revise it and send it again."
+
+
+def review_cancelled() -> str:
+    return "Dropped: nothing was changed."
+
+
+def merge_choose(ref: str) -> str:
+    return f"🔗 Merge the comment on <b>{esc(ref)}</b> with which other comment of your state on this clause?"
+
+
+def merge_label(i: ReviewItem) -> str:
+    return f"{i.body_code} · {i.author}: {shorten(i.text, 36)}"
+
+
+def merged(m: Merged) -> str:
+    return (
+        f"🔗 Merged: one comment on <b>{esc(m.ref)}</b> now holds both texts (each kept in its history). "
+        f"Edit it if it should read as one, then clear it.\n\n{esc(_short(m.text, 2500))}"
+    )
+
+
+def comment_returned(title: str, ref: str, state: str, note: str) -> str:
+    return (
+        f"↩️ <b>{esc(title)}</b>: the {esc(state)} focal point returned your comment on <b>{esc(ref)}</b>.\n"
+        f"<i>Note:</i> {esc(_short(note, 2500))}\n\n"
+        "Revise it and send it again from /mycomments (✏️ Edit), or withdraw it."
+    )
+
+
+def focal_hint() -> str:
+    return "Send /review to see your state's comments waiting for clearance, or /help for everything you can do."
+
+
+def not_your_state() -> str:
+    return "⛔ That comment is not of your Member State: a focal point clears only their own state's comments."
+
+
+def comment_merged(ref: str) -> str:
+    return f"The comment on {esc(ref)} was merged into another meanwhile; send /review for what is waiting."
+
+
+def withdrawn_not_clearable(ref: str) -> str:
+    return f"The comment on {esc(ref)} was withdrawn by its delegate: there is nothing to clear."
+
+
+def already_cleared(ref: str, by: str) -> str:
+    who = f" by {esc(by)}" if by else ""
+    return f"The comment on {esc(ref)} was already cleared{who}; nothing was changed."
+
+
+def already_returned(ref: str, by: str) -> str:
+    who = f" by {esc(by)}" if by else ""
+    return (
+        f"The comment on {esc(ref)} was returned to its delegate{who}; it comes back for clearance "
+        "once they send it again. Nothing was changed."
+    )
+
+
+def no_review_in_progress() -> str:
+    return "Nothing is waiting for your note or text: send /review."
+
+
+def nothing_to_merge(ref: str) -> str:
+    return f"No other comment of your state waits for clearance on {esc(ref)}: there is nothing to merge it with."
+
+
+def merge_same() -> str:
+    return "A comment cannot be merged with itself."
+
+
+def merge_other_clause(ref: str, other: str) -> str:
+    return f"Only comments on one clause can be merged: these are on {esc(ref)} and {esc(other)}."
+
+
 # How each refusal of a service is worded; its data are the function's arguments.
 REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.ALREADY_ANSWERED: already_answered,
@@ -1576,6 +1972,16 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.ALREADY_RECORDED: already_recorded,
     Reason.ALREADY_REGISTERED: already_registered,
     Reason.BAD_BODY_CODE: bad_body_code,
+    Reason.NOT_YOUR_STATE: not_your_state,
+    Reason.COMMENT_MERGED: comment_merged,
+    Reason.WITHDRAWN_NOT_CLEARABLE: withdrawn_not_clearable,
+    Reason.ALREADY_CLEARED: already_cleared,
+    Reason.ALREADY_RETURNED: already_returned,
+    Reason.NO_REVIEW_IN_PROGRESS: no_review_in_progress,
+    Reason.MERGE_SAME: merge_same,
+    Reason.NOTHING_TO_MERGE: nothing_to_merge,
+    Reason.MERGE_OTHER_CLAUSE: merge_other_clause,
+    Reason.BAD_CLEARANCE: bad_clearance,
     Reason.BAD_DAYS: bad_days,
     Reason.BAD_DEADLINE: bad_deadline,
     Reason.BAD_DURATION: bad_duration,
@@ -1595,6 +2001,7 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.CSV_MISSING_COLUMNS: csv_missing_columns,
     Reason.DEADLINE_IN_PAST: deadline_in_past,
     Reason.EMPTY_TEXT: empty_text,
+    Reason.FOCAL_HAS_NO_BODY: focal_has_no_body,
     Reason.INVITE_EXPIRED: invite_expired,
     Reason.INVITE_NEEDS_BODY_AND_STATE: invite_needs_body_and_state,
     Reason.INVITE_UNKNOWN: invite_unknown,

@@ -132,7 +132,7 @@ def short_values(entry: CommentEntry) -> tuple[str, str, str, str, str, str]:
     return (
         entry.number,
         entry.body,
-        entry.state,
+        entry.state_cell,
         entry.clause_ref,
         str(number) if number is not None else NO_PARAGRAPH,
         kind,

@@ -91,6 +91,27 @@ class CommentEntry:
     # ``proposed`` is the whole clause as the delegate wants it (what the bot asks for). False
     # for wording sent before it asked, which may be a fragment of the clause.
     proposed_whole: bool = True
+    # Where the consultation asks its focal points for clearance: "cleared" or "not cleared"
+    # ("" where it does not), and whether it was cleared after the deadline.
+    clearance: str = ""
+    cleared_late: bool = False
+
+    @property
+    def clearance_line(self) -> str:
+        """What the matrix and the Word comment say of its clearance: "cleared by the
+        Thailand focal point" ("" where clearance is not asked for)."""
+        if not self.clearance:
+            return ""
+        who = f"the {self.state.strip()} focal point" if self.state.strip() else "the focal point"
+        if self.clearance != "cleared":
+            return f"not cleared by {who}"
+        return f"cleared by {who}" + (" after the deadline" if self.cleared_late else "")
+
+    @property
+    def state_cell(self) -> str:
+        """The Member State column of the matrix, with the clearance under the state's name."""
+        line = self.clearance_line
+        return f"{self.state}\n({line})" if line else self.state
 
     @property
     def answer(self) -> str | None:

@@ -298,6 +298,9 @@ def _comment_xml(
     if proposed:
         proposed[0] = "Proposed wording: " + proposed[0]
         extra += proposed
+    if entry.clearance_line:
+        line = entry.clearance_line
+        extra.append(line[0].upper() + line[1:] + ".")
     if note:
         extra.append(f"({note})")
     return _comment_element(

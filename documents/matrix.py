@@ -120,7 +120,7 @@ def _rows(entries: Sequence[CommentEntry]) -> Iterator[list[str | int]]:
         row: list[str | int] = [
             _clean(e.number),
             _clean(e.body),
-            _clean(e.state),
+            _clean(e.state_cell),
             _clean(e.clause_ref),
             number if number is not None else NO_PARAGRAPH,
             kind,

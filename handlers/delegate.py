@@ -8,8 +8,9 @@ from bot import callbacks as cb
 from bot import keyboards, texts
 from bot.context import ClausebotContext
 from bot.models import MessageAnchor
+from bot.rendering import RENDERER
 from bot.sender import markup
-from bot.services import comments, registry, reminders, rounds
+from bot.services import clearance, comments, registry, reminders, review, rounds
 from bot.services.comments import (
     STEP_KIND,
     STEP_PICK,
@@ -19,6 +20,7 @@ from bot.services.comments import (
 from bot.services.render import Rows
 from documents.draft import normalise_ref
 from handlers import answers as answering
+from handlers import focal
 from handlers.common import answer, chat_of, drop_buttons, message_of, pressed, query_of, replace, reply, user_of
 
 MY_COMMENTS_SHOWN = 30
@@ -80,7 +82,8 @@ async def clause(update: Update, context: ClausebotContext) -> None:
 async def deadline(update: Update, context: ClausebotContext) -> None:
     actor = context.me
     consultations = await rounds.visible_consultations(context.session, actor)
-    rows = [(c.title, c.status, c.deadline) for c in consultations]
+    lead = context.timing.national_lead
+    rows = [(c.title, c.status, c.deadline, clearance.national_deadline(c, lead)) for c in consultations]
     await reply(update, texts.deadlines(rows, actor.tz, context.now()))
 
 
@@ -174,12 +177,20 @@ async def send_comment(update: Update, context: ClausebotContext) -> None:
         else f"{actor.contact_id}:u{update.update_id}"
     )
     saved = await comments.submit(context.session, actor, source_key=source, now=context.now())
+    digests = await review.queue_digests(
+        context.session, saved.comment_id, render=RENDERER, timing=context.timing, now=context.now()
+    )
     await context.commit()
+    if digests:
+        context.wake_sender()
     await answer(update, texts.sent_ack())
     await replace(update, texts.saved(saved))
 
 
 async def cancel_comment(update: Update, context: ClausebotContext) -> None:
+    if context.me.is_focal:
+        await focal.cancel(update, context)
+        return
     dropped = await comments.cancel_draft(context.session, context.me)
     await context.commit()
     text = texts.cancelled() if dropped else texts.nothing_to_cancel()
@@ -197,6 +208,12 @@ async def text_message(update: Update, context: ClausebotContext) -> None:
     typed = message.text or ""
     if actor.is_secretariat and await answering.waiting_for_observation(context):
         await answering.observation_text(update, context, typed)
+        return
+    if actor.is_focal:
+        if await focal.waiting_for_text(context):
+            await focal.typed(update, context, typed)
+        else:
+            await reply(update, texts.focal_hint())
         return
     limit = context.settings.max_comment_chars
     view = await comments.current_draft(context.session, actor)

@@ -15,8 +15,8 @@ from bot import callbacks as cb
 from bot import keyboards, texts
 from bot.context import ClausebotContext
 from bot.rendering import RENDERER
-from bot.services import consolidation, registry, rounds, timetable
-from bot.services.errors import InvalidInput, Reason
+from bot.services import clearance, consolidation, registry, rounds, timetable
+from bot.services.errors import InvalidInput, NotFound, Reason
 from handlers import answers
 from handlers.common import answer, chat_of, drop_buttons, message_of, pressed, query_of, reply
 
@@ -106,7 +106,12 @@ async def invite(update: Update, context: ClausebotContext) -> None:
     role = registry.parse_role(args[0])
     body = state = None
     rest = args[1:]
-    if role != "secretariat":
+    if role == "focal":
+        # /invite focal Thailand [name]: a focal point speaks for a Member State, not a body.
+        if not rest:
+            raise InvalidInput(Reason.INVITE_NEEDS_BODY_AND_STATE, role=role)
+        state, rest = await _take_state(context, rest, required=True)
+    elif role != "secretariat":
         if not rest:
             raise InvalidInput(Reason.INVITE_NEEDS_BODY_AND_STATE, role=role)
         body, rest = rest[0], rest[1:]
@@ -243,6 +248,29 @@ async def late_comments(update: Update, context: ClausebotContext) -> None:
         await rounds.set_allow_late(context.session, context.me, consultation, value.lower() == "on")
     await context.commit()
     await reply(update, texts.late_comments(consultation.title, consultation.allow_late))
+
+
+async def clearance_setting(update: Update, context: ClausebotContext) -> None:
+    """/clearance [CONSULTATION] [off|advisory|required]: show or set the clearance by the
+    national focal points."""
+    args = list(context.args or [])
+    value = args.pop() if args and args[-1].lower() in tuple(texts.CLEARANCE_MODES) else None
+    if value is None and len(args) > 1:
+        # Two words and the last is no setting: say what the settings are (nothing changes).
+        raise InvalidInput(Reason.BAD_CLEARANCE, value=args[-1])
+    try:
+        consultation = await rounds.resolve_consultation(context.session, " ".join(args) or None, context.me)
+    except NotFound as exc:
+        if value is None and exc.reason == Reason.UNKNOWN_CONSULTATION:
+            # One word that names neither a setting nor a consultation: most likely a setting mistyped.
+            raise InvalidInput(Reason.BAD_CLEARANCE, value=args[-1]) from exc
+        raise
+    if value is None:
+        await reply(update, texts.clearance_shown(consultation.title, clearance.mode_of(consultation)))
+        return
+    changed = await clearance.set_mode(context.session, context.me, consultation, value)
+    await context.commit()
+    await reply(update, texts.clearance_changed(changed))
 
 
 async def reminder_plan(update: Update, context: ClausebotContext) -> None:

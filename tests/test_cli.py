@@ -91,6 +91,11 @@ def test_invite_prints_the_link_on_its_last_line(cli_env, capsys):
     assert "SOMHD – Viet Nam" in out
     assert main(["invite", "--role", "delegate", "--body", "WHO", "--state", "Thailand"]) == 1
     assert "no body “WHO”" in capsys.readouterr().err
+    assert main(["invite", "--role", "focal", "--state", "Thailand", "--name", "Malee"]) == 0
+    out = capsys.readouterr().out
+    assert "Invite for focal (Thailand)" in out and out.strip().splitlines()[-1].startswith("https://t.me/")
+    assert main(["invite", "--role", "focal"]) == 1
+    assert "needs their Member State" in capsys.readouterr().err
 
 
 def test_invite_csv_writes_links_back_or_nothing(cli_env, capsys):
@@ -177,6 +182,11 @@ def test_reminder_plan_deadline_and_late_comments_from_the_command_line(cli_env,
     assert "New deadline" in capsys.readouterr().out
     assert main(["late", "on"]) == 0
     assert "are accepted" in capsys.readouterr().out
+    assert main(["clearance", "required"]) == 0
+    out = capsys.readouterr().out
+    assert "required (a comment reaches the Secretariat only once" in out and "<b>" not in out
+    assert main(["clearance"]) == 0
+    assert "Clearance by the national focal points" in capsys.readouterr().out
     assert main(["close"]) == 0
     assert main(["extend", "--days", "1"]) == 1
 

@@ -262,3 +262,62 @@ async def test_matrix_numbers_are_kept_as_the_previous_release_gave_them(empty_d
         "kh": "KH-001",
         "th-withdrawn": None,
     }
+
+
+async def test_consultations_and_comments_from_before_clearance_go_on_as_they_were(empty_database_url):
+    """Migration 0008: every consultation there was is off (no clearance asked), every
+    comment drafted, so each goes on counting as it did."""
+    url = empty_database_url
+    upgrade(url, "0007")
+    now = datetime.now(UTC)
+    db = Database(url)
+    try:
+        async with db.engine.begin() as conn:
+
+            async def add(table: str, **values: object) -> int:
+                columns = ", ".join(values)
+                marks = ", ".join(f":{k}" for k in values)
+                return (
+                    await conn.execute(
+                        sa.text(f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id"), values
+                    )
+                ).scalar_one()
+
+            body = await add("bodies", code="SOMHD", name="Health")
+            state = await add("member_states", name="Thailand", code="TH", timezone="UTC")
+            contact = await add(
+                "contacts", name="D", email="", role="delegate", body_id=body, state_id=state, created_at=now
+            )
+            consultation = await add(
+                "consultations", name="plan", title="Plan", status="open", allow_late=False,
+                remind_everyone=False, created_at=now, draft_filename="plan.docx",
+            )  # fmt: skip
+            section = await add(
+                "sections", consultation_id=consultation, position=0, ref="1", heading="One", level=1, paragraph=0
+            )
+            clause = await add(
+                "clauses", consultation_id=consultation, section_id=section, position=1, ref="1.1", label="1.1",
+                text="x", level=1, paragraphs="[]",
+            )  # fmt: skip
+            await add(
+                "comments", consultation_id=consultation, clause_id=clause, contact_id=contact, body_id=body,
+                state_id=state, kind="te", text="t", status="active", late=False, created_at=now, updated_at=now,
+                proposed_whole=True,
+            )  # fmt: skip
+    finally:
+        await db.dispose()
+    upgrade(url)
+    db = Database(url)
+    try:
+        async with db.engine.connect() as conn:
+            assert (await conn.execute(sa.text("SELECT clearance FROM consultations"))).all() == [("off",)]
+            rows = (await conn.execute(sa.text("SELECT clearance, cleared_late, merged_into FROM comments"))).all()
+        async with db.session() as session:
+            from bot.models import Consultation
+            from bot.services import status
+
+            report = await status.status_report(session, await session.scalar(sa.select(Consultation)))
+    finally:
+        await db.dispose()
+    assert [(c, bool(late), merged) for c, late, merged in rows] == [("drafted", False, None)]
+    assert report.total_comments == 1 and report.clearance == "off"

@@ -16,7 +16,7 @@ import asyncio
 import enum
 import functools
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
@@ -27,6 +27,7 @@ from bot.models import (
     AnswerWalk,
     Body,
     Clause,
+    ClearanceEvent,
     Comment,
     CommentStatus,
     Consultation,
@@ -36,7 +37,7 @@ from bot.models import (
     Section,
     utcnow,
 )
-from bot.services import outbox, reminders
+from bot.services import clearance, outbox, reminders
 from bot.services.comments import clean_text
 from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from bot.services.registry import Actor, require
@@ -128,7 +129,7 @@ async def read_filter(session: AsyncSession, consultation: Consultation, words: 
 def _matching(consultation_id: int, flt: Filter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         Comment.consultation_id == consultation_id,
-        Comment.status == CommentStatus.ACTIVE,
+        clearance.counted(),
     ]
     if flt.section:
         conditions.append(
@@ -191,7 +192,7 @@ async def _shown(session: AsyncSession, walk: AnswerWalk) -> ToAnswer:
     consultation = await session.get(Consultation, walk.consultation_id)
     if comment is None or consultation is None:
         raise NotFound(Reason.COMMENT_GONE)
-    body = await session.get(Body, comment.body_id)
+    body = await session.get(Body, comment.body_id) if comment.body_id is not None else None
     state = await session.get(MemberState, comment.state_id)
     flt = Filter.decode(walk.filter)
     changing = walk.change_from is not None
@@ -599,6 +600,17 @@ class AnswerHistory:
     comment_id: int = 0
     last_change: int = 0  # the last change's id (0: none): what a button to change it carries
     withdrawn: bool = False
+    # What its state's focal point did to it (and the delegate resubmitting), oldest first.
+    clearance: list[ClearanceStep] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ClearanceStep:
+    at: datetime
+    by: str
+    action: str  # cleared | returned | edited | merged | resubmitted
+    note: str | None
+    text_before: str | None
 
 
 async def history_of_number(
@@ -622,7 +634,7 @@ async def card(session: AsyncSession, actor: Actor, comment_id: int) -> AnswerHi
     found = (
         await session.execute(
             select(Comment, Body.code, MemberState.name)
-            .join(Body, Body.id == Comment.body_id)
+            .outerjoin(Body, Body.id == Comment.body_id)
             .join(MemberState, MemberState.id == Comment.state_id)
             .where(Comment.id == comment_id)
         )
@@ -634,7 +646,7 @@ async def card(session: AsyncSession, actor: Actor, comment_id: int) -> AnswerHi
     return AnswerHistory(
         comment.number or comment.clause.ref,
         comment.clause.ref,
-        f"{body} \u2013 {state}",
+        f"{body} \u2013 {state}" if body else state,
         comment.text,
         comment.disposition,
         comment.observation,
@@ -643,6 +655,15 @@ async def card(session: AsyncSession, actor: Actor, comment_id: int) -> AnswerHi
         comment_id=comment.id,
         last_change=await _last_change(session, comment.id),
         withdrawn=comment.status != CommentStatus.ACTIVE,
+        clearance=[
+            ClearanceStep(e.at, name or "", e.action, e.note, e.text_before)
+            for e, name in await session.execute(
+                select(ClearanceEvent, Contact.name)
+                .outerjoin(Contact, Contact.id == ClearanceEvent.contact_id)
+                .where(ClearanceEvent.comment_id == comment.id)
+                .order_by(ClearanceEvent.id)
+            )
+        ],
     )
 
 
@@ -687,7 +708,7 @@ async def publish(
             .join(Clause, Clause.id == Comment.clause_id)
             .where(
                 Comment.consultation_id == consultation.id,
-                Comment.status == CommentStatus.ACTIVE,
+                clearance.counted(),
                 Comment.disposition.is_not(None),
                 or_(Comment.answer_published_at.is_(None), Comment.answer_published_at < Comment.answered_at),
             )
@@ -700,7 +721,7 @@ async def publish(
             .select_from(Comment)
             .where(
                 Comment.consultation_id == consultation.id,
-                Comment.status == CommentStatus.ACTIVE,
+                clearance.counted(),
                 Comment.disposition.is_(None),
             )
         )
@@ -735,7 +756,13 @@ async def publish(
             comment.answer_published_at = now
     await session.flush()
     chairs = await _tell_chairs(
-        session, consultation, {c.body_id for c in rows}, render=render, now=now, stamp=stamp, timezone=actor.timezone
+        session,
+        consultation,
+        {c.body_id for c in rows if c.body_id is not None},
+        render=render,
+        now=now,
+        stamp=stamp,
+        timezone=actor.timezone,
     )
     return Published(consultation.name, consultation.title, len(by_contact), len(rows), messages, unanswered, chairs)
 

@@ -29,6 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
     Clause,
+    Clearance,
+    ClearanceEvent,
+    ClearanceState,
     Comment,
     CommentDraft,
     CommentKind,
@@ -40,6 +43,7 @@ from bot.models import (
     SectionResponse,
     utcnow,
 )
+from bot.services import clearance
 from bot.services.errors import (
     InvalidInput,
     NotFound,
@@ -162,7 +166,8 @@ def check_accepting(consultation: RoundState, now: datetime) -> bool:
 
 
 def _require_delegate(actor: Actor) -> None:
-    if actor.body_id is None or actor.state_id is None:
+    """Delegates comment for their body and state; a focal point, for the state itself."""
+    if actor.state_id is None or (actor.body_id is None and not actor.is_focal):
         raise Refused(Reason.ONLY_DELEGATES_COMMENT)
 
 
@@ -370,7 +375,7 @@ async def _commentable(session: AsyncSession, actor: Actor, clause_id: int) -> A
     row = (await session.execute(_CLAUSE_FOR_COMMENT, {"clause": clause_id, "body": actor.body_id})).first()
     if row is None or row.status == RoundStatus.DRAFT:
         raise NotFound(Reason.CLAUSE_GONE)
-    if not row.visible:
+    if not row.visible and not actor.is_focal:
         raise Refused(Reason.CLAUSE_NOT_ROUTED, ref=row.ref)
     return row
 
@@ -381,7 +386,7 @@ async def comment_on_ref(
     """`/comment 2.3.1 [text]`: begin a comment on the clause with this reference."""
     _require_delegate(actor)
     rows = await session.execute(_REF_FOR_COMMENT, {"ref": normalise_ref(ref), "body": actor.body_id})
-    row = next((row for row in rows if row.visible), None)
+    row = next((row for row in rows if row.visible or actor.is_focal), None)
     if row is None:  # not among the clauses the delegate sees: this names the nearest ones
         _consultation, clause = await _find_clause_anywhere(session, actor, ref)
         return await start_comment(session, actor, clause.id, text=text, now=now, limit=limit)
@@ -474,6 +479,8 @@ class Saved:
     late: bool
     edited: bool
     consultation_title: str
+    # The consultation's clearance: where it asks for it, the comment goes to the focal point.
+    clearance: str = "off"
 
 
 async def submit(
@@ -503,10 +510,19 @@ async def submit(
             comment.proposed_whole = True  # written in this release's flow: the whole clause
         comment.kind, comment.text, comment.proposed = draft.kind, draft.text, draft.proposed
         comment.updated_at = now
+        if comment.clearance != ClearanceState.DRAFTED and not actor.is_focal:
+            # Returned, or cleared as it stood: it waits for its focal point again as it is now.
+            comment.clearance = ClearanceState.DRAFTED
+            comment.cleared_late = False
+            session.add(
+                ClearanceEvent(comment_id=comment.id, contact_id=actor.contact_id, at=now, action="resubmitted")
+            )
         comment.late = comment.late or late
         comment.source_key = source_key or comment.source_key
         await session.flush()
-        return Saved(comment.id, info.ref, comment.kind, comment.late, True, consultation.title)
+        return Saved(
+            comment.id, info.ref, comment.kind, comment.late, True, consultation.title, clearance.mode_of(consultation)
+        )
     try:
         comment_id = await session.scalar(
             _NEW_COMMENT,
@@ -525,11 +541,17 @@ async def submit(
                 "created_at": now,
                 "updated_at": now,
                 "source_key": source_key,
+                # The state's own comment, by its focal point, is cleared as it is written.
+                "clearance": ClearanceState.CLEARED if actor.is_focal else ClearanceState.DRAFTED,
+                "cleared_by": actor.contact_id if actor.is_focal else None,
+                "cleared_at": now if actor.is_focal else None,
+                "cleared_late": late if actor.is_focal else False,
             },
         )
     except IntegrityError as exc:  # the same message handled twice
         raise Refused(Reason.ALREADY_RECORDED) from exc
-    return Saved(comment_id, info.ref, draft.kind, late, False, consultation.title)
+    mode = "own" if actor.is_focal else clearance.mode_of(consultation)
+    return Saved(comment_id, info.ref, draft.kind, late, False, consultation.title, mode)
 
 
 async def _sent_from(session: AsyncSession, actor: Actor, source_key: str | None) -> Saved | None:
@@ -546,9 +568,9 @@ async def _sent_from(session: AsyncSession, actor: Actor, source_key: str | None
     return Saved(comment.id, info.ref, comment.kind, comment.late, edited, info.consultation_title)
 
 
-_ROUND_STATE = select(_ROUNDS.c.title, _ROUNDS.c.status, _ROUNDS.c.deadline, _ROUNDS.c.allow_late).where(
-    _ROUNDS.c.id == bindparam("round")
-)
+_ROUND_STATE = select(
+    _ROUNDS.c.title, _ROUNDS.c.status, _ROUNDS.c.deadline, _ROUNDS.c.allow_late, _ROUNDS.c.clearance
+).where(_ROUNDS.c.id == bindparam("round"))
 _NEW_COMMENT = insert(table(Comment)).returning(table(Comment).c.id)
 
 
@@ -570,6 +592,10 @@ class MyComment:
     # The Secretariat's answer, once it has been made known to the author (/publish).
     observation: str | None
     disposition: str | None = None
+    # Where the consultation asks for clearance: where the comment stands with the state's
+    # focal point (drafted, returned, cleared) and the note it was returned with.
+    clearance: str | None = None
+    clearance_note: str | None = None
 
 
 async def my_comments(session: AsyncSession, actor: Actor, now: datetime | None = None) -> list[MyComment]:
@@ -602,6 +628,10 @@ async def my_comments(session: AsyncSession, actor: Actor, now: datetime | None 
                 editable,
                 comment.observation if _published(comment) else None,
                 comment.disposition if _published(comment) else None,
+                comment.clearance
+                if clearance.mode_of(consultation) != Clearance.OFF and comment.body_id is not None
+                else None,
+                comment.clearance_note if comment.clearance == ClearanceState.RETURNED else None,
             )
         )
     return result

@@ -14,14 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.models import (
     Body,
     Clause,
+    Clearance,
+    ClearanceState,
     Comment,
-    CommentStatus,
     Consultation,
     MemberState,
     Role,
     Section,
     utcnow,
 )
+from bot.services import clearance
 from bot.services.errors import NotFound, Reason
 from bot.services.registry import Actor, author_label, require
 from bot.services.rounds import sections_of
@@ -99,21 +101,22 @@ async def gather(
         )
         .join(Clause, Clause.id == Comment.clause_id)
         .join(Section, Section.id == Clause.section_id)
-        .join(Body, Body.id == Comment.body_id)
+        .outerjoin(Body, Body.id == Comment.body_id)  # none: the state's own comment
         .join(MemberState, MemberState.id == Comment.state_id)
-        .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+        .where(Comment.consultation_id == consultation.id, clearance.counted())
         .order_by(Clause.position, Comment.created_at, Comment.id)
     )
     found = rows.all()
     await _number(session, consultation.id, [(row[0], row[6]) for row in found])
     entries = []
+    mode = clearance.mode_of(consultation)
     for comment, ref, _position, paragraphs, body_code, state_name, _state_code, section_ref in found:
         entries.append(
             CommentEntry(
                 number=comment.number or "",
                 clause_ref=ref,
                 paragraphs=tuple(paragraphs or ()),
-                body=body_code,
+                body=body_code or "",
                 state=state_name,
                 kind=comment.kind,
                 text=comment.text,
@@ -124,6 +127,10 @@ async def gather(
                 observation=comment.observation,
                 disposition=comment.disposition,
                 section_ref=section_ref,
+                clearance=""
+                if mode == Clearance.OFF
+                else ("cleared" if comment.clearance == ClearanceState.CLEARED else "not cleared"),
+                cleared_late=comment.cleared_late,
             )
         )
     report = await status_report(session, consultation)

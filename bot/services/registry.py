@@ -56,6 +56,10 @@ class Actor:
         return self.role == Role.CHAIR
 
     @property
+    def is_focal(self) -> bool:
+        return self.role == Role.FOCAL
+
+    @property
     def label(self) -> str:
         return author_label(self.body_code, self.state_name)
 
@@ -262,6 +266,12 @@ async def issue_invite(
         raise InvalidInput(Reason.INVITE_NEEDS_BODY_AND_STATE, role=role)
     if role == Role.CHAIR and body_row is None:
         raise InvalidInput(Reason.INVITE_NEEDS_BODY_AND_STATE, role=role)
+    if role == Role.FOCAL:
+        # A focal point speaks for a Member State, across its bodies.
+        if state_row is None:
+            raise InvalidInput(Reason.INVITE_NEEDS_BODY_AND_STATE, role=role)
+        if body_row is not None:
+            raise InvalidInput(Reason.FOCAL_HAS_NO_BODY, body=body_row.code, state=state_row.name)
     email = email.strip()
     if email and not EMAIL_RE.match(email):
         raise InvalidInput(Reason.BAD_EMAIL, email=email)

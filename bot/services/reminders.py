@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
     Clause,
+    Clearance,
+    ClearanceState,
     Comment,
     CommentStatus,
     Consultation,
@@ -36,7 +38,7 @@ from bot.models import (
     Section,
     SectionResponse,
 )
-from bot.services import outbox
+from bot.services import clearance, outbox
 from bot.services.errors import NotFound, Reason, Refused
 from bot.services.registry import Actor, require
 from bot.services.render import Renderer, Rows
@@ -67,10 +69,14 @@ async def answered_sections(session: AsyncSession, consultation: Consultation) -
     for body_id, state_id, section_id in await session.execute(
         select(Comment.body_id, Comment.state_id, Clause.section_id)
         .join(Clause, Clause.id == Comment.clause_id)
-        .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+        .where(
+            Comment.consultation_id == consultation.id,
+            Comment.status == CommentStatus.ACTIVE,
+            Comment.body_id.is_not(None),  # a state's own comment answers for no body
+        )
         .distinct()
     ):
-        answered[(body_id, state_id)].add(section_id)
+        answered[(body_id or 0, state_id)].add(section_id)
     for body_id, state_id, section_id in await session.execute(
         select(SectionResponse.body_id, SectionResponse.state_id, SectionResponse.section_id).where(
             SectionResponse.consultation_id == consultation.id
@@ -202,8 +208,16 @@ async def _queue_reminder(
     at = next_daytime(now, tz, timing.quiet_hours)
     if at >= deadline:
         return 0
+    national = clearance.national_deadline(consultation, timing.national_lead)
     message = outbox.OutgoingMessage(
-        text=write(consultation.title, deadline, tz, at, [(s.ref, s.heading) for s in open_sections]),
+        text=write(
+            consultation.title,
+            deadline,
+            tz,
+            at,
+            [(s.ref, s.heading) for s in open_sections],
+            national=national if national is not None and national > at else None,
+        ),
         buttons=buttons,
         consultation_id=consultation.id,
     )
@@ -244,6 +258,72 @@ async def _send_reminders(
             buttons=render.reminder_buttons(open_sections, consultation.id),
             now=now,
         )
+    queued += await _remind_focal_points(session, consultation, job, timing, now=now, render=render)
+    return queued
+
+
+async def _remind_focal_points(
+    session: AsyncSession,
+    consultation: Consultation,
+    job: PlannedJob,
+    timing: Timing,
+    *,
+    now: datetime,
+    render: Renderer,
+) -> int:
+    """With each reminder of a consultation that asks for clearance: every focal point whose
+    state has comments waiting for clearance is told how many, and by when."""
+    deadline = consultation.deadline
+    if deadline is None or clearance.mode_of(consultation) == Clearance.OFF:
+        return 0
+    waiting: dict[int, int] = {}
+    for state_id, n in await session.execute(
+        select(Comment.state_id, func.count())
+        .where(
+            Comment.consultation_id == consultation.id,
+            Comment.status == CommentStatus.ACTIVE,
+            Comment.clearance == ClearanceState.DRAFTED,
+        )
+        .group_by(Comment.state_id)
+    ):
+        waiting[state_id] = n
+    if not waiting:
+        return 0
+    muted = set(
+        await session.scalars(select(ReminderMute.contact_id).where(ReminderMute.consultation_id == consultation.id))
+    )
+    focal_points = await session.scalars(
+        select(Contact).where(
+            Contact.role == Role.FOCAL,
+            Contact.chat_id.is_not(None),
+            Contact.unreachable_at.is_(None),
+            Contact.state_id.in_(list(waiting)),
+        )
+    )
+    national = clearance.national_deadline(consultation, timing.national_lead)
+    queued = 0
+    for contact in focal_points:
+        if contact.id in muted or contact.state_id is None:
+            continue
+        tz = contact_tz(contact, timing.default_tz)
+        at = next_daytime(now, tz, timing.quiet_hours)
+        if at >= deadline:
+            continue
+        await _supersede(session, contact.id, consultation.id, ("reminder",))
+        queued += await outbox.enqueue(
+            session,
+            key=f"rem:{job.id}:{contact.id}",
+            kind="reminder",
+            chat_id=contact.chat_id,
+            contact_id=contact.id,
+            message=outbox.OutgoingMessage(
+                text=render.focal_reminder(consultation.title, deadline, national, tz, at, waiting[contact.state_id]),
+                consultation_id=consultation.id,
+            ),
+            now=now,
+            not_before=at,
+            expires_at=deadline,
+        )
     return queued
 
 
@@ -264,7 +344,7 @@ async def _section_counts(
     query = (
         select(Clause.section_id, func.count())
         .join(Comment, Comment.clause_id == Clause.id)
-        .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+        .where(Comment.consultation_id == consultation.id, clearance.counted())
         .group_by(Clause.section_id)
     )
     if body_id is not None:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:
     from bot.models import Clause, Section
     from bot.services.answers import AnswerLine
+    from bot.services.review import DigestLine
     from bot.services.status import AnswerCounts, BodyStatus, StatusReport
 
 # Inline buttons as rows of (label, callback data).
@@ -31,11 +32,31 @@ class Renderer(Protocol):
 
     # reminders and nudges
     def reminder(
-        self, title: str, deadline: datetime, tz: ZoneInfo, at: datetime, sections: Sequence[tuple[str, str]]
+        self,
+        title: str,
+        deadline: datetime,
+        tz: ZoneInfo,
+        at: datetime,
+        sections: Sequence[tuple[str, str]],
+        *,
+        national: datetime | None = None,
     ) -> str: ...
 
     def nudge_message(
-        self, title: str, deadline: datetime, tz: ZoneInfo, at: datetime, sections: Sequence[tuple[str, str]]
+        self,
+        title: str,
+        deadline: datetime,
+        tz: ZoneInfo,
+        at: datetime,
+        sections: Sequence[tuple[str, str]],
+        *,
+        national: datetime | None = None,
+    ) -> str: ...
+
+    def focal_digest(self, title: str, lines: Sequence[DigestLine]) -> str: ...
+
+    def focal_reminder(
+        self, title: str, deadline: datetime, national: datetime | None, tz: ZoneInfo, at: datetime, waiting: int
     ) -> str: ...
 
     def reminder_buttons(self, sections: Sequence[Section], consultation_id: int) -> Rows: ...
@@ -68,3 +89,6 @@ class Renderer(Protocol):
     def answer_chart_caption(self, title: str, body: str) -> str: ...
 
     def disposition_label(self, disposition: str | None) -> str: ...
+
+    # clearance
+    def comment_returned(self, title: str, ref: str, state: str, note: str) -> str: ...

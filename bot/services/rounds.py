@@ -26,7 +26,7 @@ from bot.models import (
     Section,
     utcnow,
 )
-from bot.services import outbox
+from bot.services import clearance, outbox
 from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from bot.services.registry import Actor, require, resolve_body
 from bot.services.render import Renderer
@@ -204,6 +204,13 @@ async def visible_consultations(session: AsyncSession, actor: Actor) -> list[Con
     body takes part in (every body, for a round without routes), once opened."""
     if actor.is_secretariat:
         return await all_consultations(session)
+    if actor.is_focal:
+        # A focal point speaks for their state in every round once it is opened.
+        return list(
+            await session.scalars(
+                select(Consultation).where(Consultation.status != RoundStatus.DRAFT).order_by(Consultation.id)
+            )
+        )
     if actor.body_id is None:
         return []
     routes = select(Route.section_id).where(Route.consultation_id == Consultation.id)
@@ -229,7 +236,7 @@ def routed_to(consultation_id: SqlValue, section_id: SqlValue, body_id: SqlValue
 def readable(consultation_id: SqlValue, section_id: SqlValue, actor: Actor) -> ColumnElement[bool]:
     """A SQL condition: the actor may read the section. For use inside a query, so the check
     costs no statement of its own."""
-    if actor.is_secretariat:
+    if actor.is_secretariat or actor.is_focal:
         return true()
     if actor.body_id is None:
         return false()
@@ -283,7 +290,7 @@ async def sections_for_body(session: AsyncSession, consultation: Consultation, b
 
 
 async def sections_for_actor(session: AsyncSession, consultation: Consultation, actor: Actor) -> list[Section]:
-    if actor.is_secretariat:
+    if actor.is_secretariat or actor.is_focal:
         return await sections_of(session, consultation)
     return await sections_for_body(session, consultation, actor.body_id)
 
@@ -395,6 +402,8 @@ class Opened:
     deadline: datetime
     contacts: int
     messages_queued: int
+    # Where clearance is required: Member States with delegates but no focal point joined.
+    without_focal: tuple[str, ...] = ()
 
 
 async def open_round(
@@ -428,7 +437,8 @@ async def open_round(
         items += await circulation.messages_for(contact)
     queued = await outbox.enqueue_many(session, items, now=now)
     reached = len({item.contact_id for item in items})
-    return Opened(consultation.name, consultation.title, deadline, reached, queued)
+    without_focal = tuple(await clearance.states_without_focal(session, consultation))
+    return Opened(consultation.name, consultation.title, deadline, reached, queued, without_focal)
 
 
 async def joined_contacts(session: AsyncSession) -> list[Contact]:
@@ -466,8 +476,10 @@ class _Circulation:
         consultation = self.consultation
         if consultation.status != RoundStatus.OPEN or contact.chat_id is None:
             return []
-        if contact.role == Role.SECRETARIAT:
-            return []  # The Secretariat reads its own draft; it is not circulated to it.
+        if contact.role in (Role.SECRETARIAT, Role.FOCAL):
+            # The Secretariat reads its own draft, a focal point reads it with /sections and
+            # their state's comments with /review: it is circulated to neither.
+            return []
         if contact.body_id not in self._sections:
             self._sections[contact.body_id] = await sections_for_body(self.session, consultation, contact.body_id)
         sections = self._sections[contact.body_id]
@@ -573,7 +585,7 @@ async def section_for_actor(session: AsyncSession, actor: Actor, section_id: int
 async def affected_contacts(session: AsyncSession, consultation: Consultation) -> list[Contact]:
     bodies = {b.id for b in await bodies_taking_part(session, consultation)}
     contacts = list(await session.scalars(select(Contact).where(Contact.chat_id.is_not(None)).order_by(Contact.id)))
-    return [c for c in contacts if c.role == Role.SECRETARIAT or c.body_id in bodies]
+    return [c for c in contacts if c.role in (Role.SECRETARIAT, Role.FOCAL) or c.body_id in bodies]
 
 
 async def change_deadline(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.models import (
     Body,
     Clause,
+    ClearanceState,
     Comment,
     CommentStatus,
     Consultation,
@@ -24,6 +25,7 @@ from bot.models import (
     Section,
     SectionResponse,
 )
+from bot.services import clearance
 from bot.services.registry import Actor, require
 from bot.services.rounds import bodies_taking_part, sections_for_body
 
@@ -40,6 +42,11 @@ class StateStatus:
     late_comments: int = 0
     no_comment_sections: int = 0
     sections_answered: int = 0
+    # Where clearance is asked for: the state's comments waiting for its focal point,
+    # returned to their delegates, and cleared.
+    waiting: int = 0
+    returned: int = 0
+    cleared: int = 0
 
     @property
     def responded(self) -> bool:
@@ -114,9 +121,9 @@ async def answer_counts(
         )
         .join(Clause, Clause.id == Comment.clause_id)
         .join(Section, Section.id == Clause.section_id)
-        .join(Body, Body.id == Comment.body_id)
+        .outerjoin(Body, Body.id == Comment.body_id)  # none: the state's own comment
         .join(MemberState, MemberState.id == Comment.state_id)
-        .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+        .where(Comment.consultation_id == consultation.id, clearance.counted())
         .group_by(Comment.disposition, Section.position, Section.ref, Section.heading, Body.code, MemberState.name)
         .order_by(Section.position)
     )
@@ -128,7 +135,7 @@ async def answer_counts(
     for disposition, section_ref, heading, body_code, state_name, n in await session.execute(query):
         overall[disposition] += n
         headings[section_ref] = heading
-        for scope, key in zip(scopes, (body_code, section_ref, state_name), strict=True):
+        for scope, key in zip(scopes, (body_code or "", section_ref, state_name), strict=True):
             counts = scope.setdefault(key, defaultdict(int))
             counts[disposition] += n
 
@@ -153,10 +160,15 @@ class StatusReport:
     deadline: datetime | None
     bodies: list[BodyStatus]
     answers: AnswerCounts | None = None  # for the Secretariat's eyes only
+    clearance: str = "off"
+    # Clearance required: Member States with delegates but no focal point who has joined.
+    without_focal: list[str] = field(default_factory=list)
+    # The Member States' own comments (by their focal points), by state.
+    state_comments: dict[str, int] = field(default_factory=dict)
 
     @property
     def total_comments(self) -> int:
-        return sum(s.comments for b in self.bodies for s in b.states)
+        return sum(s.comments for b in self.bodies for s in b.states) + sum(self.state_comments.values())
 
 
 async def status_report(
@@ -179,15 +191,26 @@ async def status_report(
         (b, s, late): n
         for b, s, late, n in await session.execute(
             select(Comment.body_id, Comment.state_id, Comment.late, func.count())
-            .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+            .where(Comment.consultation_id == consultation.id, clearance.counted())
             .group_by(Comment.body_id, Comment.state_id, Comment.late)
         )
     }
-    commented_sections: dict[tuple[int, int], set[int]] = defaultdict(set)
+    state_totals: dict[int, int] = defaultdict(int)
+    for (b, s, _late), n in comment_counts.items():
+        if b is None:
+            state_totals[s] += n
+    clearances: dict[tuple[int | None, int], dict[str, int]] = defaultdict(dict)
+    for b, s, state_of_comment, n in await session.execute(
+        select(Comment.body_id, Comment.state_id, Comment.clearance, func.count())
+        .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+        .group_by(Comment.body_id, Comment.state_id, Comment.clearance)
+    ):
+        clearances[(b, s)][state_of_comment] = n
+    commented_sections: dict[tuple[int | None, int], set[int]] = defaultdict(set)
     for b, s, section_id in await session.execute(
         select(Comment.body_id, Comment.state_id, Clause.section_id)
         .join(Clause, Clause.id == Comment.clause_id)
-        .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+        .where(Comment.consultation_id == consultation.id, clearance.counted())
         .distinct()
     ):
         commented_sections[(b, s)].add(section_id)
@@ -226,6 +249,7 @@ async def status_report(
                         delivered.add(section_id)
             commented = commented_sections.get((body.id, state.id), set())
             nocomment = nocomment_sections.get((body.id, state.id), set())
+            cleared = clearances.get((body.id, state.id), {})
             rows.append(
                 StateStatus(
                     state=state.name,
@@ -239,6 +263,9 @@ async def status_report(
                     late_comments=comment_counts.get((body.id, state.id, True), 0),
                     no_comment_sections=len(nocomment & routed_ids),
                     sections_answered=len((commented | nocomment) & routed_ids),
+                    waiting=cleared.get(ClearanceState.DRAFTED, 0),
+                    returned=cleared.get(ClearanceState.RETURNED, 0),
+                    cleared=cleared.get(ClearanceState.CLEARED, 0),
                 )
             )
         report_bodies.append(BodyStatus(body.code, body.name, rows))
@@ -249,6 +276,9 @@ async def status_report(
         consultation.deadline,
         report_bodies,
         await answer_counts(session, consultation, body_id=body_id) if with_answers else None,
+        clearance.mode_of(consultation),
+        await clearance.states_without_focal(session, consultation),
+        {} if body_id is not None else {s.name: n for s in states if (n := state_totals.get(s.id, 0))},
     )
 
 

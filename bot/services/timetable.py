@@ -45,6 +45,8 @@ class Timing:
         ("0d", timedelta(0)),
     )
     default_tz: str = "UTC"
+    # The national deadline comes this long before the regional one (clearance asked).
+    national_lead: timedelta = timedelta(0)
 
 
 def timing_from(settings: Settings) -> Timing:
@@ -55,6 +57,7 @@ def timing_from(settings: Settings) -> Timing:
         digest_every=parse_duration(digest) if digest else None,
         milestones=tuple(parse_offsets(settings.summary_milestones)),
         default_tz=settings.timezone,
+        national_lead=timedelta(days=settings.national_lead_days),
     )
 
 

@@ -78,3 +78,27 @@ async def test_routing_and_two_consultations_side_by_side(env):
         await officer.send("/status framework")
         report = await officer.wait_for("so far")
         assert "SLOM — 0 of 2" in report.content and "SOMHD — 0 of 2" in report.content
+
+
+async def test_a_focal_point_is_invited_in_chat_and_gets_the_role_s_help_and_menu(env):
+    async with env.running():
+        officer = await env.join(100, "secretariat")
+        await officer.send("/invite focal")
+        assert "needs their Member State" in (await officer.next_message()).content
+        await officer.send("/invite focal SOMHD Thailand")
+        assert "no Member State" in (await officer.next_message()).content
+        await officer.send("/invite focal Thailand Malee Srisuk")
+        issued = await officer.wait_for("Invite for")
+        assert "Malee Srisuk, national focal point (Thailand)" in issued.content
+        token = re.search(r"\?start=([A-Za-z0-9_-]+)", issued.content).group(1)
+
+        malee = env.server.user(310, "Malee")
+        await malee.send(f"/start {token}")
+        joined = await malee.next_message()
+        assert "registered as national focal point for Thailand" in joined.content
+        await malee.send("/help")
+        assert "National focal point" in (await malee.next_message()).content
+        menu = [c["command"] for c in malee.visible_commands()]
+        assert {"help", "sections", "review", "comment", "mycomments"} <= set(menu) and "consolidate" not in menu
+        await malee.send("/consolidate")
+        assert "Secretariat only" in (await malee.next_message()).content

@@ -79,9 +79,9 @@ async def test_summary_nudge_mute_extend_late_and_close(env):
         assert "marked late" in (await filipino.wait_for("is recorded")).content
 
         await officer.send("/consolidate")
-        # The consolidated draft (the calendar file of the extension may come before it).
+        # The officer's own deadline notice (.ics, through the outgoing queue) may come in first.
         document = await officer.wait_for(
-            lambda m: m.document is not None and m.document["file_name"].endswith(".docx"), timeout=60
+            lambda m: m.document is not None and m.document["file_name"].endswith("-consolidated.docx"), timeout=60
         )
         from tests.conversations.conftest import docx_comments
 

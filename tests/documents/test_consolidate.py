@@ -94,6 +94,9 @@ def _comments(sample) -> list[CommentEntry]:
                 late=n == 5,
                 observation=OBSERVATIONS.get(n),
                 disposition=DISPOSITIONS.get(n),
+                # A few as a consultation that asks its focal points for clearance has them.
+                clearance={7: "cleared", 8: "not cleared", 9: "cleared"}.get(n, ""),
+                cleared_late=n == 9,
             )
         )
     # Reverse so that the consolidator has to sort them.
@@ -106,6 +109,8 @@ def _expected_comment_text(entry: CommentEntry) -> str:
     lines[0] = f"{first}: {lines[0]}".rstrip()
     if entry.proposed:
         lines.append("Proposed wording: " + entry.proposed)
+    if entry.clearance:
+        lines.append(entry.clearance_line[0].upper() + entry.clearance_line[1:] + ".")
     return "\n".join(lines)
 
 
@@ -295,7 +300,7 @@ def test_comment_matrix(consolidated, sample, sample_bytes):
     for row, entry in zip(rows, expected_order):
         cells = [c.text for c in row.cells]
         assert cells[1] == entry.body
-        assert cells[2] == entry.state
+        assert cells[2] == entry.state_cell
         assert cells[4] == str(min(entry.paragraphs) + 1)
         kind, *late = cells[5].split("\n")
         assert kind == entry.kind

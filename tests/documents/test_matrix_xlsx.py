@@ -93,7 +93,7 @@ def test_rows_are_the_comments_in_matrix_order(matrix, sample):
         assert row == (
             entry.number,
             entry.body,
-            entry.state,
+            entry.state_cell,
             entry.clause_ref,
             min(entry.paragraphs) + 1,
             f"{kind} (late)" if entry.late else kind,

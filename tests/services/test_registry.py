@@ -84,6 +84,19 @@ async def test_invites_need_known_body_and_state(session):
     assert secretariat.role == Role.SECRETARIAT
 
 
+async def test_a_focal_point_is_invited_for_a_member_state_and_none_of_its_bodies(session):
+    await _seed(session)
+    first = await registry.issue_invite(session, CONSOLE, role="focal", body=None, state="TH", name="Malee", now=NOW)
+    second = await registry.issue_invite(session, CONSOLE, role="focal", body=None, state="Thailand", now=NOW)
+    assert first.role == second.role == Role.FOCAL and first.state_name == "Thailand" and first.body_code is None
+    joined = await registry.join(session, first.token, telegram_user_id=7, chat_id=7, username=None, full_name="M")
+    assert joined.actor.is_focal and joined.actor.label == "Thailand" and joined.actor.timezone == "Asia/Bangkok"
+    with refused(InvalidInput, "needs their Member State"):
+        await registry.issue_invite(session, CONSOLE, role="focal", body=None, state=None)
+    with refused(InvalidInput, "names no body"):
+        await registry.issue_invite(session, CONSOLE, role="focal", body="SOMHD", state="Thailand")
+
+
 async def test_csv_enrols_every_row_and_returns_links(session):
     await _seed(session)
     data = (
@@ -91,14 +104,15 @@ async def test_csv_enrols_every_row_and_returns_links(session):
         "Somchai,delegate,SOMHD,Thailand,somchai@example.org\n"
         "Lan,delegate,SLOM,VN,lan@example.org\n"
         "Chair Health,chair,SOMHD,,chair@example.org\n"
+        "Malee,focal,,Thailand,malee@example.org\n"
     )
     fields, rows, invites = await registry.enrol_csv(session, CONSOLE, data, now=NOW)
-    assert len(invites) == 3
+    assert len(invites) == 4 and invites[3].role == Role.FOCAL and invites[3].state_name == "Thailand"
     out = registry.write_csv_with_links(fields, rows, [registry.invite_link("cbot", i.token) for i in invites])
     lines = out.strip().split("\n")
     assert lines[0] == "name,role,body,state,email,invite_link"
     assert lines[1].startswith("Somchai,delegate,SOMHD,Thailand,somchai@example.org,https://t.me/cbot?start=")
-    assert len({line.rsplit("=", 1)[1] for line in lines[1:]}) == 3
+    assert len({line.rsplit("=", 1)[1] for line in lines[1:]}) == 4
 
 
 async def test_csv_with_bad_rows_reports_each_line_and_enrols_nobody(session):
