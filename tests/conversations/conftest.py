@@ -79,6 +79,40 @@ class BotEnv:
         return False
 
     @asynccontextmanager
+    async def replicas(self, settings, count: int = 2):
+        """`count` webhook replicas of the bot on this database (behind no load balancer: the
+        tests give them work through the database); yields their applications."""
+        from bot.webhook import run_webhook
+
+        stops, tasks, apps = [], [], []
+        try:
+            for _ in range(count):
+                application = build_application(settings, db=Database(self.database_url))
+                stop, ready = asyncio.Event(), asyncio.Event()
+                tasks.append(
+                    asyncio.create_task(
+                        run_webhook(
+                            application,
+                            listen="127.0.0.1",
+                            port=0,
+                            path="telegram",
+                            public_url=None,
+                            secret="x",
+                            stop_event=stop,
+                            ready=ready,
+                        )
+                    )
+                )
+                await asyncio.wait_for(ready.wait(), 15)
+                stops.append(stop)
+                apps.append(application)
+            yield apps
+        finally:
+            for stop in stops:
+                stop.set()
+            await asyncio.gather(*tasks)
+
+    @asynccontextmanager
     async def running(self):
         """The bot process: build the application and poll until the block ends."""
         application = build_application(self.settings, db=Database(self.database_url))

@@ -5,7 +5,6 @@ limit together, and a chat's messages in order across a takeover."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import timedelta
@@ -19,7 +18,6 @@ from bot.db import Database
 from bot.models import Outbox, OutboxStatus, utcnow
 from bot.runner import polling
 from bot.services import outbox
-from bot.webhook import run_webhook
 from tests.conftest import make_settings
 
 
@@ -86,36 +84,11 @@ async def test_two_processes_on_one_database_stay_under_the_limit_together(env):
         pytest.skip("several processes share a PostgreSQL database")
     _users, opened = await env.circulating(60, first_user_id=7000)
     settings = make_settings(env.database_url, env.server.url)
-    stops, tasks, apps = [], [], []
     started = time.monotonic()
-    for _ in range(2):
-        application = build_application(settings, db=Database(env.database_url))
-        stop, ready = asyncio.Event(), asyncio.Event()
-        tasks.append(
-            asyncio.create_task(
-                run_webhook(
-                    application,
-                    listen="127.0.0.1",
-                    port=0,
-                    path="telegram",
-                    public_url=None,
-                    secret="x",
-                    stop_event=stop,
-                    ready=ready,
-                )
-            )
-        )
-        await asyncio.wait_for(ready.wait(), 15)
-        stops.append(stop)
-        apps.append(application)
-    try:
+    async with env.replicas(settings) as apps:
         assert await env.queue_emptied()
         seconds = time.monotonic() - started
         sent_by = [app.bot_data.sender.sent for app in apps]
-    finally:
-        for stop in stops:
-            stop.set()
-        await asyncio.gather(*tasks)
     # Both sent, together at one bot's rate, and Telegram never had to refuse one.
     assert all(count > 0 for count in sent_by), sent_by
     assert sum(sent_by) == opened.messages_queued == 240

@@ -10,14 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import build_application
-from bot.db import Database
 from bot.models import Outbox
 from bot.rendering import RENDERER
 from bot.services import outbox, registry, rounds
 from bot.services.registry import CONSOLE
 from bot.services.timetable import timing_from
-from bot.webhook import run_webhook
 from tests.conftest import make_settings
 from tests.factories import small_draft
 
@@ -69,28 +66,7 @@ async def test_two_instances_share_the_work_without_doubles(env):
             timing=timing_from(settings),
         )
 
-    stops, tasks, apps = [], [], []
-    for _ in range(2):
-        application = build_application(settings, db=Database(env.database_url))
-        stop, ready = asyncio.Event(), asyncio.Event()
-        tasks.append(
-            asyncio.create_task(
-                run_webhook(
-                    application,
-                    listen="127.0.0.1",
-                    port=0,
-                    path="telegram",
-                    public_url=None,
-                    secret="x",
-                    stop_event=stop,
-                    ready=ready,
-                )
-            )
-        )
-        await asyncio.wait_for(ready.wait(), 15)
-        stops.append(stop)
-        apps.append(application)
-    try:
+    async with env.replicas(settings) as apps:
 
         async def settled():
             async with env.db.session() as session:
@@ -106,10 +82,6 @@ async def test_two_instances_share_the_work_without_doubles(env):
             await asyncio.sleep(0.1)
         assert await settled()
         sent_by = [app.bot_data.sender.sent for app in apps]
-    finally:
-        for stop in stops:
-            stop.set()
-        await asyncio.gather(*tasks)
 
     for user in users:
         texts = Counter(m.content.split("\n")[1] if "\n" in m.content else m.content[:40] for m in user.messages())
