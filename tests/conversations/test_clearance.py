@@ -104,14 +104,15 @@ async def test_a_focal_point_returns_merges_and_clears_and_a_restart_loses_nothi
         await health.drain(quiet=1.0)
         await labour.drain(quiet=1.0)
 
+        # The first comment brings each Thai focal point the day's digest; the later ones wait a day.
+        # (A digest still queued when more comments come gives way to one counting them all,
+        # so the next comments are made once it has gone out.)
         await comment(health, "1.2", "Refer to the national strategies by name.")
+        digest = await malee.wait_for("of your state to clear")
+        assert "1 new comment" in digest.content and "• 1 Purpose · SOMHD: 1" in digest.content
         await comment(health, "2.1", "Name platform workers.")
         await comment(labour, "2.1", "Include domestic workers.")
         await comment(labour, "2.2", "Every three years is enough.")
-
-        # The first comment brings each Thai focal point the day's digest; the later ones wait a day.
-        digest = await malee.wait_for("of your state to clear")
-        assert "1 new comment" in digest.content and "• 1 Purpose · SOMHD: 1" in digest.content
 
         await manila.send("/review")
         assert "Nothing is waiting for your clearance" in (await manila.next_message()).content
