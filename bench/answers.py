@@ -98,6 +98,7 @@ async def _prepare(url: str, rows: int, matrix_path: Path) -> None:
                 [
                     {
                         "consultation_id": consultation.id,
+                        "stage_id": consultation.stage_id,
                         "clause_id": clauses[i % len(clauses)],
                         "contact_id": contacts[i % len(contacts)].id,
                         "body_id": contacts[i % len(contacts)].body_id,

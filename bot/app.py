@@ -127,6 +127,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("status", chair.status_command, CHAIRS, menu=(C, S)),
     Command("consolidate", secretariat.consolidate, SECRETARIAT, menu=(S,)),
     Command("open", secretariat.open_round, SECRETARIAT, menu=(S,)),
+    Command("stage", secretariat.stage, CHAIRS, menu=(C, S)),
     Command("invite", secretariat.invite, SECRETARIAT, menu=(S,)),
     Command("consultations", secretariat.consultations, SECRETARIAT, menu=(S,)),
     Command("route", secretariat.route, SECRETARIAT, menu=(S,)),
@@ -170,7 +171,9 @@ BUTTONS: tuple[Button, ...] = (
     Button((callbacks.Mute, callbacks.Unmute), delegate.mute),
     Button(callbacks.Nudge, chair.nudge, CHAIRS),
     Button(
-        (callbacks.UploadNew, callbacks.UploadReplace, callbacks.UploadCancel), secretariat.upload_choice, SECRETARIAT
+        (callbacks.UploadNew, callbacks.UploadReplace, callbacks.UploadVersion, callbacks.UploadCancel),
+        secretariat.upload_choice,
+        SECRETARIAT,
     ),
     Button(callbacks.AnswerWith, answers.choose, SECRETARIAT),
     Button(callbacks.AnswerNoObservation, answers.no_observation, SECRETARIAT),
@@ -262,7 +265,14 @@ async def post_init(application: AnyApplication) -> None:
     )
     bot_data.timer = timer
     await timer.start()
-    log.info("Clausebot @%s ready", bot_data.bot_username)
+    # Said once the updates are coming in: the job queue runs only after the updater has
+    # started, so a stop signal from then on finds the bot fully started (PTB cannot stop
+    # cleanly in the middle of starting).
+    application.job_queue.run_once(_ready, 0, name="ready")
+
+
+async def _ready(context: ClausebotContext) -> None:
+    log.info("Clausebot @%s ready", context.bot_data.bot_username)
 
 
 async def post_stop(application: AnyApplication) -> None:

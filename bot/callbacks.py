@@ -266,6 +266,12 @@ class UploadReplace(CallbackData, prefix="up:r"):
 
 
 @dataclasses.dataclass(frozen=True)
+class UploadVersion(CallbackData, prefix="up:v"):
+    upload_id: int
+    consultation_id: int
+
+
+@dataclasses.dataclass(frozen=True)
 class UploadCancel(CallbackData, prefix="up:x"):
     upload_id: int
 

@@ -396,12 +396,22 @@ def cmd_import(args) -> int:
 
     async def work(session):
         replace = await rounds.resolve_consultation(session, args.replace) if args.replace else None
+        version_of = await rounds.resolve_consultation(session, args.version_of) if args.version_of else None
         return await rounds.import_draft(
-            session, path.read_bytes(), path.name, name=args.name, replace=replace, max_bytes=settings.max_upload_bytes
+            session,
+            path.read_bytes(),
+            path.name,
+            name=args.name,
+            replace=replace,
+            version_of=version_of,
+            max_bytes=settings.max_upload_bytes,
         )
 
     outline = _call(settings, work)
-    print(_plain(texts.outline(outline, heading="Imported")))
+    if outline.mapping is not None:
+        print(_plain(texts.upload_stored(outline)))
+    else:
+        print(_plain(texts.outline(outline, heading="Imported")))
     return 0
 
 
@@ -563,8 +573,22 @@ def cmd_open(args) -> int:
             tz=settings.tz,
             now=now,
         )
+        kind = None
+        if args.kind:
+            kind = rounds.parse_stage_kind(args.kind)
+        plan = rounds.StagePlan(
+            kind=kind, bodies=tuple(code for b in args.body or [] for code in b.split(",") if code),
+            all_clauses=args.all_clauses,
+        )  # fmt: skip
         return await rounds.open_round(
-            session, _console(), consultation, deadline, render=_renderer(), now=now, timing=timing_from(settings)
+            session,
+            _console(),
+            consultation,
+            deadline,
+            render=_renderer(),
+            now=now,
+            timing=timing_from(settings),
+            plan=plan,
         )
 
     opened = _call(settings, work)
@@ -891,7 +915,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("import-draft", "Import a Word draft (.docx) as a new consultation.", cmd_import)
     p.add_argument("file", metavar="FILE.docx")
     p.add_argument("--name", help="short name of the consultation (default: from the title)")
-    p.add_argument("--replace", metavar="CONSULTATION", help="replace the draft of a consultation not yet opened")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--replace", metavar="CONSULTATION", help="replace the draft of a consultation not yet opened")
+    g.add_argument(
+        "--version-of",
+        metavar="CONSULTATION",
+        help="store the revised draft as the next version (v1, v2, ...) of a consultation whose stage is closed",
+    )
 
     p = add("invite", "Issue invite links (one, or many from a CSV).", cmd_invite)
     p.add_argument("--role", choices=["delegate", "chair", "secretariat", "focal"])
@@ -927,8 +957,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--section", action="append", help="section reference (repeatable; 'all' for every section)")
     p.add_argument("--body", action="append", help="body code (repeatable)")
 
-    p = add("open", "Open a round and circulate the sections.", cmd_open)
+    p = add("open", "Open a round, or the next stage, and circulate the sections.", cmd_open)
     p.add_argument("--consultation", metavar="NAME")
+    p.add_argument(
+        "--kind",
+        choices=["comments", "final", "review"],
+        help="the stage to open once the last is closed: final comments on a new version, or a review by --body",
+    )
+    p.add_argument("--body", action="append", help="body code a review goes to (repeatable)")
+    p.add_argument("--all-clauses", action="store_true", help="final comments on every clause, not only those changed")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--deadline", metavar="ISO-DATETIME", help="e.g. 2027-01-22 or 2027-01-22T17:00+07:00")
     g.add_argument("--days", type=int, help="window in days (default 60)")

@@ -92,8 +92,16 @@ def undo_no_comments(section_id: int) -> Rows:
     return [[("↩️ Undo", cb.UndoNoComments(section_id).pack())]]
 
 
-def upload_choices(upload_id: int, replaceable: Sequence[tuple[int, str]]) -> Rows:
-    rows: Rows = [[("✅ Store as a new consultation", cb.UploadNew(upload_id).pack())]]
+def upload_choices(
+    upload_id: int, replaceable: Sequence[tuple[int, str]], versionable: Sequence[tuple[int, str]] = ()
+) -> Rows:
+    rows: Rows = []
+    for consultation_id, name in versionable[:5]:
+        label = f"🆕 New version of {name}"
+        rows.append(
+            [(label if len(label) <= 60 else label[:59] + "…", cb.UploadVersion(upload_id, consultation_id).pack())]
+        )
+    rows.append([("✅ Store as a new consultation", cb.UploadNew(upload_id).pack())])
     for consultation_id, name in replaceable[:5]:
         label = f"♻️ Replace draft of {name}"
         rows.append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    select,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import (
@@ -31,6 +32,9 @@ from sqlalchemy.orm import (
     mapped_column,
     relationship,
 )
+from sqlalchemy.sql.selectable import ScalarSelect
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -148,11 +152,152 @@ class MemberState(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
 
 
+class _OfCurrentStage(Generic[T]):
+    """An attribute of a consultation's current stage (its last), read and written through the
+    consultation: `consultation.deadline` in Python, `Consultation.deadline` in a query (a
+    correlated scalar subquery), so that code about "the round" reads as it always did."""
+
+    def __init__(self, column: str = "") -> None:
+        self.name = column
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self.name = self.name or name
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> ScalarSelect[T]: ...
+
+    @overload
+    def __get__(self, obj: Consultation, owner: type[Any]) -> T: ...
+
+    def __get__(self, obj: Consultation | None, owner: type[Any]) -> T | ScalarSelect[T]:
+        if obj is None:
+            table = Stage.__table__
+            return (
+                select(table.c[self.name])
+                .where(table.c.consultation_id == Consultation.__table__.c.id)
+                .order_by(table.c.position.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+        value: T = getattr(obj.stage, self.name)
+        return value
+
+    def __set__(self, obj: Consultation, value: T) -> None:
+        setattr(obj.stage, self.name, value)
+
+
+class StageKind(enum.StrEnum):
+    """What a stage of a consultation asks of the bodies it goes to."""
+
+    COMMENTS = "comments"  # comments on the draft, clause by clause
+    FINAL = "final"  # final comments on a new version (by default on its changed clauses)
+    REVIEW = "review"  # a stage routed to one or a few bodies (a cross-sector review)
+    ENDORSEMENT = "endorsement"  # endorse, endorse with a reservation, or cannot endorse
+
+
 class Consultation(Base):
+    """A consultation on one draft: its versions (v0, v1, ...) and its stages, in order.
+
+    The round attributes (status, deadline, ...) are those of its current stage, the last one:
+    they read and write through to it, in Python and in SQL (see `_stage_attribute`)."""
+
     __tablename__ = "consultations"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # The current stage's (see Stage).
+    kind = _OfCurrentStage[str]()
+    status = _OfCurrentStage[str]()
+    deadline = _OfCurrentStage[datetime | None]()
+    opened_at = _OfCurrentStage[datetime | None]()
+    closed_at = _OfCurrentStage[datetime | None]()
+    allow_late = _OfCurrentStage[bool]()
+    reminder_schedule = _OfCurrentStage[str | None]()
+    remind_everyone = _OfCurrentStage[bool]()
+    clearance = _OfCurrentStage[str]()
+    silence = _OfCurrentStage[bool]()
+    only_changed = _OfCurrentStage[bool]()
+    stage_id = _OfCurrentStage[int]("id")
+    version_id = _OfCurrentStage[int]()
+
+    versions: Mapped[list[Version]] = relationship(
+        back_populates="consultation", order_by="Version.number", cascade="all, delete-orphan", lazy="selectin"
+    )
+    stages: Mapped[list[Stage]] = relationship(
+        back_populates="consultation", order_by="Stage.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def stage(self) -> Stage:
+        """The current stage: the last one (open, closed, or prepared and not yet open)."""
+        return self.stages[-1]
+
+    @property
+    def version(self) -> Version:
+        """The version the current stage is on."""
+        stage = self.stage
+        return next(v for v in self.versions if v.id == stage.version_id or v is stage.version)
+
+    @property
+    def ever_opened(self) -> bool:
+        """Whether a stage of it was ever opened: until then only the Secretariat sees it."""
+        return any(stage.opened_at is not None for stage in self.stages)
+
+    @property
+    def circulated_version_id(self) -> int:
+        """The version delegates see: that of the last stage that was opened (the current
+        one's while the first stage has not been)."""
+        for stage in reversed(self.stages):
+            if stage.opened_at is not None:
+                return stage.version_id
+        return self.stage.version_id
+
+    # Read by bot.services.consolidation and rounds only, from the current version.
+    @property
+    def draft_filename(self) -> str:
+        return self.version.filename
+
+
+class Version(Base):
+    """One text of the draft (v0 the zero draft, v1 the first revision, ...), as uploaded.
+
+    `mapping` is how its clauses were mapped to the previous version's when it was uploaded
+    (documents.versions, with the Secretariat's corrections): a list of
+    {"new": ref | None, "old": ref | None, "kind": ..., "confidence": ...}."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("consultation_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(String(500), default="")
+    filename: Mapped[str] = mapped_column(String(255), default="draft.docx")
+    draft_bytes: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    mapping: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+
+    consultation: Mapped[Consultation] = relationship(back_populates="versions")
+
+    @property
+    def label(self) -> str:
+        return f"v{self.number}"
+
+
+class Stage(Base):
+    """One stage of a consultation on one version: its window, its reminders, its clearance.
+
+    A stage is prepared (status draft) until opened; at most one stage of a consultation is
+    open, and only the last one can be."""
+
+    __tablename__ = "stages"
+    __table_args__ = (UniqueConstraint("consultation_id", "position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=1)  # 1, 2, ... in the consultation
+    kind: Mapped[str] = mapped_column(String(16), default=StageKind.COMMENTS, server_default=StageKind.COMMENTS.value)
     status: Mapped[str] = mapped_column(String(16), default=RoundStatus.DRAFT)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -163,29 +308,39 @@ class Consultation(Base):
     # Remind every delegate, not only those whose body and state have not responded.
     remind_everyone: Mapped[bool] = mapped_column(Boolean, default=False)
     # Clearance by the Member States' focal points (Clearance): read through
-    # bot.services.clearance.mode_of, never directly, so that a stage can hold its own.
+    # bot.services.clearance.mode_of, never directly.
     clearance: Mapped[str] = mapped_column(String(16), default=Clearance.OFF, server_default=Clearance.OFF.value)
+    # Endorsement under the silence procedure: no objection by the deadline is endorsement.
+    silence: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Final comments: only the clauses changed since the last version are circulated.
+    only_changed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    draft_filename: Mapped[str] = mapped_column(String(255), default="draft.docx")
-    draft_bytes: Mapped[bytes] = deferred(mapped_column(LargeBinary))
 
-    sections: Mapped[list[Section]] = relationship(
-        back_populates="consultation", order_by="Section.position", cascade="all, delete-orphan"
-    )
+    consultation: Mapped[Consultation] = relationship(back_populates="stages")
+    version: Mapped[Version] = relationship(lazy="joined")
+
+
+class StageBody(Base):
+    """A body a stage is routed to (a review by one or a few bodies). A stage without rows
+    goes to the bodies the version's sections are routed to."""
+
+    __tablename__ = "stage_bodies"
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id", ondelete="CASCADE"), primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id", ondelete="CASCADE"), primary_key=True)
 
 
 class Section(Base):
     __tablename__ = "sections"
-    __table_args__ = (UniqueConstraint("consultation_id", "ref"),)
+    __table_args__ = (UniqueConstraint("version_id", "ref"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     ref: Mapped[str] = mapped_column(String(32))
     heading: Mapped[str] = mapped_column(Text)
     level: Mapped[int] = mapped_column(Integer, default=1)
     paragraph: Mapped[int] = mapped_column(Integer, default=0)
 
-    consultation: Mapped[Consultation] = relationship(back_populates="sections")
     clauses: Mapped[list[Clause]] = relationship(
         back_populates="section", order_by="Clause.position", cascade="all, delete-orphan"
     )
@@ -193,9 +348,10 @@ class Section(Base):
 
 class Clause(Base):
     __tablename__ = "clauses"
-    __table_args__ = (UniqueConstraint("consultation_id", "ref"),)
+    __table_args__ = (UniqueConstraint("version_id", "ref"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     ref: Mapped[str] = mapped_column(String(64))
@@ -300,6 +456,8 @@ class Comment(Base):
     __table_args__ = (UniqueConstraint("consultation_id", "number"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    # The stage it was made in (its clause is of that stage's version).
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id", ondelete="CASCADE"), index=True)
     clause_id: Mapped[int] = mapped_column(ForeignKey("clauses.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     # None: the Member State's own comment, written by its focal point.
@@ -411,9 +569,10 @@ class SectionResponse(Base):
     """A delegate's "no comments on this section"."""
 
     __tablename__ = "section_responses"
-    __table_args__ = (UniqueConstraint("section_id", "contact_id"),)
+    __table_args__ = (UniqueConstraint("stage_id", "section_id", "contact_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id", ondelete="CASCADE"), index=True)
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"))
@@ -457,6 +616,7 @@ class PlannedJob(Base):
     __table_args__ = (Index("ix_planned_jobs_status_due", "status", "due_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("stages.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # reminder | digest | milestone
     label: Mapped[str] = mapped_column(String(16))  # "7d", "week 2", "deadline"
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -477,6 +637,7 @@ class Nudge(Base):
     __tablename__ = "nudges"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("stages.id", ondelete="CASCADE"), index=True)
     body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     recipients: Mapped[int] = mapped_column(Integer, default=0)

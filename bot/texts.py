@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
     from bot.services.outbox import Sending
     from bot.services.review import Cleared, DigestLine, Done, Merged, ReviewGroup, ReviewItem
-    from bot.services.rounds import Opened, Outline
+    from bot.services.rounds import Opened, Outline, StageHistory
     from bot.services.status import AnswerCounts, BodyStatus, StateStatus, StatusReport, Tally
 
 MESSAGE_LIMIT = 4096
@@ -238,7 +238,8 @@ def help_for(role: str | None) -> str:
 MENU: dict[str, str | dict[str, str]] = {
     "status": {"chair": "Who has and has not responded", "secretariat": "Responses per body and Member State"},
     "consolidate": "Consolidated Word draft",
-    "open": "Open a round and circulate",
+    "open": "Open a round or the next stage: /open [final|review BODY] DAYS",
+    "stage": "Versions and stages: what is open",
     "invite": "Invite link: /invite ROLE BODY STATE",
     "consultations": "All consultations",
     "route": "Route sections to bodies",
@@ -472,8 +473,25 @@ def consultation_exists(name: str) -> str:
 
 def cannot_replace_open(name: str) -> str:
     return (
-        f"The draft of “{esc(name)}” cannot be replaced: its round has been opened. Start a new consultation instead."
+        f"The draft of “{esc(name)}” cannot be replaced: its round has been opened. Once the round is closed, "
+        f"send the revised draft as a new version of “{esc(name)}”."
     )
+
+
+def stage_still_open(name: str, kind: str) -> str:
+    return (
+        f"“{esc(name)}” cannot take a new version while its {esc(STAGE_NAMES.get(kind, kind))} stage is open. "
+        f"Close it first with /close {esc(name)}, then send the new version."
+    )
+
+
+# What each kind of stage is called in messages (bot.models.StageKind).
+STAGE_NAMES = {
+    "comments": "comments",
+    "final": "final comments",
+    "review": "review",
+    "endorsement": "endorsement",
+}
 
 
 def upload_gone() -> str:
@@ -492,14 +510,75 @@ def outline(o: Outline, *, heading: str = "📑 Parsed outline") -> str:
     return "\n".join(lines)
 
 
-def upload_confirm_prompt() -> str:
-    return "Is this structure right? Confirm to store it, or cancel and fix the document's headings and numbering."
+def upload_confirm_prompt(can_be_version: bool = False) -> str:
+    text = "Is this structure right? Confirm to store it, or cancel and fix the document's headings and numbering."
+    if can_be_version:
+        text += " A revised draft of a consultation whose stage is closed is stored as its new version."
+    return text
+
+
+MAPPING_KINDS = {
+    "unchanged": "unchanged",
+    "changed": "changed",
+    "renumbered": "renumbered",
+    "moved": "moved",
+    "new": "new",
+    "deleted": "deleted",
+}
+# Doubtful matches listed in the message; the rest are counted.
+DOUBTFUL_SHOWN = 15
 
 
 def upload_stored(o: Outline) -> str:
+    if o.mapping is None:
+        return (
+            outline(o, heading="✅ Draft stored")
+            + f"\n\nNext: route sections if not every body gets every section (/route), then /open {esc(o.consultation)}."
+        )
+    m = o.mapping
+    counts = ", ".join(f"{n} {MAPPING_KINDS.get(kind, kind)}" for kind, n in m.counts.items())
+    lines = [
+        f"✅ Stored as <b>{esc(m.version)}</b> of {esc(o.consultation)}.",
+        f"Its clauses against {esc(m.previous)}: {esc(counts)}.",
+    ]
+    if m.doubtful:
+        lines.append(f"\n⚠️ {len(m.doubtful)} match(es) to check, least sure first:")
+        for new, old, kind, confidence in m.doubtful[:DOUBTFUL_SHOWN]:
+            if new and old:
+                what = f"{esc(new)} ← {esc(old)} ({esc(MAPPING_KINDS.get(kind, kind))})"
+            elif new:
+                what = f"{esc(new)} new"
+            else:
+                what = f"{esc(old or '')} deleted"
+            lines.append(f"• {what}, {round(confidence * 100)}% sure")
+        if len(m.doubtful) > DOUBTFUL_SHOWN:
+            lines.append(f"… and {len(m.doubtful) - DOUBTFUL_SHOWN} more")
+    lines.append(
+        f"\nNext: <code>/open {esc(o.consultation)} final 14</code> circulates the changed clauses for final comments "
+        f"(<code>final all</code>: every clause); <code>/open {esc(o.consultation)} review SOMSWD 21</code> sends it "
+        "to one body for review."
+    )
+    return "\n".join(lines)
+
+
+def earlier_version(title: str) -> str:
     return (
-        outline(o, heading="✅ Draft stored")
-        + f"\n\nNext: route sections if not every body gets every section (/route), then /open {esc(o.consultation)}."
+        f"🔒 This is from an earlier version of “{esc(title)}”, whose stage is over: comments on it are no longer "
+        "accepted. Send /sections for the version circulated now."
+    )
+
+
+def version_identical(name: str, version: str) -> str:
+    return (
+        f"This draft is the same, clause for clause, as {esc(version)} of “{esc(name)}”: nothing was stored. "
+        "Send the revised draft."
+    )
+
+
+def version_unrelated(name: str, version: str) -> str:
+    return (
+        f"This draft has no clause in common with {esc(version)} of “{esc(name)}”, so it was not stored as its "
+        "new version. If it is another draft, send it again and store it as a new consultation."
     )
 
 
@@ -605,8 +684,45 @@ def already_open(name: str, deadline: datetime | None) -> str:
     return f"The round of “{esc(name)}” is already open (deadline {when(deadline)})."
 
 
-def round_closed_already(name: str) -> str:
-    return f"The round of “{esc(name)}” is closed; start a new consultation for the next round."
+def round_closed_already(name: str, kind: str = "comments") -> str:
+    return (
+        f"The {esc(STAGE_NAMES.get(kind, kind))} stage of “{esc(name)}” is closed. To go on, send the revised "
+        f"draft as a new version, or open the next stage with its kind: <code>/open {esc(name)} final 14</code>, "
+        f"<code>/open {esc(name)} review SOMSWD 21</code>."
+    )
+
+
+def stage_history(h: StageHistory, tz: ZoneInfo) -> str:
+    lines = [f"🗂 <b>{esc(h.title)}</b> ({esc(h.name)})", "", "<b>Versions</b>"]
+    lines += [f"• {esc(label)}: {esc(filename)}, uploaded {when(at, tz)}" for label, filename, at in h.versions]
+    lines += ["", "<b>Stages</b>"]
+    for s in h.stages:
+        name = STAGE_NAMES.get(s.kind, s.kind).capitalize()
+        where = f" to {esc(', '.join(s.bodies))}" if s.bodies else ""
+        scope = ", changed clauses only" if s.only_changed else ""
+        if s.status == "open":
+            state = f"🟢 open until {when(s.deadline, tz)}"
+        elif s.status == "closed":
+            state = f"closed {when(s.closed_at, tz)}" if s.closed_at else "closed"
+        else:
+            state = "prepared, not yet open (<code>/open</code>)"
+        comments = f"; {s.comments} comment(s)" if s.status != "draft" else ""
+        lines.append(f"{s.position}. {esc(name)} on {esc(s.version)}{where}{scope}: {state}{comments}")
+    return "\n".join(lines)
+
+
+def stage_kind_not_yet(kind: str) -> str:
+    return (
+        f"The {esc(STAGE_NAMES.get(kind, kind))} stage cannot be run in the bot yet: "
+        "record endorsements outside it for now. Comments, final comments and review stages can be opened."
+    )
+
+
+def review_needs_bodies() -> str:
+    return (
+        "A review goes to one or a few bodies: name them, e.g. <code>/open review SOMSWD 21</code> "
+        "(several: <code>/open review SOMSWD,SLOM 21</code>)."
+    )
 
 
 def nothing_to_circulate() -> str:
@@ -618,11 +734,14 @@ def not_open(name: str) -> str:
 
 
 def opened(o: Opened, tz: ZoneInfo) -> str:
+    stage = "round" if o.position == 1 else f"{STAGE_NAMES.get(o.kind, o.kind)} stage (stage {o.position}, {o.version})"
     text = (
-        f"📣 The round of <b>{esc(o.title)}</b> is open until {when(o.deadline, tz)}.\n"
+        f"📣 The {esc(stage)} of <b>{esc(o.title)}</b> is open until {when(o.deadline, tz)}.\n"
         f"Circulating to {o.contacts} registered contact(s): {o.messages_queued} message(s) queued. "
         "Contacts who join later receive their sections when they join."
     )
+    if o.changed_clauses is not None:
+        text += f"\nOnly the {o.changed_clauses} clause(s) changed since the last version are circulated."
     if o.without_focal:
         text += "\n\n" + without_focal_warning(o.without_focal)
     return text
@@ -687,19 +806,50 @@ def open_usage() -> str:
 # --- circulation ----------------------------------------------------------------------------------------
 
 
-def circulation_intro(title: str, deadline: datetime | None, tz: ZoneInfo, sections: int) -> str:
+def circulation_intro(
+    title: str,
+    deadline: datetime | None,
+    tz: ZoneInfo,
+    sections: int,
+    *,
+    kind: str = "comments",
+    version: str = "v0",
+    changed: int | None = None,
+) -> str:
+    plural = "s" if sections != 1 else ""
+    if kind == "final" and changed is not None:
+        ask = (
+            f"<b>Final comments</b> on {version} of this draft: the {changed} clause{'s' if changed != 1 else ''} "
+            f"changed since the last version, in {sections} section{plural}, each shown with what it said before."
+        )
+    elif kind == "final":
+        ask = f"<b>Final comments</b> on {version} of this draft: {sections} section{plural}."
+    elif kind == "review":
+        ask = f"Your body is asked to <b>review</b> {version} of this draft: {sections} section{plural}."
+    else:
+        ask = f"You are asked to comment on {sections} section{plural} of this draft."
     return (
         f"📨 <b>{esc(title)}</b>\n"
-        f"You are asked to comment on {sections} section{'s' if sections != 1 else ''} of this draft. "
-        f"Comments are due by <b>{when(deadline, tz)}</b>.\n\n"
+        f"{ask} Comments are due by <b>{when(deadline, tz)}</b>.\n\n"
         "Tap a clause number under a section to comment on it, or reply to the section's message. "
         "If you have nothing to say on a section, tap <b>No comments on this section</b>."
     )
 
 
-def _clause_block(clause: Clause) -> str:
+CHANGE_MARKS = {"changed": "✏️ changed", "moved": "↕️ moved", "new": "🆕 new"}
+# How much of a clause's earlier text is shown under it: the message stays readable on a phone.
+WAS_LIMIT = 400
+
+
+def _clause_block(clause: Clause, change: tuple[str, str | None] | None = None) -> str:
     text = esc(clause.text)
-    return f"<b>{esc(clause.ref)}</b> {text}"
+    block = f"<b>{esc(clause.ref)}</b> {text}"
+    if change is not None:
+        how, before = change
+        block += f"\n<i>{CHANGE_MARKS.get(how, how)}</i>"
+        if before is not None and before != clause.text:
+            block += f" <i>– it said:</i> <s>{esc(shorten(before, WAS_LIMIT))}</s>"
+    return block
 
 
 def _split_long(text: str, size: int) -> list[str]:
@@ -714,13 +864,20 @@ def _split_long(text: str, size: int) -> list[str]:
     return pieces
 
 
-def section_parts(title: str, section: Section, clauses: Sequence[Clause]) -> list[tuple[str, list[int]]]:
-    """A section as one or more messages under Telegram's limit, split between clauses."""
+def section_parts(
+    title: str,
+    section: Section,
+    clauses: Sequence[Clause],
+    *,
+    changes: Mapping[str, tuple[str, str | None]] | None = None,
+) -> list[tuple[str, list[int]]]:
+    """A section as one or more messages under Telegram's limit, split between clauses; with
+    `changes` (final comments), each clause says how it changed since the last version."""
     head = f"<b>{esc(section.ref)} {esc(section.heading)}</b>"
     budget = PART_BUDGET - len(esc(title)) - len(head) - 40
     blocks: list[tuple[str, int]] = []
     for clause in clauses:
-        block = _clause_block(clause)
+        block = _clause_block(clause, changes.get(clause.ref) if changes else None)
         if len(block) <= budget:
             blocks.append((block, clause.id))
             continue
@@ -1997,6 +2154,12 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.COMMENT_GONE: comment_gone,
     Reason.COMMENT_INCOMPLETE: comment_incomplete,
     Reason.CONSULTATION_EXISTS: consultation_exists,
+    Reason.STAGE_STILL_OPEN: stage_still_open,
+    Reason.STAGE_KIND_NOT_YET: stage_kind_not_yet,
+    Reason.REVIEW_NEEDS_BODIES: review_needs_bodies,
+    Reason.VERSION_IDENTICAL: version_identical,
+    Reason.EARLIER_VERSION: earlier_version,
+    Reason.VERSION_UNRELATED: version_unrelated,
     Reason.CSV_EMPTY: csv_empty,
     Reason.CSV_MISSING_COLUMNS: csv_missing_columns,
     Reason.DEADLINE_IN_PAST: deadline_in_past,

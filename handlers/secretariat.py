@@ -14,6 +14,7 @@ from telegram.error import TelegramError
 from bot import callbacks as cb
 from bot import keyboards, texts
 from bot.context import ClausebotContext
+from bot.models import StageKind
 from bot.rendering import RENDERER
 from bot.services import clearance, consolidation, registry, rounds, timetable
 from bot.services.errors import InvalidInput, NotFound, Reason
@@ -52,24 +53,26 @@ async def upload(update: Update, context: ClausebotContext) -> None:
     if spreadsheet:
         await answers.matrix_upload(update, context, data, filename)
         return
-    upload_id, outline, replaceable = await rounds.stage_upload(
+    upload_id, outline, replaceable, versionable = await rounds.stage_upload(
         context.session, context.me, data, filename, max_bytes=limit
     )
     await context.commit()
     await reply(
         update,
-        texts.outline(outline) + "\n\n" + texts.upload_confirm_prompt(),
-        keyboards.upload_choices(upload_id, replaceable),
+        texts.outline(outline) + "\n\n" + texts.upload_confirm_prompt(bool(versionable)),
+        keyboards.upload_choices(upload_id, replaceable, versionable),
     )
 
 
 async def upload_choice(update: Update, context: ClausebotContext) -> None:
     data = query_of(update).data or ""
-    choice: cb.UploadNew | cb.UploadReplace | cb.UploadCancel
+    choice: cb.UploadNew | cb.UploadReplace | cb.UploadVersion | cb.UploadCancel
     if data.startswith(cb.UploadCancel.prefix + ":"):
         choice = pressed(update, cb.UploadCancel)
     elif data.startswith(cb.UploadReplace.prefix + ":"):
         choice = pressed(update, cb.UploadReplace)
+    elif data.startswith(cb.UploadVersion.prefix + ":"):
+        choice = pressed(update, cb.UploadVersion)
     else:
         choice = pressed(update, cb.UploadNew)
     upload_id = choice.upload_id
@@ -81,8 +84,14 @@ async def upload_choice(update: Update, context: ClausebotContext) -> None:
         await reply(update, texts.upload_cancelled())
         return
     replace_id = choice.consultation_id if isinstance(choice, cb.UploadReplace) else None
+    version_of_id = choice.consultation_id if isinstance(choice, cb.UploadVersion) else None
     outline = await rounds.confirm_upload(
-        context.session, context.me, upload_id, replace_id=replace_id, max_bytes=context.settings.max_upload_bytes
+        context.session,
+        context.me,
+        upload_id,
+        replace_id=replace_id,
+        version_of_id=version_of_id,
+        max_bytes=context.settings.max_upload_bytes,
     )
     await context.commit()
     await reply(update, texts.upload_stored(outline))
@@ -166,9 +175,15 @@ async def route(update: Update, context: ClausebotContext) -> None:
     await reply(update, texts.routing(consultation.name, table))
 
 
-def _split_open_args(args: list[str]) -> tuple[str | None, str | None, int | None]:
+def _split_open_args(args: list[str]) -> tuple[str | None, str | None, int | None, rounds.StagePlan]:
+    """/open [CONSULTATION] [KIND [BODIES...] [all]] [DAYS | DATE]: the kind's word starts the
+    stage part; after "review" come the bodies it goes to, after "final" "all" circulates
+    every clause rather than the changed ones."""
     name = deadline = None
     days = None
+    kind = None
+    bodies: list[str] = []
+    all_clauses = False
     for arg in args:
         if re.fullmatch(r"[+-]?\d+", arg):
             if len(arg) > 6 or int(arg) < 0:
@@ -176,25 +191,45 @@ def _split_open_args(args: list[str]) -> tuple[str | None, str | None, int | Non
             days = int(arg)
         elif arg[:4].isdigit() and "-" in arg:
             deadline = arg
+        elif kind is None and rounds.parse_stage_kind(arg) is not None:
+            kind = rounds.parse_stage_kind(arg)
+        elif kind == StageKind.FINAL and arg.lower() in ("all", "every"):
+            all_clauses = True
+        elif kind == StageKind.REVIEW:
+            bodies += [code for code in arg.split(",") if code]
         else:
             name = arg
-    return name, deadline, days
+    return name, deadline, days, rounds.StagePlan(kind=kind, bodies=tuple(bodies), all_clauses=all_clauses)
 
 
 async def open_round(update: Update, context: ClausebotContext) -> None:
-    name, deadline_text, days = _split_open_args(list(context.args or []))
+    name, deadline_text, days, plan = _split_open_args(list(context.args or []))
     settings = context.settings
     consultation = await rounds.resolve_consultation(context.session, name, context.me)
     deadline = rounds.parse_deadline(
         deadline_text, days=days if days is not None else settings.default_round_days, tz=settings.tz, now=context.now()
     )
     opened = await rounds.open_round(
-        context.session, context.me, consultation, deadline, render=RENDERER, now=context.now(), timing=context.timing
+        context.session,
+        context.me,
+        consultation,
+        deadline,
+        render=RENDERER,
+        now=context.now(),
+        timing=context.timing,
+        plan=plan,
     )
     await context.commit()
     context.wake_sender()
     await context.rearm_timer()
     await reply(update, texts.opened(opened, settings.tz))
+
+
+async def stage(update: Update, context: ClausebotContext) -> None:
+    name = context.args[0] if context.args else None
+    consultation = await rounds.resolve_consultation(context.session, name, context.me)
+    history = await rounds.stage_history(context.session, consultation)
+    await reply(update, texts.stage_history(history, context.settings.tz))
 
 
 async def close_round(update: Update, context: ClausebotContext) -> None:

@@ -310,7 +310,7 @@ async def test_consultations_and_comments_from_before_clearance_go_on_as_they_we
     db = Database(url)
     try:
         async with db.engine.connect() as conn:
-            assert (await conn.execute(sa.text("SELECT clearance FROM consultations"))).all() == [("off",)]
+            assert (await conn.execute(sa.text("SELECT clearance FROM stages"))).all() == [("off",)]
             rows = (await conn.execute(sa.text("SELECT clearance, cleared_late, merged_into FROM comments"))).all()
         async with db.session() as session:
             from bot.models import Consultation
@@ -321,3 +321,159 @@ async def test_consultations_and_comments_from_before_clearance_go_on_as_they_we
         await db.dispose()
     assert [(c, bool(late), merged) for c, late, merged in rows] == [("drafted", False, None)]
     assert report.total_comments == 1 and report.clearance == "off"
+
+
+async def test_a_consultation_of_the_previous_release_becomes_v0_and_its_round_the_first_stage(empty_database_url):
+    """Migration 0009: the draft, its sections and clauses become v0; the round (open, its
+    deadline, late comments, schedule, clearance) the first stage, of comments; comments, "no
+    comments" answers, the timetable and queued messages stay as they were and belong to it.
+    The consultation then goes on: its status counts the same, it consolidates from v0's
+    file, and it takes a new version once its stage is closed."""
+    from documents.draft import parse_draft
+    from tests.factories import small_draft
+
+    url = empty_database_url
+    upgrade(url, "0008")
+    now = datetime.now(UTC).replace(microsecond=0)
+    deadline = now + timedelta(days=20)
+    draft = small_draft()
+    parsed = parse_draft(draft)
+    db = Database(url)
+    try:
+        async with db.engine.begin() as conn:
+
+            async def add(table: str, **values: object) -> int:
+                columns = ", ".join(values)
+                marks = ", ".join(f":{k}" for k in values)
+                statement = sa.text(f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id")
+                if "deadline" in values or "due_at" in values or "opened_at" in values:
+                    statement = statement.bindparams(
+                        *(
+                            sa.bindparam(k, type_=UTCDateTime())
+                            for k in ("deadline", "due_at", "opened_at")
+                            if k in values
+                        )
+                    )
+                return (await conn.execute(statement, values)).scalar_one()
+
+            body = await add("bodies", code="SOMHD", name="Health")
+            state = await add("member_states", name="Thailand", code="TH", timezone="UTC")
+            contact = await add(
+                "contacts", name="Somchai", email="", role="delegate", body_id=body, state_id=state,
+                created_at=now, chat_id=200, telegram_user_id=200,
+            )  # fmt: skip
+            consultation = await add(
+                "consultations", name="plan", title="Plan of Action on Social Protection", status="open",
+                deadline=deadline, opened_at=now, allow_late=True, reminder_schedule="7d,1d",
+                remind_everyone=True, clearance="advisory", created_at=now, draft_filename="plan-v0.docx",
+                draft_bytes=draft,
+            )  # fmt: skip
+            clause_ids: dict[str, int] = {}
+            position = 0
+            first_section = 0
+            for s_index, parsed_section in enumerate(parsed.sections):
+                section = await add(
+                    "sections", consultation_id=consultation, position=s_index, ref=parsed_section.ref,
+                    heading=parsed_section.heading, level=parsed_section.level, paragraph=parsed_section.paragraph,
+                )  # fmt: skip
+                first_section = first_section or section
+                for parsed_clause in parsed_section.clauses:
+                    clause_ids[parsed_clause.ref] = await add(
+                        "clauses", consultation_id=consultation, section_id=section, position=position,
+                        ref=parsed_clause.ref, label=parsed_clause.label, text=parsed_clause.text,
+                        level=parsed_clause.level, paragraphs=str(list(parsed_clause.paragraphs)),
+                    )  # fmt: skip
+                    position += 1
+            await add(
+                "comments", consultation_id=consultation, clause_id=clause_ids["2.1"], contact_id=contact,
+                body_id=body, state_id=state, kind="te", text="Name platform workers.", status="active",
+                late=False, created_at=now, updated_at=now, proposed_whole=True, number="TH-001",
+                disposition="accepted", clearance="cleared", cleared_late=False,
+            )  # fmt: skip
+            await add(
+                "section_responses", consultation_id=consultation, section_id=first_section, contact_id=contact,
+                body_id=body, state_id=state, created_at=now,
+            )  # fmt: skip
+            await add(
+                "planned_jobs", consultation_id=consultation, kind="reminder", label="7d",
+                due_at=deadline - timedelta(days=7), status="pending",
+            )  # fmt: skip
+            await add(
+                "outbox", dedupe_key=f"intro:{consultation}:{contact}", kind="intro", contact_id=contact,
+                chat_id=200, consultation_id=consultation, payload='{"text": "The round is open."}',
+                status="queued", attempts=0, next_attempt_at=now, created_at=now,
+            )  # fmt: skip
+    finally:
+        await db.dispose()
+
+    upgrade(url)
+    db = Database(url)
+    try:
+        async with db.engine.connect() as conn:
+            versions = (await conn.execute(sa.text("SELECT number, filename, title FROM versions"))).all()
+            stages = (
+                await conn.execute(
+                    sa.text(
+                        "SELECT position, kind, status, allow_late, reminder_schedule, remind_everyone, clearance "
+                        "FROM stages"
+                    )
+                )
+            ).all()
+            orphans = {
+                table: (await conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {column} IS NULL"))).scalar()
+                for table, column in (
+                    ("sections", "version_id"),
+                    ("clauses", "version_id"),
+                    ("comments", "stage_id"),
+                    ("section_responses", "stage_id"),
+                    ("planned_jobs", "stage_id"),
+                )
+            }
+            queued = (await conn.execute(sa.text("SELECT dedupe_key, status FROM outbox"))).all()
+        from bot.models import Consultation, RoundStatus
+        from bot.services import consolidation, registry, rounds, status, timetable
+
+        async with db.session() as session:
+            plan = await session.scalar(sa.select(Consultation))
+            assert plan.status == RoundStatus.OPEN and plan.deadline == deadline and plan.stage.position == 1
+            report = await status.status_report(session, plan)
+            jobs = await timetable.plan_of(session, plan)
+            actor = registry.CONSOLE
+            gathered = await consolidation.gather(session, actor, plan)
+            await rounds.close_round(session, actor, plan, now=now + timedelta(days=21))
+            await rounds.import_draft(session, _revised(small_draft()), "plan-v1.docx", version_of=plan)
+            await session.commit()
+        async with db.session() as session:
+            plan = await session.scalar(sa.select(Consultation))
+            v1_stage = (plan.stage.position, plan.stage.kind, plan.status, plan.version.number, plan.version.filename)
+            v0_sections = len(await rounds.sections_of(session, plan, version_id=plan.versions[0].id))
+            mapping = {(m["old"], m["new"]): m["kind"] for m in plan.version.mapping}
+    finally:
+        await db.dispose()
+    assert versions == [(0, "plan-v0.docx", "Plan of Action on Social Protection")]
+    assert [(p, k, s, bool(a), r, bool(e), c) for p, k, s, a, r, e, c in stages] == [
+        (1, "comments", "open", True, "7d,1d", True, "advisory")
+    ]
+    assert orphans == dict.fromkeys(orphans, 0)
+    assert queued == [(f"intro:{consultation}:{contact}", "queued")]
+    assert report.total_comments == 1 and report.clearance == "advisory"
+    assert [(j.kind, j.label, j.status) for j in jobs] == [("reminder", "7d", "pending")]
+    assert gathered.draft == draft and [e.number for e in gathered.entries] == ["TH-001"]
+    assert v1_stage == (2, "final", "draft", 1, "plan-v1.docx")
+    assert v0_sections == len(parsed.sections)
+    assert mapping[("2.2", "2.2")] == "changed" and mapping[("2.1", "2.1")] == "unchanged"
+
+
+def _revised(draft: bytes) -> bytes:
+    """The draft with clause 2.2 edited, as the Secretariat's v1 would be."""
+    import io
+
+    from docx import Document
+
+    document = Document(io.BytesIO(draft))
+    for paragraph in document.paragraphs:
+        if paragraph.text.startswith("2.2 "):
+            paragraph.text = "2.2 Sectoral bodies will report progress every year."
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

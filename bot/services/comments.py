@@ -13,11 +13,13 @@ from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
+    and_,
     bindparam,
     case,
     delete,
     func,
     insert,
+    literal,
     select,
     update,
 )
@@ -41,6 +43,7 @@ from bot.models import (
     RoundStatus,
     Section,
     SectionResponse,
+    Stage,
     utcnow,
 )
 from bot.services import clearance
@@ -58,6 +61,7 @@ from bot.services.rounds import (
     readable,
     routed_to,
     sections_for_actor,
+    shown_version,
 )
 from bot.services.sql import dialect, rowcount, table
 from documents.draft import normalise_ref
@@ -94,7 +98,7 @@ async def find_clause(session: AsyncSession, consultation: Consultation, actor: 
     row = (
         await session.execute(
             select(Clause, readable(Clause.consultation_id, Clause.section_id, actor)).where(
-                Clause.consultation_id == consultation.id, func.lower(Clause.ref) == wanted
+                Clause.version_id == shown_version(consultation, actor), func.lower(Clause.ref) == wanted
             )
         )
     ).first()
@@ -205,6 +209,7 @@ class ClauseInfo:
     section_id: int
     consultation_id: int
     consultation_title: str
+    version_id: int
 
 
 _clause_infos: weakref.WeakKeyDictionary[Engine, dict[int, ClauseInfo]] = weakref.WeakKeyDictionary()
@@ -219,7 +224,7 @@ def _infos(session: AsyncSession) -> dict[int, ClauseInfo]:
 def _remembered(session: AsyncSession, row: Any) -> ClauseInfo:
     """The clause of a row of `_CLAUSE_AND_ROUND`, kept unless its round is still a draft
     (whose clauses may be replaced)."""
-    info = ClauseInfo(row.id, row.ref, row.text, row.section_id, row.consultation_id, row.title)
+    info = ClauseInfo(row.id, row.ref, row.text, row.section_id, row.consultation_id, row.title, row.version_id)
     if row.status != RoundStatus.DRAFT:
         infos = _infos(session)
         if len(infos) > 50_000:
@@ -329,18 +334,33 @@ _SAVE_DRAFT = {
 # A clause with what a comment on it needs to know of its round, and whether the delegate's
 # body may see it (every body may, in a round without routes). Built once: the comment flow
 # begins with it.
-_CLAUSES, _ROUNDS = table(Clause), table(Consultation)
-_CLAUSE_AND_ROUND = select(
-    _CLAUSES.c.id,
-    _CLAUSES.c.ref,
-    _CLAUSES.c.text,
-    _CLAUSES.c.section_id,
-    _CLAUSES.c.consultation_id,
-    _ROUNDS.c.title,
-    _ROUNDS.c.status,
-    _ROUNDS.c.deadline,
-    _ROUNDS.c.allow_late,
-).join(_ROUNDS, _ROUNDS.c.id == _CLAUSES.c.consultation_id)
+# The round is the consultation's current stage; a clause of another version than the stage's
+# (an earlier version's, from an old message) is of a round that is closed.
+_CLAUSES, _ROUNDS, _STAGES = table(Clause), table(Consultation), table(Stage)
+_LATER = _STAGES.alias("later")
+_LAST_STAGE = (
+    select(func.max(_LATER.c.position)).where(_LATER.c.consultation_id == _CLAUSES.c.consultation_id)
+).scalar_subquery()
+_CLAUSE_AND_ROUND = (
+    select(
+        _CLAUSES.c.id,
+        _CLAUSES.c.ref,
+        _CLAUSES.c.text,
+        _CLAUSES.c.section_id,
+        _CLAUSES.c.consultation_id,
+        _CLAUSES.c.version_id,
+        _ROUNDS.c.title,
+        case(
+            (_STAGES.c.version_id == _CLAUSES.c.version_id, _STAGES.c.status),
+            else_=literal(RoundStatus.CLOSED.value),
+        ).label("status"),
+        _STAGES.c.deadline,
+        _STAGES.c.allow_late,
+        _STAGES.c.version_id.label("stage_version_id"),
+    )
+    .join(_ROUNDS, _ROUNDS.c.id == _CLAUSES.c.consultation_id)
+    .join(_STAGES, and_(_STAGES.c.consultation_id == _CLAUSES.c.consultation_id, _STAGES.c.position == _LAST_STAGE))
+)
 _CLAUSE_BY_ID = _CLAUSE_AND_ROUND.where(_CLAUSES.c.id == bindparam("clause"))
 _FOR_COMMENT = _CLAUSE_AND_ROUND.add_columns(
     routed_to(_CLAUSES.c.consultation_id, _CLAUSES.c.section_id, bindparam("body")).label("visible")
@@ -348,8 +368,10 @@ _FOR_COMMENT = _CLAUSE_AND_ROUND.add_columns(
 _CLAUSE_FOR_COMMENT = _FOR_COMMENT.where(_CLAUSES.c.id == bindparam("clause"))
 # By reference, in the rounds the body sees: an open one first, then the most recent.
 _REF_FOR_COMMENT = _FOR_COMMENT.where(
-    func.lower(_CLAUSES.c.ref) == bindparam("ref"), _ROUNDS.c.status != RoundStatus.DRAFT
-).order_by(case((_ROUNDS.c.status == RoundStatus.OPEN, 0), else_=1), _ROUNDS.c.id.desc())
+    func.lower(_CLAUSES.c.ref) == bindparam("ref"),
+    _STAGES.c.status != RoundStatus.DRAFT,
+    _STAGES.c.version_id == _CLAUSES.c.version_id,
+).order_by(case((_STAGES.c.status == RoundStatus.OPEN, 0), else_=1), _ROUNDS.c.id.desc())
 
 
 async def start_comment(
@@ -377,6 +399,8 @@ async def _commentable(session: AsyncSession, actor: Actor, clause_id: int) -> A
         raise NotFound(Reason.CLAUSE_GONE)
     if not row.visible and not actor.is_focal:
         raise Refused(Reason.CLAUSE_NOT_ROUTED, ref=row.ref)
+    if row.stage_version_id != row.version_id:
+        raise RoundClosed(Reason.EARLIER_VERSION, title=row.title)
     return row
 
 
@@ -501,6 +525,9 @@ async def submit(
         raise InvalidInput(Reason.COMMENT_INCOMPLETE)
     info = await clause_info(session, draft.clause_id)
     consultation = (await session.execute(_ROUND_STATE, {"round": info.consultation_id})).one()
+    if consultation.version_id != info.version_id:
+        # A clause of an earlier version: its stage is over.
+        raise RoundClosed(Reason.EARLIER_VERSION, title=consultation.title)
     late = check_accepting(consultation, now)
     if draft.comment_id:
         comment = await session.get(Comment, draft.comment_id)
@@ -528,6 +555,7 @@ async def submit(
             _NEW_COMMENT,
             {
                 "consultation_id": info.consultation_id,
+                "stage_id": consultation.stage_id,
                 "clause_id": info.id,
                 "contact_id": actor.contact_id,
                 "body_id": actor.body_id,
@@ -568,9 +596,22 @@ async def _sent_from(session: AsyncSession, actor: Actor, source_key: str | None
     return Saved(comment.id, info.ref, comment.kind, comment.late, edited, info.consultation_title)
 
 
-_ROUND_STATE = select(
-    _ROUNDS.c.title, _ROUNDS.c.status, _ROUNDS.c.deadline, _ROUNDS.c.allow_late, _ROUNDS.c.clearance
-).where(_ROUNDS.c.id == bindparam("round"))
+# The consultation's current stage, as the comment being sent needs it.
+_ROUND_STATE = (
+    select(
+        _ROUNDS.c.title,
+        _STAGES.c.id.label("stage_id"),
+        _STAGES.c.version_id,
+        _STAGES.c.status,
+        _STAGES.c.deadline,
+        _STAGES.c.allow_late,
+        _STAGES.c.clearance,
+    )
+    .join(_STAGES, _STAGES.c.consultation_id == _ROUNDS.c.id)
+    .where(_ROUNDS.c.id == bindparam("round"))
+    .order_by(_STAGES.c.position.desc())
+    .limit(1)
+)
 _NEW_COMMENT = insert(table(Comment)).returning(table(Comment).c.id)
 
 
@@ -713,6 +754,8 @@ async def _answerable_section(
         raise NotFound(Reason.SECTION_GONE)
     if not await may_read_section(session, consultation.id, section.id, actor):
         raise Refused(Reason.CLAUSE_NOT_ROUTED, ref=section.ref)
+    if section.version_id != consultation.version_id:
+        raise RoundClosed(Reason.EARLIER_VERSION, title=consultation.title)
     check_accepting(consultation, now)
     return section, consultation
 
@@ -725,13 +768,16 @@ async def no_comments(
     section, consultation = await _answerable_section(session, actor, section_id, now)
     existing = await session.scalar(
         select(SectionResponse).where(
-            SectionResponse.section_id == section.id, SectionResponse.contact_id == actor.contact_id
+            SectionResponse.stage_id == consultation.stage_id,
+            SectionResponse.section_id == section.id,
+            SectionResponse.contact_id == actor.contact_id,
         )
     )
     if existing is None:
         session.add(
             SectionResponse(
                 consultation_id=consultation.id,
+                stage_id=consultation.stage_id,
                 section_id=section.id,
                 contact_id=actor.contact_id,
                 body_id=actor.body_id,
@@ -751,7 +797,9 @@ async def undo_no_comments(
     section, consultation = await _answerable_section(session, actor, section_id, now)
     result = await session.execute(
         delete(SectionResponse).where(
-            SectionResponse.section_id == section.id, SectionResponse.contact_id == actor.contact_id
+            SectionResponse.stage_id == consultation.stage_id,
+            SectionResponse.section_id == section.id,
+            SectionResponse.contact_id == actor.contact_id,
         )
     )
     return SectionAnswer(section.id, section.ref, section.heading, consultation.title, bool(rowcount(result)))

@@ -21,6 +21,7 @@ from bot.models import (
     MemberState,
     Role,
     Section,
+    Version,
     utcnow,
 )
 from bot.services import clearance
@@ -85,7 +86,7 @@ async def gather(
     Secretariat's, an IANA name)."""
     require(actor, Role.SECRETARIAT)
     now = now or utcnow()
-    draft = await session.scalar(select(Consultation.draft_bytes).where(Consultation.id == consultation.id))
+    draft = await session.scalar(select(Version.draft_bytes).where(Version.id == consultation.version_id))
     if draft is None:
         raise NotFound(Reason.NO_DRAFT, name=consultation.name)
     rows = await session.execute(
@@ -103,7 +104,7 @@ async def gather(
         .join(Section, Section.id == Clause.section_id)
         .outerjoin(Body, Body.id == Comment.body_id)  # none: the state's own comment
         .join(MemberState, MemberState.id == Comment.state_id)
-        .where(Comment.consultation_id == consultation.id, clearance.counted())
+        .where(Clause.version_id == consultation.version_id, clearance.counted())
         .order_by(Clause.position, Comment.created_at, Comment.id)
     )
     found = rows.all()

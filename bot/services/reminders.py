@@ -70,7 +70,7 @@ async def answered_sections(session: AsyncSession, consultation: Consultation) -
         select(Comment.body_id, Comment.state_id, Clause.section_id)
         .join(Clause, Clause.id == Comment.clause_id)
         .where(
-            Comment.consultation_id == consultation.id,
+            Comment.stage_id == consultation.stage_id,
             Comment.status == CommentStatus.ACTIVE,
             Comment.body_id.is_not(None),  # a state's own comment answers for no body
         )
@@ -79,7 +79,7 @@ async def answered_sections(session: AsyncSession, consultation: Consultation) -
         answered[(body_id or 0, state_id)].add(section_id)
     for body_id, state_id, section_id in await session.execute(
         select(SectionResponse.body_id, SectionResponse.state_id, SectionResponse.section_id).where(
-            SectionResponse.consultation_id == consultation.id
+            SectionResponse.stage_id == consultation.stage_id
         )
     ):
         answered[(body_id, state_id)].add(section_id)
@@ -280,7 +280,7 @@ async def _remind_focal_points(
     for state_id, n in await session.execute(
         select(Comment.state_id, func.count())
         .where(
-            Comment.consultation_id == consultation.id,
+            Comment.stage_id == consultation.stage_id,
             Comment.status == CommentStatus.ACTIVE,
             Comment.clearance == ClearanceState.DRAFTED,
         )
@@ -344,7 +344,7 @@ async def _section_counts(
     query = (
         select(Clause.section_id, func.count())
         .join(Comment, Comment.clause_id == Clause.id)
-        .where(Comment.consultation_id == consultation.id, clearance.counted())
+        .where(Comment.stage_id == consultation.stage_id, clearance.counted())
         .group_by(Clause.section_id)
     )
     if body_id is not None:
@@ -516,11 +516,17 @@ async def nudge(
     if consultation.status != RoundStatus.OPEN or (consultation.deadline and now >= consultation.deadline):
         raise Refused(Reason.NOT_OPEN, name=consultation.name)
     last = await session.scalar(
-        select(func.max(Nudge.created_at)).where(Nudge.consultation_id == consultation.id, Nudge.body_id == body_id)
+        select(func.max(Nudge.created_at)).where(Nudge.stage_id == consultation.stage_id, Nudge.body_id == body_id)
     )
     if last is not None and now - last < NUDGE_INTERVAL:
         raise Refused(Reason.NUDGE_TOO_SOON, next_at=last + NUDGE_INTERVAL, tz=ZoneInfo(actor.timezone))
-    record = Nudge(consultation_id=consultation.id, body_id=body_id, contact_id=actor.contact_id, created_at=now)
+    record = Nudge(
+        consultation_id=consultation.id,
+        stage_id=consultation.stage_id,
+        body_id=body_id,
+        contact_id=actor.contact_id,
+        created_at=now,
+    )
     session.add(record)
     await session.flush()
     count, states = 0, set()

@@ -7,7 +7,7 @@ message in the recipient's language of choice and builds its buttons (`bot.rende
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
@@ -24,9 +24,26 @@ Rows = list[list[tuple[str, str]]]
 
 class Renderer(Protocol):
     # circulation
-    def circulation_intro(self, title: str, deadline: datetime | None, tz: ZoneInfo, sections: int) -> str: ...
+    def circulation_intro(
+        self,
+        title: str,
+        deadline: datetime | None,
+        tz: ZoneInfo,
+        sections: int,
+        *,
+        kind: str = ...,
+        version: str = ...,
+        changed: int | None = ...,
+    ) -> str: ...
 
-    def section_parts(self, title: str, section: Section, clauses: Sequence[Clause]) -> list[tuple[str, list[int]]]: ...
+    def section_parts(
+        self,
+        title: str,
+        section: Section,
+        clauses: Sequence[Clause],
+        *,
+        changes: Mapping[str, tuple[str, str | None]] | None = ...,
+    ) -> list[tuple[str, list[int]]]: ...
 
     def section_buttons(self, clauses: Sequence[Clause], section_id: int, *, with_no_comments: bool) -> Rows: ...
 

@@ -31,7 +31,6 @@ from bot.models import (
     OutboxStatus,
     ReviewStep,
     Role,
-    RoundStatus,
     Section,
     utcnow,
 )
@@ -109,7 +108,7 @@ async def waiting(session: AsyncSession, actor: Actor) -> list[ReviewGroup]:
             Comment.state_id == state_id,
             Comment.status == CommentStatus.ACTIVE,
             Comment.clearance == ClearanceState.DRAFTED,
-            Consultation.status != RoundStatus.DRAFT,
+            Clause.version_id == Consultation.version_id,
             clearance.asked(),
         )
         .order_by(Consultation.id, Section.position, Body.code, Clause.position, Comment.id)

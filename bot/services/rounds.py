@@ -17,6 +17,8 @@ from sqlalchemy.orm import selectinload, undefer
 from bot.models import (
     Body,
     Clause,
+    Comment,
+    CommentStatus,
     Consultation,
     Contact,
     PendingUpload,
@@ -24,6 +26,10 @@ from bot.models import (
     RoundStatus,
     Route,
     Section,
+    Stage,
+    StageBody,
+    StageKind,
+    Version,
     utcnow,
 )
 from bot.services import clearance, outbox
@@ -31,7 +37,9 @@ from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from bot.services.registry import Actor, require, resolve_body
 from bot.services.render import Renderer
 from bot.services.timetable import Timing, contact_tz, plan_round
+from documents import versions
 from documents.draft import ParsedDraft, parse_draft
+from documents.versions import ClauseMapping, Correction, map_clauses
 
 # A column, a bound parameter or a plain value in a SQL condition.
 SqlValue = Any
@@ -57,10 +65,22 @@ def slug(text: str, fallback: str = "draft", limit: int = 28) -> str:
 
 
 @dataclass(frozen=True)
+class MappingSummary:
+    """How a new version's clauses map to the last version's: counts per kind, and the
+    doubtful matches (new ref, old ref, kind, confidence), least sure first."""
+
+    version: str
+    previous: str
+    counts: dict[str, int]
+    doubtful: list[tuple[str | None, str | None, str, float]]
+
+
+@dataclass(frozen=True)
 class Outline:
     consultation: str
     title: str
     sections: list[tuple[str, str, int]]
+    mapping: MappingSummary | None = None
 
     @property
     def clause_count(self) -> int:
@@ -89,20 +109,68 @@ async def import_draft(
     *,
     name: str | None = None,
     replace: Consultation | None = None,
+    version_of: Consultation | None = None,
+    corrections: list[Correction] | None = None,
     max_bytes: int = 10 * 1024 * 1024,
 ) -> Outline:
-    """Parse a draft and store it as a new consultation, or as the new text of one not yet open.
+    """Parse a draft and store it: as a new consultation (v0, with its first stage prepared),
+    as the new text of a consultation whose current stage is not yet open (`replace`), or as
+    the next version of a consultation whose last stage is closed (`version_of`: its clauses
+    are mapped to the last version's, with `corrections` applied, and the next stage is
+    prepared on it).
 
     Raises `documents.draft.DraftError` (a clear message) on a bad file; nothing is stored then.
     """
     parsed = await asyncio.to_thread(parse_draft, data, max_bytes=max_bytes)
+    mapping: ClauseMapping | None = None
+    if version_of is not None and version_of.status == RoundStatus.DRAFT:
+        replace, version_of = version_of, None  # not yet circulated: the new text replaces it
     if replace is not None:
         if replace.status != RoundStatus.DRAFT:
             raise Refused(Reason.CANNOT_REPLACE_OPEN, name=replace.name)
         consultation = replace
-        await session.execute(delete(Route).where(Route.consultation_id == consultation.id))
-        await session.execute(delete(Section).where(Section.consultation_id == consultation.id))
-        consultation.title = parsed.title[:500] or consultation.title
+        version = consultation.version
+        of_version = select(Section.id).where(Section.version_id == version.id)
+        await session.execute(delete(Route).where(Route.section_id.in_(of_version)))
+        await session.execute(delete(Section).where(Section.version_id == version.id))
+        if version.number == 0:
+            consultation.title = parsed.title[:500] or consultation.title
+    elif version_of is not None:
+        consultation = version_of
+        if consultation.status == RoundStatus.OPEN:
+            raise Refused(Reason.STAGE_STILL_OPEN, name=consultation.name, kind=consultation.kind)
+        previous = consultation.version
+        old = await _version_clauses(session, previous.id)
+        mapping = await asyncio.to_thread(map_clauses, old, versions.clauses_of(parsed))
+        if corrections:
+            mapping = mapping.corrected(corrections)
+        if mapping.identical:
+            raise Refused(Reason.VERSION_IDENTICAL, name=consultation.name, version=previous.label)
+        if old and not mapping.shared:
+            raise Refused(Reason.VERSION_UNRELATED, name=consultation.name, version=previous.label)
+        version = Version(
+            consultation_id=consultation.id,
+            number=max(v.number for v in consultation.versions) + 1,
+            mapping=mapping_record(mapping),
+        )
+        session.add(version)
+        await session.flush()
+        last = consultation.stage
+        session.add(
+            Stage(
+                consultation_id=consultation.id,
+                version=version,
+                version_id=version.id,
+                position=last.position + 1,
+                kind=StageKind.FINAL,
+                only_changed=True,
+                reminder_schedule=last.reminder_schedule,
+                remind_everyone=last.remind_everyone,
+                clearance=last.clearance,
+            )
+        )
+        await session.flush()
+        await session.refresh(consultation, ["versions", "stages"])
     else:
         if name:
             wanted = slug(name)
@@ -110,15 +178,21 @@ async def import_draft(
                 raise Refused(Reason.CONSULTATION_EXISTS, name=wanted)
         else:
             wanted = await _unique_name(session, parsed.title or filename.rsplit(".", 1)[0])
-        consultation = Consultation(name=wanted, title=(parsed.title or filename)[:500], status=RoundStatus.DRAFT)
+        consultation = Consultation(name=wanted, title=(parsed.title or filename)[:500])
+        version = Version(number=0)
+        consultation.versions.append(version)
+        consultation.stages.append(Stage(version=version, position=1, kind=StageKind.COMMENTS))
         session.add(consultation)
-    consultation.draft_filename = filename[-255:]
-    consultation.draft_bytes = data
+    version.filename = filename[-255:]
+    version.title = (parsed.title or consultation.title)[:500]
+    version.draft_bytes = data
     await session.flush()
+    section_ids: dict[str, int] = {}
     clause_position = 0
     for s_index, parsed_section in enumerate(parsed.sections):
         section = Section(
             consultation_id=consultation.id,
+            version_id=version.id,
             position=s_index,
             ref=parsed_section.ref,
             heading=parsed_section.heading,
@@ -127,10 +201,12 @@ async def import_draft(
         )
         session.add(section)
         await session.flush()
+        section_ids[section.ref] = section.id
         for parsed_clause in parsed_section.clauses:
             session.add(
                 Clause(
                     consultation_id=consultation.id,
+                    version_id=version.id,
                     section_id=section.id,
                     position=clause_position,
                     ref=parsed_clause.ref,
@@ -142,13 +218,77 @@ async def import_draft(
             )
             clause_position += 1
     await session.flush()
-    return outline_of(parsed, consultation.name)
+    if mapping is None:
+        return outline_of(parsed, consultation.name)
+    await _carry_routes(session, consultation, previous.id, section_ids)
+    summary = MappingSummary(
+        version.label,
+        previous.label,
+        {kind.value: n for kind, n in mapping.counts().items() if n},
+        [
+            (m.new.ref if m.new else None, m.old.ref if m.old else None, m.kind.value, m.confidence)
+            for m in mapping.for_review()
+            if m.doubtful
+        ],
+    )
+    return Outline(consultation.name, parsed.title, parsed.outline(), summary)
+
+
+async def _version_clauses(session: AsyncSession, version_id: int) -> list[versions.Clause]:
+    rows = await session.execute(
+        select(Clause.ref, Clause.text, Section.ref, Clause.label, Clause.level, Clause.paragraphs)
+        .join(Section, Section.id == Clause.section_id)
+        .where(Clause.version_id == version_id)
+        .order_by(Clause.position)
+    )
+    return [versions.Clause(r, t, s, lab, lev, tuple(p or ())) for r, t, s, lab, lev, p in rows]
+
+
+def mapping_record(mapping: ClauseMapping) -> list[dict[str, Any]]:
+    """The mapping as stored with the version: one row per clause, new or deleted."""
+    return [
+        {
+            "new": m.new.ref if m.new else None,
+            "old": m.old.ref if m.old else None,
+            "kind": m.kind.value,
+            "confidence": round(m.confidence, 3),
+            "basis": m.basis.value,
+            "edited": m.edited,
+        }
+        for m in mapping.matches
+    ]
+
+
+async def _carry_routes(
+    session: AsyncSession, consultation: Consultation, previous_version_id: int, section_ids: dict[str, int]
+) -> None:
+    """The new version's sections go to the bodies their section went to in the last version
+    (by reference); a section the last version did not have goes to every body routed before."""
+    rows = list(
+        await session.execute(
+            select(Section.ref, Route.body_id)
+            .join(Route, Route.section_id == Section.id)
+            .where(Section.version_id == previous_version_id)
+        )
+    )
+    if not rows:
+        return  # no routes: every section goes to every body, as before
+    by_ref: dict[str, set[int]] = {}
+    for ref, body_id in rows:
+        by_ref.setdefault(ref, set()).add(body_id)
+    every = {body_id for _, body_id in rows}
+    for ref, section_id in section_ids.items():
+        for body_id in sorted(by_ref.get(ref, every)):
+            session.add(Route(consultation_id=consultation.id, section_id=section_id, body_id=body_id))
+    await session.flush()
 
 
 async def stage_upload(
     session: AsyncSession, actor: Actor, data: bytes, filename: str, *, max_bytes: int
-) -> tuple[int, Outline, list[tuple[int, str]]]:
-    """Parse a draft sent in chat and keep it until the Secretariat confirms the outline."""
+) -> tuple[int, Outline, list[tuple[int, str]], list[tuple[int, str]]]:
+    """Parse a draft sent in chat and keep it until the Secretariat confirms the outline.
+    Also returns the consultations it could replace (not yet open) and those it could be a
+    new version of (the last stage closed)."""
     require(actor, Role.SECRETARIAT)
     parsed = await asyncio.to_thread(parse_draft, data, max_bytes=max_bytes)
     pending = PendingUpload(contact_id=actor.contact_id, filename=filename, data=data)
@@ -159,11 +299,18 @@ async def stage_upload(
             select(Consultation).where(Consultation.status == RoundStatus.DRAFT).order_by(Consultation.id)
         )
     )
-    return pending.id, outline_of(parsed), [(c.id, c.name) for c in replaceable]
+    closed = [c for c in await all_consultations(session) if c.status == RoundStatus.CLOSED]
+    return pending.id, outline_of(parsed), [(c.id, c.name) for c in replaceable], [(c.id, c.name) for c in closed]
 
 
 async def confirm_upload(
-    session: AsyncSession, actor: Actor, pending_id: int, *, replace_id: int | None, max_bytes: int
+    session: AsyncSession,
+    actor: Actor,
+    pending_id: int,
+    *,
+    replace_id: int | None,
+    max_bytes: int,
+    version_of_id: int | None = None,
 ) -> Outline:
     require(actor, Role.SECRETARIAT)
     pending = await session.get(PendingUpload, pending_id, options=[undefer(PendingUpload.data)])
@@ -174,7 +321,14 @@ async def confirm_upload(
         replace = await session.get(Consultation, replace_id)
         if replace is None:
             raise NotFound(Reason.UNKNOWN_CONSULTATION, name=str(replace_id), known=[])
-    result = await import_draft(session, pending.data, pending.filename, replace=replace, max_bytes=max_bytes)
+    version_of = None
+    if version_of_id is not None:
+        version_of = await session.get(Consultation, version_of_id)
+        if version_of is None:
+            raise NotFound(Reason.UNKNOWN_CONSULTATION, name=str(version_of_id), known=[])
+    result = await import_draft(
+        session, pending.data, pending.filename, replace=replace, version_of=version_of, max_bytes=max_bytes
+    )
     await session.delete(pending)
     return result
 
@@ -193,6 +347,11 @@ async def all_consultations(session: AsyncSession) -> list[Consultation]:
 
 
 async def bodies_taking_part(session: AsyncSession, consultation: Consultation) -> list[Body]:
+    """The bodies the current stage goes to: those it is routed to (a review), else those the
+    sections are routed to, else every body."""
+    of_stage = select(StageBody.body_id).where(StageBody.stage_id == consultation.stage_id)
+    if await session.scalar(select(of_stage.exists())):
+        return list(await session.scalars(select(Body).where(Body.id.in_(of_stage)).order_by(Body.code)))
     routed = select(Route.body_id).where(Route.consultation_id == consultation.id)
     if await session.scalar(select(func.count()).select_from(routed.subquery())):
         return list(await session.scalars(select(Body).where(Body.id.in_(routed)).order_by(Body.code)))
@@ -206,11 +365,7 @@ async def visible_consultations(session: AsyncSession, actor: Actor) -> list[Con
         return await all_consultations(session)
     if actor.is_focal:
         # A focal point speaks for their state in every round once it is opened.
-        return list(
-            await session.scalars(
-                select(Consultation).where(Consultation.status != RoundStatus.DRAFT).order_by(Consultation.id)
-            )
-        )
+        return list(await session.scalars(select(Consultation).where(circulated()).order_by(Consultation.id)))
     if actor.body_id is None:
         return []
     routes = select(Route.section_id).where(Route.consultation_id == Consultation.id)
@@ -218,12 +373,18 @@ async def visible_consultations(session: AsyncSession, actor: Actor) -> list[Con
         await session.scalars(
             select(Consultation)
             .where(
-                Consultation.status != RoundStatus.DRAFT,
+                circulated(),
                 ~routes.exists() | routes.where(Route.body_id == actor.body_id).exists(),
             )
             .order_by(Consultation.id)
         )
     )
+
+
+def circulated() -> ColumnElement[bool]:
+    """A SQL condition: the consultation has been circulated (a stage of it was opened).
+    Until then it exists for no one but the Secretariat."""
+    return select(Stage.id).where(Stage.consultation_id == Consultation.id, Stage.opened_at.is_not(None)).exists()
 
 
 def routed_to(consultation_id: SqlValue, section_id: SqlValue, body_id: SqlValue) -> ColumnElement[bool]:
@@ -265,19 +426,32 @@ async def resolve_consultation(session: AsyncSession, name: str | None, actor: A
     raise InvalidInput(Reason.WHICH_CONSULTATION, names=[c.name for c in candidates])
 
 
-async def sections_of(session: AsyncSession, consultation: Consultation) -> list[Section]:
+def shown_version(consultation: Consultation, actor: Actor | None) -> int:
+    """The version the actor reads: the current stage's for the Secretariat (a new version it
+    is preparing included), the last circulated one for everyone else."""
+    if actor is None or actor.is_secretariat:
+        return consultation.version_id
+    return consultation.circulated_version_id
+
+
+async def sections_of(
+    session: AsyncSession, consultation: Consultation, *, version_id: int | None = None
+) -> list[Section]:
+    """The sections of a version (the current stage's by default), with their clauses."""
     return list(
         await session.scalars(
             select(Section)
-            .where(Section.consultation_id == consultation.id)
+            .where(Section.version_id == (version_id or consultation.version_id))
             .options(selectinload(Section.clauses))
             .order_by(Section.position)
         )
     )
 
 
-async def sections_for_body(session: AsyncSession, consultation: Consultation, body_id: int | None) -> list[Section]:
-    sections = await sections_of(session, consultation)
+async def sections_for_body(
+    session: AsyncSession, consultation: Consultation, body_id: int | None, *, version_id: int | None = None
+) -> list[Section]:
+    sections = await sections_of(session, consultation, version_id=version_id)
     routes = list(
         await session.execute(select(Route.section_id, Route.body_id).where(Route.consultation_id == consultation.id))
     )
@@ -290,9 +464,10 @@ async def sections_for_body(session: AsyncSession, consultation: Consultation, b
 
 
 async def sections_for_actor(session: AsyncSession, consultation: Consultation, actor: Actor) -> list[Section]:
+    version_id = shown_version(consultation, actor)
     if actor.is_secretariat or actor.is_focal:
-        return await sections_of(session, consultation)
-    return await sections_for_body(session, consultation, actor.body_id)
+        return await sections_of(session, consultation, version_id=version_id)
+    return await sections_for_body(session, consultation, actor.body_id, version_id=version_id)
 
 
 # --- routing ------------------------------------------------------------------------------------
@@ -404,6 +579,84 @@ class Opened:
     messages_queued: int
     # Where clearance is required: Member States with delegates but no focal point joined.
     without_focal: tuple[str, ...] = ()
+    kind: str = StageKind.COMMENTS
+    version: str = "v0"
+    position: int = 1
+    # Final comments on the changed clauses only: how many were circulated.
+    changed_clauses: int | None = None
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """What `/open` asks of the stage it opens: its kind (None: the prepared stage's), the
+    bodies a review goes to (codes), and for final comments whether every clause is
+    circulated rather than only those changed since the last version."""
+
+    kind: StageKind | None = None
+    bodies: tuple[str, ...] = ()
+    all_clauses: bool = False
+
+
+def parse_stage_kind(value: str) -> StageKind | None:
+    """A stage kind as typed ("final", "final-comments", "endorse", ...), or None."""
+    word = value.strip().lower().replace("-", "").replace("_", "")
+    aliases = {
+        "comments": StageKind.COMMENTS,
+        "comment": StageKind.COMMENTS,
+        "final": StageKind.FINAL,
+        "finalcomments": StageKind.FINAL,
+        "review": StageKind.REVIEW,
+        "crosssector": StageKind.REVIEW,
+        "endorsement": StageKind.ENDORSEMENT,
+        "endorse": StageKind.ENDORSEMENT,
+    }
+    return aliases.get(word)
+
+
+async def prepare_stage(session: AsyncSession, actor: Actor, consultation: Consultation, plan: StagePlan) -> Stage:
+    """The stage `/open` opens: the prepared one (with the kind asked for), or, when the last
+    stage is closed, a new one on the current version (its settings carried over)."""
+    require(actor, Role.SECRETARIAT)
+    current = consultation.stage
+    if (plan.kind or (current.kind if current.status == RoundStatus.DRAFT else None)) == StageKind.ENDORSEMENT:
+        raise Refused(Reason.STAGE_KIND_NOT_YET, kind=StageKind.ENDORSEMENT)
+    if current.status == RoundStatus.OPEN:
+        raise Refused(Reason.ALREADY_OPEN, name=consultation.name, deadline=current.deadline)
+    if current.status == RoundStatus.CLOSED:
+        if plan.kind is None:
+            raise Refused(Reason.ROUND_CLOSED_ALREADY, name=consultation.name, kind=current.kind)
+        stage = Stage(
+            consultation_id=consultation.id,
+            version_id=current.version_id,
+            position=current.position + 1,
+            kind=plan.kind,
+            reminder_schedule=current.reminder_schedule,
+            remind_everyone=current.remind_everyone,
+            clearance=current.clearance,
+        )
+        session.add(stage)
+        await session.flush()
+        await session.refresh(consultation, ["stages"])
+        stage = consultation.stage
+    else:
+        stage = current
+        if plan.kind is not None:
+            stage.kind = plan.kind
+    if plan.bodies:
+        bodies = [await resolve_body(session, code) for code in plan.bodies]
+        await session.execute(delete(StageBody).where(StageBody.stage_id == stage.id))
+        for body in bodies:
+            session.add(StageBody(stage_id=stage.id, body_id=body.id))
+    elif stage.kind == StageKind.REVIEW and not await stage_bodies(session, stage.id):
+        raise InvalidInput(Reason.REVIEW_NEEDS_BODIES)
+    stage.only_changed = stage.kind == StageKind.FINAL and not plan.all_clauses and consultation.version.number > 0
+    await session.flush()
+    return stage
+
+
+async def stage_bodies(session: AsyncSession, stage_id: int) -> list[int]:
+    """The bodies a stage is routed to; empty: every body the sections go to."""
+    return list(await session.scalars(select(StageBody.body_id).where(StageBody.stage_id == stage_id)))
 
 
 async def open_round(
@@ -415,20 +668,18 @@ async def open_round(
     render: Renderer,
     now: datetime | None = None,
     timing: Timing | None = None,
+    plan: StagePlan | None = None,
 ) -> Opened:
-    """Open the round: plan its reminders and summaries and queue the sections for everyone
-    registered."""
+    """Open the consultation's next stage (see `prepare_stage`): plan its reminders and
+    summaries and queue its sections for everyone registered it goes to."""
     require(actor, Role.SECRETARIAT)
     now = now or utcnow()
-    if consultation.status == RoundStatus.OPEN:
-        raise Refused(Reason.ALREADY_OPEN, name=consultation.name, deadline=consultation.deadline)
-    if consultation.status == RoundStatus.CLOSED:
-        raise Refused(Reason.ROUND_CLOSED_ALREADY, name=consultation.name)
     if not await sections_of(session, consultation):
         raise Refused(Reason.NOTHING_TO_CIRCULATE)
-    consultation.status = RoundStatus.OPEN
-    consultation.deadline = deadline
-    consultation.opened_at = now
+    stage = await prepare_stage(session, actor, consultation, plan or StagePlan())
+    stage.status = RoundStatus.OPEN
+    stage.deadline = deadline
+    stage.opened_at = now
     await session.flush()
     await plan_round(session, consultation, timing or Timing(), now=now)
     circulation = _Circulation(session, consultation, now, render)
@@ -438,7 +689,88 @@ async def open_round(
     queued = await outbox.enqueue_many(session, items, now=now)
     reached = len({item.contact_id for item in items})
     without_focal = tuple(await clearance.states_without_focal(session, consultation))
-    return Opened(consultation.name, consultation.title, deadline, reached, queued, without_focal)
+    return Opened(
+        consultation.name,
+        consultation.title,
+        deadline,
+        reached,
+        queued,
+        without_focal,
+        kind=stage.kind,
+        version=consultation.version.label,
+        position=stage.position,
+        changed_clauses=circulation.changed_count if stage.only_changed else None,
+    )
+
+
+@dataclass(frozen=True)
+class StageLine:
+    position: int
+    kind: str
+    version: str
+    status: str
+    opened_at: datetime | None
+    deadline: datetime | None
+    closed_at: datetime | None
+    bodies: tuple[str, ...]
+    only_changed: bool
+    comments: int
+
+
+@dataclass(frozen=True)
+class StageHistory:
+    name: str
+    title: str
+    versions: tuple[tuple[str, str, datetime], ...]  # label, file name, uploaded
+    stages: tuple[StageLine, ...]
+
+
+async def stage_history(session: AsyncSession, consultation: Consultation) -> StageHistory:
+    """The consultation's versions and stages, in order, with what is open now."""
+    bodies: dict[int, list[str]] = {}
+    for stage_id, code in await session.execute(
+        select(StageBody.stage_id, Body.code)
+        .join(Body, Body.id == StageBody.body_id)
+        .join(Stage, Stage.id == StageBody.stage_id)
+        .where(Stage.consultation_id == consultation.id)
+        .order_by(Body.code)
+    ):
+        bodies.setdefault(stage_id, []).append(code)
+    counts: dict[int, int] = dict(
+        await session.execute(
+            select(Comment.stage_id, func.count())
+            .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+            .group_by(Comment.stage_id)
+        )
+    )
+    labels = {v.id: v.label for v in consultation.versions}
+    return StageHistory(
+        consultation.name,
+        consultation.title,
+        tuple((v.label, v.filename, v.created_at) for v in consultation.versions),
+        tuple(
+            StageLine(
+                s.position,
+                s.kind,
+                labels.get(s.version_id, "?"),
+                s.status,
+                s.opened_at,
+                s.deadline,
+                s.closed_at,
+                tuple(bodies.get(s.id, ())),
+                s.only_changed,
+                counts.get(s.id, 0),
+            )
+            for s in consultation.stages
+        ),
+    )
+
+
+def stage_key(consultation: Consultation) -> str:
+    """What outgoing messages of the current stage are keyed by: the consultation's id for
+    its first stage (as before stages existed), with the stage's position after it."""
+    position = consultation.stage.position
+    return str(consultation.id) if position == 1 else f"{consultation.id}s{position}"
 
 
 async def joined_contacts(session: AsyncSession) -> list[Contact]:
@@ -471,6 +803,19 @@ class _Circulation:
         self.now = now
         self._sections: dict[int | None, list[Section]] = {}
         self._messages: dict[int, list[tuple[int, outbox.OutgoingMessage]]] = {}
+        self._bodies: set[int] | None = None
+        self.key = stage_key(consultation)
+        # Final comments on the changed clauses: what each was in the last version (None: new).
+        self.changes: dict[str, tuple[str, str | None]] | None = None
+        self.changed_count = 0
+
+    async def _load_stage(self) -> None:
+        if self._bodies is not None:
+            return
+        self._bodies = set(await stage_bodies(self.session, self.consultation.stage_id))
+        if self.consultation.only_changed:
+            self.changes = await changes_since_last_version(self.session, self.consultation)
+            self.changed_count = len(self.changes)
 
     async def messages_for(self, contact: Contact) -> list[outbox.Queued]:
         consultation = self.consultation
@@ -480,19 +825,33 @@ class _Circulation:
             # The Secretariat reads its own draft, a focal point reads it with /sections and
             # their state's comments with /review: it is circulated to neither.
             return []
+        await self._load_stage()
+        if self._bodies and contact.body_id not in self._bodies:
+            return []  # a stage routed to other bodies (a review)
         if contact.body_id not in self._sections:
-            self._sections[contact.body_id] = await sections_for_body(self.session, consultation, contact.body_id)
+            sections = await sections_for_body(self.session, consultation, contact.body_id)
+            if self.changes is not None:
+                sections = [s for s in sections if any(c.ref in self.changes for c in s.clauses)]
+            self._sections[contact.body_id] = sections
         sections = self._sections[contact.body_id]
         if not sections:
             return []
         tz = ZoneInfo(contact.state.timezone) if contact.state else ZoneInfo("UTC")
         intro = outbox.OutgoingMessage(
-            text=self.render.circulation_intro(consultation.title, consultation.deadline, tz, len(sections)),
+            text=self.render.circulation_intro(
+                consultation.title,
+                consultation.deadline,
+                tz,
+                len(sections),
+                kind=consultation.kind,
+                version=consultation.version.label,
+                changed=self.changed_count if self.changes is not None else None,
+            ),
             consultation_id=consultation.id,
         )
         items = [
             outbox.Queued(
-                key=f"intro:{consultation.id}:{contact.id}",
+                key=f"intro:{self.key}:{contact.id}",
                 kind="intro",
                 chat_id=contact.chat_id,
                 contact_id=contact.id,
@@ -504,7 +863,7 @@ class _Circulation:
             for index, message in self._section_messages(section):
                 items.append(
                     outbox.Queued(
-                        key=f"sec:{consultation.id}:{section.id}:{contact.id}:{index}",
+                        key=f"sec:{self.key}:{section.id}:{contact.id}:{index}",
                         kind="section",
                         chat_id=contact.chat_id,
                         contact_id=contact.id,
@@ -517,7 +876,10 @@ class _Circulation:
 
     def _section_messages(self, section: Section) -> list[tuple[int, outbox.OutgoingMessage]]:
         if section.id not in self._messages:
-            parts = self.render.section_parts(self.consultation.title, section, section.clauses)
+            clauses = section.clauses
+            if self.changes is not None:
+                clauses = [c for c in clauses if c.ref in self.changes]
+            parts = self.render.section_parts(self.consultation.title, section, clauses, changes=self.changes)
             self._messages[section.id] = [
                 (
                     index,
@@ -536,6 +898,28 @@ class _Circulation:
                 for index, (html, clause_ids) in enumerate(parts)
             ]
         return self._messages[section.id]
+
+
+async def changes_since_last_version(
+    session: AsyncSession, consultation: Consultation
+) -> dict[str, tuple[str, str | None]]:
+    """The clauses of the current version that changed since the last one, by reference:
+    (how, the old text) with how one of "changed", "moved", "new" (old text None)."""
+    version = consultation.version
+    previous = next((v for v in consultation.versions if v.number == version.number - 1), None)
+    if previous is None or not version.mapping:
+        return {}
+    old_text = dict(await session.execute(select(Clause.ref, Clause.text).where(Clause.version_id == previous.id)))
+    changes: dict[str, tuple[str, str | None]] = {}
+    for row in version.mapping:
+        new, old, kind = row.get("new"), row.get("old"), row.get("kind")
+        if new is None or kind == "unchanged" or (kind == "renumbered" and not row.get("edited")):
+            continue  # deleted, or the same words (perhaps under another number)
+        if old is None:
+            changes[new] = ("new", None)
+        else:
+            changes[new] = ("moved" if kind == "moved" else "changed", old_text.get(old))
+    return changes
 
 
 async def circulate_on_join(
@@ -569,7 +953,10 @@ async def section_for_actor(session: AsyncSession, actor: Actor, section_id: int
     if (
         section is None
         or consultation is None
-        or (consultation.status == RoundStatus.DRAFT and not actor.is_secretariat)
+        or (
+            not actor.is_secretariat
+            and (not consultation.ever_opened or section.version_id != shown_version(consultation, actor))
+        )
     ):
         # A draft not yet circulated does not exist for anyone but the Secretariat.
         raise NotFound(Reason.SECTION_GONE)
@@ -644,7 +1031,7 @@ async def announce_close(
             continue
         queued += await outbox.enqueue(
             session,
-            key=f"closed:{consultation.id}:{contact.id}",
+            key=f"closed:{stage_key(consultation)}:{contact.id}",
             kind="closed",
             chat_id=contact.chat_id,
             contact_id=contact.id,

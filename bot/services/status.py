@@ -123,7 +123,7 @@ async def answer_counts(
         .join(Section, Section.id == Clause.section_id)
         .outerjoin(Body, Body.id == Comment.body_id)  # none: the state's own comment
         .join(MemberState, MemberState.id == Comment.state_id)
-        .where(Comment.consultation_id == consultation.id, clearance.counted())
+        .where(Comment.stage_id == consultation.stage_id, clearance.counted())
         .group_by(Comment.disposition, Section.position, Section.ref, Section.heading, Body.code, MemberState.name)
         .order_by(Section.position)
     )
@@ -191,7 +191,7 @@ async def status_report(
         (b, s, late): n
         for b, s, late, n in await session.execute(
             select(Comment.body_id, Comment.state_id, Comment.late, func.count())
-            .where(Comment.consultation_id == consultation.id, clearance.counted())
+            .where(Comment.stage_id == consultation.stage_id, clearance.counted())
             .group_by(Comment.body_id, Comment.state_id, Comment.late)
         )
     }
@@ -202,7 +202,7 @@ async def status_report(
     clearances: dict[tuple[int | None, int], dict[str, int]] = defaultdict(dict)
     for b, s, state_of_comment, n in await session.execute(
         select(Comment.body_id, Comment.state_id, Comment.clearance, func.count())
-        .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+        .where(Comment.stage_id == consultation.stage_id, Comment.status == CommentStatus.ACTIVE)
         .group_by(Comment.body_id, Comment.state_id, Comment.clearance)
     ):
         clearances[(b, s)][state_of_comment] = n
@@ -210,14 +210,14 @@ async def status_report(
     for b, s, section_id in await session.execute(
         select(Comment.body_id, Comment.state_id, Clause.section_id)
         .join(Clause, Clause.id == Comment.clause_id)
-        .where(Comment.consultation_id == consultation.id, clearance.counted())
+        .where(Comment.stage_id == consultation.stage_id, clearance.counted())
         .distinct()
     ):
         commented_sections[(b, s)].add(section_id)
     nocomment_sections: dict[tuple[int, int], set[int]] = defaultdict(set)
     for b, s, section_id in await session.execute(
         select(SectionResponse.body_id, SectionResponse.state_id, SectionResponse.section_id).where(
-            SectionResponse.consultation_id == consultation.id
+            SectionResponse.stage_id == consultation.stage_id
         )
     ):
         nocomment_sections[(b, s)].add(section_id)

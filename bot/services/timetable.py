@@ -90,7 +90,7 @@ async def plan_round(session: AsyncSession, consultation: Consultation, timing: 
         (kind, label)
         for kind, label in await session.execute(
             select(PlannedJob.kind, PlannedJob.label).where(
-                PlannedJob.consultation_id == consultation.id, PlannedJob.status != PENDING
+                PlannedJob.stage_id == consultation.stage_id, PlannedJob.status != PENDING
             )
         )
     }
@@ -114,7 +114,16 @@ async def plan_round(session: AsyncSession, consultation: Consultation, timing: 
     for kind, label, due in jobs:
         if (kind, label) in done or due <= now:
             continue
-        session.add(PlannedJob(consultation_id=consultation.id, kind=kind, label=label, due_at=due, status=PENDING))
+        session.add(
+            PlannedJob(
+                consultation_id=consultation.id,
+                stage_id=consultation.stage_id,
+                kind=kind,
+                label=label,
+                due_at=due,
+                status=PENDING,
+            )
+        )
         count += 1
     await session.flush()
     return count
@@ -124,7 +133,7 @@ async def plan_of(session: AsyncSession, consultation: Consultation) -> list[Pla
     return list(
         await session.scalars(
             select(PlannedJob)
-            .where(PlannedJob.consultation_id == consultation.id)
+            .where(PlannedJob.stage_id == consultation.stage_id)
             .order_by(PlannedJob.due_at, PlannedJob.id)
         )
     )
