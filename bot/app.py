@@ -92,6 +92,7 @@ def build_application(
 
 EVERYONE = frozenset(Role)
 CHAIRS = frozenset({Role.CHAIR, Role.SECRETARIAT})
+COMMENTERS = frozenset({Role.DELEGATE, Role.FOCAL})
 SECRETARIAT = frozenset({Role.SECRETARIAT})
 FOCALS = frozenset({Role.FOCAL})
 
@@ -190,9 +191,13 @@ BUTTONS: tuple[Button, ...] = (
     Button(callbacks.MergePick, focal.merge_pick, FOCALS),
     Button(callbacks.MergeWith, focal.merge, FOCALS),
     Button(callbacks.CancelReview, focal.cancel, FOCALS),
+    Button(callbacks.FileAuthor, delegate.file_author, COMMENTERS),
+    Button(callbacks.FileSend, delegate.file_send, COMMENTERS),
+    Button(callbacks.FileCancel, delegate.file_cancel, COMMENTERS),
 )
 
-UPLOADS = SECRETARIAT
+# The Secretariat uploads drafts and matrices; delegates and focal points their commented copy.
+UPLOADS = frozenset({Role.SECRETARIAT, Role.DELEGATE, Role.FOCAL})
 
 
 def menus() -> dict[Role, list[tuple[str, str]]]:

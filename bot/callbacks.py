@@ -271,6 +271,26 @@ class UploadVersion(CallbackData, prefix="up:v"):
     consultation_id: int
 
 
+# A delegate's Word file: whose comments to read (author: 1 + its index in the file, 0 all),
+# send them all as one type, or drop the file.
+@dataclasses.dataclass(frozen=True)
+class FileAuthor(CallbackData, prefix="wf:a"):
+    upload_id: int
+    author: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FileSend(CallbackData, prefix="wf:s"):
+    upload_id: int
+    kind: Literal["ge", "te", "ed"]
+    author: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FileCancel(CallbackData, prefix="wf:x"):
+    upload_id: int
+
+
 @dataclasses.dataclass(frozen=True)
 class UploadCancel(CallbackData, prefix="up:x"):
     upload_id: int

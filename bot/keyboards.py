@@ -195,3 +195,25 @@ def review_group(section_id: int, body_id: int, last_id: int, count: int) -> Row
 
 def review_step() -> Rows:
     return [[("Cancel", cb.CancelReview().pack())]]
+
+
+def file_authors(upload_id: int, authors: Sequence[str]) -> Rows:
+    rows: Rows = [[(f"👤 {name[:40]}", cb.FileAuthor(upload_id, i + 1).pack())] for i, name in enumerate(authors[:6])]
+    rows.append([("👥 All of them", cb.FileAuthor(upload_id, 0).pack())])
+    rows.append([("✖️ Cancel", cb.FileCancel(upload_id).pack())])
+    return rows
+
+
+def file_send(upload_id: int, author: int, count: int) -> Rows:
+    return [
+        [
+            (f"Send {count} as general", cb.FileSend(upload_id, "ge", author).pack()),
+        ],
+        [
+            (f"Send {count} as technical", cb.FileSend(upload_id, "te", author).pack()),
+        ],
+        [
+            (f"Send {count} as editorial", cb.FileSend(upload_id, "ed", author).pack()),
+        ],
+        [("✖️ Cancel", cb.FileCancel(upload_id).pack())],
+    ]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bot.services.review import Cleared, DigestLine, Done, Merged, ReviewGroup, ReviewItem
     from bot.services.rounds import Opened, Outline, StageHistory
     from bot.services.status import AnswerCounts, BodyStatus, StateStatus, StatusReport, Tally
+    from bot.services.word_comments import FileRead, SentFromFile
 
 MESSAGE_LIMIT = 4096
 # Room left for Telegram's own counting and the part header.
@@ -568,6 +569,122 @@ def earlier_version(title: str) -> str:
     )
 
 
+def _refs_list(refs: Sequence[str], limit: int = 12) -> str:
+    shown = [esc(r) for r in refs[:limit]]
+    if len(refs) > limit:
+        shown.append(f"{len(refs) - limit} more")
+    if len(shown) > 1:
+        return ", ".join(shown[:-1]) + " and " + shown[-1]
+    return shown[0] if shown else ""
+
+
+UNPLACED_NAMES = {
+    "on a heading": "on a heading",
+    "not in the draft": "on text that is not in the draft",
+    "in a table": "in a table",
+    "no anchor": "with nothing it is anchored on",
+}
+
+
+def file_read(r: FileRead) -> str:
+    s = r.summary
+    if not (s.comments or s.proposals or s.unplaced_comments or s.unplaced_changes or s.edited_by_hand):
+        return (
+            f"📎 This copy of <b>{esc(r.title)}</b> has no Word comments and no tracked changes, so there is "
+            "nothing to send. Add your comments in Word (Review → New Comment, or Track Changes for new wording) and "
+            "send it again, or comment clause by clause here. Nothing was recorded."
+        )
+    lines = [f"📎 Your Word file, read against <b>{esc(r.title)}</b>:"]
+    if s.comments:
+        lines.append(f"• {s.comments} comment(s) on {_refs_list(s.comment_refs)}")
+    if s.proposals:
+        lines.append(f"• {s.proposals} proposed change(s) on {_refs_list(s.proposal_refs)}")
+    unplaced = s.unplaced_comments + s.unplaced_changes
+    if unplaced:
+        why = "; ".join(f"{n} {UNPLACED_NAMES.get(reason.value, reason.value)}" for reason, n in s.unplaced_reasons)
+        lines.append(f"• {unplaced} it could not place on a clause ({esc(why)}): send those with /comment")
+    if r.not_routed:
+        lines.append(f"• on {_refs_list(r.not_routed)}, which your body is not asked about: left out")
+    if s.edited_by_hand:
+        lines.append(
+            f"• {_refs_list(s.edited_by_hand)} edited without tracked changes: not read as proposals "
+            "(turn on Track Changes in Word to propose wording)"
+        )
+    if r.chosen:
+        lines.append(f"Read for: {esc(', '.join(r.chosen))}.")
+    if r.items:
+        lines.append(
+            f"\nThey would become <b>{len(r.items)}</b> comment(s) of yours, each with the proposed wording of its "
+            "clause where there is one. Choose their type to send them all (you can change each afterwards in "
+            "/mycomments), or cancel."
+        )
+    else:
+        lines.append("\nNothing in it can be sent as a comment on the clauses you are asked about.")
+    return "\n".join(lines)
+
+
+def file_whose(r: FileRead) -> str:
+    return (
+        f"📎 This Word file holds comments or changes by {len(r.authors)} people: "
+        f"{esc(', '.join(r.authors[:6]))}. Whose are to be sent as yours?"
+    )
+
+
+FILE_PROPOSAL_TEXT = "Proposed wording, from my tracked changes in the draft."
+
+
+def file_sent(s: SentFromFile) -> str:
+    late = " They are marked late (after the deadline)." if s.late else ""
+    if not s.count:
+        return "These comments were already recorded."
+    return (
+        f"✅ {s.count} comment(s) recorded on <b>{esc(s.title)}</b>, on {_refs_list(s.refs)}.{late} "
+        "See, edit or withdraw them with /mycomments."
+    )
+
+
+def file_cancelled() -> str:
+    return "The Word file was dropped; nothing was recorded."
+
+
+WORD_FILE_REFUSALS = {
+    "not a docx": "This file is not a Word document (.docx). Save it as .docx in Word and send it again.",
+    "old word format": "This is an old Word file (.doc). Save it as .docx (Word document) and send it again.",
+    "password protected": "This file is protected by a password. Remove the password, save it and send it again.",
+    "macro enabled": (
+        "This file contains macros (.docm), which the bot does not open. Save it as a plain .docx and send it again."
+    ),
+    "too large": "This file is too large to read. Send the draft with your comments only, without pictures.",
+    "damaged": "This file seems damaged: Word could not have saved it so. Open it in Word, save it, and send it again.",
+}
+
+
+def word_file_refused(refusal: str, **data: object) -> str:
+    if refusal == "too many comments":
+        return (
+            f"This file has {data.get('found')} comments; at most {data.get('limit')} are read at once. "
+            "Split them over two copies of the draft and send each."
+        )
+    if refusal == "not this draft":
+        return (
+            "This file does not look like a commented copy of the draft being consulted on "
+            f"(only {round(float(str(data.get('share', 0))) * 100)}% of it is in the draft). Send the draft you "
+            "received, with your Word comments or tracked changes in it. Nothing was recorded."
+        )
+    return WORD_FILE_REFUSALS.get(refusal, "This file cannot be read.") + " Nothing was recorded."
+
+
+def no_round_for_file() -> str:
+    return (
+        "No consultation is open for comments now, so the file was not read. "
+        "You will receive the sections when the next round opens."
+    )
+
+
+def nothing_in_file() -> str:
+    return "Nothing in this file can be sent as a comment on the clauses you are asked about. Nothing was recorded."
+
+
 def version_identical(name: str, version: str) -> str:
     return (
         f"This draft is the same, clause for clause, as {esc(version)} of “{esc(name)}”: nothing was stored. "
@@ -596,8 +713,8 @@ def upload_too_large(size: int, limit: int) -> str:
 
 def upload_only_secretariat() -> str:
     return (
-        "Only the Secretariat uploads drafts and comment matrices. To comment, tap a clause under a section "
-        "or use /comment."
+        "Only the Secretariat uploads drafts and comment matrices, and delegates their copy of the draft with Word "
+        "comments. To comment, tap a clause under a section or use /comment."
     )
 
 
@@ -2159,6 +2276,9 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.REVIEW_NEEDS_BODIES: review_needs_bodies,
     Reason.VERSION_IDENTICAL: version_identical,
     Reason.EARLIER_VERSION: earlier_version,
+    Reason.WORD_FILE_REFUSED: word_file_refused,
+    Reason.NO_ROUND_FOR_FILE: no_round_for_file,
+    Reason.NOTHING_IN_FILE: nothing_in_file,
     Reason.VERSION_UNRELATED: version_unrelated,
     Reason.CSV_EMPTY: csv_empty,
     Reason.CSV_MISSING_COLUMNS: csv_missing_columns,

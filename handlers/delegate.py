@@ -10,7 +10,7 @@ from bot.context import ClausebotContext
 from bot.models import MessageAnchor
 from bot.rendering import RENDERER
 from bot.sender import markup
-from bot.services import clearance, comments, registry, reminders, review, rounds
+from bot.services import clearance, comments, registry, reminders, review, rounds, word_comments
 from bot.services.comments import (
     STEP_KIND,
     STEP_PICK,
@@ -358,3 +358,76 @@ async def timezone(update: Update, context: ClausebotContext) -> None:
     if wanted:
         context.bot_data.actors.forget(user_of(update).id)
     await reply(update, texts.timezone_is(name))
+
+
+# --- a delegate's own Word file ---------------------------------------------------------------------
+
+
+async def word_file(update: Update, context: ClausebotContext, data: bytes, filename: str) -> None:
+    """The draft sent back with Word comments and tracked changes: say what was found, and
+    ask whose they are when several people wrote in it."""
+    read = await word_comments.read_file(
+        context.session, context.me, data, filename, max_bytes=context.settings.max_upload_bytes
+    )
+    await context.commit()
+    if len(read.authors) > 1:
+        await reply(update, texts.file_whose(read), keyboards.file_authors(read.upload_id, read.authors))
+        return
+    await _show_file(update, read, 0)
+
+
+async def _show_file(update: Update, read: word_comments.FileRead, author: int) -> None:
+    buttons = keyboards.file_send(read.upload_id, author, len(read.items)) if read.items else None
+    await reply(update, texts.file_read(read), buttons)
+
+
+async def _authors_of(context: ClausebotContext, upload_id: int, author: int) -> tuple[str, ...] | None:
+    """The author a button names (1 + their index in the file; 0: everyone)."""
+    if author <= 0:
+        return None
+    everyone = await word_comments.read_for_authors(
+        context.session, context.me, upload_id, None, max_bytes=context.settings.max_upload_bytes
+    )
+    if author > len(everyone.authors):
+        return None
+    return (everyone.authors[author - 1],)
+
+
+async def file_author(update: Update, context: ClausebotContext) -> None:
+    choice = pressed(update, cb.FileAuthor)
+    await answer(update)
+    await drop_buttons(update)
+    authors = await _authors_of(context, choice.upload_id, choice.author)
+    read = await word_comments.read_for_authors(
+        context.session, context.me, choice.upload_id, authors, max_bytes=context.settings.max_upload_bytes
+    )
+    await _show_file(update, read, choice.author)
+
+
+async def file_send(update: Update, context: ClausebotContext) -> None:
+    choice = pressed(update, cb.FileSend)
+    await answer(update)
+    await drop_buttons(update)
+    authors = await _authors_of(context, choice.upload_id, choice.author)
+    sent = await word_comments.send_from_file(
+        context.session,
+        context.me,
+        choice.upload_id,
+        choice.kind,
+        authors=authors,
+        max_bytes=context.settings.max_upload_bytes,
+        proposal_text=texts.FILE_PROPOSAL_TEXT,
+        now=context.now(),
+        limit=context.settings.max_comment_chars,
+    )
+    await context.commit()
+    await reply(update, texts.file_sent(sent))
+
+
+async def file_cancel(update: Update, context: ClausebotContext) -> None:
+    choice = pressed(update, cb.FileCancel)
+    await answer(update)
+    await drop_buttons(update)
+    await rounds.discard_upload(context.session, context.me, choice.upload_id)
+    await context.commit()
+    await reply(update, texts.file_cancelled())

@@ -18,7 +18,7 @@ from bot.models import StageKind
 from bot.rendering import RENDERER
 from bot.services import clearance, consolidation, registry, rounds, timetable
 from bot.services.errors import InvalidInput, NotFound, Reason
-from handlers import answers
+from handlers import answers, delegate
 from handlers.common import answer, chat_of, drop_buttons, message_of, pressed, query_of, reply
 
 log = logging.getLogger(__name__)
@@ -38,18 +38,24 @@ async def upload(update: Update, context: ClausebotContext) -> None:
     if document.file_size and document.file_size > limit:
         await reply(update, texts.upload_too_large(document.file_size, limit))
         return
-    spreadsheet = answers.is_spreadsheet(filename, document.mime_type)
+    spreadsheet = answers.is_spreadsheet(filename, document.mime_type) and context.me.is_secretariat
     if spreadsheet and filename.lower().endswith(answers.MACRO_SUFFIXES):
         await reply(update, texts.matrix_with_macros(filename))
         return
     if spreadsheet and filename.lower().endswith(answers.OLD_SUFFIXES):
         await reply(update, texts.matrix_not_xlsx(filename))
         return
-    if not spreadsheet and not filename.lower().endswith(".docx") and document.mime_type != DOCX_MIME:
+    # A delegate's .docm goes on to be refused for its macros, by name.
+    word = (".docx",) if context.me.is_secretariat else (".docx", ".docm")
+    if not spreadsheet and not filename.lower().endswith(word) and document.mime_type != DOCX_MIME:
         await reply(update, texts.upload_not_docx(filename))
         return
     file = await document.get_file()
     data = bytes(await file.download_as_bytearray())
+    if not context.me.is_secretariat:
+        # A delegate's (or focal point's) copy of the draft with their Word comments.
+        await delegate.word_file(update, context, data, filename)
+        return
     if spreadsheet:
         await answers.matrix_upload(update, context, data, filename)
         return

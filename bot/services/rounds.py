@@ -737,11 +737,13 @@ async def stage_history(session: AsyncSession, consultation: Consultation) -> St
     ):
         bodies.setdefault(stage_id, []).append(code)
     counts: dict[int, int] = dict(
-        await session.execute(
-            select(Comment.stage_id, func.count())
-            .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
-            .group_by(Comment.stage_id)
-        )
+        (
+            await session.execute(
+                select(Comment.stage_id, func.count())
+                .where(Comment.consultation_id == consultation.id, Comment.status == CommentStatus.ACTIVE)
+                .group_by(Comment.stage_id)
+            )
+        ).all()
     )
     labels = {v.id: v.label for v in consultation.versions}
     return StageHistory(
@@ -909,7 +911,9 @@ async def changes_since_last_version(
     previous = next((v for v in consultation.versions if v.number == version.number - 1), None)
     if previous is None or not version.mapping:
         return {}
-    old_text = dict(await session.execute(select(Clause.ref, Clause.text).where(Clause.version_id == previous.id)))
+    old_text: dict[str, str] = dict(
+        (await session.execute(select(Clause.ref, Clause.text).where(Clause.version_id == previous.id))).all()
+    )
     changes: dict[str, tuple[str, str | None]] = {}
     for row in version.mapping:
         new, old, kind = row.get("new"), row.get("old"), row.get("kind")

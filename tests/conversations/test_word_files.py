@@ -1,0 +1,85 @@
+"""A delegate sends the draft back with Word comments and tracked changes, through the real
+application and real HTTP: what the bot found, whose they are, sent as comments of one type."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.models import Comment
+from tests.documents.builders import WordFile
+from tests.documents.test_commented import TEXT, write
+from tests.factories import small_draft
+
+
+def commented_copy(*, macros: bool = False) -> bytes:
+    """The circulated draft with Somchai's comment on 1.2, his tracked change in 2.3, and a
+    colleague's comment on 3.1 left in the file (saved with macros: a .docm)."""
+    doc = WordFile("word")
+    if macros:
+        doc.document_type = "application/vnd.ms-word.document.macroEnabled.main+xml"
+        doc.extra_members["word/vbaProject.bin"] = b"\x00macro"
+    floor = doc.comment("Somchai", "Which floor? Refer to the national definition.")
+    colleague = doc.comment("Ana Reyes", "Two years is short for a baseline.")
+    text_23 = TEXT["2.3"]
+    first, rest = text_23.split(" ", 1)
+    write(
+        doc,
+        {
+            "1.2": lambda d: d.para(
+                d.run("1.2 Coverage shall be extended progressively, beginning with a "),
+                d.on(floor, d.run("nationally defined floor")),
+                d.run(" of basic income security."),
+            ),
+            "2.3": lambda d: d.para(d.run(f"2.3 {first} "), d.ins("promptly ", "Somchai"), d.run(rest)),
+            "3.1": lambda d: d.para(d.on(colleague, d.run(f"3.1 {TEXT['3.1']}"))),
+        },
+    )
+    return doc.bytes()
+
+
+async def test_a_delegates_word_comments_and_tracked_changes_become_their_comments(env):
+    async with env.running():
+        officer = await env.join(100, "secretariat")
+        await officer.send_document(write(WordFile()).bytes(), "framework.docx")
+        await officer.press(await officer.wait_for("Parsed outline"), "new consultation")
+        await officer.wait_for("Draft stored")
+        health = await env.join(200, "delegate", "SOMHD", "Thailand", "Somchai")
+
+        # Before the round opens there is nothing to comment on.
+        await health.send_document(commented_copy(), "framework-TH.docx")
+        assert "No consultation is open" in (await health.wait_for("not read")).content
+
+        await officer.send("/open 30")
+        await officer.wait_for("is open until")
+        await health.drain(quiet=1.0)
+
+        # Bad files get a clear answer and record nothing.
+        await health.send_document(small_draft(), "other-plan.docx")
+        assert "does not look like a commented copy" in (await health.wait_for("Nothing was recorded")).content
+        await health.send_document(commented_copy(macros=True), "framework-TH.docm")
+        assert "macros" in (await health.wait_for("Nothing was recorded")).content
+        await health.send_document(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "framework-TH.docx")
+        assert "Nothing was recorded" in (await health.wait_for("Nothing was recorded")).content
+
+        # Two people wrote in this copy: the bot asks whose comments are the delegate's.
+        await health.send_document(commented_copy(), "framework-TH.docx")
+        whose = await health.wait_for("Whose are to be sent")
+        assert "Somchai" in whose.content and "Ana Reyes" in whose.content
+        await health.press(whose, "Somchai")
+        found = await health.wait_for("Your Word file")
+        assert "1 comment(s) on 1.2" in found.content and "1 proposed change(s) on 2.3" in found.content
+        assert "3.1" not in found.content  # the colleague's comment is not read
+        await health.press(found, "Send 2 as technical")
+        sent = await health.wait_for("recorded on")
+        assert "2 comment(s)" in sent.content and "1.2 and 2.3" in sent.content
+
+        await health.send("/mycomments")
+        mine = await health.wait_for("1.2")
+        assert "Which floor?" in mine.content
+    async with env.db.session() as session:
+        rows = (await session.execute(select(Comment.kind, Comment.text, Comment.proposed))).all()
+        total = await session.scalar(select(func.count()).select_from(Comment))
+    assert total == 2
+    proposed = [p for _, _, p in rows if p]
+    assert proposed == [f"{TEXT['2.3'].split(' ', 1)[0]} promptly {TEXT['2.3'].split(' ', 1)[1]}"]
+    assert {k for k, _, _ in rows} == {"te"}
