@@ -323,7 +323,7 @@ def _of_consulted(n: int) -> str:
 
 def _outcome_line(result: EndorsementResult) -> str:
     """The outcome stated plainly: "Endorsed by all 80 bodies and Member States consulted,
-    64 of them by silence."."""
+    64 by silence."."""
     counts = result.counts
     consulted = _of_consulted(counts.total)
     if result.outcome is Outcome.ENDORSED_BY_ALL:
