@@ -143,6 +143,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("history", answers.history, SECRETARIAT, menu=(S,)),
     Command("review", focal.review_command, FOCALS, menu=(F,)),
     Command("sections", delegate.sections, EVERYONE, menu=(D, C, S, F)),
+    Command("draft", delegate.draft, EVERYONE, menu=(D, C, F)),
     Command("mycomments", delegate.my_comments, EVERYONE, menu=(D, C, F)),
     Command("comment", delegate.comment_command, EVERYONE, menu=(D, F)),
     Command("clause", delegate.clause, EVERYONE, menu=(D, F)),

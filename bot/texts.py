@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
     from bot.services.outbox import Sending
     from bot.services.review import Cleared, DigestLine, Done, Merged, ReviewGroup, ReviewItem
-    from bot.services.rounds import Opened, Outline, StageHistory
+    from bot.services.rounds import DraftFile, Opened, Outline, StageHistory
     from bot.services.status import AnswerCounts, BodyStatus, StateStatus, StatusReport, Tally
     from bot.services.word_comments import FileRead, SentFromFile
 
@@ -241,6 +241,7 @@ MENU: dict[str, str | dict[str, str]] = {
     "consolidate": "Consolidated Word draft",
     "open": "Open a round or the next stage: /open [final|review BODY] DAYS",
     "stage": "Versions and stages: what is open",
+    "draft": "The draft as a Word file, to read offline",
     "invite": "Invite link: /invite ROLE BODY STATE",
     "consultations": "All consultations",
     "route": "Route sections to bodies",
@@ -683,6 +684,13 @@ def no_round_for_file() -> str:
 
 def nothing_in_file() -> str:
     return "Nothing in this file can be sent as a comment on the clauses you are asked about. Nothing was recorded."
+
+
+def draft_caption(d: DraftFile) -> str:
+    return (
+        f"📄 {esc(d.title)}, {esc(d.version)}, as circulated. To comment, tap a clause under its section, "
+        "or send this file back with your Word comments and tracked changes."
+    )
 
 
 def version_identical(name: str, version: str) -> str:

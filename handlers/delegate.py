@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from telegram import Update
+import io
+
+from telegram import InputFile, Update
 
 from bot import callbacks as cb
 from bot import keyboards, texts
@@ -27,6 +29,16 @@ MY_COMMENTS_SHOWN = 30
 
 
 # --- reading ------------------------------------------------------------------------------------------
+
+
+async def draft(update: Update, context: ClausebotContext) -> None:
+    """/draft [CONSULTATION]: the draft as a .docx, to read offline."""
+    name = context.args[0] if context.args else None
+    consultation = await rounds.resolve_consultation(context.session, name, context.me)
+    found = await rounds.draft_file(context.session, context.me, consultation)
+    await chat_of(update).send_document(
+        InputFile(io.BytesIO(found.data), filename=found.filename), caption=texts.draft_caption(found)
+    )
 
 
 async def sections(update: Update, context: ClausebotContext) -> None:

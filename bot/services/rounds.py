@@ -768,6 +768,27 @@ async def stage_history(session: AsyncSession, consultation: Consultation) -> St
     )
 
 
+@dataclass(frozen=True)
+class DraftFile:
+    filename: str
+    data: bytes
+    version: str
+    title: str
+
+
+async def draft_file(session: AsyncSession, actor: Actor, consultation: Consultation) -> DraftFile:
+    """The draft as the actor reads it (`shown_version`): the .docx as uploaded, to read
+    offline. Not before it is circulated, except for the Secretariat."""
+    if not actor.is_secretariat and not consultation.ever_opened:
+        raise NotFound(Reason.NO_CONSULTATIONS, is_secretariat=False)
+    version_id = shown_version(consultation, actor)
+    version = next(v for v in consultation.versions if v.id == version_id)
+    data = await session.scalar(select(Version.draft_bytes).where(Version.id == version_id))
+    if not data:
+        raise NotFound(Reason.NO_DRAFT, name=consultation.name)
+    return DraftFile(f"{consultation.name}-{version.label}.docx", data, version.label, consultation.title)
+
+
 def stage_key(consultation: Consultation) -> str:
     """What outgoing messages of the current stage are keyed by: the consultation's id for
     its first stage (as before stages existed), with the stage's position after it."""

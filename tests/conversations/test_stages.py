@@ -87,6 +87,13 @@ async def test_v1_goes_out_for_final_comments_on_its_changed_clauses_then_to_one
         assert "2.1" not in actions  # unchanged: not circulated again
         assert "new" in new_parts[1].content and "3.2" in new_parts[1].content
 
+        # /draft sends the version circulated now, to read offline.
+        await health.send("/draft")
+        sent = await health.wait_for("as circulated")
+        assert sent.document["file_name"].endswith("-v1.docx")
+        texts_of_v1 = [p.text for p in Document(io.BytesIO(sent.file_bytes)).paragraphs]
+        assert "2.2 Sectoral bodies will report progress every year, starting in 2027." in texts_of_v1
+
         # A button of v0's message now belongs to a closed stage.
         await health.press(with_clause(v0_parts, "2.1"), "💬 2.1")
         assert "earlier version" in (await health.wait_for("no longer accepted")).content
