@@ -277,6 +277,8 @@ async def run_demo(
                     path = out.with_name(out.stem + suffix)
                     path.write_bytes(extra.file_bytes or b"")
                     say(f"Also received: {(extra.document or {}).get('file_name', path.name)} → {path}")
+
+                await _next_stages(say, db, officer, people, name, out)
             await db.dispose()
     say(f"{sent} comments consolidated")
     print(out.resolve())
@@ -345,6 +347,78 @@ async def _fast_forward(
                 out.with_name(out.stem + f"-chart-{body}.png").write_bytes(photos[-1].file_bytes or b"")
     if plan:
         say(f"Response charts saved next to the draft: {out.stem}-chart-*.png")
+
+
+async def _next_stages(
+    say: Printer, db: Database, officer: SimUser, people: list[tuple[SimUser, str, str]], name: str, out: Path
+) -> None:
+    """After the first round: the revised draft as v1 (the proposals the Secretariat
+    accepted written in), final comments on its changed clauses, then SOMSWD's review."""
+    import io
+
+    from docx import Document
+    from sqlalchemy import select
+
+    from bot.models import Clause, Comment, Version
+    from bot.services import rounds
+    from documents.sample import propose_edit
+
+    async with db.session() as session:
+        consultation = await rounds.resolve_consultation(session, name)
+        draft = await session.scalar(select(Version.draft_bytes).where(Version.id == consultation.version_id))
+        accepted: list[tuple[str, str | None]] = [
+            (text, proposed)
+            for text, proposed in await session.execute(
+                select(Clause.text, Comment.proposed)
+                .join(Clause, Clause.id == Comment.clause_id)
+                .where(
+                    Comment.consultation_id == consultation.id,
+                    Comment.disposition.in_(("accepted", "partly")),
+                    Comment.proposed.is_not(None),
+                )
+                .order_by(Clause.position)
+            )
+        ]
+        if not accepted:  # nothing accepted with wording: the Secretariat revises two clauses itself
+            clauses = list(await session.scalars(select(Clause).where(Clause.version_id == consultation.version_id)))
+            accepted = [(c.text, propose_edit(c.text, k)) for k, c in enumerate(clauses[1:3])]
+    document = Document(io.BytesIO(draft or b""))
+    revised = 0
+    for old, new in accepted:
+        first_old, first_new = old.split("\n")[0], (new or "").split("\n")[0]
+        for paragraph in document.paragraphs:
+            if paragraph.text.strip().endswith(first_old) and first_new and first_new != first_old:
+                paragraph.text = paragraph.text.replace(first_old, first_new)
+                revised += 1
+                break
+    buffer = io.BytesIO()
+    document.save(buffer)
+    v1 = out.with_name(out.stem + "-v1.docx")
+    v1.write_bytes(buffer.getvalue())
+
+    await officer.send(f"/close {name}")
+    await officer.wait_for(lambda m: "closed" in m.content or "not open" in m.content)
+    await officer.send_document(buffer.getvalue(), v1.name)
+    await officer.press(await officer.wait_for("Parsed outline"), "New version of")
+    stored = await officer.wait_for("Stored as")
+    say(f"The revised draft, {revised} clause(s) rewritten from accepted proposals: " + stored.content.splitlines()[1])
+    await officer.send(f"/open {name} final 14")
+    opened = await officer.wait_for("is open until")
+    say("/open final 14: " + " ".join(opened.content.splitlines()[:3]))
+    user, body, state = people[0]
+    intro = await user.wait_for("Final comments")
+    say(f"{body} – {state} received: “{intro.content.splitlines()[1]}”")
+    await officer.send(f"/close {name}")
+    await officer.wait_for("closed")
+    await officer.send(f"/open {name} review SOMSWD 7")
+    opened = await officer.wait_for("is open until")
+    say("/open review SOMSWD 7: " + opened.content.splitlines()[0] + " " + opened.content.splitlines()[1])
+    await officer.send(f"/stage {name}")
+    history = await officer.wait_for("Stages")
+    stages = history.content.split("Stages", 1)[1].strip().splitlines()
+    for line in stages:
+        say(f"/stage: {line}")
+    say(f"v1 saved next to the draft: {v1}")
 
 
 async def _answer_and_publish(

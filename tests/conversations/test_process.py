@@ -86,6 +86,10 @@ async def test_the_demo_writes_a_consolidated_draft(tmp_path):
     assert any("Circulated" in line for line in lines)
     assert any("withdrew one comment" in line for line in lines)
     assert any("/publish: Answers to 3 comment(s)" in line for line in lines)
+    # After the first round: v1, final comments on its changed clauses, SOMSWD's review.
+    assert any("final comments stage (stage 2, v1)" in line for line in lines)
+    assert any("/stage: 3. Review on v1 to SOMSWD: 🟢 open until" in line for line in lines)
+    assert out.with_name("demo-v1.docx").is_file()
     comments = list(Document(io.BytesIO(out.read_bytes())).comments)
     assert len([c for c in comments if c.author != "Secretariat"]) == 5  # six sent, one withdrawn
     assert len([c for c in comments if c.author == "Secretariat"]) == 3  # the answers given, as replies
