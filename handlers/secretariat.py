@@ -38,7 +38,10 @@ async def upload(update: Update, context: ClausebotContext) -> None:
     if document.file_size and document.file_size > limit:
         await reply(update, texts.upload_too_large(document.file_size, limit))
         return
-    spreadsheet = answers.is_spreadsheet(filename, document.mime_type) and context.me.is_secretariat
+    spreadsheet = answers.is_spreadsheet(filename, document.mime_type)
+    if spreadsheet and not context.me.is_secretariat:
+        await reply(update, texts.upload_only_secretariat())  # comment matrices come from the Secretariat
+        return
     if spreadsheet and filename.lower().endswith(answers.MACRO_SUFFIXES):
         await reply(update, texts.matrix_with_macros(filename))
         return
