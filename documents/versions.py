@@ -30,7 +30,10 @@ How clauses are matched, in turn:
    where the new one's matched neighbours say it should (between the old clauses of the
    nearest matched clauses before and after it); those two facts also raise the score.
    (Unrelated clauses of one draft share 40 to 50 % by this measure; a clause both moved
-   and largely rewritten is left to the Secretariat as deleted and new.) Candidates are
+   and largely rewritten is left to the Secretariat as deleted and new.) A clause left
+   under its reference where its neighbours say it should be, whose old text is found
+   nearly word for word in the new one (or the new in the old: a short list item that
+   gained or lost a phrase as long as itself), is a candidate too, below the others. Candidates are
    taken best first, each clause once.
    Text found several times on either side (a short list item such as "capacity
    building;") is matched after that, each copy to the old copy its matched neighbours
@@ -371,6 +374,18 @@ class _Matcher:
             bonus = _REF_BONUS * (self.new[j].ref == self.old[i].ref) + _GAP_BONUS * (low < i < high)
             if similarity >= _ACCEPT or bonus:
                 candidates.append((similarity + bonus, similarity, j, i))
+        # A clause left where it was, under its reference, that kept its words and gained (or
+        # lost) a phrase as long as itself: too unlike by the ratio, yet plainly the same clause.
+        column_of = {i: b for b, i in enumerate(leftover_old)}
+        old_by_ref = {self.old[i].ref: i for i in leftover_old}
+        for a, j in enumerate(leftover_new):
+            i = old_by_ref.get(self.new[j].ref, -1)
+            low, high = gaps[j]
+            if i < 0 or not low < i < high:
+                continue
+            similarity = float(scores[a, column_of[i]])
+            if similarity < _ACCEPT_NEAR and _kept_within(self.old[i].text, self.new[j].text):
+                candidates.append((_ACCEPT_NEAR + _REF_BONUS + _GAP_BONUS, similarity, j, i))
         candidates.sort(key=lambda c: (-c[0], c[2], c[3]))
         # The runner-up of each clause: its second-best candidate's score.
         best_of_new: dict[int, list[tuple[float, int]]] = {}
@@ -432,6 +447,12 @@ def _idx(value: int) -> int | None:
 
 def _contained(part: str, whole: str) -> bool:
     return fuzz.partial_ratio(part, whole, processor=utils.default_process) >= _PART_OF
+
+
+def _kept_within(old: str, new: str) -> bool:
+    """The shorter text is found, nearly word for word, in the longer one."""
+    part, whole = (old, new) if len(old) <= len(new) else (new, old)
+    return _contained(part.rstrip(" ;,.:"), whole)
 
 
 def _unmatched_confidence(near: float) -> float:

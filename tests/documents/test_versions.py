@@ -232,3 +232,25 @@ def test_the_benchmark_runs_and_reports_in_the_agreed_format():
     match = re.fullmatch(r"clauses=200 seconds=(\S+) correct=(\S+)", last)
     assert match, last
     assert float(match.group(1)) > 0 and 0.9 <= float(match.group(2)) <= 1
+
+
+def test_a_short_list_item_that_gained_a_phrase_longer_than_itself_is_changed_and_checked():
+    """ "older persons;" that became "older persons, including …" where it stood, under its
+    number, is that clause edited (doubtful, for the Secretariat to look at), not a clause
+    deleted and another added."""
+    t = TEXTS
+    old = [
+        Clause("4.3", t["partners"], "4", "4.3"),
+        Clause("4.3.a", "persons with disabilities and older persons;", "4", "a)"),
+        Clause("4.3.b", "communities affected by disasters and climate change.", "4", "b)"),
+    ]
+    longer = (
+        "persons with disabilities and older persons, including workers in the informal economy and their dependants;"
+    )
+    new = [old[0], Clause("4.3.a", longer, "4", "a)"), old[2]]
+    mapping = map_clauses(old, new)
+    assert _by_new(mapping)["4.3.a"] == ("4.3.a", Kind.CHANGED)
+    assert [m.ref for m in mapping.doubtful()] == ["4.3.a"]
+    # Another short item in its place that shares no words stays new, its predecessor deleted.
+    other = [old[0], Clause("4.3.a", "young people entering the labour market for the first time;", "4", "a)"), old[2]]
+    assert _by_new(map_clauses(old, other))["4.3.a"] == (None, Kind.NEW)
