@@ -169,7 +169,7 @@ def check_accepting(consultation: RoundState, now: datetime) -> bool:
     return late
 
 
-def _require_delegate(actor: Actor) -> None:
+def require_commenter(actor: Actor) -> None:
     """Delegates comment for their body and state; a focal point, for the state itself."""
     if actor.state_id is None or (actor.body_id is None and not actor.is_focal):
         raise Refused(Reason.ONLY_DELEGATES_COMMENT)
@@ -385,7 +385,7 @@ async def start_comment(
     step: str | None = None,
 ) -> DraftView:
     """Begin a comment on a clause (replacing any unfinished one)."""
-    _require_delegate(actor)
+    require_commenter(actor)
     row = await _commentable(session, actor, clause_id)
     return await _start(session, actor, row, text=text, now=now, limit=limit, step=step)
 
@@ -408,7 +408,7 @@ async def comment_on_ref(
     session: AsyncSession, actor: Actor, ref: str, *, text: str | None, now: datetime | None = None, limit: int = 8000
 ) -> DraftView:
     """`/comment 2.3.1 [text]`: begin a comment on the clause with this reference."""
-    _require_delegate(actor)
+    require_commenter(actor)
     rows = await session.execute(_REF_FOR_COMMENT, {"ref": normalise_ref(ref), "body": actor.body_id})
     row = next((row for row in rows if row.visible or actor.is_focal), None)
     if row is None:  # not among the clauses the delegate sees: this names the nearest ones
@@ -456,7 +456,7 @@ _STEP_AFTER_TEXT = case(
 
 async def pick_clause(session: AsyncSession, actor: Actor, clause_id: int, now: datetime | None = None) -> DraftView:
     """The delegate names the clause of a comment begun by replying to a several-clause message."""
-    _require_delegate(actor)
+    require_commenter(actor)
     now = now or utcnow()
     row = await _commentable(session, actor, clause_id)
     check_accepting(row, now)
@@ -513,7 +513,7 @@ async def submit(
     """Turn the comment being written into a recorded comment (or update the one being edited)."""
     now = now or utcnow()
     # Taken and removed in one statement: pressing "Send" twice records one comment.
-    _require_delegate(actor)
+    require_commenter(actor)
     draft = (await session.execute(_TAKE_DRAFT, {"draft_of": actor.contact_id})).first()
     if draft is None:
         # The same Send pressed twice (or delivered twice): the second gets the first's answer.
@@ -764,7 +764,7 @@ async def no_comments(
     session: AsyncSession, actor: Actor, section_id: int, now: datetime | None = None
 ) -> SectionAnswer:
     now = now or utcnow()
-    _require_delegate(actor)
+    require_commenter(actor)
     section, consultation = await _answerable_section(session, actor, section_id, now)
     existing = await session.scalar(
         select(SectionResponse).where(
@@ -793,7 +793,7 @@ async def undo_no_comments(
     session: AsyncSession, actor: Actor, section_id: int, now: datetime | None = None
 ) -> SectionAnswer:
     now = now or utcnow()
-    _require_delegate(actor)
+    require_commenter(actor)
     section, consultation = await _answerable_section(session, actor, section_id, now)
     result = await session.execute(
         delete(SectionResponse).where(

@@ -27,7 +27,7 @@ from bot.models import (
     RoundStatus,
     utcnow,
 )
-from bot.services.comments import check_accepting, clean_text
+from bot.services.comments import check_accepting, clean_text, require_commenter
 from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from bot.services.registry import Actor
 from bot.services.rounds import sections_for_actor, visible_consultations
@@ -64,11 +64,6 @@ class SentFromFile:
     count: int
     refs: tuple[str, ...]
     late: bool
-
-
-def _require_commenter(actor: Actor) -> None:
-    if actor.state_id is None or (actor.body_id is None and not actor.is_focal):
-        raise Refused(Reason.ONLY_DELEGATES_COMMENT)
 
 
 async def _open_rounds(session: AsyncSession, actor: Actor) -> list[tuple[Consultation, list[DraftClause]]]:
@@ -150,7 +145,7 @@ async def read_file(
     upload_id: int | None = None,
 ) -> FileRead:
     """Read a delegate's Word file and keep it until they choose what to send."""
-    _require_commenter(actor)
+    require_commenter(actor)
     consultation, copy, routed = await _read(session, actor, data, authors, max_bytes)
     items, not_routed = _items(copy, routed)
     if upload_id is None:
@@ -181,7 +176,7 @@ async def read_for_authors(
     session: AsyncSession, actor: Actor, upload_id: int, authors: tuple[str, ...] | None, *, max_bytes: int
 ) -> FileRead:
     """The file kept, read again for the authors chosen (None: all of them)."""
-    _require_commenter(actor)
+    require_commenter(actor)
     pending = await _pending(session, actor, upload_id)
     return await read_file(
         session, actor, pending.data, pending.filename, max_bytes=max_bytes, authors=authors, upload_id=upload_id
@@ -202,7 +197,7 @@ async def send_from_file(
 ) -> SentFromFile:
     """Record the file's comments as the delegate's, all of type `kind`. `proposal_text` is
     the comment a proposed change alone is sent with. A second press sends nothing twice."""
-    _require_commenter(actor)
+    require_commenter(actor)
     now = now or utcnow()
     try:
         kind = CommentKind(kind).value
