@@ -34,7 +34,7 @@ from bot.services import registry, updates
 from bot.services.timetable import timing_from
 from bot.timer import Timer
 from bot.transport import AiohttpRequest
-from handlers import answers, chair, common, delegate, focal, secretariat
+from handlers import answers, chair, common, delegate, endorsement, focal, secretariat
 from handlers.common import Handler
 from handlers.gate import Gate
 
@@ -192,6 +192,12 @@ BUTTONS: tuple[Button, ...] = (
     Button(callbacks.MergePick, focal.merge_pick, FOCALS),
     Button(callbacks.MergeWith, focal.merge, FOCALS),
     Button(callbacks.CancelReview, focal.cancel, FOCALS),
+    Button(callbacks.Endorse, endorsement.press, COMMENTERS),
+    Button(callbacks.EndorseCancel, endorsement.cancel, COMMENTERS),
+    Button(callbacks.DraftOf, endorsement.draft_of),
+    Button(callbacks.EndorsementRecordFile, endorsement.record_file, CHAIRS),
+    Button(callbacks.OpenEndorsement, endorsement.open_anyway, SECRETARIAT),
+    Button(callbacks.OpenEndorsementNot, endorsement.open_not, SECRETARIAT),
     Button(callbacks.FileAuthor, delegate.file_author, COMMENTERS),
     Button(callbacks.FileSend, delegate.file_send, COMMENTERS),
     Button(callbacks.FileCancel, delegate.file_cancel, COMMENTERS),

@@ -296,6 +296,45 @@ class UploadCancel(CallbackData, prefix="up:x"):
     upload_id: int
 
 
+# --- the endorsement stage ----------------------------------------------------------------------------
+
+
+# Endorse ("e") at once; endorse with a reservation ("r") or cannot endorse ("c"): its text next.
+@dataclasses.dataclass(frozen=True)
+class Endorse(CallbackData, prefix="en"):
+    stage_id: int
+    kind: Literal["e", "r", "c"]
+
+
+@dataclasses.dataclass(frozen=True)
+class EndorseCancel(CallbackData, prefix="enx"):
+    stage_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class EndorsementRecordFile(CallbackData, prefix="enr"):
+    stage_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class DraftOf(CallbackData, prefix="df"):
+    consultation_id: int
+
+
+# Open endorsement although comments have no answer yet: the deadline (minutes since the
+# epoch, UTC) and whether it runs as a silence procedure, as they were asked for.
+@dataclasses.dataclass(frozen=True)
+class OpenEndorsement(CallbackData, prefix="oe"):
+    consultation_id: int
+    deadline: int
+    silence: Literal["0", "1"]
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenEndorsementNot(CallbackData, prefix="oex"):
+    consultation_id: int
+
+
 # --- buttons that call nothing back ------------------------------------------------------------------
 
 # Telegram copies at most this many characters with a copy-text button.

@@ -578,7 +578,7 @@ def cmd_open(args) -> int:
             kind = rounds.parse_stage_kind(args.kind)
         plan = rounds.StagePlan(
             kind=kind, bodies=tuple(code for b in args.body or [] for code in b.split(",") if code),
-            all_clauses=args.all_clauses,
+            all_clauses=args.all_clauses, silence=args.silence, despite_unanswered=args.anyway,
         )  # fmt: skip
         return await rounds.open_round(
             session,
@@ -592,7 +592,7 @@ def cmd_open(args) -> int:
         )
 
     opened = _call(settings, work)
-    print(_plain(texts.opened(opened, settings.tz)))
+    print(_plain((texts.opened_endorsement if opened.kind == "endorsement" else texts.opened)(opened, settings.tz)))
     print("A running bot sends the queued messages within seconds.")
     return 0
 
@@ -612,18 +612,22 @@ def _console():
 
 def cmd_close(args) -> int:
     settings = load_settings(args)
-    from bot.services import rounds, timetable
+    from bot.services import endorsements, rounds, timetable
 
     async def work(session):
         consultation = await rounds.resolve_consultation(session, args.consultation)
+        timing = timetable.timing_from(settings)
+        if consultation.kind == "endorsement":
+            await endorsements.close_now(
+                session, _console(), consultation, now=datetime.now(UTC), render=_renderer(), timing=timing
+            )
+            return texts.endorsement_closed_now(consultation.name)
         await rounds.close_round(session, _console(), consultation)
-        await rounds.announce_close(
-            session, consultation, timetable.timing_from(settings), render=_renderer(), now=datetime.now(UTC)
-        )
-        return consultation.name
+        await rounds.announce_close(session, consultation, timing, render=_renderer(), now=datetime.now(UTC))
+        return texts.closed(consultation.name)
 
-    name = _call(settings, work)
-    print(_plain(texts.closed(name)))
+    said = _call(settings, work)
+    print(_plain(said))
     return 0
 
 
@@ -961,8 +965,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--consultation", metavar="NAME")
     p.add_argument(
         "--kind",
-        choices=["comments", "final", "review"],
-        help="the stage to open once the last is closed: final comments on a new version, or a review by --body",
+        choices=["comments", "final", "review", "endorsement"],
+        help="the stage to open once the last is closed: final comments on a new version, a review by --body, "
+        "or endorsement by every body (or by --body)",
+    )
+    p.add_argument(
+        "--silence",
+        action="store_true",
+        help="endorsement as a silence procedure: no objection by the deadline is recorded as endorsement",
+    )
+    p.add_argument(
+        "--anyway",
+        action="store_true",
+        help="open endorsement although comments have no answer yet (without it, that is refused with a warning)",
     )
     p.add_argument("--body", action="append", help="body code a review goes to (repeatable)")
     p.add_argument("--all-clauses", action="store_true", help="final comments on every clause, not only those changed")

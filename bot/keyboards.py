@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
 from bot import callbacks as cb
 from bot.models import Clause
+
+if TYPE_CHECKING:
+    from bot.services.endorsements import Ballot
 
 Rows = list[list[tuple[str, str]]]
 
@@ -216,4 +220,49 @@ def file_send(upload_id: int, author: int, count: int) -> Rows:
             (f"Send {count} as editorial", cb.FileSend(upload_id, "ed", author).pack()),
         ],
         [("✖️ Cancel", cb.FileCancel(upload_id).pack())],
+    ]
+
+
+# --- the endorsement stage ------------------------------------------------------------------------------
+
+
+def ballot(b: Ballot) -> Rows:
+    """The answers a contact can give (or change to), and the draft to read."""
+    rows: Rows = []
+    if b.is_open and not (b.body is not None and b.standing is not None and b.standing.for_state):
+        current = b.standing.kind if b.standing is not None else None
+        choices: list[tuple[str, str, Literal["e", "r", "c"]]] = [
+            ("endorse", "✅ Endorse", "e"),
+            ("reservation", "☑️ Endorse with a reservation", "r"),
+            ("cannot", "⛔ Cannot endorse", "c"),
+        ]
+        for kind, label, code in choices:
+            if kind == current and kind == "endorse":
+                continue  # endorsed already: nothing to press again
+            if kind == current:
+                label = label.replace("Endorse with a reservation", "Change the reservation").replace(
+                    "Cannot endorse", "Change the reason"
+                )
+            rows.append([(label, cb.Endorse(b.stage_id, code).pack())])
+    rows.append([("📄 The draft (.docx)", cb.DraftOf(b.consultation_id).pack())])
+    return rows
+
+
+def endorsement_text_step(stage_id: int) -> Rows:
+    return [[("✖️ Cancel", cb.EndorseCancel(stage_id).pack())]]
+
+
+def endorsement_record(stage_id: int) -> Rows:
+    return [[("📄 Endorsement record (.docx)", cb.EndorsementRecordFile(stage_id).pack())]]
+
+
+def open_endorsement_anyway(consultation_id: int, deadline_minutes: int, silence: bool) -> Rows:
+    return [
+        [
+            (
+                "Open endorsement anyway",
+                cb.OpenEndorsement(consultation_id, deadline_minutes, "1" if silence else "0").pack(),
+            )
+        ],
+        [("Not now", cb.OpenEndorsementNot(consultation_id).pack())],
     ]

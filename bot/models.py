@@ -329,6 +329,43 @@ class StageBody(Base):
     body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id", ondelete="CASCADE"), primary_key=True)
 
 
+class EndorsementKind(enum.StrEnum):
+    """An answer to an endorsement stage."""
+
+    ENDORSE = "endorse"
+    RESERVATION = "reservation"  # endorse with a reservation (its text)
+    CANNOT = "cannot"  # cannot endorse (the reason)
+
+
+class Endorsement(Base):
+    """One answer of a sectoral body in a Member State to an endorsement stage; with no body,
+    the Member State's answer for all its bodies, given by its focal point. A changed answer
+    is kept with `replaced_at`; the one that stands has none."""
+
+    __tablename__ = "endorsements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id", ondelete="CASCADE"), index=True)
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("bodies.id", ondelete="CASCADE"))
+    state_id: Mapped[int] = mapped_column(ForeignKey("member_states.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    by_name: Mapped[str] = mapped_column(String(255), default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EndorsementStep(Base):
+    """A reservation or a reason for not endorsing, awaited as the contact's next message
+    (kept here, so a restart loses nothing)."""
+
+    __tablename__ = "endorsement_steps"
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # reservation | cannot
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Section(Base):
     __tablename__ = "sections"
     __table_args__ = (UniqueConstraint("version_id", "ref"),)

@@ -30,6 +30,13 @@ class TelegramRenderer:
     comment_returned = staticmethod(texts.comment_returned)
     focal_reminder = staticmethod(texts.focal_reminder)
     focal_digest = staticmethod(texts.focal_digest)
+    ballot = staticmethod(texts.ballot)
+    ballot_buttons = staticmethod(keyboards.ballot)
+    endorsement_reminder = staticmethod(texts.endorsement_reminder)
+    silence_broken = staticmethod(texts.silence_broken)
+    endorsement_record_buttons = staticmethod(keyboards.endorsement_record)
+    endorsement_record_caption = staticmethod(texts.endorsement_record_caption)
+    endorsement_closed = staticmethod(texts.endorsement_closed)
 
     @staticmethod
     def reminder_buttons(sections: Sequence[Section], consultation_id: int) -> Rows:

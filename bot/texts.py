@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from bot.services.answers import Answered, AnswerHistory, AnswerLine, Published, ToAnswer, WalkDone
     from bot.services.clearance import ClearanceChanged
     from bot.services.comments import DraftView, MyComment, Saved, SectionAnswer
+    from bot.services.endorsements import Answered as Endorsed
+    from bot.services.endorsements import Ballot
+    from bot.services.endorsements import Tally as EndorsementTally
     from bot.services.outbox import Sending
     from bot.services.review import Cleared, DigestLine, Done, Merged, ReviewGroup, ReviewItem
     from bot.services.rounds import DraftFile, Opened, Outline, StageHistory
@@ -834,13 +837,6 @@ def stage_history(h: StageHistory, tz: ZoneInfo) -> str:
         comments = f"; {s.comments} comment(s)" if s.status != "draft" else ""
         lines.append(f"{s.position}. {esc(name)} on {esc(s.version)}{where}{scope}: {state}{comments}")
     return "\n".join(lines)
-
-
-def stage_kind_not_yet(kind: str) -> str:
-    return (
-        f"The {esc(STAGE_NAMES.get(kind, kind))} stage cannot be run in the bot yet: "
-        "record endorsements outside it for now. Comments, final comments and review stages can be opened."
-    )
 
 
 def review_needs_bodies() -> str:
@@ -2240,6 +2236,277 @@ def merge_other_clause(ref: str, other: str) -> str:
     return f"Only comments on one clause can be merged: these are on {esc(ref)} and {esc(other)}."
 
 
+# --- the endorsement stage ------------------------------------------------------------------------------
+
+ENDORSEMENT_ANSWERS = {
+    "endorse": "✅ Endorse",
+    "reservation": "☑️ Endorse with a reservation",
+    "cannot": "⛔ Cannot endorse",
+    "silence": "🤫 Endorsed by silence (no objection by the deadline)",
+    "none": "no answer",
+}
+OUTCOMES = {
+    "endorsed_by_all": "endorsed by all",
+    "endorsed_with_reservations": "endorsed with reservations",
+    "not_endorsed": "not endorsed",
+}
+
+
+def _pair(body: str | None, state: str) -> str:
+    return f"{body} – {state}" if body else state
+
+
+def _silence_rule(b: Ballot, tz: ZoneInfo) -> str:
+    who = _pair(b.body, b.state)
+    return (
+        f"🤫 <b>Silence procedure.</b> If {esc(who)} has not objected by {when(b.deadline, tz)}, it is recorded "
+        f"as <b>endorsing</b> {esc(b.version)}. No answer is needed to endorse; to object, tap "
+        "<b>Cannot endorse</b> and give the reason."
+    )
+
+
+def _standing_line(b: Ballot, tz: ZoneInfo) -> str:
+    s = b.standing
+    if s is None:
+        return (
+            "No answer yet."
+            if not b.silence
+            else "No answer yet (under the silence procedure, none is needed to endorse)."
+        )
+    answer = ENDORSEMENT_ANSWERS.get(s.kind, s.kind)
+    text = f": “{esc(shorten(s.text, 600))}”" if s.text else ""
+    if s.for_state and b.body is not None:
+        return (
+            f"🏛 {esc(b.state)}'s focal point ({esc(s.by)}) has answered for the whole Member State: "
+            f"<b>{answer}</b>{text} ({when(s.at, tz)}). Their answer speaks for every body of {esc(b.state)}."
+        )
+    return f"Answer recorded: <b>{answer}</b>{text}, by {esc(s.by)}, {when(s.at, tz)}."
+
+
+def ballot(b: Ballot, tz: ZoneInfo) -> str:
+    """The endorsement ballot: what is asked, by when, the silence rule if it applies, and the
+    answer that stands."""
+    if b.body is None:
+        whom = f"As {esc(b.state)}'s focal point, your answer speaks for <b>every sectoral body of {esc(b.state)}</b>."
+    else:
+        whom = f"You answer for <b>{esc(_pair(b.body, b.state))}</b>."
+    lines = [
+        f"🖋 <b>Endorsement: {esc(b.title)}</b> ({esc(b.version)})",
+        f"{whom} Answers are due by <b>{when(b.deadline, tz)}</b>.",
+        "Read the text with the button below (.docx) or /sections. Endorse it, endorse it with a reservation, "
+        "or say you cannot endorse it; you can change your answer until the deadline.",
+    ]
+    if b.silence:
+        lines += ["", _silence_rule(b, tz)]
+    lines += ["", _standing_line(b, tz)]
+    if not b.is_open:
+        lines += ["", "🔒 Answers are no longer taken."]
+    return "\n".join(lines)
+
+
+def endorsement_reminder(b: Ballot, tz: ZoneInfo) -> str:
+    who = _pair(b.body, b.state)
+    head = f"⏰ <b>Endorsement of {esc(b.title)}</b> ({esc(b.version)}) is due by <b>{when(b.deadline, tz)}</b>."
+    if b.silence:
+        return (
+            f"{head}\nUnder the silence procedure, {esc(who)} will be recorded as endorsing unless it objects by then. "
+            "If it cannot endorse, tap <b>Cannot endorse</b> and give the reason; you may also endorse now."
+        )
+    return f"{head}\nNo answer has been recorded for {esc(who)} yet."
+
+
+def ask_endorsement_text(kind: str, b: Ballot) -> str:
+    who = esc(_pair(b.body, b.state))
+    if kind == "reservation":
+        return (
+            f"☑️ {who} endorses {esc(b.version)} with a reservation. Type the reservation in one message "
+            "(the clause it is about, and what you reserve). It is recorded as you type it."
+        )
+    return (
+        f"⛔ {who} cannot endorse {esc(b.version)}. Type the reason in one message; the Secretariat reads it "
+        "as it stands in the endorsement record."
+    )
+
+
+def endorsement_recorded(a: Endorsed, tz: ZoneInfo) -> str:
+    b = a.ballot
+    if a.same:
+        head = "This answer was already recorded: nothing changed."
+    elif a.before is not None:
+        head = f"🔁 Answer changed (it was: {ENDORSEMENT_ANSWERS.get(a.before.kind, a.before.kind)})."
+    else:
+        head = "📝 Answer recorded."
+    if a.breaks_silence:
+        head += " Your objection <b>breaks the silence</b>: the Secretariat and the chair have been told."
+    return f"{head}\n\n{ballot(b, tz)}"
+
+
+def silence_broken(b: Ballot, tz: ZoneInfo) -> str:
+    s = b.standing
+    who = _pair(b.body, b.state) if b.body else f"{b.state} (its focal point, for all its bodies)"
+    reason = f"\nReason: “{esc(shorten(s.text, 700))}”" if s is not None and s.text else ""
+    by = f" ({esc(s.by)}, {when(s.at, tz)})" if s is not None else ""
+    return (
+        f"🚨 <b>The silence is broken</b> on {esc(b.title)} ({esc(b.version)}): <b>{esc(who)}</b> cannot endorse"
+        f"{by}.{reason}\nThe silence procedure runs until {when(b.deadline, tz)}."
+    )
+
+
+def _tally_counts(t: EndorsementTally) -> str:
+    c = t.result.counts
+    parts = [f"{c.endorse} endorse", f"{c.reservation} with a reservation", f"{c.cannot} cannot endorse"]
+    if t.result.silence_applied:
+        parts.append(f"{c.silence} by silence")
+    parts.append(f"{c.none} no answer" + (f" ({c.not_enrolled} with no contact enrolled)" if c.not_enrolled else ""))
+    return f"{c.total} body × Member State pairs: " + ", ".join(parts)
+
+
+def endorsement_outcome_line(t: EndorsementTally) -> str:
+    outcome = OUTCOMES.get(t.result.outcome.value, t.result.outcome.value)
+    if t.result.final:
+        return f"Outcome: <b>{outcome}</b>."
+    if t.silence:
+        return f"So far (provisional until the deadline; silence is counted only then): <b>{outcome}</b>."
+    return f"So far (provisional until the deadline): <b>{outcome}</b>."
+
+
+def endorsement_record_caption(t: EndorsementTally, tz: ZoneInfo) -> str:
+    silence = " under the silence procedure" if t.silence else ""
+    return shorten(
+        f"📄 <b>Endorsement record</b> of {esc(t.title)} ({esc(t.version)}){silence}, deadline {when(t.deadline, tz)}.\n"
+        f"{endorsement_outcome_line(t)}\n{_tally_counts(t)}.",
+        1000,
+    )
+
+
+def endorsement_closed(t: EndorsementTally, kind: str, who: str) -> str:
+    outcome = OUTCOMES.get(t.result.outcome.value, t.result.outcome.value)
+    mine = f"\nRecorded for {esc(who)}: {ENDORSEMENT_ANSWERS.get(kind, kind)}." if kind else ""
+    return (
+        f"🔒 The endorsement of <b>{esc(t.title)}</b> ({esc(t.version)}) is closed: <b>{outcome}</b>.{mine}\n"
+        "Thank you. The Secretariat has the endorsement record."
+    )
+
+
+def endorsement_status(t: EndorsementTally, tz: ZoneInfo) -> str:
+    silence = " (silence procedure)" if t.silence else ""
+    lines = [
+        f"🖋 <b>Endorsement of {esc(t.title)}</b> ({esc(t.version)}){silence}",
+        f"Deadline: {when(t.deadline, tz)}",
+        endorsement_outcome_line(t),
+        _tally_counts(t) + ".",
+    ]
+    objections = [p for p in t.result.pairs if p.kind.value == "cannot"]
+    reservations = [p for p in t.result.pairs if p.kind.value == "reservation"]
+    for title, pairs in (("⛔ Cannot endorse", objections), ("☑️ Reservations", reservations)):
+        if pairs:
+            lines += ["", f"<b>{title}</b>"]
+            for p in pairs[:20]:
+                text = p.answer.text if p.answer is not None else ""
+                lines.append(f"• {esc(_pair(p.body, p.state))}: {esc(shorten(text, 200))}")
+            if len(pairs) > 20:
+                lines.append(f"… and {len(pairs) - 20} more (see the record)")
+    waiting: dict[str, list[str]] = {}
+    for p in t.result.pairs:
+        if p.kind.value == "none":
+            waiting.setdefault(p.body, []).append(p.state + ("" if p.enrolled else " (no contact)"))
+    if waiting:
+        lines += ["", "<b>No answer yet</b>" if not t.result.final else "<b>No answer</b>"]
+        lines += [f"• {esc(body)}: {esc(', '.join(states))}" for body, states in waiting.items()]
+    return "\n".join(lines)
+
+
+def opened_endorsement(o: Opened, tz: ZoneInfo) -> str:
+    silence = (
+        " as a <b>silence procedure</b>: a body and Member State that has not objected by then is recorded as endorsing"
+        if o.silence
+        else ""
+    )
+    return (
+        f"📣 Endorsement of <b>{esc(o.title)}</b> ({esc(o.version)}) is open until {when(o.deadline, tz)}{silence}.\n"
+        f"The ballot goes to {o.contacts} delegate(s) and focal point(s): {o.messages_queued} message(s) queued. "
+        "Watch the answers with /status; the endorsement record is sent to you and the chairs at the deadline."
+    )
+
+
+def endorsement_by_focal(state: str, by: str, kind: str) -> str:
+    return (
+        f"{esc(state)}'s focal point ({esc(by)}) has answered for the whole Member State: "
+        f"{ENDORSEMENT_ANSWERS.get(kind, kind)}. Their answer speaks for every body of {esc(state)}; "
+        "talk to them if your body sees it otherwise."
+    )
+
+
+def endorsement_closed_refusal(title: str, deadline: datetime | None, closed_at: datetime | None, silence: bool) -> str:
+    early = closed_at is not None and deadline is not None and closed_at < deadline
+    if silence and not early:
+        return (
+            f"🔒 The silence procedure on “{esc(title)}” ended {when(closed_at or deadline)}: answers and objections "
+            "are no longer taken. A body that had not objected by then is recorded as endorsing; please contact "
+            "the Secretariat directly."
+        )
+    return (
+        f"🔒 The endorsement of “{esc(title)}” closed {when(closed_at or deadline)}: answers are no longer taken. "
+        "Please contact the Secretariat directly."
+    )
+
+
+def endorsement_gone() -> str:
+    return "This endorsement button is from a stage that is no longer running; nothing was recorded."
+
+
+def endorsement_not_routed(body: str) -> str:
+    return f"This endorsement is not asked of {esc(body)}; nothing was recorded."
+
+
+def endorsement_text_required(kind: str) -> str:
+    what = "the reservation" if kind == "reservation" else "the reason"
+    return f"Please type {what}: an empty answer cannot be recorded."
+
+
+def endorsement_text_too_long(limit: int, length: int) -> str:
+    return (
+        f"That is {length} characters; please keep it under {limit} (the record quotes it whole). Nothing was recorded."
+    )
+
+
+def endorsement_unanswered(name: str, count: int) -> str:
+    return (
+        f"⚠️ {_count(count, 'comment')} on “{esc(name)}” have no answer yet. Delegates usually expect to know what "
+        "became of their comments before they endorse: answer them with /answer and send them with /publish, "
+        "or open the endorsement anyway (at the command line: <code>--anyway</code>)."
+    )
+
+
+def endorsement_closed_now(name: str) -> str:
+    return (
+        f"🔒 The endorsement of “{esc(name)}” is closed before its deadline: answers are no longer taken, and "
+        "nobody is recorded as endorsing by silence. The record is on its way to you and the chairs."
+    )
+
+
+def endorsement_not_opened(name: str) -> str:
+    return f"Endorsement of “{esc(name)}” was not opened. Nothing was changed."
+
+
+def no_endorsement(name: str) -> str:
+    return f"“{esc(name)}” has had no endorsement stage yet."
+
+
+def not_an_endorser() -> str:
+    return (
+        "Endorsement is answered by the delegates of each sectoral body and by the national focal points; "
+        "the Secretariat and the chairs see the answers with /status."
+    )
+
+
+def comments_during_endorsement(title: str) -> str:
+    return (
+        f"“{esc(title)}” is now being endorsed: comments are no longer taken. Use the endorsement message's buttons "
+        "to endorse, endorse with a reservation (say what in it), or say you cannot endorse it."
+    )
+
+
 # How each refusal of a service is worded; its data are the function's arguments.
 REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.ALREADY_ANSWERED: already_answered,
@@ -2280,7 +2547,16 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.COMMENT_INCOMPLETE: comment_incomplete,
     Reason.CONSULTATION_EXISTS: consultation_exists,
     Reason.STAGE_STILL_OPEN: stage_still_open,
-    Reason.STAGE_KIND_NOT_YET: stage_kind_not_yet,
+    Reason.ENDORSEMENT_BY_FOCAL: endorsement_by_focal,
+    Reason.ENDORSEMENT_CLOSED: endorsement_closed_refusal,
+    Reason.ENDORSEMENT_GONE: endorsement_gone,
+    Reason.ENDORSEMENT_NOT_ROUTED: endorsement_not_routed,
+    Reason.ENDORSEMENT_TEXT_REQUIRED: endorsement_text_required,
+    Reason.ENDORSEMENT_TEXT_TOO_LONG: endorsement_text_too_long,
+    Reason.ENDORSEMENT_UNANSWERED: endorsement_unanswered,
+    Reason.NO_ENDORSEMENT: no_endorsement,
+    Reason.NOT_AN_ENDORSER: not_an_endorser,
+    Reason.COMMENTS_DURING_ENDORSEMENT: comments_during_endorsement,
     Reason.REVIEW_NEEDS_BODIES: review_needs_bodies,
     Reason.VERSION_IDENTICAL: version_identical,
     Reason.EARLIER_VERSION: earlier_version,

@@ -12,6 +12,7 @@ from bot.context import ClausebotContext
 from bot.models import Consultation
 from bot.rendering import RENDERER
 from bot.services import reminders, rounds, status
+from handlers import endorsement as endorsing
 from handlers.common import answer, chat_of, drop_buttons, pressed, reply
 
 
@@ -32,6 +33,8 @@ async def status_command(update: Update, context: ClausebotContext) -> None:
         await reply(update, texts.no_consultations(actor.is_secretariat))
         return
     for consultation in consultations:
+        if await endorsing.status(update, context, consultation):
+            continue
         report = await status.report_for(context.session, actor, consultation)
         await reply(update, texts.status_report(report, actor.tz, context.now()))
 

@@ -22,6 +22,7 @@ from bot.services.comments import (
 from bot.services.render import Rows
 from documents.draft import normalise_ref
 from handlers import answers as answering
+from handlers import endorsement as endorsing
 from handlers import focal
 from handlers.common import answer, chat_of, drop_buttons, message_of, pressed, query_of, replace, reply, user_of
 
@@ -220,6 +221,9 @@ async def text_message(update: Update, context: ClausebotContext) -> None:
     typed = message.text or ""
     if actor.is_secretariat and await answering.waiting_for_observation(context):
         await answering.observation_text(update, context, typed)
+        return
+    if await endorsing.waiting(context):
+        await endorsing.typed(update, context, typed)
         return
     if actor.is_focal:
         if await focal.waiting_for_text(context):

@@ -16,8 +16,8 @@ from bot import keyboards, texts
 from bot.context import ClausebotContext
 from bot.models import StageKind
 from bot.rendering import RENDERER
-from bot.services import clearance, consolidation, registry, rounds, timetable
-from bot.services.errors import InvalidInput, NotFound, Reason
+from bot.services import clearance, consolidation, endorsements, registry, rounds, timetable
+from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from handlers import answers, delegate
 from handlers.common import answer, chat_of, drop_buttons, message_of, pressed, query_of, reply
 
@@ -193,6 +193,7 @@ def _split_open_args(args: list[str]) -> tuple[str | None, str | None, int | Non
     kind = None
     bodies: list[str] = []
     all_clauses = False
+    silence = False
     for arg in args:
         if re.fullmatch(r"[+-]?\d+", arg):
             if len(arg) > 6 or int(arg) < 0:
@@ -204,34 +205,58 @@ def _split_open_args(args: list[str]) -> tuple[str | None, str | None, int | Non
             kind = rounds.parse_stage_kind(arg)
         elif kind == StageKind.FINAL and arg.lower() in ("all", "every"):
             all_clauses = True
+        elif kind == StageKind.ENDORSEMENT and arg.lower() in ("silence", "silent"):
+            silence = True
         elif kind == StageKind.REVIEW:
             bodies += [code for code in arg.split(",") if code]
         else:
             name = arg
-    return name, deadline, days, rounds.StagePlan(kind=kind, bodies=tuple(bodies), all_clauses=all_clauses)
+    return (
+        name,
+        deadline,
+        days,
+        rounds.StagePlan(kind=kind, bodies=tuple(bodies), all_clauses=all_clauses, silence=silence),
+    )
 
 
 async def open_round(update: Update, context: ClausebotContext) -> None:
     name, deadline_text, days, plan = _split_open_args(list(context.args or []))
     settings = context.settings
     consultation = await rounds.resolve_consultation(context.session, name, context.me)
+    consultation_id = consultation.id
     deadline = rounds.parse_deadline(
         deadline_text, days=days if days is not None else settings.default_round_days, tz=settings.tz, now=context.now()
     )
-    opened = await rounds.open_round(
-        context.session,
-        context.me,
-        consultation,
-        deadline,
-        render=RENDERER,
-        now=context.now(),
-        timing=context.timing,
-        plan=plan,
-    )
+    try:
+        opened = await rounds.open_round(
+            context.session,
+            context.me,
+            consultation,
+            deadline,
+            render=RENDERER,
+            now=context.now(),
+            timing=context.timing,
+            plan=plan,
+        )
+    except Refused as exc:
+        if exc.reason != Reason.ENDORSEMENT_UNANSWERED:
+            raise
+        # Warned, not refused: the Secretariat may go on.
+        await context.session.rollback()
+        minutes = int(deadline.timestamp() // 60)
+        await reply(
+            update,
+            texts.refusal(exc),
+            keyboards.open_endorsement_anyway(consultation_id, minutes, plan.silence),
+        )
+        return
     await context.commit()
     context.wake_sender()
     await context.rearm_timer()
-    await reply(update, texts.opened(opened, settings.tz))
+    if opened.kind == StageKind.ENDORSEMENT:
+        await reply(update, texts.opened_endorsement(opened, settings.tz))
+    else:
+        await reply(update, texts.opened(opened, settings.tz))
 
 
 async def stage(update: Update, context: ClausebotContext) -> None:
@@ -244,12 +269,21 @@ async def stage(update: Update, context: ClausebotContext) -> None:
 async def close_round(update: Update, context: ClausebotContext) -> None:
     name = context.args[0] if context.args else None
     consultation = await rounds.resolve_consultation(context.session, name, context.me)
-    await rounds.close_round(context.session, context.me, consultation, now=context.now())
-    await rounds.announce_close(context.session, consultation, context.timing, render=RENDERER, now=context.now())
+    if consultation.kind == StageKind.ENDORSEMENT:
+        # Closed before its deadline: the record goes out now, and nobody is taken to endorse by silence.
+        await endorsements.close_now(
+            context.session, context.me, consultation, now=context.now(), render=RENDERER, timing=context.timing
+        )
+    else:
+        await rounds.close_round(context.session, context.me, consultation, now=context.now())
+        await rounds.announce_close(context.session, consultation, context.timing, render=RENDERER, now=context.now())
     await context.commit()
     context.wake_sender()
     await context.rearm_timer()
-    await reply(update, texts.closed(consultation.name))
+    if consultation.kind == StageKind.ENDORSEMENT:
+        await reply(update, texts.endorsement_closed_now(consultation.name))
+    else:
+        await reply(update, texts.closed(consultation.name))
 
 
 def _name_and_value(args: list[str]) -> tuple[str | None, str | None]:

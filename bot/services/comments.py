@@ -44,6 +44,7 @@ from bot.models import (
     Section,
     SectionResponse,
     Stage,
+    StageKind,
     utcnow,
 )
 from bot.services import clearance
@@ -158,11 +159,16 @@ class RoundState(Protocol):
     @property
     def allow_late(self) -> bool: ...
 
+    @property
+    def kind(self) -> str: ...
+
 
 def check_accepting(consultation: RoundState, now: datetime) -> bool:
     """Raise when the round does not take comments; return True when a comment would be late."""
     if consultation.status == RoundStatus.DRAFT:
         raise RoundClosed(Reason.ROUND_NOT_OPEN, title=consultation.title)
+    if consultation.kind == StageKind.ENDORSEMENT and consultation.status == RoundStatus.OPEN:
+        raise RoundClosed(Reason.COMMENTS_DURING_ENDORSEMENT, title=consultation.title)
     late = bool(consultation.deadline and now > consultation.deadline)
     if consultation.status == RoundStatus.CLOSED or (late and not consultation.allow_late):
         raise RoundClosed(Reason.ROUND_CLOSED, title=consultation.title, deadline=consultation.deadline)
@@ -356,6 +362,7 @@ _CLAUSE_AND_ROUND = (
         ).label("status"),
         _STAGES.c.deadline,
         _STAGES.c.allow_late,
+        _STAGES.c.kind,
         _STAGES.c.version_id.label("stage_version_id"),
     )
     .join(_ROUNDS, _ROUNDS.c.id == _CLAUSES.c.consultation_id)
@@ -605,6 +612,7 @@ _ROUND_STATE = (
         _STAGES.c.status,
         _STAGES.c.deadline,
         _STAGES.c.allow_late,
+        _STAGES.c.kind,
         _STAGES.c.clearance,
     )
     .join(_STAGES, _STAGES.c.consultation_id == _ROUNDS.c.id)

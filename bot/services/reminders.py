@@ -37,8 +37,9 @@ from bot.models import (
     RoundStatus,
     Section,
     SectionResponse,
+    StageKind,
 )
-from bot.services import clearance, outbox
+from bot.services import clearance, endorsements, outbox
 from bot.services.errors import NotFound, Reason, Refused
 from bot.services.registry import Actor, require
 from bot.services.render import Renderer, Rows
@@ -121,14 +122,29 @@ async def fire_due(session: AsyncSession, timing: Timing, *, now: datetime, rend
         if reminders:
             latest = reminders[-1]
             if consultation.status == RoundStatus.OPEN and consultation.deadline and now < consultation.deadline:
-                fired.reminders += await _send_reminders(session, consultation, latest, timing, now=now, render=render)
+                if consultation.kind == StageKind.ENDORSEMENT:
+                    fired.reminders += await endorsements.remind(
+                        session, consultation, latest, timing, now=now, render=render
+                    )
+                else:
+                    fired.reminders += await _send_reminders(
+                        session, consultation, latest, timing, now=now, render=render
+                    )
                 for job in reminders:
                     job.status, job.done_at = DONE, now
             else:
                 for job in reminders:
                     job.status, job.done_at = SKIPPED, now
                 fired.skipped += len(reminders)
-        if summaries:
+        if summaries and consultation.kind == StageKind.ENDORSEMENT:
+            # The endorsement's deadline: the stage closes and its record goes out.
+            if any(j.label == "deadline" for j in summaries):
+                fired.summaries += await endorsements.close_at_deadline(
+                    session, consultation, now=now, render=render, zone=timing.default_tz
+                )
+            for job in summaries:
+                job.status, job.done_at = DONE, now
+        elif summaries:
             latest = summaries[-1]
             fired.summaries += await _send_summaries(session, consultation, latest, timing, now=now, render=render)
             for job in summaries:

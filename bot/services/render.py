@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:
     from bot.models import Clause, Section
     from bot.services.answers import AnswerLine
+    from bot.services.endorsements import Ballot, Tally
     from bot.services.review import DigestLine
     from bot.services.status import AnswerCounts, BodyStatus, StatusReport
 
@@ -109,3 +110,18 @@ class Renderer(Protocol):
 
     # clearance
     def comment_returned(self, title: str, ref: str, state: str, note: str) -> str: ...
+
+    # the endorsement stage
+    def ballot(self, b: Ballot, tz: ZoneInfo) -> str: ...
+
+    def ballot_buttons(self, b: Ballot) -> Rows: ...
+
+    def endorsement_reminder(self, b: Ballot, tz: ZoneInfo) -> str: ...
+
+    def silence_broken(self, b: Ballot, tz: ZoneInfo) -> str: ...
+
+    def endorsement_record_buttons(self, stage_id: int) -> Rows: ...
+
+    def endorsement_record_caption(self, t: Tally, tz: ZoneInfo) -> str: ...
+
+    def endorsement_closed(self, t: Tally, kind: str, who: str) -> str: ...

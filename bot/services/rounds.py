@@ -32,7 +32,7 @@ from bot.models import (
     Version,
     utcnow,
 )
-from bot.services import clearance, outbox
+from bot.services import clearance, endorsements, outbox
 from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from bot.services.registry import Actor, require, resolve_body
 from bot.services.render import Renderer
@@ -347,12 +347,18 @@ async def all_consultations(session: AsyncSession) -> list[Consultation]:
 
 
 async def bodies_taking_part(session: AsyncSession, consultation: Consultation) -> list[Body]:
-    """The bodies the current stage goes to: those it is routed to (a review), else those the
-    sections are routed to, else every body."""
+    """The bodies the current stage goes to: those it is routed to (a review), else every body
+    for an endorsement, else those the current version's sections are routed to, else every body."""
     of_stage = select(StageBody.body_id).where(StageBody.stage_id == consultation.stage_id)
     if await session.scalar(select(of_stage.exists())):
         return list(await session.scalars(select(Body).where(Body.id.in_(of_stage)).order_by(Body.code)))
-    routed = select(Route.body_id).where(Route.consultation_id == consultation.id)
+    if consultation.kind == StageKind.ENDORSEMENT:
+        return list(await session.scalars(select(Body).order_by(Body.code)))  # every body endorses
+    routed = (
+        select(Route.body_id)
+        .join(Section, Section.id == Route.section_id)
+        .where(Route.consultation_id == consultation.id, Section.version_id == consultation.version_id)
+    )
     if await session.scalar(select(func.count()).select_from(routed.subquery())):
         return list(await session.scalars(select(Body).where(Body.id.in_(routed)).order_by(Body.code)))
     return list(await session.scalars(select(Body).order_by(Body.code)))
@@ -584,6 +590,7 @@ class Opened:
     position: int = 1
     # Final comments on the changed clauses only: how many were circulated.
     changed_clauses: int | None = None
+    silence: bool = False  # an endorsement under the silence procedure
 
 
 @dataclass(frozen=True)
@@ -595,6 +602,10 @@ class StagePlan:
     kind: StageKind | None = None
     bodies: tuple[str, ...] = ()
     all_clauses: bool = False
+    # Endorsement: run as a silence procedure (no objection by the deadline is endorsement).
+    silence: bool = False
+    # Endorsement: open it although comments of the stages before have no answer yet.
+    despite_unanswered: bool = False
 
 
 def parse_stage_kind(value: str) -> StageKind | None:
@@ -618,10 +629,14 @@ async def prepare_stage(session: AsyncSession, actor: Actor, consultation: Consu
     stage is closed, a new one on the current version (its settings carried over)."""
     require(actor, Role.SECRETARIAT)
     current = consultation.stage
-    if (plan.kind or (current.kind if current.status == RoundStatus.DRAFT else None)) == StageKind.ENDORSEMENT:
-        raise Refused(Reason.STAGE_KIND_NOT_YET, kind=StageKind.ENDORSEMENT)
     if current.status == RoundStatus.OPEN:
         raise Refused(Reason.ALREADY_OPEN, name=consultation.name, deadline=current.deadline)
+    endorsing = (plan.kind or (current.kind if current.status == RoundStatus.DRAFT else None)) == StageKind.ENDORSEMENT
+    if endorsing and not plan.despite_unanswered:
+        # A warning, before anything is written: the Secretariat may go on (`despite_unanswered`).
+        unanswered = await endorsements.unanswered_comments(session, consultation)
+        if unanswered:
+            raise Refused(Reason.ENDORSEMENT_UNANSWERED, name=consultation.name, count=unanswered)
     if current.status == RoundStatus.CLOSED:
         if plan.kind is None:
             raise Refused(Reason.ROUND_CLOSED_ALREADY, name=consultation.name, kind=current.kind)
@@ -650,6 +665,7 @@ async def prepare_stage(session: AsyncSession, actor: Actor, consultation: Consu
     elif stage.kind == StageKind.REVIEW and not await stage_bodies(session, stage.id):
         raise InvalidInput(Reason.REVIEW_NEEDS_BODIES)
     stage.only_changed = stage.kind == StageKind.FINAL and not plan.all_clauses and consultation.version.number > 0
+    stage.silence = stage.kind == StageKind.ENDORSEMENT and plan.silence
     await session.flush()
     return stage
 
@@ -700,6 +716,7 @@ async def open_round(
         version=consultation.version.label,
         position=stage.position,
         changed_clauses=circulation.changed_count if stage.only_changed else None,
+        silence=stage.silence,
     )
 
 
@@ -844,6 +861,11 @@ class _Circulation:
         consultation = self.consultation
         if consultation.status != RoundStatus.OPEN or contact.chat_id is None:
             return []
+        if consultation.kind == StageKind.ENDORSEMENT:
+            # One ballot per person, not the sections: the text is read with /sections or /draft.
+            return await endorsements.ballots(
+                self.session, consultation, contact, now=self.now, render=self.render, key=self.key
+            )
         if contact.role in (Role.SECRETARIAT, Role.FOCAL):
             # The Secretariat reads its own draft, a focal point reads it with /sections and
             # their state's comments with /review: it is circulated to neither.

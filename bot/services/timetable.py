@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Consultation, Contact, PlannedJob, Role, RoundStatus
+from bot.models import Consultation, Contact, PlannedJob, Role, RoundStatus, StageKind
 from bot.services.errors import InvalidInput, Reason
 from bot.services.registry import Actor, require
 from bot.services.schedule import (
@@ -103,7 +103,10 @@ async def plan_round(session: AsyncSession, consultation: Consultation, timing: 
         due = deadline - offset
         jobs.append(("milestone", "deadline" if offset == timedelta(0) else label, due))
     milestone_times = [due for kind, _, due in jobs if kind == "milestone"]
-    if timing.digest_every:
+    if consultation.kind == StageKind.ENDORSEMENT:
+        # Reminders, and at the deadline the record: no comment summaries or digests.
+        jobs = [job for job in jobs if job[0] == "reminder" or job[1] == "deadline"]
+    elif timing.digest_every:
         week, due = 1, opened + timing.digest_every
         while due < deadline:
             # A digest close to a milestone summary would only repeat it.

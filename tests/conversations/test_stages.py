@@ -127,8 +127,11 @@ async def test_v1_goes_out_for_final_comments_on_its_changed_clauses_then_to_one
         assert "2. Final comments on v1, changed clauses only" in history
         assert "3. Review on v1 to SOMSWD: 🟢 open until" in history
 
-        # Endorsement is not run in the bot yet: said plainly, nothing changes.
+        # Endorsement while comments have no answer: a warning first, nothing opens yet.
         await officer.send("/close")
         await officer.wait_for("closed")
         await officer.send("/open endorsement 30")
-        assert "cannot be run in the bot yet" in (await officer.wait_for("endorsement")).content
+        warning = await officer.wait_for("have no answer yet")
+        assert "2 comments" in warning.content and "Open endorsement anyway" in warning.button_texts()
+        await officer.send("/stage")
+        assert "4. Endorsement" not in (await officer.wait_for("Stages")).content
