@@ -833,6 +833,44 @@ def cmd_consolidate(args) -> int:
     return 0
 
 
+def _size(count: int) -> str:
+    """A file's size as people read it: 812 bytes, 84.2 KB, 3.1 MB."""
+    if count < 1024:
+        return f"{count} bytes"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KB"
+    return f"{count / (1024 * 1024):.1f} MB"
+
+
+def cmd_export(args) -> int:
+    settings = load_settings(args)
+    from bot.services import export, rounds
+
+    out = Path(args.out)
+
+    async def work(session):
+        consultation = await rounds.resolve_consultation(session, args.consultation)
+        exported = await export.export_consultation(
+            session, _console(), consultation, now=datetime.now(UTC), timezone=settings.timezone
+        )
+        # Written before the unit of work is committed: a file that cannot be written changes nothing.
+        tmp = out.with_name(out.name + ".tmp")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(exported.data)
+            tmp.replace(out)
+        except OSError as error:
+            with suppress(OSError):
+                tmp.unlink()
+            raise CommandFailed(f"Cannot write {out}: {error.strerror or error}. Nothing was exported.") from None
+        return consultation.name, exported
+
+    name, exported = _call(settings, work)
+    print(f"Exported {name}: {len(exported.manifest)} file(s), {_size(len(exported.data))}.")
+    print(out.resolve())
+    return 0
+
+
 def cmd_demo(args) -> int:
     from bot.demo import run_demo
 
@@ -1040,6 +1078,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--proposals", metavar="FILE.docx", help="the draft with proposals (default: next to --out)")
     p.add_argument("--matrix", metavar="FILE.xlsx", help="the comment matrix (default: next to --out)")
     p.add_argument("--consultation", metavar="NAME")
+
+    p = add(
+        "export",
+        "Write the whole record of a consultation as one zip: every version, the comparisons of consecutive "
+        "versions, the consolidation, and every comment with its answer (record.json).",
+        cmd_export,
+    )
+    p.add_argument("consultation", nargs="?", metavar="NAME", help="the consultation (default: the only one there is)")
+    p.add_argument("--out", required=True, metavar="FILE.zip", help="where to write the zip")
     return parser
 
 

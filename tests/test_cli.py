@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import zipfile
 
 import pytest
 
@@ -62,6 +63,7 @@ def test_every_subcommand_has_help(capsys):
         ("demo",),
         ("import-draft",),
         ("consolidate",),
+        ("export",),
         ("db",),
         ("invite",),
         ("open",),
@@ -323,6 +325,36 @@ def test_invite_csv_in_no_known_encoding_says_how_to_save_it(cli_env, capsys, da
         database_url,
     )
     assert contacts.read_bytes() == data
+
+
+def test_export_writes_the_whole_record_as_one_zip_or_says_why_not(cli_env, capsys, database_url):
+    _draft(cli_env, capsys, "plan")
+    out = cli_env / "records" / "plan.zip"
+    assert main(["export", "plan", "--out", str(out)]) == 0
+    said = capsys.readouterr().out.strip().splitlines()
+    assert said[0].startswith("Exported plan: 3 file(s), ") and said[0].endswith(" KB.")
+    assert said[-1] == str(out.resolve())
+    assert zipfile.ZipFile(out).namelist() == ["README.txt", "record.json", "versions/v0-plan.docx"]
+    # An unknown consultation, a path that cannot be written: one line, status 1, nothing changed.
+    _refused(
+        capsys,
+        ["export", "nope", "--out", str(cli_env / "nope.zip")],
+        1,
+        "There is no consultation “nope”. Consultations: plan.",
+        database_url,
+    )
+    assert not (cli_env / "nope.zip").exists()
+    folder = cli_env / "folder"
+    folder.mkdir()
+    _refused(
+        capsys,
+        ["export", "plan", "--out", str(folder)],
+        1,
+        f"Cannot write {folder}: Is a directory. Nothing was exported.",
+        database_url,
+    )
+    assert not any(p.suffix in (".zip", ".tmp") for p in cli_env.iterdir())
+    assert list(folder.iterdir()) == []
 
 
 def test_without_a_name_every_consultation_is_listed_whatever_its_state(cli_env, capsys, database_url):
