@@ -68,8 +68,10 @@ __all__ = [
     "close_now",
     "endorsers",
     "record_file",
+    "record_json",
     "remind",
     "stage_bodies_for",
+    "stage_records",
     "tally",
     "typed",
     "unanswered_comments",
@@ -578,6 +580,18 @@ async def record_json(
             record = await _record(session, consultation, stage, now=now, zone=zone)
             records.append(record_doc.endorsement_record_json(record))
     return records
+
+
+async def stage_records(
+    session: AsyncSession, consultation: Consultation, *, now: datetime, zone: str
+) -> list[RecordFile]:
+    """The record of every endorsement stage the consultation has opened, as .docx (for the
+    export)."""
+    return [
+        await _record_file(session, consultation, stage, now=now, zone=zone)
+        for stage in consultation.stages
+        if stage.kind == StageKind.ENDORSEMENT and stage.opened_at is not None and stage.deadline is not None
+    ]
 
 
 # --- the timetable: reminders, the deadline -------------------------------------------------------------

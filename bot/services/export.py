@@ -13,9 +13,12 @@ What the zip holds (its `README.txt` says the same to whoever opens it):
   deadline), so only the current version's are exported, and only when it has comments:
   the consolidation of an earlier version, sent out in chat when that version was current,
   is not rebuilt here (its comments and answers are all in ``record.json``);
-* ``record.json``: the consultation in machine-readable form: its versions, its stages and
-  every comment (withdrawn and merged ones included) with its answer; times in UTC, ISO 8601;
-  ``endorsements`` is an empty list until the endorsement stage records them;
+* ``endorsement/endorsement-v1.docx``: the record of each endorsement stage (per body and
+  Member State: who answered, when, reservations, objections, the outcome);
+* ``record.json``: the consultation in machine-readable form: its versions, its stages,
+  every comment (withdrawn and merged ones included) with its answer, and each endorsement
+  stage's record (as :func:`documents.endorsement.endorsement_record_json` gives it); times
+  in UTC, ISO 8601;
 * ``README.txt``: what each file is.
 
 Exporting gives the comments of the current version their matrix numbers ("TH-004"), as
@@ -51,7 +54,7 @@ from bot.models import (
     StageBody,
     Version,
 )
-from bot.services import clearance, consolidation
+from bot.services import clearance, consolidation, endorsements
 from bot.services.errors import NotFound, Reason
 from bot.services.registry import Actor, require
 from documents import versions
@@ -138,7 +141,13 @@ async def export_consultation(
             files.append((name, content))
             described.append((name, f"{label}, {what} ({len(gathered.entries)} comment(s))"))
 
-    record = await _record(session, consultation, ordered, now)
+    for made in await endorsements.stage_records(session, consultation, now=now, zone=timezone):
+        name = f"endorsement/{made.filename.removeprefix(consultation.name + '-')}"
+        files.append((name, made.data))
+        outcome = made.tally.result.outcome.value.replace("_", " ")
+        described.append((name, f"the endorsement record of {made.tally.version}: {outcome}"))
+
+    record = await _record(session, consultation, ordered, now, timezone)
     readme = _readme(consultation, now, [(RECORD, _RECORD_TEXT), *described])
     manifest = (README, RECORD, *(name for name, _ in files))
     data = await asyncio.to_thread(_pack, readme, record, files, now)
@@ -244,7 +253,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 async def _record(
-    session: AsyncSession, consultation: Consultation, ordered: list[Version], now: datetime
+    session: AsyncSession, consultation: Consultation, ordered: list[Version], now: datetime, timezone: str
 ) -> dict[str, Any]:
     labels = {v.id: v.label for v in ordered}
     bodies: dict[int, list[str]] = defaultdict(list)
@@ -280,7 +289,8 @@ async def _record(
             for s in stages
         ],
         "comments": await _comments_json(session, consultation),
-        "endorsements": await _endorsements_json(session, consultation),
+        # Each endorsement stage's record: per body and Member State, the answer and its history.
+        "endorsements": await endorsements.record_json(session, consultation, now=now, zone=timezone),
     }
 
 
@@ -352,12 +362,6 @@ async def _comments_json(session: AsyncSession, consultation: Consultation) -> l
             answered,
         ) in rows
     ]
-
-
-async def _endorsements_json(session: AsyncSession, consultation: Consultation) -> list[dict[str, Any]]:
-    """The endorsements of the consultation for record.json: none are recorded yet (the
-    endorsement stage is not there yet); this is where they will be read."""
-    return []
 
 
 # --- the zip ----------------------------------------------------------------------------------

@@ -1,0 +1,131 @@
+"""The endorsement stage's service on SQLite and PostgreSQL: who may answer, answers changed
+and kept, the focal point's answer for the state, the silence procedure and the deadline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.models import Endorsement, Outbox
+from bot.rendering import RENDERER
+from bot.services import answers, endorsements, rounds
+from bot.services.errors import InvalidInput, Refused
+from bot.services.rounds import StagePlan
+from documents.endorsement import AnswerKind, Outcome
+from tests.refusals import refused
+from tests.services.test_answers import NOW, _join, _round
+
+DEADLINE = NOW + timedelta(days=70)
+
+
+async def _endorsement(session, *, silence: bool):
+    consultation, (thai, khmer, officer, second), saved = await _round(session)
+    await rounds.close_round(session, officer, consultation, now=NOW + timedelta(days=31))
+    plan = StagePlan(kind=rounds.StageKind.ENDORSEMENT, silence=silence)
+    # Three comments have no answer: the Secretariat is warned first, and nothing opens.
+    with refused(Refused, "3 comments .* have no answer yet"):
+        await rounds.open_round(
+            session, officer, consultation, DEADLINE, render=RENDERER, now=NOW + timedelta(days=32), plan=plan
+        )
+    assert consultation.stage.position == 1
+    for item in saved:
+        await answers.record(session, officer, item.comment_id, "noted", None, now=NOW + timedelta(days=32))
+    opened = await rounds.open_round(
+        session, officer, consultation, DEADLINE, render=RENDERER, now=NOW + timedelta(days=33), plan=plan
+    )
+    assert (opened.kind, opened.position, opened.silence, opened.contacts) == ("endorsement", 2, silence, 2)
+    return consultation, (thai, khmer, officer, second)
+
+
+async def test_answers_change_until_the_deadline_and_the_record_keeps_what_they_were(session):
+    consultation, (thai, khmer, officer, _) = await _endorsement(session, silence=False)
+    stage_id = consultation.stage_id
+    at = NOW + timedelta(days=40)
+
+    first = await endorsements.answer(session, thai, stage_id, "endorse", now=at, render=RENDERER)
+    assert (first.before, first.same, first.ballot.standing.kind) == (None, False, "endorse")
+    again = await endorsements.answer(session, thai, stage_id, "endorse", now=at, render=RENDERER)
+    assert again.same  # endorsing twice records nothing new
+    changed = await endorsements.answer(
+        session,
+        thai,
+        stage_id,
+        "reservation",
+        "On 2.2:\x00 the <i>timetable</i>.",
+        now=at + timedelta(days=1),
+        render=RENDERER,
+    )
+    assert changed.before.kind == "endorse" and changed.ballot.standing.text == "On 2.2:  the <i>timetable</i>."
+    assert not changed.breaks_silence  # no silence procedure here
+    rows = list(await session.scalars(select(Endorsement).order_by(Endorsement.id)))
+    assert [(r.kind, r.replaced_at is not None) for r in rows] == [("endorse", True), ("reservation", False)]
+
+    with refused(InvalidInput, "type the reason"):
+        await endorsements.answer(session, khmer, stage_id, "cannot", "   ", now=at, render=RENDERER)
+    with refused(InvalidInput, "under 2000"):
+        await endorsements.answer(session, khmer, stage_id, "cannot", "x" * 2001, now=at, render=RENDERER)
+    with refused(Refused, "answered by the delegates"):
+        await endorsements.answer(session, officer, stage_id, "endorse", now=at, render=RENDERER)
+
+    tally = await endorsements.tally(session, officer, consultation, now=at + timedelta(days=2))
+    assert not tally.result.final and tally.result.outcome == Outcome.NOT_ENDORSED  # not everyone answered
+    made = await endorsements.record_file(session, officer, stage_id, now=at + timedelta(days=2), zone="Asia/Jakarta")
+    assert made.filename == "plan-of-action-on-social-endorsement-v0.docx" and made.data[:2] == b"PK"
+    thai_pair = next(p for p in made.tally.result.pairs if (p.body, p.state) == ("SOMHD", "Thailand"))
+    assert thai_pair.kind == AnswerKind.RESERVATION
+    assert [e.kind for e in thai_pair.answer.history] == [AnswerKind.ENDORSE]
+
+    # After the deadline nothing changes.
+    with refused(Refused, "closed"):
+        await endorsements.answer(
+            session, thai, stage_id, "endorse", now=DEADLINE + timedelta(minutes=1), render=RENDERER
+        )
+
+
+async def test_an_objection_breaks_the_silence_and_the_deadline_fills_in_the_rest(session):
+    consultation, (thai, khmer, officer, second) = await _endorsement(session, silence=True)
+    stage_id = consultation.stage_id
+    focal = await _join(session, "focal", state="TH", user=30, name="Thai focal")
+    at = NOW + timedelta(days=40)
+
+    objection = await endorsements.answer(
+        session, khmer, stage_id, "cannot", "Clause 2.2 cannot be met.", now=at, render=RENDERER
+    )
+    assert objection.breaks_silence and objection.alerted == 2  # both officers, at once
+    alerts = list(await session.scalars(select(Outbox).where(Outbox.kind == "alert")))
+    assert {a.chat_id for a in alerts} == {officer.chat_id, second.chat_id}
+    assert "The silence is broken" in alerts[0].payload["text"]
+    # The same objection again does not alert again.
+    again = await endorsements.answer(
+        session, khmer, stage_id, "cannot", "Clause 2.2 cannot be met.", now=at, render=RENDERER
+    )
+    assert again.same and again.alerted == 0
+
+    # Thailand's focal point answers for the state: its delegates cannot answer over it.
+    await endorsements.answer(session, focal, stage_id, "endorse", now=at, render=RENDERER)
+    with refused(Refused, "focal point .* has answered for the whole Member State"):
+        await endorsements.answer(session, thai, stage_id, "endorse", now=at, render=RENDERER)
+
+    # At the deadline: closed, silence filled in where a contact was enrolled, record sent.
+    queued = await endorsements.close_at_deadline(
+        session, consultation, now=DEADLINE + timedelta(hours=3), render=RENDERER, zone="Asia/Jakarta"
+    )
+    assert consultation.stage.status == "closed" and consultation.stage.closed_at == DEADLINE
+    assert queued == 2 + 3  # the record to both officers; the outcome to two delegates and the focal point
+    tally = await endorsements.tally(session, officer, consultation, now=DEADLINE + timedelta(hours=3))
+    kinds = {(p.body, p.state): p.kind for p in tally.result.pairs}
+    assert kinds == {
+        ("SLOM", "Cambodia"): AnswerKind.CANNOT,
+        ("SLOM", "Thailand"): AnswerKind.ENDORSE,  # by the focal point, for the state
+        ("SOMHD", "Cambodia"): AnswerKind.NONE,  # nobody enrolled: not taken to agree
+        ("SOMHD", "Thailand"): AnswerKind.ENDORSE,
+    }
+    assert tally.result.final and tally.result.outcome == Outcome.NOT_ENDORSED
+    # Closing twice does nothing.
+    assert (
+        await endorsements.close_at_deadline(
+            session, consultation, now=DEADLINE + timedelta(hours=4), render=RENDERER, zone="UTC"
+        )
+        == 0
+    )
