@@ -198,6 +198,8 @@ BUTTONS: tuple[Button, ...] = (
     Button(callbacks.EndorsementRecordFile, endorsement.record_file, CHAIRS),
     Button(callbacks.OpenEndorsement, endorsement.open_anyway, SECRETARIAT),
     Button(callbacks.OpenEndorsementNot, endorsement.open_not, SECRETARIAT),
+    Button(callbacks.ExportRecord, secretariat.export_record, SECRETARIAT),
+    Button(callbacks.CompareVersions, secretariat.compare_versions, SECRETARIAT),
     Button(callbacks.FileAuthor, delegate.file_author, COMMENTERS),
     Button(callbacks.FileSend, delegate.file_send, COMMENTERS),
     Button(callbacks.FileCancel, delegate.file_cancel, COMMENTERS),

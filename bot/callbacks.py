@@ -335,6 +335,21 @@ class OpenEndorsementNot(CallbackData, prefix="oex"):
     consultation_id: int
 
 
+# --- the record -------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportRecord(CallbackData, prefix="xp"):
+    consultation_id: int
+
+
+# Version `number` compared with the one before it.
+@dataclasses.dataclass(frozen=True)
+class CompareVersions(CallbackData, prefix="cmpv"):
+    consultation_id: int
+    number: int
+
+
 # --- buttons that call nothing back ------------------------------------------------------------------
 
 # Telegram copies at most this many characters with a copy-text button.

@@ -266,3 +266,14 @@ def open_endorsement_anyway(consultation_id: int, deadline_minutes: int, silence
         ],
         [("Not now", cb.OpenEndorsementNot(consultation_id).pack())],
     ]
+
+
+def stage_buttons(consultation_id: int, version_numbers: Sequence[int]) -> Rows:
+    """Under /stage, for the Secretariat: each version compared with the one before, the record."""
+    rows: Rows = [
+        [(f"🔀 Compare v{n - 1} → v{n}", cb.CompareVersions(consultation_id, n).pack())]
+        for n in version_numbers
+        if n > 0
+    ][-4:]
+    rows.append([("📦 Export the whole record (.zip)", cb.ExportRecord(consultation_id).pack())])
+    return rows

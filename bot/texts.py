@@ -331,6 +331,36 @@ def not_for_role(role: str, allowed: Sequence[str]) -> str:
     return "⛔ Only " + " and ".join(names.get(r, r) for r in allowed) + " can do that."
 
 
+def no_comparison(name: str, number: int) -> str:
+    return f"“{esc(name)}” has no v{number} to compare with the version before it."
+
+
+def comparison_caption(title: str, old: str, new: str) -> str:
+    return (
+        f"🔀 <b>{esc(title)}</b>: {esc(new)} compared with {esc(old)}. Only the words that changed are struck "
+        "and inserted; each changed clause names, in a Word comment, the answered comments that led to it."
+    )
+
+
+def export_caption(title: str, files: int) -> str:
+    return (
+        f"📦 The whole record of <b>{esc(title)}</b>: {files} files (every version, the comparisons, the "
+        "consolidation, the endorsement records, and record.json with every comment, answer and endorsement). "
+        "README.txt in the zip says what each file is."
+    )
+
+
+def export_working() -> str:
+    return "Putting the record together…"
+
+
+def export_too_big(size_mb: float) -> str:
+    return (
+        f"The record is {size_mb:.0f} MB, more than Telegram lets a bot send. Export it at the command line: "
+        "<code>clausebot export NAME --out FILE.zip</code>."
+    )
+
+
 def no_draft(name: str) -> str:
     return f"The consultation {esc(name)} has no draft uploaded yet."
 
@@ -2547,6 +2577,7 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.COMMENT_INCOMPLETE: comment_incomplete,
     Reason.CONSULTATION_EXISTS: consultation_exists,
     Reason.STAGE_STILL_OPEN: stage_still_open,
+    Reason.NO_COMPARISON: no_comparison,
     Reason.ENDORSEMENT_BY_FOCAL: endorsement_by_focal,
     Reason.ENDORSEMENT_CLOSED: endorsement_closed_refusal,
     Reason.ENDORSEMENT_GONE: endorsement_gone,

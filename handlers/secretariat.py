@@ -16,7 +16,7 @@ from bot import keyboards, texts
 from bot.context import ClausebotContext
 from bot.models import StageKind
 from bot.rendering import RENDERER
-from bot.services import clearance, consolidation, endorsements, registry, rounds, timetable
+from bot.services import clearance, consolidation, endorsements, export, registry, rounds, timetable
 from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from handlers import answers, delegate
 from handlers.common import answer, chat_of, drop_buttons, message_of, pressed, query_of, reply
@@ -263,7 +263,45 @@ async def stage(update: Update, context: ClausebotContext) -> None:
     name = context.args[0] if context.args else None
     consultation = await rounds.resolve_consultation(context.session, name, context.me)
     history = await rounds.stage_history(context.session, consultation)
-    await reply(update, texts.stage_history(history, context.settings.tz))
+    buttons = (
+        keyboards.stage_buttons(consultation.id, [v.number for v in consultation.versions])
+        if context.me.is_secretariat
+        else None
+    )
+    await reply(update, texts.stage_history(history, context.settings.tz), buttons)
+
+
+# Telegram takes files up to 50 MB from a bot.
+SEND_LIMIT = 50 * 1024 * 1024
+
+
+async def export_record(update: Update, context: ClausebotContext) -> None:
+    """The whole record of the consultation as a zip."""
+    data = pressed(update, cb.ExportRecord)
+    consultation = await rounds.resolve_consultation(context.session, str(data.consultation_id), context.me)
+    await answer(update, texts.export_working())
+    done = await export.export_consultation(
+        context.session, context.me, consultation, now=context.now(), timezone=context.settings.timezone
+    )
+    await context.commit()  # the comments' matrix numbers, as /consolidate gives them
+    if len(done.data) > SEND_LIMIT:
+        await reply(update, texts.export_too_big(len(done.data) / 1024 / 1024))
+        return
+    await chat_of(update).send_document(
+        InputFile(io.BytesIO(done.data), filename=done.filename),
+        caption=texts.export_caption(consultation.title, len(done.manifest)),
+    )
+
+
+async def compare_versions(update: Update, context: ClausebotContext) -> None:
+    data = pressed(update, cb.CompareVersions)
+    consultation = await rounds.resolve_consultation(context.session, str(data.consultation_id), context.me)
+    await answer(update)
+    made = await export.comparison(context.session, context.me, consultation, data.number)
+    await chat_of(update).send_document(
+        InputFile(io.BytesIO(made.data), filename=made.filename),
+        caption=texts.comparison_caption(consultation.title, made.old, made.new),
+    )
 
 
 async def close_round(update: Update, context: ClausebotContext) -> None:

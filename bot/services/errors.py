@@ -74,6 +74,7 @@ class Reason(StrEnum):
     NOT_REGISTERED = "not_registered"
     NOT_YOUR_STATE = "not_your_state"
     NO_COMMENT_IN_PROGRESS = "no_comment_in_progress"
+    NO_COMPARISON = "no_comparison"
     NO_CONSULTATIONS = "no_consultations"
     NO_DRAFT = "no_draft"
     NO_ENDORSEMENT = "no_endorsement"

@@ -157,6 +157,35 @@ async def export_consultation(
 # --- the comparisons --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Comparison:
+    filename: str
+    data: bytes
+    old: str  # "v0"
+    new: str  # "v1"
+
+
+async def comparison(session: AsyncSession, actor: Actor, consultation: Consultation, number: int) -> Comparison:
+    """Version `number` compared with the one before it, as the export holds it: its changes as
+    tracked changes, each changed clause naming the answered comments behind it."""
+    require(actor, Role.SECRETARIAT)
+    ordered = sorted(consultation.versions, key=lambda v: v.number)
+    new = next((v for v in ordered if v.number == number), None)
+    old = next((v for v in ordered if v.number == number - 1), None)
+    if new is None or old is None:
+        raise NotFound(Reason.NO_COMPARISON, name=consultation.name, number=number)
+    data = await session.scalar(select(Version.draft_bytes).where(Version.id == new.id))
+    if not data:
+        raise NotFound(Reason.NO_DRAFT, name=consultation.name)
+    old_clauses, new_clauses = await _clauses(session, old.id), await _clauses(session, new.id)
+    mapping = await asyncio.to_thread(_mapping_of, new.mapping, old_clauses, new_clauses)
+    reasons, deleted_reasons = await _reasons(session, old.id, mapping)
+    compared = await asyncio.to_thread(
+        compare_versions, data, mapping, reasons=reasons, deleted_reasons=deleted_reasons, date=new.created_at
+    )
+    return Comparison(f"{consultation.name}-{old.label}-to-{new.label}.docx", compared, old.label, new.label)
+
+
 async def _clauses(session: AsyncSession, version_id: int) -> list[versions.Clause]:
     """A version's clauses as documents.versions reads them, in document order."""
     rows = await session.execute(

@@ -5,6 +5,7 @@ clauses only, a review routed to one body, and the stage history."""
 from __future__ import annotations
 
 import io
+import zipfile
 
 from docx import Document
 
@@ -134,4 +135,22 @@ async def test_v1_goes_out_for_final_comments_on_its_changed_clauses_then_to_one
         warning = await officer.wait_for("have no answer yet")
         assert "2 comments" in warning.content and "Open endorsement anyway" in warning.button_texts()
         await officer.send("/stage")
-        assert "4. Endorsement" not in (await officer.wait_for("Stages")).content
+        history = await officer.wait_for("Stages")
+        assert "4. Endorsement" not in history.content
+
+        # The comparison of v0 and v1, and the whole record, from /stage.
+        await officer.press(history, "Compare v0 → v1")
+        compared = await officer.wait_for(lambda m: m.document is not None and "-v0-to-v1" in m.document["file_name"])
+        assert "only the words that changed" in compared.content.lower()
+        body = Document(io.BytesIO(compared.file_bytes)).element.body
+        w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+        inserted = "".join(t.text or "" for t in body.iter(f"{w}ins") for t in t.iter(f"{w}t"))
+        assert "year, starting in 2027" in inserted and "A final review" in inserted  # words, not the clause
+        await officer.press(history, "Export the whole record")
+        exported = await officer.wait_for(lambda m: m.document is not None and m.document["file_name"].endswith(".zip"))
+        names = zipfile.ZipFile(io.BytesIO(exported.file_bytes)).namelist()
+        assert "comparisons/v0-to-v1.docx" in names and "record.json" in names
+        # Chairs see the history, not the Secretariat's buttons.
+        chair = await env.join(150, "chair", "SOMHD")
+        await chair.send("/stage")
+        assert (await chair.wait_for("Stages")).button_texts() == []
