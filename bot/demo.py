@@ -12,6 +12,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from bot.config import Settings
 if TYPE_CHECKING:
     from bot.context import ClausebotApplication
     from bot.db import Database
+    from localapi import LocalBotApi
     from localapi.users import SimMessage, SimUser
 
 DEMO_TOKEN = "123456789:CLAUSEBOT-DEMO-TOKEN"
@@ -279,6 +281,7 @@ async def run_demo(
                     say(f"Also received: {(extra.document or {}).get('file_name', path.name)} → {path}")
 
                 await _next_stages(say, db, officer, people, name, out)
+                await _endorsement(say, server, application, db, clock, officer, people, states, name, out, invite)
             await db.dispose()
     say(f"{sent} comments consolidated")
     print(out.resolve())
@@ -419,6 +422,98 @@ async def _next_stages(
     for line in stages:
         say(f"/stage: {line}")
     say(f"v1 saved next to the draft: {v1}")
+
+
+async def _endorsement(
+    say: Printer,
+    server: LocalBotApi,
+    application: ClausebotApplication,
+    db: Database,
+    clock: DemoClock,
+    officer: SimUser,
+    people: list[tuple[SimUser, str, str]],
+    states: list[str],
+    name: str,
+    out: Path,
+    invite: Callable[[str, str | None, str | None, str], Awaitable[str]],
+) -> None:
+    """The last stage: every body endorses v1 under the silence procedure. Each Member State's
+    focal point joins and answers for the state (or keeps silent); one delegate objects, which
+    breaks the silence, then endorses with a reservation; at the deadline the record comes."""
+    from bot.services import rounds
+
+    focals = [server.user(4000 + index, "Focal", state.split()[0]) for index, state in enumerate(states)]
+    for user, state in zip(focals, states, strict=True):
+        await user.send(f"/start {await invite('focal', None, state, f'Focal point of {state}')}")
+    for user in focals:
+        await user.wait_for("registered")
+    say(f"{len(focals)} national focal points joined, one per Member State")
+
+    await officer.send(f"/close {name}")
+    await officer.wait_for("closed")
+    await officer.send(f"/open {name} endorsement silence 30")
+    warning = await officer.wait_for(lambda m: "no answer yet" in m.content or "is open until" in m.content)
+    if "no answer yet" in warning.content:
+        say("/open endorsement silence 30: " + warning.content.split(". ")[0].replace("⚠️ ", "") + " (a warning)")
+        await officer.press(warning, "Open endorsement anyway")
+    opened = await officer.wait_for("Endorsement of")
+    say("Endorsement opened: " + opened.content.splitlines()[0].replace("📣 ", ""))
+
+    ballots = {user.id: await user.wait_for("🖋 Endorsement", timeout=30) for user in focals}
+    for user, *_ in people:
+        ballots[user.id] = await user.wait_for("🖋 Endorsement", timeout=30)
+    silence_line = next(x for x in ballots[focals[0].id].content.splitlines() if "Silence procedure" in x)
+    say(f"Ballots sent to {len(ballots)} delegates and focal points: “{silence_line}”")
+
+    # One delegate objects: the silence is broken, and the Secretariat hears of it at once.
+    objector, body, state = people[-1]
+    await objector.press(ballots[objector.id], "Cannot endorse")
+    await objector.wait_for("Type the reason")
+    await objector.send("Our ministry cannot fund the yearly reporting in 2.2 before the 2028 budget.")
+    changed = await objector.wait_for("breaks the silence")
+    alert = await officer.wait_for("The silence is broken")
+    say(f"{body} – {state} cannot endorse: “{alert.content.splitlines()[0]}”")
+    # Told what 2.2 now says, they endorse with a reservation instead.
+    await objector.press(changed, "Endorse with a reservation")
+    await objector.wait_for("Type the reservation")
+    await objector.send("Reporting under 2.2 starts once our 2028 budget is adopted.")
+    await objector.wait_for("Answer changed")
+    say(f"{body} – {state} changed its answer to an endorsement with a reservation")
+
+    # Two focal points endorse for their state; the others keep silent.
+    for user, state in list(zip(focals, states, strict=True))[:2]:
+        if state == people[-1][2]:
+            continue
+        await user.press(ballots[user.id], "✅ Endorse")
+        await user.wait_for("Answer recorded")
+        say(f"{state}'s focal point endorsed for every body of {state}")
+
+    await officer.send(f"/status {name}")
+    status = await officer.wait_for("🖋 Endorsement of")
+    say("/status: " + next(x for x in status.content.splitlines() if "pairs:" in x))
+
+    # The deadline passes: the stage closes, silence counts, the record goes to the Secretariat.
+    async with db.session() as session:
+        deadline = (await rounds.resolve_consultation(session, name)).deadline
+    timer, sender = application.bot_data.timer, application.bot_data.sender
+    if deadline is None or timer is None or sender is None:
+        raise RuntimeError("the endorsement stage has a deadline and the bot its timer and sender")
+    clock.jump_to(deadline + timedelta(seconds=1))
+    await timer.fire()
+    sender.wake()
+    record = await officer.wait_for(lambda m: m.document is not None and "endorsement" in m.document["file_name"])
+    path = out.with_name(out.stem + "-endorsement.docx")
+    path.write_bytes(record.file_bytes or b"")
+    say("⏩ At the deadline: " + " ".join(record.content.splitlines()[1:3]))
+    say(f"Endorsement record saved: {path}")
+
+    await officer.send(f"/stage {name}")
+    history = await officer.wait_for("Stages")
+    await officer.press(history, "Export the whole record")
+    exported = await officer.wait_for(lambda m: m.document is not None and m.document["file_name"].endswith(".zip"))
+    path = out.with_name(out.stem + "-record.zip")
+    path.write_bytes(exported.file_bytes or b"")
+    say(f"The whole record, exported from /stage: {path}")
 
 
 async def _answer_and_publish(

@@ -479,7 +479,16 @@ async def _record(
             )
         ).all()
     )
-    not_enrolled = tuple((b.code, s.name) for b in bodies for s in states if (b.id, s.id) not in joined)
+    # A state's focal point receives the ballot for all its bodies: through them every pair of
+    # the state was reached.
+    focal_states = set(
+        await session.scalars(
+            select(Contact.state_id).where(Contact.role == Role.FOCAL, Contact.chat_id.is_not(None))
+        )
+    )
+    not_enrolled = tuple(
+        (b.code, s.name) for b in bodies for s in states if (b.id, s.id) not in joined and s.id not in focal_states
+    )
     version = next((v.label for v in consultation.versions if v.id == stage.version_id), "v?")
     assert stage.opened_at is not None and stage.deadline is not None
     return record_doc.EndorsementRecord(

@@ -7,6 +7,7 @@ import io
 import os
 import signal
 import sys
+import zipfile
 
 from docx import Document
 from openpyxl import load_workbook
@@ -90,6 +91,14 @@ async def test_the_demo_writes_a_consolidated_draft(tmp_path):
     assert any("final comments stage (stage 2, v1)" in line for line in lines)
     assert any("/stage: 3. Review on v1 to SOMSWD: 🟢 open until" in line for line in lines)
     assert out.with_name("demo-v1.docx").is_file()
+    # Then endorsement under the silence procedure: one objection, changed to a reservation.
+    assert any("Ballots sent to" in line and "Silence procedure" in line for line in lines)
+    assert any("cannot endorse: “🚨 The silence is broken" in line for line in lines)
+    assert any("At the deadline:" in line and "endorsed with reservations" in line for line in lines)
+    record = Document(io.BytesIO(out.with_name("demo-endorsement.docx").read_bytes()))
+    assert any("silence" in p.text.lower() for p in record.paragraphs)
+    names = zipfile.ZipFile(out.with_name("demo-record.zip")).namelist()
+    assert "endorsement/endorsement-v1.docx" in names and "comparisons/v0-to-v1.docx" in names
     comments = list(Document(io.BytesIO(out.read_bytes())).comments)
     assert len([c for c in comments if c.author != "Secretariat"]) == 5  # six sent, one withdrawn
     assert len([c for c in comments if c.author == "Secretariat"]) == 3  # the answers given, as replies
