@@ -57,6 +57,8 @@ ANSWERS = [
     ("Not accepted", "Outside the scope agreed in the ASEAN Declaration."),
 ]
 ANSWERED_AT_MOST = 8
+# The national focal points who join for the endorsement, one per Member State.
+FOCAL_NAMES = ["Hajah Noor", "Sokha", "Dewi", "Khamla", "Aziz", "Thida", "Ligaya", "Wei Ling", "Malee", "Lan"]
 
 # Three comments in five propose wording: the clause as the bot gives it, edited.
 PROPOSES = [True, True, True, False, False]
@@ -131,7 +133,7 @@ async def run_demo(
                 async def invite(role: str, body: str | None, state: str | None, name: str) -> str:
                     async with db.session() as session:
                         issued = await registry.issue_invite(
-                            session, registry.CONSOLE, role=role, body=body, state=state, name=name
+                            session, registry.CONSOLE, role=role, body=body, state=state, name=name, now=clock()
                         )
                     return issued.token
 
@@ -442,9 +444,12 @@ async def _endorsement(
     breaks the silence, then endorses with a reservation; at the deadline the record comes."""
     from bot.services import rounds
 
-    focals = [server.user(4000 + index, "Focal", state.split()[0]) for index, state in enumerate(states)]
+    focals = [
+        server.user(4000 + index, FOCAL_NAMES[index % len(FOCAL_NAMES)], state.split()[0])
+        for index, state in enumerate(states)
+    ]
     for user, state in zip(focals, states, strict=True):
-        await user.send(f"/start {await invite('focal', None, state, f'Focal point of {state}')}")
+        await user.send(f"/start {await invite('focal', None, state, user.first_name)}")
     for user in focals:
         await user.wait_for("registered")
     say(f"{len(focals)} national focal points joined, one per Member State")
@@ -481,9 +486,7 @@ async def _endorsement(
     say(f"{body} – {state} changed its answer to an endorsement with a reservation")
 
     # Two focal points endorse for their state; the others keep silent.
-    for user, state in list(zip(focals, states, strict=True))[:2]:
-        if state == people[-1][2]:
-            continue
+    for user, state in [(u, s) for u, s in zip(focals, states, strict=True) if s != state][:2]:
         await user.press(ballots[user.id], "✅ Endorse")
         await user.wait_for("Answer recorded")
         say(f"{state}'s focal point endorsed for every body of {state}")

@@ -2402,10 +2402,10 @@ def endorsement_outcome_line(t: EndorsementTally) -> str:
 
 def endorsement_record_caption(t: EndorsementTally, tz: ZoneInfo) -> str:
     silence = " under the silence procedure" if t.silence else ""
-    return shorten(
-        f"📄 <b>Endorsement record</b> of {esc(t.title)} ({esc(t.version)}){silence}, deadline {when(t.deadline, tz)}.\n"
-        f"{endorsement_outcome_line(t)}\n{_tally_counts(t)}.",
-        1000,
+    # A caption holds 1,024 characters: the title is what gives way.
+    return (
+        f"📄 <b>Endorsement record</b> of {esc(shorten(t.title, 400))} ({esc(t.version)}){silence}, "
+        f"deadline {when(t.deadline, tz)}.\n{endorsement_outcome_line(t)}\n{_tally_counts(t)}."
     )
 
 

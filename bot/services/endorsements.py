@@ -482,9 +482,7 @@ async def _record(
     # A state's focal point receives the ballot for all its bodies: through them every pair of
     # the state was reached.
     focal_states = set(
-        await session.scalars(
-            select(Contact.state_id).where(Contact.role == Role.FOCAL, Contact.chat_id.is_not(None))
-        )
+        await session.scalars(select(Contact.state_id).where(Contact.role == Role.FOCAL, Contact.chat_id.is_not(None)))
     )
     not_enrolled = tuple(
         (b.code, s.name) for b in bodies for s in states if (b.id, s.id) not in joined and s.id not in focal_states
