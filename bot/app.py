@@ -34,7 +34,7 @@ from bot.services import registry, updates
 from bot.services.timetable import timing_from
 from bot.timer import Timer
 from bot.transport import AiohttpRequest
-from handlers import answers, chair, common, delegate, endorsement, focal, secretariat
+from handlers import answers, chair, common, delegate, endorsement, focal, secretariat, versions
 from handlers.common import Handler
 from handlers.gate import Gate
 
@@ -177,6 +177,7 @@ BUTTONS: tuple[Button, ...] = (
         secretariat.upload_choice,
         SECRETARIAT,
     ),
+    Button(callbacks.VersionStore, versions.store_version, SECRETARIAT),
     Button(callbacks.AnswerWith, answers.choose, SECRETARIAT),
     Button(callbacks.AnswerNoObservation, answers.no_observation, SECRETARIAT),
     Button(callbacks.AnswerLater, answers.later, SECRETARIAT),

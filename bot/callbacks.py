@@ -291,6 +291,12 @@ class FileCancel(CallbackData, prefix="wf:x"):
     upload_id: int
 
 
+# A new version checked, corrected if need be: store it.
+@dataclasses.dataclass(frozen=True)
+class VersionStore(CallbackData, prefix="up:s"):
+    upload_id: int
+
+
 @dataclasses.dataclass(frozen=True)
 class UploadCancel(CallbackData, prefix="up:x"):
     upload_id: int

@@ -393,22 +393,34 @@ def cmd_import(args) -> int:
     if not path.is_file():
         return _fail(f"No such file: {path}")
     from bot.services import rounds
+    from documents.versions import Correction
+
+    if (args.match or args.dry_run) and not args.version_of:
+        return _fail("--match and --dry-run go with --version-of.", 2)
 
     async def work(session):
         replace = await rounds.resolve_consultation(session, args.replace) if args.replace else None
         version_of = await rounds.resolve_consultation(session, args.version_of) if args.version_of else None
-        return await rounds.import_draft(
+        corrections = [Correction(new, old) for text in args.match or [] for new, old in rounds.parse_corrections(text)]
+        outline = await rounds.import_draft(
             session,
             path.read_bytes(),
             path.name,
             name=args.name,
             replace=replace,
             version_of=version_of,
+            corrections=corrections,
             max_bytes=settings.max_upload_bytes,
         )
+        if args.dry_run:
+            await session.rollback()  # nothing is stored
+        return outline
 
     outline = _call(settings, work)
-    if outline.mapping is not None:
+    if args.dry_run and outline.mapping is not None:
+        print(_plain(texts.version_preview(outline, at_command_line=True)))
+        print("Nothing was stored (--dry-run).")
+    elif outline.mapping is not None:
         print(_plain(texts.upload_stored(outline)))
     else:
         print(_plain(texts.outline(outline, heading="Imported")))
@@ -963,6 +975,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--version-of",
         metavar="CONSULTATION",
         help="store the revised draft as the next version (v1, v2, ...) of a consultation whose stage is closed",
+    )
+    p.add_argument(
+        "--match",
+        action="append",
+        metavar="CORRECTION",
+        help="with --version-of: correct how a clause maps to the last version's: '4.2 = 4.1' (new 4.2 comes "
+        "from old 4.1), '4.3 new', '2.2 deleted' (repeatable; see the doubtful matches with --dry-run)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="with --version-of: show how the clauses map, the doubtful matches first, and store nothing",
     )
 
     p = add("invite", "Issue invite links (one, or many from a CSV).", cmd_invite)

@@ -277,3 +277,10 @@ def stage_buttons(consultation_id: int, version_numbers: Sequence[int]) -> Rows:
     ][-4:]
     rows.append([("📦 Export the whole record (.zip)", cb.ExportRecord(consultation_id).pack())])
     return rows
+
+
+def version_preview(upload_id: int, label: str) -> Rows:
+    return [
+        [(f"✅ Store as {label}", cb.VersionStore(upload_id).pack())],
+        [("✖️ Cancel", cb.UploadCancel(upload_id).pack())],
+    ]

@@ -642,6 +642,10 @@ class PendingUpload(Base):
     filename: Mapped[str] = mapped_column(String(255))
     data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Being checked as the next version of this consultation, with the Secretariat's
+    # corrections of the mapping so far: [{"new": ref | None, "old": ref | None}, ...].
+    version_of_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    corrections: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class PlannedJob(Base):

@@ -564,6 +564,58 @@ MAPPING_KINDS = {
 DOUBTFUL_SHOWN = 15
 
 
+def _match_line(new: str | None, old: str | None, kind: str) -> str:
+    if new and old:
+        return f"{esc(new)} ← {esc(old)} ({esc(MAPPING_KINDS.get(kind, kind))})"
+    if new:
+        return f"{esc(new)} new"
+    return f"{esc(old or '')} deleted"
+
+
+def version_preview(o: Outline, *, at_command_line: bool = False) -> str:
+    """A new version mapped to the last one, not stored yet: the doubtful matches to check,
+    the corrections made, and how to make more."""
+    assert o.mapping is not None
+    m = o.mapping
+    counts = ", ".join(f"{n} {MAPPING_KINDS.get(kind, kind)}" for kind, n in m.counts.items())
+    lines = [
+        f"🔎 <b>{esc(m.version)}</b> of {esc(o.consultation)}, not stored yet.",
+        f"Its clauses against {esc(m.previous)}: {esc(counts)}.",
+    ]
+    if m.corrections:
+        lines.append("\nYour corrections: " + "; ".join(_match_line(n, p, "corrected") for n, p in m.corrections))
+    if m.doubtful:
+        lines.append(f"\n⚠️ {len(m.doubtful)} match(es) to check, least sure first:")
+        for new, old, kind, confidence in m.doubtful[:DOUBTFUL_SHOWN]:
+            lines.append(f"• {_match_line(new, old, kind)}, {round(confidence * 100)}% sure")
+        if len(m.doubtful) > DOUBTFUL_SHOWN:
+            lines.append(f"… and {len(m.doubtful) - DOUBTFUL_SHOWN} more")
+    else:
+        lines.append("\nNo match left to check.")
+    if at_command_line:
+        lines.append(
+            "\nTo correct a match, add <code>--match '4.2 = 4.1'</code> (new 4.2 comes from old 4.1), "
+            "<code>--match '4.3 new'</code> or <code>--match '2.2 deleted'</code>, and run it again without --dry-run."
+        )
+    else:
+        lines.append(
+            "\nTo correct a match, send it as a message, one per line: <code>4.2 = 4.1</code> (new 4.2 comes from "
+            f"old 4.1), <code>4.3 new</code>, <code>2.2 deleted</code> (old 2.2 is gone). Then store it as {esc(m.version)}."
+        )
+    return "\n".join(lines)
+
+
+def bad_correction(side: str, ref: str) -> str:
+    example = "<code>4.2 = 4.1</code>, <code>4.3 new</code> or <code>2.2 deleted</code>"
+    if side == "new":
+        return f"The new version has no clause “{esc(ref)}”. Nothing was changed; corrections read like {example}."
+    if side == "old":
+        return f"The last version has no clause “{esc(ref)}”. Nothing was changed; corrections read like {example}."
+    if ref:
+        return f"“{esc(ref)}” is not a correction I can read. Nothing was changed; write {example}, one per line."
+    return f"Nothing to correct was found. Write {example}, one per line."
+
+
 def upload_stored(o: Outline) -> str:
     if o.mapping is None:
         return (
@@ -2577,6 +2629,7 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.COMMENT_INCOMPLETE: comment_incomplete,
     Reason.CONSULTATION_EXISTS: consultation_exists,
     Reason.STAGE_STILL_OPEN: stage_still_open,
+    Reason.BAD_CORRECTION: bad_correction,
     Reason.NO_COMPARISON: no_comparison,
     Reason.ENDORSEMENT_BY_FOCAL: endorsement_by_focal,
     Reason.ENDORSEMENT_CLOSED: endorsement_closed_refusal,

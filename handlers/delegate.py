@@ -24,6 +24,7 @@ from documents.draft import normalise_ref
 from handlers import answers as answering
 from handlers import endorsement as endorsing
 from handlers import focal
+from handlers import versions as new_version
 from handlers.common import answer, chat_of, drop_buttons, message_of, pressed, query_of, replace, reply, user_of
 
 MY_COMMENTS_SHOWN = 30
@@ -221,6 +222,9 @@ async def text_message(update: Update, context: ClausebotContext) -> None:
     typed = message.text or ""
     if actor.is_secretariat and await answering.waiting_for_observation(context):
         await answering.observation_text(update, context, typed)
+        return
+    if actor.is_secretariat and await rounds.pending_version(context.session, actor) is not None:
+        await new_version.correction(update, context, typed)
         return
     if await endorsing.waiting(context):
         await endorsing.typed(update, context, typed)

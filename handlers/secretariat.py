@@ -94,6 +94,17 @@ async def upload_choice(update: Update, context: ClausebotContext) -> None:
         return
     replace_id = choice.consultation_id if isinstance(choice, cb.UploadReplace) else None
     version_of_id = choice.consultation_id if isinstance(choice, cb.UploadVersion) else None
+    if version_of_id is not None:
+        preview = await rounds.preview_version(
+            context.session, context.me, upload_id, version_of_id, max_bytes=context.settings.max_upload_bytes
+        )
+        if preview.mapping is not None and preview.mapping.doubtful:
+            # Matches to check: shown first, corrected by message, stored when the officer says.
+            await context.commit()
+            await reply(
+                update, texts.version_preview(preview), keyboards.version_preview(upload_id, preview.mapping.version)
+            )
+            return
     outline = await rounds.confirm_upload(
         context.session,
         context.me,

@@ -647,3 +647,30 @@ def test_a_matrix_with_refused_rows_stores_nothing(cli_env, database_url, capsys
     assert main(["answers", "import", str(cli_env / "missing.xlsx")]) == 1
     assert "No such file" in capsys.readouterr().err
     assert stored(database_url) == before
+
+
+def test_the_next_version_and_endorsement_from_the_command_line(cli_env, capsys, database_url):
+    from tests.conversations.test_stages import draft_with_a_doubtful_match
+
+    _draft(cli_env, capsys, "plan")
+    assert main(["open", "--days", "30"]) == 0
+    assert main(["close"]) == 0
+    v1 = cli_env / "plan-v1.docx"
+    v1.write_bytes(draft_with_a_doubtful_match())
+    capsys.readouterr()
+    # A dry run shows the doubtful matches and stores nothing.
+    before = stored(database_url)
+    assert main(["import-draft", str(v1), "--version-of", "plan", "--dry-run"]) == 0
+    shown = capsys.readouterr().out
+    assert "3.2 new" in shown and "% sure" in shown and "--match" in shown and "Nothing was stored" in shown
+    assert stored(database_url) == before
+    assert main(["import-draft", str(v1), "--version-of", "plan", "--match", "9.9 = 2.2"]) == 1
+    assert "no clause “9.9”" in capsys.readouterr().err
+    assert main(["import-draft", str(v1), "--version-of", "plan", "--match", "3.2 new"]) == 0
+    out = capsys.readouterr().out
+    assert "Stored as v1" in out and "to check" not in out
+    # Endorsement with the silence procedure; no comment is waiting for an answer.
+    assert main(["open", "--kind", "endorsement", "--silence", "--days", "30"]) == 0
+    assert "as a silence procedure" in capsys.readouterr().out
+    assert main(["close"]) == 0
+    assert "closed before its deadline" in capsys.readouterr().out

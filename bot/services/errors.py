@@ -24,6 +24,7 @@ class Reason(StrEnum):
     BAD_ANSWER_FILTER = "bad_answer_filter"
     BAD_BODY_CODE = "bad_body_code"
     BAD_CLEARANCE = "bad_clearance"
+    BAD_CORRECTION = "bad_correction"
     BAD_DAYS = "bad_days"
     BAD_DEADLINE = "bad_deadline"
     BAD_DISPOSITION = "bad_disposition"

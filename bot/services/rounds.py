@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -38,8 +39,8 @@ from bot.services.registry import Actor, require, resolve_body
 from bot.services.render import Renderer
 from bot.services.timetable import Timing, contact_tz, plan_round
 from documents import versions
-from documents.draft import ParsedDraft, parse_draft
-from documents.versions import ClauseMapping, Correction, map_clauses
+from documents.draft import ParsedDraft, normalise_ref, parse_draft
+from documents.versions import ClauseMapping, Correction, MappingError, map_clauses
 
 # A column, a bound parameter or a plain value in a SQL condition.
 SqlValue = Any
@@ -73,6 +74,8 @@ class MappingSummary:
     previous: str
     counts: dict[str, int]
     doubtful: list[tuple[str | None, str | None, str, float]]
+    # The Secretariat's corrections applied: (new ref, old ref), None for new or deleted.
+    corrections: tuple[tuple[str | None, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class Outline:
     title: str
     sections: list[tuple[str, str, int]]
     mapping: MappingSummary | None = None
+    upload_id: int | None = None  # a new version not stored yet: the upload it waits in
+    stored: bool = True
 
     @property
     def clause_count(self) -> int:
@@ -140,14 +145,7 @@ async def import_draft(
         if consultation.status == RoundStatus.OPEN:
             raise Refused(Reason.STAGE_STILL_OPEN, name=consultation.name, kind=consultation.kind)
         previous = consultation.version
-        old = await _version_clauses(session, previous.id)
-        mapping = await asyncio.to_thread(map_clauses, old, versions.clauses_of(parsed))
-        if corrections:
-            mapping = mapping.corrected(corrections)
-        if mapping.identical:
-            raise Refused(Reason.VERSION_IDENTICAL, name=consultation.name, version=previous.label)
-        if old and not mapping.shared:
-            raise Refused(Reason.VERSION_UNRELATED, name=consultation.name, version=previous.label)
+        mapping = await _mapping_for(session, consultation, parsed, corrections or [])
         version = Version(
             consultation_id=consultation.id,
             number=max(v.number for v in consultation.versions) + 1,
@@ -221,17 +219,165 @@ async def import_draft(
     if mapping is None:
         return outline_of(parsed, consultation.name)
     await _carry_routes(session, consultation, previous.id, section_ids)
-    summary = MappingSummary(
-        version.label,
-        previous.label,
+    summary = _summary(mapping, version.label, previous.label, corrections or [])
+    return Outline(consultation.name, parsed.title, parsed.outline(), summary)
+
+
+async def _mapping_for(
+    session: AsyncSession, consultation: Consultation, parsed: ParsedDraft, corrections: Sequence[Correction]
+) -> ClauseMapping:
+    """The clauses of a new version mapped to the last version's, the corrections applied;
+    refused when it cannot be a new version of it."""
+    if consultation.status == RoundStatus.OPEN:
+        raise Refused(Reason.STAGE_STILL_OPEN, name=consultation.name, kind=consultation.kind)
+    previous = consultation.version
+    old = await _version_clauses(session, previous.id)
+    mapping = await asyncio.to_thread(map_clauses, old, versions.clauses_of(parsed))
+    if corrections:
+        try:
+            mapping = mapping.corrected(corrections)
+        except MappingError as exc:
+            raise InvalidInput(Reason.BAD_CORRECTION, side=exc.side, ref=exc.ref) from exc
+    if mapping.identical:
+        raise Refused(Reason.VERSION_IDENTICAL, name=consultation.name, version=previous.label)
+    if old and not mapping.shared:
+        raise Refused(Reason.VERSION_UNRELATED, name=consultation.name, version=previous.label)
+    return mapping
+
+
+def _summary(mapping: ClauseMapping, label: str, previous: str, corrections: Sequence[Correction]) -> MappingSummary:
+    return MappingSummary(
+        label,
+        previous,
         {kind.value: n for kind, n in mapping.counts().items() if n},
         [
             (m.new.ref if m.new else None, m.old.ref if m.old else None, m.kind.value, m.confidence)
             for m in mapping.for_review()
             if m.doubtful
         ],
+        tuple((c.new_ref, c.old_ref) for c in corrections),
     )
-    return Outline(consultation.name, parsed.title, parsed.outline(), summary)
+
+
+# --- a new version checked before it is stored -------------------------------------------------------
+
+
+async def preview_version(
+    session: AsyncSession, actor: Actor, pending_id: int, consultation_id: int, *, max_bytes: int
+) -> Outline:
+    """A draft sent in chat, as the next version of a consultation: its clauses mapped to the
+    last version's, nothing stored yet. The upload is kept, marked as a new version of it, for
+    the Secretariat's corrections (`correct_version`) and then `confirm_upload`."""
+    require(actor, Role.SECRETARIAT)
+    pending = await _pending(session, actor, pending_id)
+    consultation = await session.get(Consultation, consultation_id)
+    if consultation is None:
+        raise NotFound(Reason.UNKNOWN_CONSULTATION, name=str(consultation_id), known=[])
+    if pending.version_of_id != consultation.id:
+        pending.version_of_id, pending.corrections = consultation.id, []
+    return await _preview(session, pending, consultation, max_bytes=max_bytes)
+
+
+async def _pending(session: AsyncSession, actor: Actor, pending_id: int) -> PendingUpload:
+    pending = await session.get(PendingUpload, pending_id, options=[undefer(PendingUpload.data)])
+    if pending is None or pending.contact_id != actor.contact_id:
+        raise NotFound(Reason.UPLOAD_GONE)
+    if "data" not in pending.__dict__:  # loaded before without its bytes (deferred)
+        await session.refresh(pending, ["data"])
+    return pending
+
+
+def _corrections_of(pending: PendingUpload) -> list[Correction]:
+    return [Correction(row.get("new"), row.get("old")) for row in pending.corrections or []]
+
+
+async def _preview(
+    session: AsyncSession, pending: PendingUpload, consultation: Consultation, *, max_bytes: int
+) -> Outline:
+    parsed = await asyncio.to_thread(parse_draft, pending.data, max_bytes=max_bytes)
+    corrections = _corrections_of(pending)
+    mapping = await _mapping_for(session, consultation, parsed, corrections)
+    label = f"v{max(v.number for v in consultation.versions) + 1}"
+    await session.flush()
+    return Outline(
+        consultation.name,
+        parsed.title,
+        parsed.outline(),
+        _summary(mapping, label, consultation.version.label, corrections),
+        upload_id=pending.id,
+        stored=False,
+    )
+
+
+async def pending_version(session: AsyncSession, actor: Actor) -> PendingUpload | None:
+    """The actor's last upload being checked as a new version, if any."""
+    if not actor.is_secretariat or not actor.contact_id:
+        return None
+    return await session.scalar(
+        select(PendingUpload)
+        .where(PendingUpload.contact_id == actor.contact_id, PendingUpload.version_of_id.is_not(None))
+        .order_by(PendingUpload.id.desc())
+        .limit(1)
+    )
+
+
+_FROM = re.compile(r"^(?P<new>\S+)\s*(?:=|<-|←|from|comes from|is)\s*(?:old\s+)?(?P<old>\S+)$", re.IGNORECASE)
+_NEW = re.compile(r"^(?P<new>\S+)\s+(?:is\s+)?new$", re.IGNORECASE)
+_DELETED = re.compile(r"^(?:old\s+)?(?P<old>\S+)\s+(?:was\s+)?deleted$", re.IGNORECASE)
+
+
+def parse_corrections(text: str) -> list[tuple[str | None, str | None]]:
+    """Corrections as typed, one per line (or separated by ";"): "4.2 = 4.1" (new 4.2 comes
+    from old 4.1), "4.3 new", "2.2 deleted" (old 2.2 has no clause in the new version)."""
+    found: list[tuple[str | None, str | None]] = []
+    for raw in re.split(r"[;\n]", text):
+        line = raw.strip().strip(".").strip()
+        if not line:
+            continue
+        if match := _NEW.match(line):
+            found.append((match["new"], None))
+        elif match := _DELETED.match(line):
+            found.append((None, match["old"]))
+        elif match := _FROM.match(line):
+            found.append((match["new"], match["old"]))
+        else:
+            raise InvalidInput(Reason.BAD_CORRECTION, side="", ref=line[:60])
+    if not found:
+        raise InvalidInput(Reason.BAD_CORRECTION, side="", ref="")
+    return found
+
+
+async def correct_version(session: AsyncSession, actor: Actor, text: str, *, max_bytes: int) -> Outline:
+    """Apply the corrections typed to the new version being checked, and show it again. A
+    later correction of a clause replaces an earlier one; a wrong reference changes nothing."""
+    require(actor, Role.SECRETARIAT)
+    pending = await pending_version(session, actor)
+    if pending is None or pending.version_of_id is None:
+        raise NotFound(Reason.UPLOAD_GONE)
+    pending = await _pending(session, actor, pending.id)
+    consultation = await session.get(Consultation, pending.version_of_id)
+    if consultation is None:
+        raise NotFound(Reason.UPLOAD_GONE)
+    parsed = await asyncio.to_thread(parse_draft, pending.data, max_bytes=max_bytes)
+    new_refs = {normalise_ref(c.ref): c.ref for c in versions.clauses_of(parsed)}
+    old_refs = {normalise_ref(c.ref): c.ref for c in await _version_clauses(session, consultation.version.id)}
+
+    def known(ref: str | None, refs: dict[str, str], side: str) -> str | None:
+        if ref is None:
+            return None
+        if ref in refs.values():
+            return ref
+        if normalise_ref(ref) in refs:
+            return refs[normalise_ref(ref)]
+        raise InvalidInput(Reason.BAD_CORRECTION, side=side, ref=ref)
+
+    rows = [dict(row) for row in pending.corrections or []]
+    for new, old in parse_corrections(text):
+        new, old = known(new, new_refs, "new"), known(old, old_refs, "old")
+        rows = [r for r in rows if (new is None or r.get("new") != new) and (old is None or r.get("old") != old)]
+        rows.append({"new": new, "old": old})
+    pending.corrections = rows
+    return await _preview(session, pending, consultation, max_bytes=max_bytes)
 
 
 async def _version_clauses(session: AsyncSession, version_id: int) -> list[versions.Clause]:
@@ -313,9 +459,7 @@ async def confirm_upload(
     version_of_id: int | None = None,
 ) -> Outline:
     require(actor, Role.SECRETARIAT)
-    pending = await session.get(PendingUpload, pending_id, options=[undefer(PendingUpload.data)])
-    if pending is None or pending.contact_id != actor.contact_id:
-        raise NotFound(Reason.UPLOAD_GONE)
+    pending = await _pending(session, actor, pending_id)
     replace = None
     if replace_id is not None:
         replace = await session.get(Consultation, replace_id)
@@ -326,8 +470,17 @@ async def confirm_upload(
         version_of = await session.get(Consultation, version_of_id)
         if version_of is None:
             raise NotFound(Reason.UNKNOWN_CONSULTATION, name=str(version_of_id), known=[])
+    corrections = (
+        _corrections_of(pending) if version_of_id is not None and version_of_id == pending.version_of_id else []
+    )
     result = await import_draft(
-        session, pending.data, pending.filename, replace=replace, version_of=version_of, max_bytes=max_bytes
+        session,
+        pending.data,
+        pending.filename,
+        replace=replace,
+        version_of=version_of,
+        corrections=corrections,
+        max_bytes=max_bytes,
     )
     await session.delete(pending)
     return result

@@ -8,7 +8,9 @@ import io
 import zipfile
 
 from docx import Document
+from sqlalchemy import select
 
+from bot.models import Version
 from bot.services import registry
 from tests.conversations.test_clearance import comment
 from tests.conversations.test_round import import_small_draft, wait_sections, with_clause
@@ -154,3 +156,50 @@ async def test_v1_goes_out_for_final_comments_on_its_changed_clauses_then_to_one
         chair = await env.join(150, "chair", "SOMHD")
         await chair.send("/stage")
         assert (await chair.wait_for("Stages")).button_texts() == []
+
+
+def draft_with_a_doubtful_match() -> bytes:
+    """v1: 2.2 cut short, and its reporting period moved into a new clause 3.2, whose match
+    the mapper is not sure of."""
+    document = Document(io.BytesIO(small_draft()))
+    for paragraph in document.paragraphs:
+        if paragraph.text.startswith("2.2 "):
+            paragraph.text = "2.2 Sectoral bodies will report on progress."
+    document.add_paragraph("3.2 Reports are due every two years.")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+async def test_a_doubtful_match_is_corrected_in_chat_before_the_version_is_stored(env):
+    async with env.running():
+        officer = await env.join(100, "secretariat")
+        await import_small_draft(officer)
+        await officer.send("/open 30")
+        await officer.wait_for("is open until")
+        await officer.send("/close")
+        await officer.wait_for("closed")
+
+        await officer.send_document(draft_with_a_doubtful_match(), "plan-v1.docx")
+        await officer.press(await officer.wait_for("Parsed outline"), "New version of")
+        preview = await officer.wait_for("not stored yet")
+        assert "3.2 new" in preview.content and "% sure" in preview.content
+        assert preview.button_texts() == ["✅ Store as v1", "✖️ Cancel"]
+
+        # A clause that is not there changes nothing.
+        await officer.send("9.9 = 2.2")
+        assert "no clause “9.9”" in (await officer.wait_for("Nothing was changed")).content
+        await officer.send("3.2 is what 2.2 said")
+        assert "not a correction I can read" in (await officer.wait_for("Nothing was changed")).content
+        # The Secretariat confirms 3.2 as new: nothing is left to check.
+        await officer.send("3.2 new")
+        corrected = await officer.wait_for("Your corrections")
+        assert "3.2 new" in corrected.content and "No match left to check" in corrected.content
+        await officer.press(corrected, "Store as v1")
+        stored = await officer.wait_for("Stored as")
+        assert "v1" in stored.content and "to check" not in stored.content
+
+    async with env.db.session() as session:
+        mapping = (await session.scalar(select(Version.mapping).where(Version.number == 1))) or []
+    row = next(r for r in mapping if r["new"] == "3.2")
+    assert (row["old"], row["kind"], row["basis"]) == (None, "new", "corrected")

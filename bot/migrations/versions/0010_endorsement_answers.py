@@ -11,7 +11,11 @@ and when. A changed answer is kept with `replaced_at` set, so the record shows i
 
 `endorsement_steps` is the reservation or reason a contact is about to type.
 
-Only new tables: nothing there was before is touched.
+`pending_uploads.version_of_id` and `.corrections`: a draft sent in chat that is being
+checked as the next version of a consultation, with the Secretariat's corrections of how its
+clauses map to the last version's, before it is stored.
+
+New tables and two new nullable columns: nothing there was before is changed.
 """
 
 import sqlalchemy as sa
@@ -56,9 +60,25 @@ def upgrade() -> None:
     with op.batch_alter_table('endorsements', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_endorsements_stage_id'), ['stage_id'], unique=False)
 
+    with op.batch_alter_table('pending_uploads', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('version_of_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('corrections', sa.JSON(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f('fk_pending_uploads_version_of_id_consultations'),
+            'consultations',
+            ['version_of_id'],
+            ['id'],
+            ondelete='CASCADE',
+        )
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('pending_uploads', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_pending_uploads_version_of_id_consultations'), type_='foreignkey')
+        batch_op.drop_column('corrections')
+        batch_op.drop_column('version_of_id')
+
     with op.batch_alter_table('endorsements', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_endorsements_stage_id'))
 
