@@ -129,3 +129,34 @@ async def test_an_objection_breaks_the_silence_and_the_deadline_fills_in_the_res
         )
         == 0
     )
+
+
+async def test_the_timetable_reminds_who_has_not_answered_and_closes_the_stage_at_its_deadline(session):
+    from bot.services import reminders, timetable
+
+    consultation, (thai, khmer, officer, _) = await _endorsement(session, silence=True)
+    timing = timetable.Timing(quiet_hours=None)
+    plan = await timetable.plan_of(session, consultation)
+    # Reminders and the deadline: no comment summaries or digests in an endorsement stage.
+    assert {(job.kind, job.label) for job in plan if job.kind != "reminder"} == {("milestone", "deadline")}
+
+    await endorsements.answer(
+        session, thai, consultation.stage_id, "endorse", now=NOW + timedelta(days=34), render=RENDERER
+    )
+    fired = await reminders.fire_due(session, timing, now=DEADLINE - timedelta(days=14), render=RENDERER)
+    assert fired.reminders == 1  # only Cambodia's SLOM delegate: Thailand's SOMHD has answered
+    reminder = await session.scalar(select(Outbox).where(Outbox.kind == "reminder"))
+    assert reminder.chat_id == khmer.chat_id
+    assert "recorded as endorsing unless it objects" in reminder.payload["text"]
+    assert [label for row in reminder.payload["buttons"] for label, _ in row][:3] == [
+        "✅ Endorse",
+        "☑️ Endorse with a reservation",
+        "⛔ Cannot endorse",
+    ]
+
+    fired = await reminders.fire_due(session, timing, now=DEADLINE + timedelta(minutes=5), render=RENDERER)
+    assert consultation.stage.status == "closed"
+    records = list(await session.scalars(select(Outbox).where(Outbox.kind == "summary")))
+    assert {r.chat_id for r in records} >= {officer.chat_id} and all(r.payload.get("document") for r in records)
+    # SOMHD in Cambodia and SLOM in Thailand have no one enrolled: silence cannot speak for them.
+    assert "Outcome: <b>not endorsed</b>" in records[0].payload["text"]
