@@ -203,6 +203,7 @@ BUTTONS: tuple[Button, ...] = (
     Button(callbacks.CompareVersions, secretariat.compare_versions, SECRETARIAT),
     Button(callbacks.FileAuthor, delegate.file_author, COMMENTERS),
     Button(callbacks.FileSend, delegate.file_send, COMMENTERS),
+    Button((callbacks.FilePick, callbacks.FileToggle), delegate.file_pick, COMMENTERS),
     Button(callbacks.FileCancel, delegate.file_cancel, COMMENTERS),
 )
 

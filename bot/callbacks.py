@@ -282,8 +282,22 @@ class FileAuthor(CallbackData, prefix="wf:a"):
 @dataclasses.dataclass(frozen=True)
 class FileSend(CallbackData, prefix="wf:s"):
     upload_id: int
-    kind: Literal["ge", "te", "ed"]
+    kind: Literal["ge", "te", "ed", "pk"]  # pk: those picked, each with its own type
     author: int
+
+
+# Pick the file's comments one by one: the list, and one item's type cycled.
+@dataclasses.dataclass(frozen=True)
+class FilePick(CallbackData, prefix="wf:p"):
+    upload_id: int
+    author: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FileToggle(CallbackData, prefix="wf:t"):
+    upload_id: int
+    author: int
+    index: int
 
 
 @dataclasses.dataclass(frozen=True)

@@ -405,6 +405,11 @@ async def _next_stages(
     await officer.wait_for(lambda m: "closed" in m.content or "not open" in m.content)
     await officer.send_document(buffer.getvalue(), v1.name)
     await officer.press(await officer.wait_for("Parsed outline"), "New version of")
+    checked = await officer.wait_for(lambda m: "Stored as" in m.content or "not stored yet" in m.content)
+    if "not stored yet" in checked.content:
+        doubtful = [x[2:] for x in checked.content.splitlines() if x.startswith("• ")]
+        say(f"v1's matches to check before it is stored: {'; '.join(doubtful[:3])}; the Secretariat stores it as it is")
+        await officer.press(checked, "Store as")
     stored = await officer.wait_for("Stored as")
     say(f"The revised draft, {revised} clause(s) rewritten from accepted proposals: " + stored.content.splitlines()[1])
     await officer.send(f"/open {name} final 14")

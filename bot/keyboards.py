@@ -208,7 +208,7 @@ def file_authors(upload_id: int, authors: Sequence[str]) -> Rows:
     return rows
 
 
-def file_send(upload_id: int, author: int, count: int) -> Rows:
+def file_send(upload_id: int, author: int, count: int, *, can_pick: bool = True) -> Rows:
     return [
         [
             (f"Send {count} as general", cb.FileSend(upload_id, "ge", author).pack()),
@@ -219,8 +219,24 @@ def file_send(upload_id: int, author: int, count: int) -> Rows:
         [
             (f"Send {count} as editorial", cb.FileSend(upload_id, "ed", author).pack()),
         ],
+        *([[("🗂 Choose which, and each one's type", cb.FilePick(upload_id, author).pack())]] if can_pick else []),
         [("✖️ Cancel", cb.FileCancel(upload_id).pack())],
     ]
+
+
+KIND_MARKS = {"ge": "General", "te": "Technical", "ed": "Editorial", "skip": "✖ not sent"}
+
+
+def file_pick(upload_id: int, author: int, refs: Sequence[str], choices: Sequence[str]) -> Rows:
+    """One row per comment of the file: its clause and type; a tap changes the type."""
+    rows: Rows = [
+        [(f"{i + 1}. {ref[:20]} · {KIND_MARKS.get(choice, choice)}", cb.FileToggle(upload_id, author, i).pack())]
+        for i, (ref, choice) in enumerate(zip(refs, choices, strict=True))
+    ]
+    chosen = sum(1 for c in choices if c != "skip")
+    rows.append([(f"✅ Send the {chosen} chosen", cb.FileSend(upload_id, "pk", author).pack())])
+    rows.append([("✖️ Cancel", cb.FileCancel(upload_id).pack())])
+    return rows
 
 
 # --- the endorsement stage ------------------------------------------------------------------------------

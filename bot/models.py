@@ -646,6 +646,9 @@ class PendingUpload(Base):
     # corrections of the mapping so far: [{"new": ref | None, "old": ref | None}, ...].
     version_of_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
     corrections: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # A delegate's Word file, its comments picked one by one: each one's type (ge, te, ed),
+    # or "skip" for one left out, in the order they were read.
+    picked: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class PlannedJob(Base):

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from bot.services.review import Cleared, DigestLine, Done, Merged, ReviewGroup, ReviewItem
     from bot.services.rounds import DraftFile, Opened, Outline, StageHistory
     from bot.services.status import AnswerCounts, BodyStatus, StateStatus, StatusReport, Tally
-    from bot.services.word_comments import FileRead, SentFromFile
+    from bot.services.word_comments import FileRead, Picked, SentFromFile
 
 MESSAGE_LIMIT = 4096
 # Room left for Telegram's own counting and the part header.
@@ -701,12 +701,40 @@ def file_read(r: FileRead) -> str:
     if r.items:
         lines.append(
             f"\nThey would become <b>{len(r.items)}</b> comment(s) of yours, each with the proposed wording of its "
-            "clause where there is one. Choose their type to send them all (you can change each afterwards in "
-            "/mycomments), or cancel."
+            "clause where there is one. Choose their type to send them all, or choose which to send and each one's "
+            "type (you can change each afterwards in /mycomments), or cancel."
         )
     else:
         lines.append("\nNothing in it can be sent as a comment on the clauses you are asked about.")
     return "\n".join(lines)
+
+
+def file_pick(p: Picked) -> str:
+    """The comments of a Word file, numbered, to pick from."""
+    kinds = {"ge": "general", "te": "technical", "ed": "editorial", "skip": "not sent"}
+    lines = [f"🗂 The comments of your Word file on <b>{esc(p.read.title)}</b>:"]
+    for index, (item, choice) in enumerate(zip(p.read.items, p.choices, strict=True)):
+        said = item.text or "(a proposed change alone)"
+        wording = " + proposed wording" if item.proposed else ""
+        lines.append(
+            f"{index + 1}. <b>{esc(item.ref)}</b> “{esc(shorten(said, 70))}”{wording}: {kinds.get(choice, choice)}"
+        )
+    lines.append(
+        "\nTap a comment's button to change its type (technical → editorial → not sent → general), then send "
+        "the ones chosen."
+    )
+    return "\n".join(lines)
+
+
+def nothing_picked() -> str:
+    return "Every comment is set to “not sent”: choose a type for at least one, or cancel."
+
+
+def too_many_to_pick(count: int, limit: int) -> str:
+    return (
+        f"The file has {count} comments: picking them one by one works for up to {limit}. Send them all with one "
+        "type and change or withdraw some in /mycomments, or split the file."
+    )
 
 
 def file_whose(r: FileRead) -> str:
@@ -1655,7 +1683,10 @@ def focal_reminder(
 
 
 def muted(title: str) -> str:
-    return f"🔕 No more reminders for “{esc(title)}”. You still receive deadline changes."
+    return (
+        f"🔕 No more reminders for “{esc(title)}” in this stage. You still receive deadline changes, "
+        "and reminders come again when its next stage opens."
+    )
 
 
 def unmuted(title: str) -> str:
@@ -2647,6 +2678,8 @@ REFUSALS: dict[Reason, Callable[..., str]] = {
     Reason.WORD_FILE_REFUSED: word_file_refused,
     Reason.NO_ROUND_FOR_FILE: no_round_for_file,
     Reason.NOTHING_IN_FILE: nothing_in_file,
+    Reason.NOTHING_PICKED: nothing_picked,
+    Reason.TOO_MANY_TO_PICK: too_many_to_pick,
     Reason.VERSION_UNRELATED: version_unrelated,
     Reason.CSV_EMPTY: csv_empty,
     Reason.CSV_MISSING_COLUMNS: csv_missing_columns,

@@ -397,8 +397,32 @@ async def word_file(update: Update, context: ClausebotContext, data: bytes, file
 
 
 async def _show_file(update: Update, read: word_comments.FileRead, author: int) -> None:
-    buttons = keyboards.file_send(read.upload_id, author, len(read.items)) if read.items else None
+    can_pick = len(read.items) <= word_comments.PICK_AT_MOST
+    buttons = keyboards.file_send(read.upload_id, author, len(read.items), can_pick=can_pick) if read.items else None
     await reply(update, texts.file_read(read), buttons)
+
+
+async def file_pick(update: Update, context: ClausebotContext) -> None:
+    """The file's comments one by one, to choose which to send and each one's type."""
+    toggle: int | None = None
+    if (query_of(update).data or "").startswith(cb.FileToggle.prefix + ":"):
+        pressed_toggle = pressed(update, cb.FileToggle)
+        upload_id, author, toggle = pressed_toggle.upload_id, pressed_toggle.author, pressed_toggle.index
+    else:
+        pressed_pick = pressed(update, cb.FilePick)
+        upload_id, author = pressed_pick.upload_id, pressed_pick.author
+    await answer(update)
+    authors = await _authors_of(context, upload_id, author)
+    picked = await word_comments.pick(
+        context.session, context.me, upload_id, authors, max_bytes=context.settings.max_upload_bytes, toggle=toggle
+    )
+    await context.commit()
+    buttons = keyboards.file_pick(upload_id, author, [item.ref for item in picked.read.items], picked.choices)
+    if toggle is None:
+        await drop_buttons(update)
+        await reply(update, texts.file_pick(picked), buttons)
+    else:
+        await replace(update, texts.file_pick(picked), buttons)
 
 
 async def _authors_of(context: ClausebotContext, upload_id: int, author: int) -> tuple[str, ...] | None:
@@ -433,7 +457,7 @@ async def file_send(update: Update, context: ClausebotContext) -> None:
         context.session,
         context.me,
         choice.upload_id,
-        choice.kind,
+        "picked" if choice.kind == "pk" else choice.kind,
         authors=authors,
         max_bytes=context.settings.max_upload_bytes,
         proposal_text=texts.FILE_PROPOSAL_TEXT,

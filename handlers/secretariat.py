@@ -197,8 +197,9 @@ async def route(update: Update, context: ClausebotContext) -> None:
 
 def _split_open_args(args: list[str]) -> tuple[str | None, str | None, int | None, rounds.StagePlan]:
     """/open [CONSULTATION] [KIND [BODIES...] [all]] [DAYS | DATE]: the kind's word starts the
-    stage part; after "review" come the bodies it goes to, after "final" "all" circulates
-    every clause rather than the changed ones."""
+    stage part; after "review" (or "endorsement", which goes to every body without them) come
+    the bodies it goes to, after "final" "all" circulates every clause rather than the changed
+    ones, after "endorsement" "silence" makes it a silence procedure."""
     name = deadline = None
     days = None
     kind = None
@@ -218,7 +219,7 @@ def _split_open_args(args: list[str]) -> tuple[str | None, str | None, int | Non
             all_clauses = True
         elif kind == StageKind.ENDORSEMENT and arg.lower() in ("silence", "silent"):
             silence = True
-        elif kind == StageKind.REVIEW:
+        elif kind in (StageKind.REVIEW, StageKind.ENDORSEMENT):
             bodies += [code for code in arg.split(",") if code]
         else:
             name = arg

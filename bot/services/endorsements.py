@@ -39,6 +39,7 @@ from bot.models import (
     EndorsementStep,
     MemberState,
     PlannedJob,
+    ReminderMute,
     Role,
     RoundStatus,
     Stage,
@@ -627,9 +628,12 @@ async def remind(
         )
     }
     by_state = {state_id for body_id, state_id in answered if body_id is None}
+    muted = set(
+        await session.scalars(select(ReminderMute.contact_id).where(ReminderMute.consultation_id == consultation.id))
+    )
     queued = 0
     for contact in await endorsers(session, stage):
-        if contact.state_id in by_state or contact.unreachable_at is not None:
+        if contact.state_id in by_state or contact.unreachable_at is not None or contact.id in muted:
             continue
         if contact.role == Role.DELEGATE and (contact.body_id, contact.state_id) in answered:
             continue

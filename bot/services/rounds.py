@@ -23,6 +23,7 @@ from bot.models import (
     Consultation,
     Contact,
     PendingUpload,
+    ReminderMute,
     Role,
     RoundStatus,
     Route,
@@ -849,6 +850,9 @@ async def open_round(
     stage.status = RoundStatus.OPEN
     stage.deadline = deadline
     stage.opened_at = now
+    if stage.position > 1:
+        # Reminders muted in an earlier stage are on again: the new stage asks something new.
+        await session.execute(delete(ReminderMute).where(ReminderMute.consultation_id == consultation.id))
     await session.flush()
     await plan_round(session, consultation, timing or Timing(), now=now)
     circulation = _Circulation(session, consultation, now, render)

@@ -183,6 +183,53 @@ async def read_for_authors(
     )
 
 
+# Picking comments one by one: at most this many (a keyboard of one row each).
+PICK_AT_MOST = 40
+_CYCLE = {"ge": "te", "te": "ed", "ed": "skip", "skip": "ge"}
+
+
+@dataclass(frozen=True)
+class Picked:
+    read: FileRead
+    choices: tuple[str, ...]  # per item: ge, te, ed, or skip
+
+    @property
+    def chosen(self) -> int:
+        return sum(1 for c in self.choices if c != "skip")
+
+
+async def pick(
+    session: AsyncSession,
+    actor: Actor,
+    upload_id: int,
+    authors: tuple[str, ...] | None,
+    *,
+    max_bytes: int,
+    toggle: int | None = None,
+) -> Picked:
+    """The file's comments to pick from, each with its type (technical to begin with; the
+    button cycles technical, editorial, not sent, general); `toggle` changes one."""
+    require_commenter(actor)
+    pending = await _pending(session, actor, upload_id)
+    read = await read_file(
+        session, actor, pending.data, pending.filename, max_bytes=max_bytes, authors=authors, upload_id=upload_id
+    )
+    if not read.items:
+        raise InvalidInput(Reason.NOTHING_IN_FILE)
+    if len(read.items) > PICK_AT_MOST:
+        raise InvalidInput(Reason.TOO_MANY_TO_PICK, count=len(read.items), limit=PICK_AT_MOST)
+    choices = list(pending.picked or [])
+    if len(choices) != len(read.items):
+        choices = ["te"] * len(read.items)  # the file was read for other authors: start again
+    if toggle is not None:
+        if not 0 <= toggle < len(choices):
+            raise NotFound(Reason.UPLOAD_GONE)
+        choices[toggle] = _CYCLE.get(choices[toggle], "te")
+    pending.picked = choices
+    await session.flush()
+    return Picked(read, tuple(choices))
+
+
 async def send_from_file(
     session: AsyncSession,
     actor: Actor,
@@ -195,23 +242,33 @@ async def send_from_file(
     now: datetime | None = None,
     limit: int = 8000,
 ) -> SentFromFile:
-    """Record the file's comments as the delegate's, all of type `kind`. `proposal_text` is
-    the comment a proposed change alone is sent with. A second press sends nothing twice."""
+    """Record the file's comments as the delegate's, all of type `kind`, or (kind "picked")
+    those picked, each with its own type. `proposal_text` is the comment a proposed change
+    alone is sent with. A second press sends nothing twice."""
     require_commenter(actor)
     now = now or utcnow()
-    try:
-        kind = CommentKind(kind).value
-    except ValueError as exc:
-        raise InvalidInput(Reason.BAD_KIND, kind=kind) from exc
     pending = await _pending(session, actor, upload_id)
     consultation, copy, routed = await _read(session, actor, pending.data, authors, max_bytes)
     late = check_accepting(consultation, now)
     items, _ = _items(copy, routed)
     if not items:
         raise InvalidInput(Reason.NOTHING_IN_FILE)
+    if kind == "picked":
+        kinds = list(pending.picked or [])
+        if len(kinds) != len(items):
+            raise NotFound(Reason.UPLOAD_GONE)
+        if all(k == "skip" for k in kinds):
+            raise InvalidInput(Reason.NOTHING_PICKED)
+    else:
+        try:
+            kinds = [CommentKind(kind).value] * len(items)
+        except ValueError as exc:
+            raise InvalidInput(Reason.BAD_KIND, kind=kind) from exc
     clause_ids = {c.ref: c.id for s in await sections_for_actor(session, consultation, actor) for c in s.clauses}
     refs: list[str] = []
-    for index, item in enumerate(items):
+    for index, (item, item_kind) in enumerate(zip(items, kinds, strict=True)):
+        if item_kind == "skip":
+            continue
         key = f"file:{upload_id}:{index}"
         if await session.scalar(select(Comment.id).where(Comment.source_key == key)):
             continue
@@ -223,7 +280,7 @@ async def send_from_file(
                 contact_id=actor.contact_id,
                 body_id=actor.body_id,
                 state_id=actor.state_id,
-                kind=kind,
+                kind=item_kind,
                 text=clean_text(item.text or proposal_text, limit=limit),
                 proposed=clean_text(item.proposed, limit=limit) if item.proposed else None,
                 proposed_whole=True,

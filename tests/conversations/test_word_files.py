@@ -83,3 +83,39 @@ async def test_a_delegates_word_comments_and_tracked_changes_become_their_commen
     proposed = [p for _, _, p in rows if p]
     assert proposed == [f"{TEXT['2.3'].split(' ', 1)[0]} promptly {TEXT['2.3'].split(' ', 1)[1]}"]
     assert {k for k, _, _ in rows} == {"te"}
+
+
+async def test_a_delegate_picks_which_of_the_files_comments_to_send_and_each_ones_type(env):
+    async with env.running():
+        officer = await env.join(100, "secretariat")
+        await officer.send_document(write(WordFile()).bytes(), "framework.docx")
+        await officer.press(await officer.wait_for("Parsed outline"), "new consultation")
+        await officer.wait_for("Draft stored")
+        health = await env.join(200, "delegate", "SOMHD", "Thailand", "Somchai")
+        await officer.send("/open 30")
+        await officer.wait_for("is open until")
+        await health.drain(quiet=1.0)
+
+        await health.send_document(commented_copy(), "framework-TH.docx")
+        await health.press(await health.wait_for("Whose are to be sent"), "All of them")
+        found = await health.wait_for("Your Word file")
+        await health.press(found, "Choose which")
+        listed = await health.wait_for("The comments of your Word file")
+        assert [b.split(" · ")[0] for b in listed.button_texts()[:3]] == ["1. 1.2", "2. 3.1", "3. 2.3"]
+        assert "(a proposed change alone)" in listed.content
+        # 1.2 as editorial; the colleague's 3.1 left out; 2.3 stays technical.
+        await health.press(listed, "1. 1.2")
+        await health.wait_for(lambda m: "1. 1.2 · Editorial" in m.button_texts())
+        for label in ("2. 3.1 · Technical", "2. 3.1 · Editorial"):
+            await health.press(listed, label)
+            await health.wait_for(lambda m, after=label: after not in m.button_texts())
+        shown = health.message(listed.message_id)
+        assert "2. 3.1 · ✖ not sent" in shown.button_texts() and "✅ Send the 2 chosen" in shown.button_texts()
+        await health.press(shown, "Send the 2 chosen")
+        sent = await health.wait_for("recorded on")
+        assert "2 comment(s)" in sent.content
+    async with env.db.session() as session:
+        rows = dict((await session.execute(select(Comment.text, Comment.kind))).all())
+    assert len(rows) == 2 and "Two years is short for a baseline." not in rows
+    assert rows["Which floor? Refer to the national definition."] == "ed"
+    assert set(rows.values()) == {"ed", "te"}

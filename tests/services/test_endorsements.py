@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.models import Endorsement, Outbox
+from bot.models import Endorsement, Outbox, ReminderMute
 from bot.rendering import RENDERER
-from bot.services import answers, endorsements, rounds
+from bot.services import answers, endorsements, reminders, rounds
 from bot.services.errors import InvalidInput, Refused
 from bot.services.rounds import StagePlan
 from documents.endorsement import AnswerKind, Outcome
@@ -21,6 +21,7 @@ DEADLINE = NOW + timedelta(days=70)
 
 async def _endorsement(session, *, silence: bool):
     consultation, (thai, khmer, officer, second), saved = await _round(session)
+    await reminders.mute(session, thai, consultation.id, True)  # in the comments stage
     await rounds.close_round(session, officer, consultation, now=NOW + timedelta(days=31))
     plan = StagePlan(kind=rounds.StageKind.ENDORSEMENT, silence=silence)
     # Three comments have no answer: the Secretariat is warned first, and nothing opens.
@@ -35,6 +36,8 @@ async def _endorsement(session, *, silence: bool):
         session, officer, consultation, DEADLINE, render=RENDERER, now=NOW + timedelta(days=33), plan=plan
     )
     assert (opened.kind, opened.position, opened.silence, opened.contacts) == ("endorsement", 2, silence, 2)
+    # A new stage asks something new: reminders muted in the last one are on again.
+    assert not list(await session.scalars(select(ReminderMute)))
     return consultation, (thai, khmer, officer, second)
 
 
@@ -132,7 +135,7 @@ async def test_an_objection_breaks_the_silence_and_the_deadline_fills_in_the_res
 
 
 async def test_the_timetable_reminds_who_has_not_answered_and_closes_the_stage_at_its_deadline(session):
-    from bot.services import reminders, timetable
+    from bot.services import timetable
 
     consultation, (thai, khmer, officer, _) = await _endorsement(session, silence=True)
     timing = timetable.Timing(quiet_hours=None)
@@ -160,3 +163,23 @@ async def test_the_timetable_reminds_who_has_not_answered_and_closes_the_stage_a
     assert {r.chat_id for r in records} >= {officer.chat_id} and all(r.payload.get("document") for r in records)
     # SOMHD in Cambodia and SLOM in Thailand have no one enrolled: silence cannot speak for them.
     assert "Outcome: <b>not endorsed</b>" in records[0].payload["text"]
+
+
+async def test_an_endorsement_routed_to_some_bodies_refuses_the_others(session):
+    consultation, (_thai, khmer, officer, _), _saved = await _round(session)
+    await rounds.close_round(session, officer, consultation, now=NOW + timedelta(days=31))
+    plan = StagePlan(kind=rounds.StageKind.ENDORSEMENT, bodies=("SOMHD",), despite_unanswered=True)
+    opened = await rounds.open_round(
+        session, officer, consultation, DEADLINE, render=RENDERER, now=NOW + timedelta(days=33), plan=plan
+    )
+    assert opened.contacts == 1  # the SOMHD delegate only
+    with refused(Refused, "not asked of SLOM"):
+        await endorsements.answer(
+            session, khmer, consultation.stage_id, "endorse", now=DEADLINE - timedelta(days=1), render=RENDERER
+        )
+    with refused(Refused, "already open"):
+        await rounds.open_round(
+            session, officer, consultation, DEADLINE, render=RENDERER, now=NOW + timedelta(days=34), plan=plan
+        )
+    tally = await endorsements.tally(session, officer, consultation, now=NOW + timedelta(days=34))
+    assert {p.body for p in tally.result.pairs} == {"SOMHD"}

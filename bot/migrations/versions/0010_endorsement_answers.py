@@ -13,7 +13,8 @@ and when. A changed answer is kept with `replaced_at` set, so the record shows i
 
 `pending_uploads.version_of_id` and `.corrections`: a draft sent in chat that is being
 checked as the next version of a consultation, with the Secretariat's corrections of how its
-clauses map to the last version's, before it is stored.
+clauses map to the last version's, before it is stored. `pending_uploads.picked`: a delegate's Word file whose comments are
+picked one by one, each one's type (or left out).
 
 New tables and two new nullable columns: nothing there was before is changed.
 """
@@ -63,6 +64,7 @@ def upgrade() -> None:
     with op.batch_alter_table('pending_uploads', schema=None) as batch_op:
         batch_op.add_column(sa.Column('version_of_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('corrections', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('picked', sa.JSON(), nullable=True))
         batch_op.create_foreign_key(
             batch_op.f('fk_pending_uploads_version_of_id_consultations'),
             'consultations',
@@ -76,6 +78,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('pending_uploads', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_pending_uploads_version_of_id_consultations'), type_='foreignkey')
+        batch_op.drop_column('picked')
         batch_op.drop_column('corrections')
         batch_op.drop_column('version_of_id')
 
