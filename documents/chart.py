@@ -26,8 +26,12 @@ _TITLE_LINE = 0.19
 @dataclass(frozen=True)
 class Cell:
     responded: bool
-    comments: int
+    comments: int  # the comments that count (where clearance is asked, those cleared)
     contacts: int
+    # Where clearance by the focal points is asked: comments drafted and waiting for it, and
+    # returned to their delegates.
+    waiting: int = 0
+    returned: int = 0
 
 
 def chart_title(title: str, caption: str, width: float) -> list[str]:
@@ -52,11 +56,15 @@ def response_chart(
     *,
     at: dt.datetime | None = None,
     timezone: str = "UTC",
+    clearance: bool = False,
 ) -> bytes:
     """A grid with a row per body and a column per Member State: green where the body's
     contact in that state has responded (with the number of comments), amber where a contact
-    is enrolled but has not, grey where nobody is enrolled. ``at``: the moment the grid
-    shows (now when not given), given under the title in ``timezone``."""
+    is enrolled but has not, grey where nobody is enrolled. With ``clearance`` (the focal
+    points clear their state's comments) a cell whose comments are drafted and wait for the
+    focal point is blue, one with comments returned to its delegates purple, and its number
+    counts every comment, cleared or not. ``at``: the moment the grid shows (now when not
+    given), given under the title in ``timezone``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,6 +72,7 @@ def response_chart(
     from matplotlib.patches import Patch, Rectangle
 
     green, amber, grey = "#3a9d5d", "#f0b429", "#d9d9d9"
+    blue, purple = WAITING_COLOUR, RETURNED_COLOUR
     width = max(5.0, 1.0 + 0.75 * len(states))
     height = max(2.2, 1.4 + 0.45 * len(bodies))
     fig, ax = plt.subplots(figsize=(width, height), dpi=110)
@@ -71,9 +80,15 @@ def response_chart(
         for row, body in enumerate(bodies):
             for col, state in enumerate(states):
                 cell = cells.get((body, state), Cell(False, 0, 0))
-                colour = green if cell.responded else (amber if cell.contacts else grey)
+                if clearance and cell.returned:
+                    colour = purple
+                elif clearance and cell.waiting:
+                    colour = blue
+                else:
+                    colour = green if cell.responded else (amber if cell.contacts else grey)
                 ax.add_patch(Rectangle((col, row), 0.94, 0.88, color=colour))
-                label = str(cell.comments) if cell.responded and cell.comments else ("✓" if cell.responded else "")
+                drafted = cell.comments + (cell.waiting + cell.returned if clearance else 0)
+                label = str(drafted) if drafted else ("✓" if cell.responded else "")
                 if label:
                     ax.text(col + 0.47, row + 0.44, label, ha="center", va="center", fontsize=8, color="white")
         ax.set_xlim(0, max(1, len(states)))
@@ -93,7 +108,15 @@ def response_chart(
             fig,
             ax,
             [
-                Patch(color=green, label="responded (comments)"),
+                Patch(color=green, label="cleared (comments)" if clearance else "responded (comments)"),
+                *(
+                    [
+                        Patch(color=blue, label="drafted, waiting for the focal point"),
+                        Patch(color=purple, label="returned to the delegates"),
+                    ]
+                    if clearance
+                    else []
+                ),
                 Patch(color=amber, label="not yet"),
                 Patch(color=grey, label="no contact"),
             ],
@@ -101,6 +124,9 @@ def response_chart(
     finally:
         plt.close(fig)
 
+
+# Where clearance is asked: comments waiting for the focal point, and returned to delegates.
+WAITING_COLOUR, RETURNED_COLOUR = "#5b8def", "#9b59b6"
 
 # The colours of the answers chart, in the order of its counts: accepted, accepted in part,
 # noted, not accepted, not yet answered (amber, as "not yet" in the response chart).

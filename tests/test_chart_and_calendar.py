@@ -57,3 +57,29 @@ def test_the_deadline_calendar_file():
     assert "DTEND:20270122T165900Z" in text
     assert "SUMMARY:Comments due: ASEAN Framework\\, Plan\\; of Action" in text
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+
+
+def _has_colour(png: bytes, colour: str) -> bool:
+    import io
+
+    from PIL import Image
+
+    wanted = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    return any(pixel[1] == wanted for pixel in image.getcolors(maxcolors=1 << 20) or [])
+
+
+def test_where_clearance_is_asked_the_chart_tells_drafted_returned_and_cleared_apart():
+    from documents.chart import RETURNED_COLOUR, WAITING_COLOUR
+
+    cells = {
+        ("SOMHD", "Thailand"): Cell(True, 2, 1),  # cleared
+        ("SOMHD", "Viet Nam"): Cell(False, 0, 1, waiting=3),  # drafted, waiting for the focal point
+        ("SLOM", "Thailand"): Cell(False, 0, 1, returned=1),  # returned to the delegate
+    }
+    states = ["Thailand", "Viet Nam"]
+    with_clearance = response_chart("A title", ["SOMHD", "SLOM"], states, cells, clearance=True)
+    assert _has_colour(with_clearance, WAITING_COLOUR) and _has_colour(with_clearance, RETURNED_COLOUR)
+    # Without clearance those comments are not told apart (nor shown: they do not count yet).
+    without = response_chart("A title", ["SOMHD", "SLOM"], states, cells)
+    assert not _has_colour(without, WAITING_COLOUR) and not _has_colour(without, RETURNED_COLOUR)

@@ -373,7 +373,11 @@ async def _section_counts(
 
 
 def _cells(report: StatusReport) -> dict[tuple[str, str], Cell]:
-    return {(b.code, s.state): Cell(s.responded, s.comments, s.joined) for b in report.bodies for s in b.states}
+    return {
+        (b.code, s.state): Cell(s.responded, s.comments, s.joined, s.waiting, s.returned)
+        for b in report.bodies
+        for s in b.states
+    }
 
 
 async def build_summary(
@@ -395,7 +399,7 @@ async def build_summary(
     states = [s.state for s in report.bodies[0].states] if report.bodies else []
     bodies = [b.code for b in report.bodies]
     chart = await asyncio.to_thread(
-        functools.partial(response_chart, at=now, timezone=tz.key),
+        functools.partial(response_chart, at=now, timezone=tz.key, clearance=report.clearance != "off"),
         consultation.title,
         bodies,
         states,

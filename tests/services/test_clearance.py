@@ -4,6 +4,7 @@ reminders, a comment cleared late, and what counts for the Secretariat in each m
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -148,3 +149,24 @@ async def test_the_focal_points_digest_comes_at_most_once_a_day(session):
     assert [r.status for r in rows] == [OutboxStatus.SENT, OutboxStatus.SUPERSEDED, OutboxStatus.QUEUED]
     assert rows[2].next_attempt_at == OPEN + timedelta(days=1)
     assert "2 new comments" in rows[2].payload["text"] and "1 Purpose" not in rows[2].payload["text"]
+
+
+async def test_the_summary_chart_shows_comments_waiting_for_the_focal_point(session):
+    from documents.chart import WAITING_COLOUR
+    from tests.test_chart_and_calendar import _has_colour
+
+    await registry.add_body(session, "SOMHD")
+    await registry.add_state(session, "Thailand", "TH", "Asia/Bangkok")
+    delegate = await _join(session, "delegate", "SOMHD", "Thailand", 1)
+    await _join(session, "focal", None, "Thailand", 2)
+    outline = await rounds.import_draft(session, small_draft(), "plan.docx")
+    consultation = await rounds.resolve_consultation(session, outline.consultation)
+    await clearance.set_mode(session, CONSOLE, consultation, "required")
+    await rounds.open_round(
+        session, CONSOLE, consultation, OPEN + timedelta(days=30), render=RENDERER, now=OPEN, timing=TIMING
+    )
+    await _comment(session, delegate, consultation, "1.1", "Say which period.")
+    summary = await reminders.build_summary(
+        session, consultation, body_id=None, now=OPEN + timedelta(days=1), tz=ZoneInfo("UTC"), render=RENDERER
+    )
+    assert _has_colour(summary.chart, WAITING_COLOUR)  # drafted, not yet cleared: told apart
