@@ -41,6 +41,8 @@ from sqlalchemy import text
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.services import outbox
+
 if TYPE_CHECKING:
     from bot.db import Database
 
@@ -80,7 +82,8 @@ SLOW_STEP = 1.15  # each 429 spaces the slots this much further apart…
 SLOW_MOST = 2.0  # …up to this factor
 PER_CHAT_BURST = 10  # as Telegram allows a person tapping through a flow (localapi/limits.py)
 PER_CHAT_PER_SECOND = 1.0
-BULK_CHAT_INTERVAL = 1.05  # bulk messages to one chat: a little over a second apart
+# Bulk messages to one chat: a little over a second apart (across processes, the queue).
+BULK_CHAT_INTERVAL = outbox.CHAT_GAP.total_seconds()
 LATE = 1.0  # a slot not used before the next one is due is given up
 
 

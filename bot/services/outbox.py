@@ -199,13 +199,32 @@ async def claim(
     return claimed
 
 
+# Queued messages to one chat go out at least this far apart (bot.budget paces them so
+# within a process; the queue does it between processes).
+CHAT_GAP = timedelta(seconds=1.05)
+
+
 async def mark_sent(session: AsyncSession, item: ClaimedMessage, message_id: int, now: datetime | None = None) -> None:
+    """The message went out. On PostgreSQL, where several processes may send for the bot,
+    the chat's next queued messages wait `CHAT_GAP` from now: another process that claims
+    them next keeps to the chat's pace as this one would."""
     now = now or utcnow()
     await session.execute(
         update(Outbox)
         .where(Outbox.id == item.id)
         .values(status=OutboxStatus.SENT, message_id=message_id, sent_at=now, error=None)
     )
+    if dialect(session) == "postgresql" and item.chat_id is not None:
+        gap = now + CHAT_GAP
+        await session.execute(
+            update(Outbox)
+            .where(
+                Outbox.chat_id == item.chat_id,
+                Outbox.status == OutboxStatus.QUEUED,
+                Outbox.next_attempt_at < gap,
+            )
+            .values(next_attempt_at=gap)
+        )
     clause_ids = item.payload.get("clause_ids")
     if item.consultation_id and clause_ids is not None:
         session.add(

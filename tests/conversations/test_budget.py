@@ -5,6 +5,7 @@ limit together, and a chat's messages in order across a takeover."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from datetime import timedelta
@@ -94,6 +95,13 @@ async def test_two_processes_on_one_database_stay_under_the_limit_together(env):
     assert sum(sent_by) == opened.messages_queued == 240
     assert env.server.stats["rejected_429"] == 0
     assert seconds >= 240 / 30
+    # Each chat's messages a second apart, whichever process sent them.
+    by_chat: dict[object, list[float]] = {}
+    for call in env.server.calls_of("sendMessage"):
+        if call.status == 200:
+            by_chat.setdefault(call.params.get("chat_id"), []).append(call.at)
+    gaps = [b - a for times in by_chat.values() for a, b in itertools.pairwise(sorted(times))]
+    assert len(gaps) == 240 - 60 and min(gaps) >= 1.0, sorted(gaps)[:5]
 
 
 async def test_after_a_takeover_each_chat_gets_its_messages_in_order(env):
