@@ -275,6 +275,13 @@ class OutboxSender:
                 await outbox.retry_later(session, item, str(exc), now=self.clock())
             return False
         async with self.db.session() as session:
-            await outbox.mark_sent(session, item, message.message_id, now=self.clock())
+            await outbox.mark_sent(
+                session,
+                item,
+                message.message_id,
+                now=self.clock(),
+                instance=self.instance,
+                alive_within=timedelta(seconds=self.instance_timeout),
+            )
         self.sent += 1
         return True

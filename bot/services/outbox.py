@@ -204,24 +204,35 @@ async def claim(
 CHAT_GAP = timedelta(seconds=1.05)
 
 
-async def mark_sent(session: AsyncSession, item: ClaimedMessage, message_id: int, now: datetime | None = None) -> None:
-    """The message went out. On PostgreSQL, where several processes may send for the bot,
-    the chat's next queued messages wait `CHAT_GAP` from now: another process that claims
-    them next keeps to the chat's pace as this one would."""
+async def mark_sent(
+    session: AsyncSession,
+    item: ClaimedMessage,
+    message_id: int,
+    now: datetime | None = None,
+    *,
+    instance: str | None = None,
+    alive_within: timedelta | None = None,
+) -> None:
+    """The message went out. On PostgreSQL, while another instance is alive (its heartbeat
+    within `alive_within`), the chat's next queued messages wait `CHAT_GAP` from now: the
+    process that claims them next keeps to the chat's pace as this one would. (A process
+    alone paces its chats itself, bot.budget.)"""
     now = now or utcnow()
     await session.execute(
         update(Outbox)
         .where(Outbox.id == item.id)
         .values(status=OutboxStatus.SENT, message_id=message_id, sent_at=now, error=None)
     )
-    if dialect(session) == "postgresql" and item.chat_id is not None:
+    if dialect(session) == "postgresql" and item.chat_id is not None and instance and alive_within:
         gap = now + CHAT_GAP
+        others = select(Instance.id).where(Instance.id != instance, Instance.seen_at > now - alive_within)
         await session.execute(
             update(Outbox)
             .where(
                 Outbox.chat_id == item.chat_id,
                 Outbox.status == OutboxStatus.QUEUED,
                 Outbox.next_attempt_at < gap,
+                others.exists(),
             )
             .values(next_attempt_at=gap)
         )

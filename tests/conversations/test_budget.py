@@ -83,10 +83,11 @@ async def test_a_429_holds_up_its_chat_and_not_the_others(env, caplog):
 async def test_two_processes_on_one_database_stay_under_the_limit_together(env):
     if not env.database_url.startswith("postgresql"):
         pytest.skip("several processes share a PostgreSQL database")
-    _users, opened = await env.circulating(60, first_user_id=7000)
     settings = make_settings(env.database_url, env.server.url)
-    started = time.monotonic()
     async with env.replicas(settings) as apps:
+        # Both running (each knows of the other from its heartbeat), then a round circulates.
+        _users, opened = await env.circulating(60, first_user_id=7000)
+        started = time.monotonic()
         assert await env.queue_emptied()
         seconds = time.monotonic() - started
         sent_by = [app.bot_data.sender.sent for app in apps]
@@ -95,13 +96,15 @@ async def test_two_processes_on_one_database_stay_under_the_limit_together(env):
     assert sum(sent_by) == opened.messages_queued == 240
     assert env.server.stats["rejected_429"] == 0
     assert seconds >= 240 / 30
-    # Each chat's messages a second apart, whichever process sent them.
+    # Each chat's messages about a second apart, whichever process sent them. They leave
+    # 1.05 s apart; the server sees them with the jitter of a loaded machine's HTTP (up to a
+    # tenth of a second). Without the queue's per-chat push, gaps of 0.75 s were seen.
     by_chat: dict[object, list[float]] = {}
     for call in env.server.calls_of("sendMessage"):
         if call.status == 200:
             by_chat.setdefault(call.params.get("chat_id"), []).append(call.at)
     gaps = [b - a for times in by_chat.values() for a, b in itertools.pairwise(sorted(times))]
-    assert len(gaps) == 240 - 60 and min(gaps) >= 1.0, sorted(gaps)[:5]
+    assert len(gaps) == 240 - 60 and min(gaps) >= 0.9, sorted(gaps)[:5]
 
 
 async def test_after_a_takeover_each_chat_gets_its_messages_in_order(env):
