@@ -25,13 +25,13 @@ import docx
 import pytest
 from lxml import etree
 
-from documents.consolidate import CONTESTED_AUTHOR, consolidate, draft_with_proposals
+from documents.consolidate import CONTESTED_AUTHOR, CommentEntry, consolidate, draft_with_proposals
 
 from .builders import w
 from .reading import part
 from .test_comparison import comparison
 from .test_consolidate import _comments, _info
-from .test_proposals import _entries
+from .test_proposals import START, _entries
 
 pytestmark = pytest.mark.office
 
@@ -92,6 +92,36 @@ def _pandoc(path: Path) -> dict:
     return json.loads(result.stdout)
 
 
+def _word_replaced(sample, ref: str, old: str, new: str) -> list[CommentEntry]:
+    clause = sample.clause(ref)
+    return [
+        CommentEntry(
+            number="R-001",
+            clause_ref=ref,
+            paragraphs=clause.paragraphs,
+            body="SLOM",
+            state="Thailand",
+            kind="ed",
+            text="A plainer verb.",
+            proposed=clause.text.replace(old, new, 1),
+            created_at=START,
+            proposed_whole=True,
+        )
+    ]
+
+
+def _changes_hidden(data: bytes) -> bytes:
+    """``data`` set to open with its tracked changes hidden (w:revisionView), as in
+    LibreOffice's Edit ▸ Track Changes ▸ Show turned off: the text as if accepted."""
+    document = docx.Document(io.BytesIO(data))
+    settings = document.settings.element
+    view = settings.makeelement(w("revisionView"), {w("insDel"): "0", w("formatting"): "0"})
+    settings.insert(0, view)  # a copy to look at, not an output: its place is not checked
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 @dataclasses.dataclass
 class Outputs:
     paths: dict[str, Path]
@@ -106,6 +136,7 @@ class Outputs:
 def files(tmp_path_factory, sample_bytes, sample) -> Outputs:
     folder = tmp_path_factory.mktemp("office")
     comments = _comments(sample)
+    replaced = draft_with_proposals(sample_bytes, _word_replaced(sample, "3.3", "Explore", "Study"), _info())
     with_proposals = comments + _entries(sample)
     outputs = {
         "draft.docx": sample_bytes,
@@ -115,6 +146,10 @@ def files(tmp_path_factory, sample_bytes, sample) -> Outputs:
         "numbering.docx": draft_with_proposals(sample_bytes, _entries(sample), _info()),
         # The sample's next version compared with it (see test_comparison.next_version).
         "comparison.docx": comparison(sample_bytes)[3],
+        # One word replaced in a clause numbered automatically, as it opens and as it
+        # opens with the changes hidden (see the numbering test).
+        "replaced.docx": replaced,
+        "replaced-hidden.docx": _changes_hidden(replaced),
     }
     paths = {}
     for name, data in outputs.items():
@@ -131,7 +166,15 @@ def pdfs(files, tmp_path_factory) -> dict[str, Path]:
     """The draft and the outputs converted to PDF by one LibreOffice run."""
     soffice, _ = _require_tools()
     folder = tmp_path_factory.mktemp("pdf")
-    names = ["draft.docx", "consolidated.docx", "proposals.docx", "numbering.docx", "comparison.docx"]
+    names = [
+        "draft.docx",
+        "consolidated.docx",
+        "proposals.docx",
+        "numbering.docx",
+        "comparison.docx",
+        "replaced.docx",
+        "replaced-hidden.docx",
+    ]
     result = subprocess.run(
         [
             soffice,
@@ -187,6 +230,30 @@ def test_libreoffice_shows_the_clause_numbers_of_the_draft_with_proposals_as_the
     # automatically), 3.1 gains a phrase, 1.5 drops its second paragraph.
     for number, start in (("5.3", "Develop ASEAN"), ("5.4", "Undertake a mid-term"), ("3.1", "Strengthen")):
         assert any(line.startswith(f"{number} {start}") for line in lines), number
+
+
+def _pdf_lines(path: Path) -> list[str]:
+    from pypdf import PdfReader
+
+    text = "\n".join(page.extract_text() for page in PdfReader(path).pages)
+    return [line.strip() for line in text.splitlines()]
+
+
+def test_a_word_replaced_in_a_clause_numbered_automatically(pdfs):
+    """LibreOffice 7.4 shows an automatically numbered paragraph holding a tracked deletion
+    as if the paragraph were deleted, "[3.3]", and the numbers after it as "3.3[3.4]"; it
+    does the same with a file of its own (a one-word deletion in a list of an .odt), and
+    shows the numbers right with the changes hidden, as Word shows them either way. This
+    pins down that nothing else of the file is the cause: hidden, every number is the
+    draft's and none is bracketed; shown, only the clauses of that list from the changed
+    one on are."""
+    hidden = _pdf_lines(pdfs["replaced-hidden.docx"])
+    assert [line for line in hidden if BRACKETED.match(line)] == []
+    for number, start in (("3.2", "Improve the coverage"), ("3.3", "Study arrangements"), ("3.4", "Develop minimum")):
+        assert any(line.startswith(f"{number} {start}") for line in hidden), (number, hidden[:80])
+    shown = [line for line in _pdf_lines(pdfs["replaced.docx"]) if BRACKETED.match(line)]
+    allowed = re.compile(r"^(3\.\d)?\[3\.([3-9])\]")
+    assert all(allowed.match(line) for line in shown), shown
 
 
 def _convert(files: Outputs, name: str, target: str, folder: Path) -> Path:
