@@ -354,7 +354,9 @@ class SendBudget(BaseRateLimiter[dict[str, Any]]):
     async def shutdown(self) -> None:
         await self._slots.stop()
         if self.reply_waits:
+            # Logged once: python-telegram-bot may shut the bot down more than once.
             waits = sorted(self.reply_waits)
+            self.reply_waits.clear()
             log.info(
                 "send budget: %d replies waited for their slot %.0f ms at the median, %.0f ms at the 95th "
                 "percentile, %.0f ms at most",

@@ -82,6 +82,17 @@ async def test_a_reply_goes_before_the_queued_messages():
     await budget.shutdown()
 
 
+async def test_how_long_replies_waited_is_logged_once_at_shutdown(caplog):
+    budget = SendBudget(RATE)
+    recorder = Recorder()
+    await asyncio.gather(*(_send(budget, recorder, f"reply{n}", n, bulk=False) for n in range(5)))
+    with caplog.at_level("INFO", logger="bot.budget"):
+        await budget.shutdown()
+        await budget.shutdown()  # as python-telegram-bot may
+    lines = [r.getMessage() for r in caplog.records if "replies waited for their slot" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].startswith("send budget: 5 replies"), lines
+
+
 async def test_a_429_holds_up_its_chat_and_the_others_go_on():
     budget = SendBudget(RATE)
     recorder = Recorder()
