@@ -964,11 +964,15 @@ def not_open(name: str) -> str:
     return f"The round of “{esc(name)}” is not open."
 
 
+def _routed_to(bodies: Sequence[str]) -> str:
+    return f" of {esc(', '.join(sorted(bodies)))} only" if bodies else ""
+
+
 def opened(o: Opened, tz: ZoneInfo) -> str:
     stage = "round" if o.position == 1 else f"{STAGE_NAMES.get(o.kind, o.kind)} stage (stage {o.position}, {o.version})"
     text = (
         f"📣 The {esc(stage)} of <b>{esc(o.title)}</b> is open until {when(o.deadline, tz)}.\n"
-        f"Circulating to {o.contacts} registered contact(s): {o.messages_queued} message(s) queued. "
+        f"Circulating to {o.contacts} registered contact(s){_routed_to(o.bodies)}: {o.messages_queued} message(s) queued. "
         "Contacts who join later receive their sections when they join."
     )
     if o.changed_clauses is not None:
@@ -2537,7 +2541,8 @@ def opened_endorsement(o: Opened, tz: ZoneInfo) -> str:
     )
     return (
         f"📣 Endorsement of <b>{esc(o.title)}</b> ({esc(o.version)}) is open until {when(o.deadline, tz)}{silence}.\n"
-        f"The ballot goes to {o.contacts} delegate(s) and focal point(s): {o.messages_queued} message(s) queued. "
+        f"The ballot goes to {o.contacts} delegate(s) and focal point(s){_routed_to(o.bodies)}: "
+        f"{o.messages_queued} message(s) queued. "
         "Watch the answers with /status; the endorsement record is sent to you and the chairs at the deadline."
     )
 
@@ -2588,6 +2593,15 @@ def endorsement_unanswered(name: str, count: int) -> str:
         f"⚠️ {_count(count, 'comment')} on “{esc(name)}” have no answer yet. Delegates usually expect to know what "
         "became of their comments before they endorse: answer them with /answer and send them with /publish, "
         "or open the endorsement anyway (at the command line: <code>--anyway</code>)."
+    )
+
+
+def endorsement_unanswered_routed(name: str, count: int) -> str:
+    return (
+        f"⚠️ {_count(count, 'comment')} on “{esc(name)}” have no answer yet. Delegates usually expect to know what "
+        "became of their comments before they endorse: answer them with /answer and send them with /publish. "
+        "Nothing was opened. To open the endorsement anyway, send the same command with the word "
+        "<code>anyway</code> at the end."
     )
 
 

@@ -195,17 +195,21 @@ async def route(update: Update, context: ClausebotContext) -> None:
     await reply(update, texts.routing(consultation.name, table))
 
 
-def _split_open_args(args: list[str]) -> tuple[str | None, str | None, int | None, rounds.StagePlan]:
+def _split_open_args(
+    args: list[str], names: frozenset[str] = frozenset()
+) -> tuple[str | None, str | None, int | None, rounds.StagePlan]:
     """/open [CONSULTATION] [KIND [BODIES...] [all]] [DAYS | DATE]: the kind's word starts the
     stage part; after "review" (or "endorsement", which goes to every body without them) come
     the bodies it goes to, after "final" "all" circulates every clause rather than the changed
-    ones, after "endorsement" "silence" makes it a silence procedure."""
+    ones, after "endorsement" "silence" makes it a silence procedure ("anyway": despite comments
+    without an answer). A word among ``names``
+    (the consultations' names, lower case) is the consultation wherever it stands."""
     name = deadline = None
     days = None
     kind = None
     bodies: list[str] = []
     all_clauses = False
-    silence = False
+    silence = anyway = False
     for arg in args:
         if re.fullmatch(r"[+-]?\d+", arg):
             if len(arg) > 6 or int(arg) < 0:
@@ -213,12 +217,16 @@ def _split_open_args(args: list[str]) -> tuple[str | None, str | None, int | Non
             days = int(arg)
         elif arg[:4].isdigit() and "-" in arg:
             deadline = arg
+        elif name is None and arg.lower() in names:
+            name = arg
         elif kind is None and rounds.parse_stage_kind(arg) is not None:
             kind = rounds.parse_stage_kind(arg)
         elif kind == StageKind.FINAL and arg.lower() in ("all", "every"):
             all_clauses = True
         elif kind == StageKind.ENDORSEMENT and arg.lower() in ("silence", "silent"):
             silence = True
+        elif kind == StageKind.ENDORSEMENT and arg.lower() == "anyway":
+            anyway = True
         elif kind in (StageKind.REVIEW, StageKind.ENDORSEMENT):
             bodies += [code for code in arg.split(",") if code]
         else:
@@ -227,12 +235,15 @@ def _split_open_args(args: list[str]) -> tuple[str | None, str | None, int | Non
         name,
         deadline,
         days,
-        rounds.StagePlan(kind=kind, bodies=tuple(bodies), all_clauses=all_clauses, silence=silence),
+        rounds.StagePlan(
+            kind=kind, bodies=tuple(bodies), all_clauses=all_clauses, silence=silence, despite_unanswered=anyway
+        ),
     )
 
 
 async def open_round(update: Update, context: ClausebotContext) -> None:
-    name, deadline_text, days, plan = _split_open_args(list(context.args or []))
+    names = frozenset(c.name.lower() for c in await rounds.visible_consultations(context.session, context.me))
+    name, deadline_text, days, plan = _split_open_args(list(context.args or []), names)
     settings = context.settings
     consultation = await rounds.resolve_consultation(context.session, name, context.me)
     consultation_id = consultation.id
@@ -255,6 +266,10 @@ async def open_round(update: Update, context: ClausebotContext) -> None:
             raise
         # Warned, not refused: the Secretariat may go on.
         await context.session.rollback()
+        if plan.bodies:
+            # The button carries no routing: the command is sent again with "anyway".
+            await reply(update, texts.endorsement_unanswered_routed(exc.data["name"], exc.data["count"]))
+            return
         minutes = int(deadline.timestamp() // 60)
         await reply(
             update,

@@ -745,6 +745,7 @@ class Opened:
     # Final comments on the changed clauses only: how many were circulated.
     changed_clauses: int | None = None
     silence: bool = False  # an endorsement under the silence procedure
+    bodies: tuple[str, ...] = ()  # the bodies the stage is routed to (codes); empty: every one
 
 
 @dataclass(frozen=True)
@@ -786,6 +787,8 @@ async def prepare_stage(session: AsyncSession, actor: Actor, consultation: Consu
     if current.status == RoundStatus.OPEN:
         raise Refused(Reason.ALREADY_OPEN, name=consultation.name, deadline=current.deadline)
     endorsing = (plan.kind or (current.kind if current.status == RoundStatus.DRAFT else None)) == StageKind.ENDORSEMENT
+    # Bodies named wrong are refused first, before any warning.
+    bodies = [await resolve_body(session, code) for code in plan.bodies]
     if endorsing and not plan.despite_unanswered:
         # A warning, before anything is written: the Secretariat may go on (`despite_unanswered`).
         unanswered = await endorsements.unanswered_comments(session, consultation)
@@ -811,8 +814,7 @@ async def prepare_stage(session: AsyncSession, actor: Actor, consultation: Consu
         stage = current
         if plan.kind is not None:
             stage.kind = plan.kind
-    if plan.bodies:
-        bodies = [await resolve_body(session, code) for code in plan.bodies]
+    if bodies:
         await session.execute(delete(StageBody).where(StageBody.stage_id == stage.id))
         for body in bodies:
             session.add(StageBody(stage_id=stage.id, body_id=body.id))
@@ -874,6 +876,11 @@ async def open_round(
         position=stage.position,
         changed_clauses=circulation.changed_count if stage.only_changed else None,
         silence=stage.silence,
+        bodies=tuple(
+            await session.scalars(
+                select(Body.code).join(StageBody, StageBody.body_id == Body.id).where(StageBody.stage_id == stage.id)
+            )
+        ),
     )
 
 

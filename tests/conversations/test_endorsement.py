@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from docx import Document
 
-from bot.services import registry
+from bot.services import registry, rounds
 from tests.conversations.test_clearance import comment
 from tests.conversations.test_round import import_small_draft, wait_sections
 
@@ -55,7 +55,10 @@ async def test_endorsement_under_the_silence_procedure_with_a_reservation_an_obj
         assert warning.button_texts() == ["Open endorsement anyway", "Not now"]
         await officer.press(warning, "Not now")
         await officer.wait_for("was not opened")
-        await officer.send("/open endorsement silence 30")
+        # The consultation's name may come after the kind, and is not taken for a body.
+        async with env.db.session() as session:
+            (name,) = [c.name for c in await rounds.all_consultations(session)]
+        await officer.send(f"/open endorsement silence {name} 30")
         warning = await officer.wait_for("have no answer yet")
         await officer.press(warning, "Open endorsement anyway")
         opened = await officer.wait_for("Endorsement of")
@@ -146,6 +149,28 @@ async def test_endorsement_under_the_silence_procedure_with_a_reservation_an_obj
         await health.press(recorded, "☑️ Endorse with a reservation")
         late = await health.wait_for("no longer taken")
         assert "closed" in late.content and "recorded as endorsing" not in late.content
+
+
+async def test_an_endorsement_routed_to_one_body_despite_unanswered_comments(env):
+    async with env.running():
+        officer = await env.join(100, "secretariat")
+        health = await env.join(200, "delegate", "SOMHD", "Thailand", "Somchai")
+        labour = await env.join(201, "delegate", "SLOM", "Thailand", "Niran")
+        await _first_round_with_a_comment(env, officer, health)
+        await labour.drain(quiet=0.3)
+
+        # A body named wrong is refused before the warning.
+        await officer.send("/open endorsement SOMHX 30")
+        await officer.wait_for("SOMHX")
+        # Warned: a button could not carry the routing, so the command says "anyway".
+        await officer.send("/open endorsement SOMHD 30")
+        warning = await officer.wait_for("have no answer yet")
+        assert "anyway" in warning.content and warning.button_texts() == []
+        await officer.send("/open endorsement SOMHD 30 anyway")
+        opened = await officer.wait_for("Endorsement of")
+        assert "SOMHD" in opened.content
+        await health.wait_for("🖋 Endorsement")
+        assert not [m for m in await labour.drain(quiet=1.0) if "Endorsement" in m.content]
 
 
 async def test_silence_counts_at_the_deadline_even_when_the_bot_was_down(env):
