@@ -177,15 +177,20 @@ HELP_DELEGATE = (
     "/clause 2.3.1 – show one clause\n"
     "/comment 2.3.1 TEXT – comment on a clause\n"
     "/mycomments – your comments (edit or withdraw before the deadline)\n"
+    "/draft – the draft as a Word file, to read offline\n"
     "/deadline – deadlines and time left\n"
     "/timezone – your time zone (reminders never come at night)\n"
-    "/cancel – drop the comment you are writing"
+    "/cancel – drop the comment you are writing\n\n"
+    "• Work in Word? Send the draft back as a .docx with your Word comments and tracked changes: "
+    "the bot reads them and asks before sending any.\n"
+    "• At the endorsement stage you get a ballot: endorse, endorse with a reservation, or cannot endorse."
 )
 
 HELP_CHAIR = (
     "\n\n<b>For chairs</b>\n"
     "/status – who in your body has and has not responded\n"
-    "/summary – the summary with its chart and a button to nudge non-responders"
+    "/summary – the summary with its chart and a button to nudge non-responders\n"
+    "/stage – the versions of the draft and the stages of the consultation"
 )
 
 HELP_SECRETARIAT = (
@@ -195,7 +200,12 @@ HELP_SECRETARIAT = (
     "/invite ROLE BODY STATE [name] – an invite link (ROLE: delegate, chair, secretariat)\n"
     "/invite focal STATE [name] – an invite link for a Member State's national focal point\n"
     "/route CONSULTATION SECTION BODY [BODY…] – route a section to bodies (default: all to all)\n"
+    "• Send a revised draft (.docx) and choose <b>New version of …</b> once a stage is closed.\n"
     "/open [CONSULTATION] [DAYS or YYYY-MM-DD] – open the round and circulate the sections\n"
+    "/open final [all] DAYS – final comments on the new version (the changed clauses, or all)\n"
+    "/open review BODY[,BODY] DAYS – a review by some bodies (e.g. SOMSWD's cross-sector review)\n"
+    "/open endorsement [silence] [BODIES] DAYS – endorsement by every body (or those named)\n"
+    "/stage [CONSULTATION] – versions and stages, the comparison of versions and the whole record\n"
     "/status [CONSULTATION] – responses per body and Member State\n"
     "/consolidate [CONSULTATION] – the consolidated Word draft with every comment\n"
     "/summary [CONSULTATION] – the cross-body summary with its chart\n"
@@ -207,7 +217,7 @@ HELP_SECRETARIAT = (
     "/answer [CONSULTATION] [section|body|state|ge|te|ed] – answer the comments one at a time\n"
     "/history [CONSULTATION] NUMBER – a comment's answer and every change of it, with a button to change it\n"
     "/publish [CONSULTATION] – tell each delegate the answers to their comments (changes go as a short update)\n"
-    "/sections, /clause, /deadline – read the draft as delegates see it"
+    "/sections, /deadline – read the draft as delegates see it"
 )
 
 
@@ -219,10 +229,12 @@ HELP_FOCAL = (
     "/comment 2.3.1 TEXT – the state's own comment on a clause (or 💬 under /clause); it needs no clearance\n"
     "/mycomments – the state's own comments: edit or withdraw\n"
     "/sections – the sections of the draft\n"
+    "/draft – the draft as a Word file, to read offline\n"
     "/clause 2.3.1 – show one clause\n"
     "/deadline – deadlines and time left\n"
     "/timezone – your time zone (reminders never come at night)\n"
-    "/cancel – drop the note or text you are writing"
+    "/cancel – drop the note or text you are writing\n\n"
+    "• At the endorsement stage your ballot's answer speaks for every body of your Member State."
 )
 
 
@@ -242,7 +254,7 @@ def help_for(role: str | None) -> str:
 MENU: dict[str, str | dict[str, str]] = {
     "status": {"chair": "Who has and has not responded", "secretariat": "Responses per body and Member State"},
     "consolidate": "Consolidated Word draft",
-    "open": "Open a round or the next stage: /open [final|review BODY] DAYS",
+    "open": "Open a round or the next stage: /open [final|review BODY|endorsement] DAYS",
     "stage": "Versions and stages: what is open",
     "draft": "The draft as a Word file, to read offline",
     "invite": "Invite link: /invite ROLE BODY STATE",
