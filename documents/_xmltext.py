@@ -71,6 +71,18 @@ def lines_content(text_lines: list[str]) -> str:
     return "<w:br/>".join(run_content(line) for line in text_lines)
 
 
+def field_runs(instruction: str, rpr: str) -> str:
+    """A complex field (``PAGE``, ``NUMPAGES``) with "1" as its last known result, its runs
+    in ``rpr`` (a ``w:rPr``'s XML, or "")."""
+    return (
+        f'<w:r>{rpr}<w:fldChar w:fldCharType="begin"/></w:r>'
+        f'<w:r>{rpr}<w:instrText xml:space="preserve"> {instruction} </w:instrText></w:r>'
+        f'<w:r>{rpr}<w:fldChar w:fldCharType="separate"/></w:r>'
+        f"<w:r>{rpr}<w:t>1</w:t></w:r>"
+        f'<w:r>{rpr}<w:fldChar w:fldCharType="end"/></w:r>'
+    )
+
+
 def paragraph(
     text: str,
     style: str | None = None,

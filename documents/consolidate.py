@@ -113,7 +113,7 @@ from ._entries import (
 )
 from ._ooxml import W_ID, W_P, W_SDT, W_VAL, body_paragraphs, sanitize_xml_text, w
 from ._revisions import FRAGMENT, PLACED, REPLACED, RevisionWriter
-from ._xmltext import W_DECL, attr, escape, lines, parse_children, run_content
+from ._xmltext import W_DECL, attr, escape, field_runs, lines, parse_children, run_content
 from ._xmltext import paragraph as _paragraph
 from .matrix import comment_matrix_xlsx
 
@@ -470,17 +470,6 @@ def _contested_xml(cid: int, proposals: list[CommentEntry], date: str, styles: _
 # ------------------------------------------------------------------- running footer
 
 
-def _field(instruction: str, rpr: str) -> str:
-    """A complex field (``PAGE``, ``NUMPAGES``) with "1" as its last known result."""
-    return (
-        f'<w:r>{rpr}<w:fldChar w:fldCharType="begin"/></w:r>'
-        f'<w:r>{rpr}<w:instrText xml:space="preserve"> {instruction} </w:instrText></w:r>'
-        f'<w:r>{rpr}<w:fldChar w:fldCharType="separate"/></w:r>'
-        f"<w:r>{rpr}<w:t>1</w:t></w:r>"
-        f'<w:r>{rpr}<w:fldChar w:fldCharType="end"/></w:r>'
-    )
-
-
 def _footer_line_xml(text: str, style: str | None) -> str:
     """Our footer line: "Consolidated draft \u2013 compiled 2 Dec 2026 \u2013 page 3 of 30",
     in a content control tagged :data:`FOOTER_TAG`."""
@@ -490,9 +479,9 @@ def _footer_line_xml(text: str, style: str | None) -> str:
         f'<w:sdt><w:sdtPr><w:tag w:val="{FOOTER_TAG}"/></w:sdtPr><w:sdtContent>'
         f'<w:p><w:pPr>{style_el}<w:spacing w:before="60" w:after="0"/><w:jc w:val="center"/></w:pPr>'
         f'<w:r>{rpr}<w:t xml:space="preserve">{escape(text)} \u2013 page </w:t></w:r>'
-        + _field("PAGE", rpr)
+        + field_runs("PAGE", rpr)
         + f'<w:r>{rpr}<w:t xml:space="preserve"> of </w:t></w:r>'
-        + _field("NUMPAGES", rpr)
+        + field_runs("NUMPAGES", rpr)
         + "</w:p></w:sdtContent></w:sdt>"
     )
 

@@ -61,7 +61,7 @@ from lxml import etree
 
 from ._entries import iso, local_day, local_time, plural, utc, zone
 from ._ooxml import sanitize_xml_text, w
-from ._xmltext import W_DECL, escape
+from ._xmltext import W_DECL, escape, field_runs
 
 __all__ = [
     "ANSWER_NAMES",
@@ -521,17 +521,6 @@ def _widths(text_width: int, weights: Sequence[int]) -> list[int]:
     return widths
 
 
-def _field_runs(instruction: str, rpr: str) -> str:
-    """A complex field (``PAGE``, ``NUMPAGES``) with "1" as its last known result."""
-    return (
-        f'<w:r>{rpr}<w:fldChar w:fldCharType="begin"/></w:r>'
-        f'<w:r>{rpr}<w:instrText xml:space="preserve"> {instruction} </w:instrText></w:r>'
-        f'<w:r>{rpr}<w:fldChar w:fldCharType="separate"/></w:r>'
-        f"<w:r>{rpr}<w:t>1</w:t></w:r>"
-        f'<w:r>{rpr}<w:fldChar w:fldCharType="end"/></w:r>'
-    )
-
-
 def _footer(document: docx.document.Document, text: str) -> None:
     footer = document.sections[0].footer
     footer.is_linked_to_previous = False
@@ -540,9 +529,9 @@ def _footer(document: docx.document.Document, text: str) -> None:
     rpr = '<w:rPr><w:sz w:val="16"/><w:szCs w:val="16"/></w:rPr>'
     runs = (
         f'<w:r>{rpr}<w:t xml:space="preserve">{escape(text)} {_DASH} page </w:t></w:r>'
-        + _field_runs("PAGE", rpr)
+        + field_runs("PAGE", rpr)
         + f'<w:r>{rpr}<w:t xml:space="preserve"> of </w:t></w:r>'
-        + _field_runs("NUMPAGES", rpr)
+        + field_runs("NUMPAGES", rpr)
     )
     holder = parse_xml(f"<w:p {W_DECL}>{runs}</w:p>")
     for run in list(holder):
