@@ -18,6 +18,23 @@ from bot.services.errors import Refused
 from tests.conftest import BACKENDS, _run, private_pg_database
 from tests.refusals import refused
 
+
+def _inserter(conn):
+    """``add(table, **values)``: a row written as the release that made the table would have
+    written it (times as the application stores them), returning its id."""
+
+    async def add(table: str, **values: object) -> int:
+        columns = ", ".join(values)
+        marks = ", ".join(f":{k}" for k in values)
+        statement = sa.text(f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id")
+        times = [k for k, v in values.items() if isinstance(v, datetime)]
+        if times:
+            statement = statement.bindparams(*(sa.bindparam(k, type_=UTCDateTime()) for k in times))
+        return (await conn.execute(statement, values)).scalar_one()
+
+    return add
+
+
 OLD_TOKEN = "OldRelease-Token_0123456789"
 USED_TOKEN = "OldRelease-Used_9876543210"
 
@@ -191,15 +208,7 @@ async def test_matrix_numbers_are_kept_as_the_previous_release_gave_them(empty_d
     db = Database(url)
     try:
         async with db.engine.begin() as conn:
-
-            async def add(table: str, **values: object) -> int:
-                columns = ", ".join(values)
-                marks = ", ".join(f":{k}" for k in values)
-                return (
-                    await conn.execute(
-                        sa.text(f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id"), values
-                    )
-                ).scalar_one()
+            add = _inserter(conn)
 
             body = await add("bodies", code="SOMHD", name="Health")
             states = [
@@ -273,15 +282,7 @@ async def test_consultations_and_comments_from_before_clearance_go_on_as_they_we
     db = Database(url)
     try:
         async with db.engine.begin() as conn:
-
-            async def add(table: str, **values: object) -> int:
-                columns = ", ".join(values)
-                marks = ", ".join(f":{k}" for k in values)
-                return (
-                    await conn.execute(
-                        sa.text(f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id"), values
-                    )
-                ).scalar_one()
+            add = _inserter(conn)
 
             body = await add("bodies", code="SOMHD", name="Health")
             state = await add("member_states", name="Thailand", code="TH", timezone="UTC")
@@ -341,20 +342,7 @@ async def test_a_consultation_of_the_previous_release_becomes_v0_and_its_round_t
     db = Database(url)
     try:
         async with db.engine.begin() as conn:
-
-            async def add(table: str, **values: object) -> int:
-                columns = ", ".join(values)
-                marks = ", ".join(f":{k}" for k in values)
-                statement = sa.text(f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id")
-                if "deadline" in values or "due_at" in values or "opened_at" in values:
-                    statement = statement.bindparams(
-                        *(
-                            sa.bindparam(k, type_=UTCDateTime())
-                            for k in ("deadline", "due_at", "opened_at")
-                            if k in values
-                        )
-                    )
-                return (await conn.execute(statement, values)).scalar_one()
+            add = _inserter(conn)
 
             body = await add("bodies", code="SOMHD", name="Health")
             state = await add("member_states", name="Thailand", code="TH", timezone="UTC")
