@@ -21,6 +21,7 @@ from bot.models import (
     MemberState,
     Role,
     Section,
+    StageKind,
     Version,
     utcnow,
 )
@@ -81,12 +82,20 @@ async def gather(
     *,
     now: datetime | None = None,
     timezone: str = "UTC",
+    version: Version | None = None,
 ) -> ConsolidationInput:
-    """Everything the outputs are built from; their dates are given in ``timezone`` (the
-    Secretariat's, an IANA name)."""
+    """Everything the outputs are built from: of the current version, or of ``version`` (an
+    earlier one: its comments, and who responded in its last stage of comments); their dates
+    are given in ``timezone`` (the Secretariat's, an IANA name)."""
     require(actor, Role.SECRETARIAT)
     now = now or utcnow()
-    draft = await session.scalar(select(Version.draft_bytes).where(Version.id == consultation.version_id))
+    version_id = version.id if version is not None else consultation.version_id
+    stage = None
+    if version is not None and version_id != consultation.version_id:
+        of_version = [s for s in consultation.stages if s.version_id == version_id]
+        commented = [s for s in of_version if s.kind != StageKind.ENDORSEMENT]
+        stage = (commented or of_version or [consultation.stage])[-1]
+    draft = await session.scalar(select(Version.draft_bytes).where(Version.id == version_id))
     if draft is None:
         raise NotFound(Reason.NO_DRAFT, name=consultation.name)
     rows = await session.execute(
@@ -104,7 +113,7 @@ async def gather(
         .join(Section, Section.id == Clause.section_id)
         .outerjoin(Body, Body.id == Comment.body_id)  # none: the state's own comment
         .join(MemberState, MemberState.id == Comment.state_id)
-        .where(Clause.version_id == consultation.version_id, clearance.counted())
+        .where(Clause.version_id == version_id, clearance.counted())
         .order_by(Clause.position, Comment.created_at, Comment.id)
     )
     found = rows.all()
@@ -134,20 +143,21 @@ async def gather(
                 cleared_late=comment.cleared_late,
             )
         )
-    report = await status_report(session, consultation)
+    report = await status_report(session, consultation, stage=stage, with_answers=False)
     cells = [(b.code, s) for b in report.bodies for s in b.states]
     info = ConsolidationInfo(
-        title=consultation.title,
+        title=(version.title if stage is not None and version is not None else "") or consultation.title,
         consultation=consultation.name,
-        deadline=consultation.deadline,
+        deadline=stage.deadline if stage is not None else consultation.deadline,
         generated_at=now,
         responded=tuple(author_label(code, s.state) for code, s in cells if s.responded),
         not_responded=tuple(author_label(code, s.state) for code, s in cells if not s.responded and s.contacts),
         not_enrolled=tuple(author_label(code, s.state) for code, s in cells if not s.responded and not s.contacts),
-        sections=tuple((s.ref, s.heading) for s in await sections_of(session, consultation)),
+        sections=tuple((s.ref, s.heading) for s in await sections_of(session, consultation, version_id=version_id)),
         timezone=timezone,
     )
-    return ConsolidationInput(draft, consultation.draft_filename, entries, info)
+    filename = version.filename if stage is not None and version is not None else consultation.draft_filename
+    return ConsolidationInput(draft, filename, entries, info)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,10 @@ What the zip holds (its `README.txt` says the same to whoever opens it):
   every change since the old one as tracked changes (:func:`documents.comparison.compare_versions`),
   each clause carrying a Word comment that names the comments on the clause it comes from
   and their answers ("TH-004 accepted");
-* ``consolidated/``: the consolidated draft, the draft with proposals and the comment
-  matrix, built exactly as `/consolidate` builds them (:mod:`bot.services.consolidation`).
-  That code consolidates the current version only (its comments, its stage's responses and
-  deadline), so only the current version's are exported, and only when it has comments:
-  the consolidation of an earlier version, sent out in chat when that version was current,
-  is not rebuilt here (its comments and answers are all in ``record.json``);
+* ``consolidated/v0-consolidated.docx`` …: for each version with comments, the consolidated
+  draft, the draft with proposals and the comment matrix, built as `/consolidate` builds
+  them (:mod:`bot.services.consolidation`): the version's comments, with who responded and
+  the deadline of its last stage of comments (the current stage, for the current version);
 * ``endorsement/endorsement-v1.docx``: the record of each endorsement stage (per body and
   Member State: who answered, when, reservations, objections, the outcome);
 * ``record.json``: the consultation in machine-readable form: its versions, its stages,
@@ -21,7 +19,7 @@ What the zip holds (its `README.txt` says the same to whoever opens it):
   in UTC, ISO 8601;
 * ``README.txt``: what each file is.
 
-Exporting gives the comments of the current version their matrix numbers ("TH-004"), as
+Exporting gives comments not numbered yet their matrix numbers ("TH-004"), as
 `/consolidate` does, and changes nothing else. The documents are built in worker threads.
 """
 
@@ -101,9 +99,14 @@ async def export_consultation(
         if version.id not in drafts:
             raise NotFound(Reason.NO_DRAFT, name=consultation.name)
 
-    # First, as /consolidate: it numbers the comments the record and the comparisons name.
-    gathered = await consolidation.gather(session, actor, consultation, now=now, timezone=timezone)
-    outputs = await consolidation.compile_outputs(gathered) if gathered.entries else None
+    # First, as /consolidate, each version with its comments: it numbers the comments the
+    # record and the comparisons name.
+    consolidated: list[tuple[Version, int, consolidation.Outputs]] = []
+    for version in ordered:
+        gathered = await consolidation.gather(session, actor, consultation, now=now, timezone=timezone, version=version)
+        if gathered.entries:
+            outputs = await consolidation.compile_outputs(gathered)
+            consolidated.append((version, len(gathered.entries), outputs))
 
     files: list[tuple[str, bytes]] = []
     described: list[tuple[str, str]] = []
@@ -130,8 +133,8 @@ async def export_consultation(
             (name, f"{new.label} with every change since {old.label} as tracked changes, and the answers behind them")
         )
 
-    if outputs is not None:
-        label = consultation.version.label
+    for version, count, outputs in consolidated:
+        label = version.label
         for suffix, content, what in (
             ("consolidated.docx", outputs.consolidated, "the consolidated draft: every comment on its clause"),
             ("with-proposals.docx", outputs.proposals, "the draft with the proposed wording as tracked changes"),
@@ -139,7 +142,7 @@ async def export_consultation(
         ):
             name = f"consolidated/{label}-{suffix}"
             files.append((name, content))
-            described.append((name, f"{label}, {what} ({len(gathered.entries)} comment(s))"))
+            described.append((name, f"{label}, {what} ({count} comment(s))"))
 
     for made in await endorsements.stage_records(session, consultation, now=now, zone=timezone):
         name = f"endorsement/{made.filename.removeprefix(consultation.name + '-')}"

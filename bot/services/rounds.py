@@ -500,18 +500,22 @@ async def all_consultations(session: AsyncSession) -> list[Consultation]:
     return list(await session.scalars(select(Consultation).order_by(Consultation.id)))
 
 
-async def bodies_taking_part(session: AsyncSession, consultation: Consultation) -> list[Body]:
-    """The bodies the current stage goes to: those it is routed to (a review), else every body
-    for an endorsement, else those the current version's sections are routed to, else every body."""
-    of_stage = select(StageBody.body_id).where(StageBody.stage_id == consultation.stage_id)
+async def bodies_taking_part(
+    session: AsyncSession, consultation: Consultation, *, stage: Stage | None = None
+) -> list[Body]:
+    """The bodies the current stage (or ``stage``) goes to: those it is routed to (a review),
+    else every body for an endorsement, else those its version's sections are routed to, else
+    every body."""
+    stage = stage or consultation.stage
+    of_stage = select(StageBody.body_id).where(StageBody.stage_id == stage.id)
     if await session.scalar(select(of_stage.exists())):
         return list(await session.scalars(select(Body).where(Body.id.in_(of_stage)).order_by(Body.code)))
-    if consultation.kind == StageKind.ENDORSEMENT:
+    if stage.kind == StageKind.ENDORSEMENT:
         return list(await session.scalars(select(Body).order_by(Body.code)))  # every body endorses
     routed = (
         select(Route.body_id)
         .join(Section, Section.id == Route.section_id)
-        .where(Route.consultation_id == consultation.id, Section.version_id == consultation.version_id)
+        .where(Route.consultation_id == consultation.id, Section.version_id == stage.version_id)
     )
     if await session.scalar(select(func.count()).select_from(routed.subquery())):
         return list(await session.scalars(select(Body).where(Body.id.in_(routed)).order_by(Body.code)))

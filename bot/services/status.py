@@ -24,6 +24,7 @@ from bot.models import (
     Role,
     Section,
     SectionResponse,
+    Stage,
 )
 from bot.services import clearance
 from bot.services.registry import Actor, require
@@ -172,11 +173,17 @@ class StatusReport:
 
 
 async def status_report(
-    session: AsyncSession, consultation: Consultation, *, body_id: int | None = None, with_answers: bool = True
+    session: AsyncSession,
+    consultation: Consultation,
+    *,
+    body_id: int | None = None,
+    with_answers: bool = True,
+    stage: Stage | None = None,
 ) -> StatusReport:
-    """Who has responded, per body and Member State; `with_answers`: and how many comments
-    the Secretariat has answered."""
-    bodies = await bodies_taking_part(session, consultation)
+    """Who has responded, per body and Member State, in the current stage (or ``stage``, an
+    earlier one); `with_answers`: and how many comments the Secretariat has answered."""
+    stage_id = stage.id if stage is not None else consultation.stage_id
+    bodies = await bodies_taking_part(session, consultation, stage=stage)
     if body_id is not None:
         bodies = [b for b in bodies if b.id == body_id]
     states = list(await session.scalars(select(MemberState).order_by(MemberState.name)))
@@ -191,7 +198,7 @@ async def status_report(
         (b, s, late): n
         for b, s, late, n in await session.execute(
             select(Comment.body_id, Comment.state_id, Comment.late, func.count())
-            .where(Comment.stage_id == consultation.stage_id, clearance.counted())
+            .where(Comment.stage_id == stage_id, clearance.counted())
             .group_by(Comment.body_id, Comment.state_id, Comment.late)
         )
     }
@@ -202,7 +209,7 @@ async def status_report(
     clearances: dict[tuple[int | None, int], dict[str, int]] = defaultdict(dict)
     for b, s, state_of_comment, n in await session.execute(
         select(Comment.body_id, Comment.state_id, Comment.clearance, func.count())
-        .where(Comment.stage_id == consultation.stage_id, Comment.status == CommentStatus.ACTIVE)
+        .where(Comment.stage_id == stage_id, Comment.status == CommentStatus.ACTIVE)
         .group_by(Comment.body_id, Comment.state_id, Comment.clearance)
     ):
         clearances[(b, s)][state_of_comment] = n
@@ -210,14 +217,14 @@ async def status_report(
     for b, s, section_id in await session.execute(
         select(Comment.body_id, Comment.state_id, Clause.section_id)
         .join(Clause, Clause.id == Comment.clause_id)
-        .where(Comment.stage_id == consultation.stage_id, clearance.counted())
+        .where(Comment.stage_id == stage_id, clearance.counted())
         .distinct()
     ):
         commented_sections[(b, s)].add(section_id)
     nocomment_sections: dict[tuple[int, int], set[int]] = defaultdict(set)
     for b, s, section_id in await session.execute(
         select(SectionResponse.body_id, SectionResponse.state_id, SectionResponse.section_id).where(
-            SectionResponse.stage_id == consultation.stage_id
+            SectionResponse.stage_id == stage_id
         )
     ):
         nocomment_sections[(b, s)].add(section_id)

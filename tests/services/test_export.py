@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from datetime import timedelta
 
@@ -75,6 +76,9 @@ async def test_the_zip_holds_every_version_their_comparison_the_consolidation_an
         "versions/v0-plan.docx",
         "versions/v1-plan-v1.docx",
         "comparisons/v0-to-v1.docx",
+        "consolidated/v0-consolidated.docx",
+        "consolidated/v0-with-proposals.docx",
+        "consolidated/v0-comment-matrix.xlsx",
         "consolidated/v1-consolidated.docx",
         "consolidated/v1-with-proposals.docx",
         "consolidated/v1-comment-matrix.xlsx",
@@ -95,9 +99,27 @@ async def test_the_zip_holds_every_version_their_comparison_the_consolidation_an
     assert "KH-002 accepted in part" in notes  # on 1.2, deleted
     assert not any("TH-002" in n for n in notes)  # 3.1: not answered
 
-    # The consolidation of the current version, as /consolidate makes it.
-    consolidated = archive.read("consolidated/v1-consolidated.docx")
-    assert "Every year is too often." in "".join(text_of(c) for c in part(consolidated, "word/comments.xml"))
+    # The consolidation of each version, as /consolidate made it then and makes it now: its
+    # own draft, its own comments, its own stage's deadline.
+    def notes_of(name: str) -> str:
+        return "".join(text_of(c) for c in part(archive.read(name), "word/comments.xml"))
+
+    assert "Every year is too often." in notes_of("consolidated/v1-consolidated.docx")
+    assert "Every year is too often." not in notes_of("consolidated/v0-consolidated.docx")
+    first_notes = notes_of("consolidated/v0-consolidated.docx")
+    assert "Every two years is too rare." in first_notes and "Say which strategies." in first_notes
+    original = _clauses(small_draft())  # v0, then the annex of comments
+    assert _clauses(resolved(archive.read("consolidated/v0-with-proposals.docx"), accept=False))[: len(original)] == (
+        original
+    )
+
+    def deadline_of(name: str) -> str:
+        xml = zipfile.ZipFile(io.BytesIO(archive.read(name))).read("word/document.xml").decode()
+        text = re.sub(r"<[^>]+>", " ", xml)
+        return re.search(r"Deadline for comments\s+(.{0,40}?\d{4})", text).group(1)
+
+    assert deadline_of("consolidated/v0-consolidated.docx") == "Wed 23 Dec 2026"  # the first round's
+    assert deadline_of("consolidated/v1-consolidated.docx") == "Fri 22 Jan 2027"  # the final comments'
     assert archive.read("consolidated/v1-comment-matrix.xlsx")[:2] == b"PK"
 
     record = json.loads(archive.read("record.json").decode("utf-8"))
