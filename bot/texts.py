@@ -2608,6 +2608,15 @@ def endorsement_unanswered(name: str, count: int) -> str:
     )
 
 
+def looks_commented(title: str) -> str:
+    return (
+        f"📝 This file looks like a copy of “{esc(title)}” with Word comments or tracked changes, perhaps a "
+        "delegate's sent by e-mail. Comments count when the delegates send them: ask them to send the file to the "
+        "bot themselves (it reads their Word comments and tracked changes, and asks before sending any). "
+        "If it is a revised draft, go on below."
+    )
+
+
 def endorsement_unanswered_routed(name: str, count: int) -> str:
     return (
         f"⚠️ {_count(count, 'comment')} on “{esc(name)}” have no answer yet. Delegates usually expect to know what "

@@ -16,7 +16,7 @@ from bot import keyboards, texts
 from bot.context import ClausebotContext
 from bot.models import StageKind
 from bot.rendering import RENDERER
-from bot.services import clearance, consolidation, endorsements, export, registry, rounds, timetable
+from bot.services import clearance, consolidation, endorsements, export, registry, rounds, timetable, word_comments
 from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from handlers import answers, delegate
 from handlers.common import answer, chat_of, drop_buttons, message_of, pressed, query_of, reply
@@ -62,13 +62,16 @@ async def upload(update: Update, context: ClausebotContext) -> None:
     if spreadsheet:
         await answers.matrix_upload(update, context, data, filename)
         return
+    # A delegate's commented copy forwarded by e-mail is told apart from a draft, and said so.
+    copy_of = await word_comments.commented_copy_of(context.session, context.me, data, max_bytes=limit)
     upload_id, outline, replaceable, versionable = await rounds.stage_upload(
         context.session, context.me, data, filename, max_bytes=limit
     )
     await context.commit()
+    lead = texts.looks_commented(copy_of) + "\n\n" if copy_of else ""
     await reply(
         update,
-        texts.outline(outline) + "\n\n" + texts.upload_confirm_prompt(bool(versionable)),
+        lead + texts.outline(outline) + "\n\n" + texts.upload_confirm_prompt(bool(versionable)),
         keyboards.upload_choices(upload_id, replaceable, versionable),
     )
 

@@ -78,6 +78,20 @@ async def _open_rounds(session: AsyncSession, actor: Actor) -> list[tuple[Consul
     return rounds
 
 
+async def commented_copy_of(session: AsyncSession, actor: Actor, data: bytes, *, max_bytes: int) -> str | None:
+    """For a file the Secretariat sends: the title of the open round whose draft it is a copy
+    of with Word comments or tracked changes (a delegate's, forwarded from an e-mail), or None
+    (a draft; a file that cannot be read is left to the draft's own checks)."""
+    for consultation, clauses in await _open_rounds(session, actor):
+        try:
+            kind = await asyncio.to_thread(commented.kind_of_upload, data, clauses, max_bytes=max_bytes)
+        except commented.CommentedFileError:
+            return None
+        if kind == commented.UploadKind.COMMENTED:
+            return consultation.title
+    return None
+
+
 def _refusal(error: commented.CommentedFileError) -> Refused:
     return Refused(Reason.WORD_FILE_REFUSED, refusal=error.reason.value, **error.data)
 

@@ -76,6 +76,19 @@ async def test_a_delegates_word_comments_and_tracked_changes_become_their_commen
         await health.send("/mycomments")
         mine = await health.wait_for("1.2")
         assert "Which floor?" in mine.content
+
+        # The Secretariat forwards a delegate's copy from an e-mail: the bot tells it from a
+        # draft, says how comments come in, and still lets a revised draft go on; nothing is
+        # recorded as a comment.
+        await officer.send_document(commented_copy(), "framework-from-email.docx")
+        forwarded = await officer.wait_for("Parsed outline")
+        assert "looks like a copy of" in forwarded.content and "send the file to the bot" in forwarded.content
+        await officer.press(forwarded, "Cancel")
+        await officer.wait_for("Upload discarded")
+        # A draft of its own is not taken for one.
+        await officer.send_document(small_draft(), "other-plan.docx")
+        other = await officer.wait_for("Parsed outline")
+        assert "looks like a copy" not in other.content
     async with env.db.session() as session:
         rows = (await session.execute(select(Comment.kind, Comment.text, Comment.proposed))).all()
         total = await session.scalar(select(func.count()).select_from(Comment))
