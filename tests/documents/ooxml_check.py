@@ -1,4 +1,4 @@
-"""Validating the parts of a written .docx against the OOXML schemas.
+"""Validating the parts of a written .docx (or .xlsx) against the OOXML schemas.
 
 The schemas are not part of the repository: ``CLAUSEBOT_OOXML_SCHEMAS`` names the folder
 that holds ``ecma-376-transitional/``, ``dcmi-w3c/`` and ``ms-extensions/`` (by default
@@ -25,6 +25,7 @@ from lxml import etree
 
 MC_NS = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+S_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 W15_NS = "http://schemas.microsoft.com/office/word/2012/wordml"
 W16CID_NS = "http://schemas.microsoft.com/office/word/2016/wordml/cid"
 _IGNORABLE = f"{{{MC_NS}}}Ignorable"
@@ -65,6 +66,10 @@ _ROOTS = {
     "{http://schemas.openxmlformats.org/officeDocument/2006/extended-properties}Properties": (
         "ecma-376-transitional/shared-documentPropertiesExtended.xsd"
     ),
+    f"{{{S_NS}}}workbook": "ecma-376-transitional/sml.xsd",
+    f"{{{S_NS}}}worksheet": "ecma-376-transitional/sml.xsd",
+    f"{{{S_NS}}}styleSheet": "ecma-376-transitional/sml.xsd",
+    f"{{{S_NS}}}sst": "ecma-376-transitional/sml.xsd",
     f"{{{W15_NS}}}commentsEx": "ms-extensions/w15-comments-people.xsd",
     f"{{{W16CID_NS}}}commentsIds": "ms-extensions/w16cid-comments-ids.xsd",
 }

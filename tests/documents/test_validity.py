@@ -1,8 +1,9 @@
-"""The Word outputs are valid against the ECMA-376 transitional schemas."""
+"""The Word outputs and the comment matrix are valid against the ECMA-376 transitional schemas."""
 
 from __future__ import annotations
 
 from documents.consolidate import consolidate, draft_with_proposals
+from documents.matrix import comment_matrix_xlsx
 
 from .ooxml_check import schema_folder, validated_parts, validation_errors
 from .test_consolidate import _comments, _info
@@ -50,3 +51,11 @@ def test_the_footers_added_to_a_draft_with_its_own_are_valid(builder):
         assert {"word/footer1.xml", "word/footer2.xml", "word/header1.xml"} <= checked
         errors = validation_errors(out)
         assert {name: found for name, found in errors.items() if before.get(name) != found} == {}
+
+
+def test_the_comment_matrix_is_valid(sample):
+    schema_folder()
+    matrix = comment_matrix_xlsx(_comments(sample) + _entries(sample), _info())
+    checked = validated_parts(matrix)
+    assert {"xl/workbook.xml", "xl/worksheets/sheet1.xml", "xl/styles.xml", "[Content_Types].xml"} <= checked
+    assert validation_errors(matrix) == {}
