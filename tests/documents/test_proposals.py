@@ -21,6 +21,7 @@ from documents.consolidate import (
     consolidate,
     draft_with_proposals,
 )
+from documents.sample import propose_edit
 
 from .builders import W_NS, w
 from .reading import part, table_rows, text_of
@@ -455,3 +456,20 @@ def test_authors_with_markup_characters(sample_bytes, sample):
     assert authors == {"R&D <Unit> \u2013 Thailand"}
     head = docx.Document(io.BytesIO(out)).paragraphs[clause.paragraphs[0]]._p
     assert _accepted(head) == '1.5\tDefinition. "Social protection" & more.'
+
+
+def test_the_demos_delegates_propose_edits_of_the_clause_not_new_clauses(sample):
+    """What `clausebot demo` sends as proposed wording: the clause with a word replaced or a
+    phrase added, so the draft with proposals reads as real delegates' edits would."""
+    import difflib
+
+    for clause in sample.clauses:
+        for choice in range(4):
+            proposed = propose_edit(clause.text, choice)
+            old, new = clause.text.split(), proposed.split()
+            assert proposed != clause.text, clause.ref
+            changed = [op for op in difflib.SequenceMatcher(a=old, b=new).get_opcodes() if op[0] != "equal"]
+            # A word or two of the clause replaced, a phrase of at most a dozen words added.
+            assert sum(i2 - i1 for _, i1, i2, _, _ in changed) <= 2, (clause.ref, proposed)
+            assert 1 <= sum(j2 - j1 for _, _, _, j1, j2 in changed) <= 14, (clause.ref, proposed)
+            assert proposed.split("\n")[1:] == clause.text.split("\n")[1:]  # later paragraphs kept
