@@ -30,7 +30,7 @@ from bot.models import (
 from bot.services.comments import check_accepting, clean_text, require_commenter
 from bot.services.errors import InvalidInput, NotFound, Reason, Refused
 from bot.services.registry import Actor
-from bot.services.rounds import sections_for_actor, visible_consultations
+from bot.services.rounds import sections_for_actor, sections_of, shown_version, visible_consultations
 from documents import commented
 from documents.versions import Clause as DraftClause
 
@@ -66,15 +66,22 @@ class SentFromFile:
     late: bool
 
 
-async def _open_rounds(session: AsyncSession, actor: Actor) -> list[tuple[Consultation, list[DraftClause]]]:
+async def _open_rounds(session: AsyncSession, actor: Actor) -> list[tuple[Consultation, list[DraftClause], set[str]]]:
+    """The open rounds the actor sees: each with every clause of the version they read (a
+    file is read against the whole draft, so a comment on a section their body is not asked
+    about is named as such) and the references of the clauses they are asked about."""
     rounds = []
     for consultation in await visible_consultations(session, actor):
         if consultation.status != RoundStatus.OPEN:
             continue
-        sections = await sections_for_actor(session, consultation, actor)
-        clauses = [DraftClause(c.ref, c.text, s.ref, c.label) for s in sections for c in s.clauses]
-        if clauses:
-            rounds.append((consultation, clauses))
+        asked = await sections_for_actor(session, consultation, actor)
+        if not asked:
+            continue
+        every = await sections_of(session, consultation, version_id=shown_version(consultation, actor))
+        clauses = [DraftClause(c.ref, c.text, s.ref, c.label) for s in every for c in s.clauses]
+        routed = {c.ref for s in asked for c in s.clauses}
+        if routed:
+            rounds.append((consultation, clauses, routed))
     return rounds
 
 
@@ -82,7 +89,7 @@ async def commented_copy_of(session: AsyncSession, actor: Actor, data: bytes, *,
     """For a file the Secretariat sends: the title of the open round whose draft it is a copy
     of with Word comments or tracked changes (a delegate's, forwarded from an e-mail), or None
     (a draft; a file that cannot be read is left to the draft's own checks)."""
-    for consultation, clauses in await _open_rounds(session, actor):
+    for consultation, clauses, _routed in await _open_rounds(session, actor):
         try:
             kind = await asyncio.to_thread(commented.kind_of_upload, data, clauses, max_bytes=max_bytes)
         except commented.CommentedFileError:
@@ -106,7 +113,7 @@ async def _read(
         raise Refused(Reason.NO_ROUND_FOR_FILE)
     best: tuple[Consultation, commented.CommentedCopy, set[str]] | None = None
     refused: commented.CommentedFileError | None = None
-    for consultation, clauses in rounds:
+    for consultation, clauses, routed in rounds:
         try:
             copy = await asyncio.to_thread(
                 commented.read_commented, data, clauses, authors=authors, max_bytes=max_bytes
@@ -117,7 +124,7 @@ async def _read(
             refused = error
             continue
         if best is None or copy.share > best[1].share:
-            best = (consultation, copy, {c.ref for c in clauses})
+            best = (consultation, copy, routed)
     if best is None:
         assert refused is not None
         raise _refusal(refused)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.models import Comment
+from bot.services import rounds
 from tests.documents.builders import WordFile
 from tests.documents.test_commented import TEXT, write
 from tests.factories import small_draft
@@ -132,3 +133,49 @@ async def test_a_delegate_picks_which_of_the_files_comments_to_send_and_each_one
     assert len(rows) == 2 and "Two years is short for a baseline." not in rows
     assert rows["Which floor? Refer to the national definition."] == "ed"
     assert set(rows.values()) == {"ed", "te"}
+
+
+def _file_with_strays() -> bytes:
+    """Niran's copy: a comment on 1.2, one on the heading of section 2, one on 3.1."""
+    doc = WordFile("word")
+    on_12 = doc.comment("Niran", "Name the floor.")
+    on_heading = doc.comment("Niran", "Rename this section.")
+    on_31 = doc.comment("Niran", "Two years is short.")
+    write(
+        doc,
+        {
+            "1.2": lambda d: d.para(d.on(on_12, d.run(f"1.2 {TEXT['1.2']}"))),
+            "h2": lambda d: d.para(d.on(on_heading, d.run("Regional framework")), style="Heading1"),
+            "3.1": lambda d: d.para(d.on(on_31, d.run(f"3.1 {TEXT['3.1']}"))),
+        },
+    )
+    return doc.bytes()
+
+
+async def test_what_a_file_holds_that_cannot_be_sent_is_named_and_cancel_records_nothing(env):
+    async with env.running():
+        officer = await env.join(100, "secretariat")
+        await officer.send_document(write(WordFile()).bytes(), "framework.docx")
+        await officer.press(await officer.wait_for("Parsed outline"), "new consultation")
+        await officer.wait_for("Draft stored")
+        labour = await env.join(201, "delegate", "SLOM", "Thailand", "Niran")
+        await env.join(200, "delegate", "SOMHD", "Thailand", "Somchai")
+        async with env.db.session() as session:
+            (name,) = [c.name for c in await rounds.all_consultations(session)]
+        # Section 3 goes to the health body only; sections 1 and 2 to both.
+        await officer.send(f"/route {name} 3 SOMHD")
+        await officer.wait_for("SOMHD")
+        await officer.send("/open 30")
+        await officer.wait_for("is open until")
+        await labour.drain(quiet=1.0)
+
+        await labour.send_document(_file_with_strays(), "framework-SLOM.docx")
+        found = await labour.wait_for("Your Word file")
+        # Read against the whole draft: 3.1 is found, and left out as not asked of the body.
+        assert "2 comment(s) on 1.2 and 3.1" in found.content and "become 1 comment(s)" in found.content
+        assert "1 it could not place on a clause (1 on a heading" in found.content
+        assert "on 3.1, which your body is not asked about: left out" in found.content
+        await labour.press(found, "Cancel")
+        await labour.wait_for("nothing was recorded")
+    async with env.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Comment)) == 0
