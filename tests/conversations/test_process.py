@@ -13,7 +13,9 @@ from docx import Document
 from openpyxl import load_workbook
 
 from documents.matrix import DISPOSITION_HEADER
+from documents.sample import sample_draft
 from tests.conversations.test_round import import_small_draft, wait_sections
+from tests.documents.ooxml_check import validation_errors
 
 
 async def _start_bot(env, extra: dict | None = None) -> asyncio.subprocess.Process:
@@ -106,6 +108,12 @@ async def test_the_demo_writes_a_consolidated_draft(tmp_path):
     header = [cell.value for cell in sheet[1]]
     given = [row[header.index(DISPOSITION_HEADER)].value for row in sheet.iter_rows(min_row=2)]
     assert sorted(filter(None, given)) == ["Accepted", "Accepted in part", "Noted"]
+    # What the demo writes is valid ECMA-376 transitional, but for what the sample draft
+    # itself carries (python-docx's template: a zoom without its percentage).
+    inherited = set(validation_errors(sample_draft()))
+    for name in ("demo.docx", "demo-with-proposals.docx", "demo-v1.docx", "demo-endorsement.docx"):
+        assert set(validation_errors(out.with_name(name).read_bytes())) <= inherited, name
+    assert validation_errors(out.with_name("demo-comment-matrix.xlsx").read_bytes()) == {}
 
 
 async def test_killed_mid_circulation_and_restarted_every_contact_gets_every_section(env):
