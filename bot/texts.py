@@ -2600,11 +2600,16 @@ def endorsement_text_too_long(limit: int, length: int) -> str:
     )
 
 
-def endorsement_unanswered(name: str, count: int) -> str:
+def _unanswered_lead(name: str, count: int) -> str:
     return (
         f"⚠️ {_count(count, 'comment')} on “{esc(name)}” have no answer yet. Delegates usually expect to know what "
-        "became of their comments before they endorse: answer them with /answer and send them with /publish, "
-        "or open the endorsement anyway (at the command line: <code>--anyway</code>)."
+        "became of their comments before they endorse: answer them with /answer and send them with /publish"
+    )
+
+
+def endorsement_unanswered(name: str, count: int) -> str:
+    return (
+        _unanswered_lead(name, count) + ", or open the endorsement anyway (at the command line: <code>--anyway</code>)."
     )
 
 
@@ -2619,10 +2624,8 @@ def looks_commented(title: str) -> str:
 
 def endorsement_unanswered_routed(name: str, count: int) -> str:
     return (
-        f"⚠️ {_count(count, 'comment')} on “{esc(name)}” have no answer yet. Delegates usually expect to know what "
-        "became of their comments before they endorse: answer them with /answer and send them with /publish. "
-        "Nothing was opened. To open the endorsement anyway, send the same command with the word "
-        "<code>anyway</code> at the end."
+        _unanswered_lead(name, count) + ". Nothing was opened. To open the endorsement anyway, send the same "
+        "command with the word <code>anyway</code> at the end."
     )
 
 

@@ -89,9 +89,10 @@ async def gather(
     are given in ``timezone`` (the Secretariat's, an IANA name)."""
     require(actor, Role.SECRETARIAT)
     now = now or utcnow()
-    version_id = version.id if version is not None else consultation.version_id
-    stage = None
-    if version is not None and version_id != consultation.version_id:
+    earlier = version if version is not None and version.id != consultation.version_id else None
+    version_id = earlier.id if earlier is not None else consultation.version_id
+    stage = None  # the current one
+    if earlier is not None:
         of_version = [s for s in consultation.stages if s.version_id == version_id]
         commented = [s for s in of_version if s.kind != StageKind.ENDORSEMENT]
         stage = (commented or of_version or [consultation.stage])[-1]
@@ -146,7 +147,7 @@ async def gather(
     report = await status_report(session, consultation, stage=stage, with_answers=False)
     cells = [(b.code, s) for b in report.bodies for s in b.states]
     info = ConsolidationInfo(
-        title=(version.title if stage is not None and version is not None else "") or consultation.title,
+        title=(earlier.title if earlier is not None else "") or consultation.title,
         consultation=consultation.name,
         deadline=stage.deadline if stage is not None else consultation.deadline,
         generated_at=now,
@@ -156,7 +157,7 @@ async def gather(
         sections=tuple((s.ref, s.heading) for s in await sections_of(session, consultation, version_id=version_id)),
         timezone=timezone,
     )
-    filename = version.filename if stage is not None and version is not None else consultation.draft_filename
+    filename = earlier.filename if earlier is not None else consultation.draft_filename
     return ConsolidationInput(draft, filename, entries, info)
 
 

@@ -38,12 +38,18 @@ def commented_copy(*, macros: bool = False) -> bytes:
     return doc.bytes()
 
 
+async def _officer_with_the_draft(env):
+    """The Secretariat, having stored the framework draft as a new consultation."""
+    officer = await env.join(100, "secretariat")
+    await officer.send_document(write(WordFile()).bytes(), "framework.docx")
+    await officer.press(await officer.wait_for("Parsed outline"), "new consultation")
+    await officer.wait_for("Draft stored")
+    return officer
+
+
 async def test_a_delegates_word_comments_and_tracked_changes_become_their_comments(env):
     async with env.running():
-        officer = await env.join(100, "secretariat")
-        await officer.send_document(write(WordFile()).bytes(), "framework.docx")
-        await officer.press(await officer.wait_for("Parsed outline"), "new consultation")
-        await officer.wait_for("Draft stored")
+        officer = await _officer_with_the_draft(env)
         health = await env.join(200, "delegate", "SOMHD", "Thailand", "Somchai")
 
         # Before the round opens there is nothing to comment on.
@@ -101,10 +107,7 @@ async def test_a_delegates_word_comments_and_tracked_changes_become_their_commen
 
 async def test_a_delegate_picks_which_of_the_files_comments_to_send_and_each_ones_type(env):
     async with env.running():
-        officer = await env.join(100, "secretariat")
-        await officer.send_document(write(WordFile()).bytes(), "framework.docx")
-        await officer.press(await officer.wait_for("Parsed outline"), "new consultation")
-        await officer.wait_for("Draft stored")
+        officer = await _officer_with_the_draft(env)
         health = await env.join(200, "delegate", "SOMHD", "Thailand", "Somchai")
         await officer.send("/open 30")
         await officer.wait_for("is open until")
@@ -154,10 +157,7 @@ def _file_with_strays() -> bytes:
 
 async def test_what_a_file_holds_that_cannot_be_sent_is_named_and_cancel_records_nothing(env):
     async with env.running():
-        officer = await env.join(100, "secretariat")
-        await officer.send_document(write(WordFile()).bytes(), "framework.docx")
-        await officer.press(await officer.wait_for("Parsed outline"), "new consultation")
-        await officer.wait_for("Draft stored")
+        officer = await _officer_with_the_draft(env)
         labour = await env.join(201, "delegate", "SLOM", "Thailand", "Niran")
         await env.join(200, "delegate", "SOMHD", "Thailand", "Somchai")
         async with env.db.session() as session:

@@ -221,10 +221,7 @@ BRACKETED = re.compile(r"^\S*\[[^\]\s]{1,12}\]", re.MULTILINE)
 
 
 def test_libreoffice_shows_the_clause_numbers_of_the_draft_with_proposals_as_they_are(pdfs):
-    from pypdf import PdfReader
-
-    text = "\n".join(page.extract_text() for page in PdfReader(pdfs["numbering.docx"]).pages)
-    lines = [line.strip() for line in text.splitlines()]
+    lines = _pdf_lines(pdfs["numbering.docx"])
     assert [line for line in lines if BRACKETED.match(line)] == []
     # 5.3 drops the paragraph after its table (the next clause, 5.4, is numbered
     # automatically), 3.1 gains a phrase, 1.5 drops its second paragraph.
