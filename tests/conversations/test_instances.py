@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.models import Outbox
+from bot.models import Outbox, PlannedJob
 from bot.rendering import RENDERER
 from bot.services import outbox, registry, rounds
 from bot.services.registry import CONSOLE
@@ -19,6 +19,19 @@ from tests.conftest import make_settings
 from tests.factories import small_draft
 
 DELEGATES = 40
+
+
+async def _queue_state(env) -> dict[str, int]:
+    """The outgoing queue by kind and status, and the timetable's jobs by status: what a
+    stalled run was waiting for."""
+    async with env.db.session() as session:
+        queue = await session.execute(
+            select(Outbox.kind, Outbox.status, func.count()).group_by(Outbox.kind, Outbox.status)
+        )
+        jobs = await session.execute(
+            select(PlannedJob.kind, PlannedJob.status, func.count()).group_by(PlannedJob.kind, PlannedJob.status)
+        )
+        return {f"{k}/{s}": n for k, s, n in queue} | {f"job {k}/{s}": n for k, s, n in jobs}
 
 
 async def test_two_instances_share_the_work_without_doubles(env):
@@ -80,7 +93,7 @@ async def test_two_instances_share_the_work_without_doubles(env):
             if await settled():
                 break
             await asyncio.sleep(0.1)
-        assert await settled()
+        assert await settled(), await _queue_state(env)
         sent_by = [app.bot_data.sender.sent for app in apps]
 
     for user in users:
